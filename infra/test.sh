@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# Set everything up, then run every check: ruff, mypy --strict, and the whole test suite
+# (unit, integration on SQLite and PostgreSQL, end-to-end with localstripe and Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash infra/setup.sh
+bash infra/postgres.sh
+
+echo "==> ruff"
+.venv/bin/ruff check src tests bench
+.venv/bin/ruff format --check src tests bench
+echo "==> mypy --strict"
+.venv/bin/mypy src
+echo "==> pytest"
+.venv/bin/pytest "$@"

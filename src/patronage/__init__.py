@@ -1,0 +1,1 @@
+"""Patronage: event-sourced donations and memberships for reader-funded newsrooms."""

@@ -1,0 +1,1 @@
+"""The eventsourcing application and the command handlers that use it."""

@@ -1,0 +1,71 @@
+"""The Ledger: the one event-sourced application that records every fact about money.
+
+Everything that must change together (a webhook's inbox entry and the gift it books, a
+receipt number and the receipt) lives in this one application, so one `save` commits it
+in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from patronage.application.transcodings import register_patronage_transcodings
+
+T = TypeVar("T")
+A = TypeVar("A", bound=Aggregate)
+
+log = structlog.get_logger(__name__)
+
+# Enough for a burst of webhooks about one supporter racing each other; a conflict that
+# persists past this is a bug, not contention.
+MAX_ATTEMPTS = 8
+
+
+class Ledger(Application[UUID]):
+    name = "Ledger"
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_patronage_transcodings(transcoder)
+
+    def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
+        try:
+            aggregate: object = self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+        if not isinstance(aggregate, aggregate_type):
+            raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {aggregate_type}")
+        return aggregate
+
+    def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
+        aggregate = self.get_or_none(aggregate_id, aggregate_type)
+        if aggregate is None:
+            raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
+        return aggregate
+
+    def head(self) -> int:
+        """The notification id of the newest event, 0 for an empty ledger."""
+        return self.recorder.max_notification_id() or 0
+
+
+def retrying(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
+    """Run a read-decide-save command again when a concurrent save won the race.
+
+    Commands load what they need afresh on each attempt and are idempotent on natural ids,
+    so the retry either applies the change on top of the winner's or sees it already done.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            return command()
+        except IntegrityError:
+            if attempt == attempts:
+                raise
+            log.info("concurrent_save_retried", attempt=attempt)
+    raise AssertionError("unreachable")

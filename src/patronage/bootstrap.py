@@ -1,0 +1,80 @@
+"""The composition root: settings in, every concrete part out.
+
+It is the only place that knows which store, which Stripe server and which organisation are
+in use; everything else receives what it needs from here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from patronage.application.giving import Giving
+from patronage.application.ledger import Ledger
+from patronage.application.receipting import Receipting
+from patronage.config import Settings, SettingsError
+from patronage.domain.receipt import OrganisationDetails
+
+
+def eventsourcing_env(settings: Settings) -> dict[str, str]:
+    """The eventsourcing library's settings for the configured store."""
+    if settings.database_url is None:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        return {
+            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
+            "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
+        }
+    url = urlsplit(settings.database_url.get_secret_value())
+    dbname = url.path.lstrip("/")
+    if not (url.hostname and dbname):
+        raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
+    env = {
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "POSTGRES_DBNAME": dbname,
+        "POSTGRES_HOST": url.hostname,
+        "POSTGRES_PORT": str(url.port or 5432),
+        "POSTGRES_USER": unquote(url.username or "postgres"),
+        "POSTGRES_PASSWORD": unquote(url.password or ""),
+        "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
+        "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_size),
+        # The library's defaults wait 30 s per try (and retry): fail fast instead.
+        "POSTGRES_CONNECT_TIMEOUT": "5",
+        "POSTGRES_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
+    }
+    if settings.database_schema:
+        env["POSTGRES_SCHEMA"] = settings.database_schema
+    return env
+
+
+def organisation_details(settings: Settings) -> OrganisationDetails:
+    return OrganisationDetails(
+        name=settings.org_name,
+        address=settings.org_address,
+        tax_id=settings.org_tax_id,
+        jurisdiction=settings.org_jurisdiction.value,
+        issued_at_place=settings.org_address,
+    )
+
+
+@dataclass
+class Patronage:
+    """Every part of a running Patronage, wired from one Settings."""
+
+    settings: Settings
+    ledger: Ledger
+    giving: Giving
+    receipting: Receipting
+
+    def close(self) -> None:
+        self.ledger.close()
+
+
+def bootstrap(settings: Settings) -> Patronage:
+    ledger = Ledger(env=eventsourcing_env(settings))
+    return Patronage(
+        settings=settings,
+        ledger=ledger,
+        giving=Giving(ledger),
+        receipting=Receipting(ledger, organisation_details(settings)),
+    )

@@ -1,0 +1,108 @@
+"""Typed settings, read once from the environment (prefix PATRONAGE_) and an optional .env file.
+
+This is the only module that reads the environment; bootstrap.py turns these settings into
+the eventsourcing environment and every concrete part.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from patronage.domain.money import MoneyError, normalise_currency
+from patronage.receipts.profiles import Jurisdiction
+
+
+class LogFormat(StrEnum):
+    CONSOLE = "console"
+    JSON = "json"
+
+
+class SettingsError(Exception):
+    """Settings that cannot start Patronage; the message names the setting and the problem."""
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="PATRONAGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    # Storage: an embedded SQLite data directory unless a PostgreSQL URL is given.
+    data_dir: Path = Path("data")
+    database_url: SecretStr | None = Field(
+        default=None, description="postgresql://user:password@host:port/dbname"
+    )
+    database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
+    database_pool_size: int = Field(default=5, ge=1, le=100)
+    database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+
+    # Stripe
+    stripe_secret_key: SecretStr = SecretStr("")
+    stripe_publishable_key: str = ""
+    stripe_webhook_secrets: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    stripe_api_base: AnyHttpUrl | None = Field(
+        default=None, description="Point the Stripe SDK at another server (localstripe in the demo)"
+    )
+
+    # The organisation, as tax receipts print it.
+    org_name: str = "Patronage Demo Newsroom"
+    org_address: str = "1 Press Row, Springfield, IL 62701, USA"
+    org_tax_id: str = "00-0000000"
+    org_jurisdiction: Jurisdiction = Jurisdiction.US
+    default_currency: str = "USD"
+
+    # The service
+    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
+    staff_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
+    supporter_token_secret: SecretStr = SecretStr("")
+    log_format: LogFormat = LogFormat.CONSOLE
+    log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
+    max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    @field_validator("stripe_webhook_secrets", "staff_api_keys", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_only(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(
+            ("postgresql://", "postgres://")
+        ):
+            raise ValueError("must be a postgresql:// URL (leave it unset for embedded SQLite)")
+        return value
+
+    @field_validator("default_currency")
+    @classmethod
+    def _currency(cls, value: str) -> str:
+        try:
+            return normalise_currency(value)
+        except MoneyError as error:
+            raise ValueError(str(error)) from None
+
+    @property
+    def uses_postgres(self) -> bool:
+        return self.database_url is not None
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from the environment, or a SettingsError that names each bad setting."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as error:
+        problems = "; ".join(
+            f"PATRONAGE_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            for e in error.errors()
+        )
+        raise SettingsError(f"invalid settings: {problems}") from None

@@ -1,0 +1,205 @@
+"""A gift: one payment of money received from a supporter, one-time or a monthly charge.
+
+Its id comes from the payment's own provider id, so the same money reported by several
+webhooks (Checkout and PaymentIntent, invoice.paid and invoice.payment_succeeded) is one gift.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from uuid import UUID
+
+from eventsourcing.domain import Aggregate, event
+
+from patronage.domain.errors import (
+    DomainError,
+    GiftAlreadyReceiptedError,
+    GiftNotReceiptableError,
+    RefundExceedsPaymentError,
+)
+from patronage.domain.identity import natural_id
+from patronage.domain.money import Money
+from patronage.domain.values import Attribution, Tribute
+
+
+def gift_id_for(payment_id: str) -> UUID:
+    return natural_id("gift", payment_id)
+
+
+class GiftKind(StrEnum):
+    ONE_TIME = "one_time"
+    MONTHLY = "monthly"
+
+
+class DisputeStatus(StrEnum):
+    OPEN = "open"
+    FUNDS_WITHDRAWN = "funds_withdrawn"
+    FUNDS_REINSTATED = "funds_reinstated"
+    WON = "won"
+    LOST = "lost"
+
+
+_DISPUTE_CLOSED = {DisputeStatus.WON, DisputeStatus.LOST}
+
+
+class Gift(Aggregate):
+    @staticmethod
+    def create_id(payment_id: str) -> UUID:
+        return gift_id_for(payment_id)
+
+    @event("Received")
+    def __init__(
+        self,
+        payment_id: str,
+        supporter_id: UUID,
+        amount: Money,
+        received_at: datetime,
+        kind: GiftKind,
+        attribution: Attribution,
+        benefit_value: Money,
+        fee_covered: Money,
+        membership_id: UUID | None = None,
+        invoice_id: str = "",
+        tribute: Tribute | None = None,
+    ) -> None:
+        if not amount.is_positive():
+            raise DomainError("a gift must be a positive amount")
+        for part, label in ((benefit_value, "benefit value"), (fee_covered, "covered fee")):
+            if part.currency != amount.currency or part.minor < 0 or part > amount:
+                raise DomainError(f"the {label} must be between zero and the gift, in its currency")
+        self.payment_id = payment_id
+        self.supporter_id = supporter_id
+        self.amount = amount
+        self.received_at = received_at
+        self.kind = GiftKind(kind)
+        self.attribution = attribution
+        self.benefit_value = benefit_value
+        self.fee_covered = fee_covered
+        self.membership_id = membership_id
+        self.invoice_id = invoice_id
+        self.tribute = tribute
+        self.refunds: dict[str, Money] = {}
+        self.reversed_refunds: set[str] = set()
+        self.disputes: dict[str, DisputeStatus] = {}
+        self.dispute_amounts: dict[str, Money] = {}
+        self.receipt_id: UUID | None = None
+
+    # Refunds -----------------------------------------------------------------------------
+
+    @property
+    def refunded(self) -> Money:
+        result = Money.zero(self.amount.currency)
+        for amount in self.refunds.values():
+            result = result + amount
+        return result
+
+    @property
+    def net(self) -> Money:
+        """What the organisation keeps: paid, less refunds and disputes lost."""
+        return self.amount - self.refunded - self.disputed_lost
+
+    def refund(self, refund_id: str, amount: Money, refunded_at: datetime) -> None:
+        """Record a refund; the same refund id again, or after it failed, changes nothing."""
+        if refund_id in self.refunds or refund_id in self.reversed_refunds:
+            return
+        if not amount.is_positive():
+            raise DomainError("a refund must be a positive amount")
+        if self.refunded + amount > self.amount:
+            raise RefundExceedsPaymentError(
+                f"refund of {amount} would exceed the {self.amount} paid "
+                f"({self.refunded} already refunded)"
+            )
+        self._refunded(refund_id=refund_id, amount=amount, refunded_at=refunded_at)
+
+    @event("Refunded")
+    def _refunded(self, refund_id: str, amount: Money, refunded_at: datetime) -> None:
+        self.refunds[refund_id] = amount
+
+    def reverse_refund(self, refund_id: str, reason: str) -> None:
+        """A refund that failed or was cancelled gives the money back to the gift.
+
+        It is remembered even when its success was never reported, so that a success
+        delivered late cannot book it again.
+        """
+        if refund_id not in self.reversed_refunds:
+            self._refund_reversed(refund_id=refund_id, reason=reason)
+
+    @event("RefundReversed")
+    def _refund_reversed(self, refund_id: str, reason: str) -> None:
+        self.refunds.pop(refund_id, None)
+        self.reversed_refunds.add(refund_id)
+
+    # Disputes ----------------------------------------------------------------------------
+
+    @property
+    def disputed_lost(self) -> Money:
+        result = Money.zero(self.amount.currency)
+        for dispute_id, status in self.disputes.items():
+            if status == DisputeStatus.LOST:
+                result = result + self.dispute_amounts[dispute_id]
+        return result
+
+    @property
+    def has_open_dispute(self) -> bool:
+        return any(status not in _DISPUTE_CLOSED for status in self.disputes.values())
+
+    def open_dispute(
+        self, dispute_id: str, amount: Money, reason: str, opened_at: datetime
+    ) -> None:
+        if dispute_id not in self.disputes:
+            self._dispute_opened(
+                dispute_id=dispute_id, amount=amount, reason=reason, opened_at=opened_at
+            )
+
+    @event("DisputeOpened")
+    def _dispute_opened(
+        self, dispute_id: str, amount: Money, reason: str, opened_at: datetime
+    ) -> None:
+        self.disputes[dispute_id] = DisputeStatus.OPEN
+        self.dispute_amounts[dispute_id] = amount
+
+    def update_dispute(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
+        """Move a dispute on; a closed dispute stays closed whatever arrives late."""
+        current = self.disputes.get(dispute_id)
+        if current is None:
+            raise DomainError(f"dispute {dispute_id} was never opened on this gift")
+        if current in _DISPUTE_CLOSED or current == status:
+            return
+        self._dispute_updated(dispute_id=dispute_id, status=DisputeStatus(status), at=at)
+
+    @event("DisputeUpdated")
+    def _dispute_updated(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
+        self.disputes[dispute_id] = DisputeStatus(status)
+
+    # Receipts ----------------------------------------------------------------------------
+
+    def check_receiptable(self) -> None:
+        if self.receipt_id is not None:
+            raise GiftAlreadyReceiptedError(f"gift {self.id} is already covered by a receipt")
+        if self.has_open_dispute:
+            raise GiftNotReceiptableError(f"gift {self.id} is held: a dispute is open")
+        if not self.receiptable_amount.is_positive():
+            raise GiftNotReceiptableError(f"gift {self.id} has nothing left to receipt")
+
+    @property
+    def receiptable_amount(self) -> Money:
+        """Money that may go on a tax receipt: refunded and lost money is never receipted."""
+        return self.net
+
+    def attach_receipt(self, receipt_id: UUID) -> None:
+        self.check_receiptable()
+        self._receipt_attached(receipt_id=receipt_id)
+
+    @event("ReceiptAttached")
+    def _receipt_attached(self, receipt_id: UUID) -> None:
+        self.receipt_id = receipt_id
+
+    def detach_receipt(self, receipt_id: UUID) -> None:
+        """Free the gift for another receipt once the receipt covering it is voided."""
+        if self.receipt_id == receipt_id:
+            self._receipt_detached(receipt_id=receipt_id)
+
+    @event("ReceiptDetached")
+    def _receipt_detached(self, receipt_id: UUID) -> None:
+        self.receipt_id = None

@@ -1,0 +1,1 @@
+"""Tax receipt content per jurisdiction."""

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings, load_settings
+from tests.support.stores import STORES, store_settings
+
+
+@pytest.fixture(params=STORES)
+def store(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def settings(store: str, tmp_path: Path) -> Iterator[Settings]:
+    with store_settings(store, tmp_path) as overrides:
+        yield load_settings(
+            _env_file=None,
+            stripe_webhook_secrets="whsec_test_primary,whsec_test_rotated",
+            staff_api_keys="staff-key-for-tests",
+            supporter_token_secret="supporter-token-secret-for-tests",
+            **overrides,
+        )
+
+
+@pytest.fixture
+def patronage(settings: Settings) -> Iterator[Patronage]:
+    app = bootstrap(settings)
+    yield app
+    app.close()

@@ -1,0 +1,56 @@
+"""Real stores for tests: a SQLite directory, or a fresh PostgreSQL schema per test.
+
+PostgreSQL tests skip when the server is unreachable on a developer's laptop, and fail
+under CI=true, where a skipped store would hide a broken build.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import psycopg
+import pytest
+
+POSTGRES_URL = os.environ.get(
+    "PATRONAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
+)
+STORES = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _require_postgres() -> None:
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3):
+            return
+    except psycopg.OperationalError as error:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL is unreachable at {POSTGRES_URL} under CI=true: {error}")
+        pytest.skip(f"PostgreSQL is unreachable at {POSTGRES_URL}")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A new empty schema, dropped afterwards, so tests never see each other's rows."""
+    _require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:16]}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield schema
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def store_settings(store: str, tmp_path: Path) -> Iterator[dict[str, object]]:
+    """Settings overrides for the named store ("sqlite" or "postgres")."""
+    base: dict[str, object] = {"data_dir": tmp_path / "data"}
+    if store == "sqlite":
+        yield base
+        return
+    with postgres_schema() as schema:
+        yield {**base, "database_url": POSTGRES_URL, "database_schema": schema}
