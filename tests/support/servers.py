@@ -1,0 +1,74 @@
+"""Real servers for tests, on loopback and free ports, waited for by polling readiness."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+READY_TIMEOUT_SECONDS = 30.0
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_ready(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
+    """Poll `url` until it answers (any HTTP status), or fail with why it did not."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while True:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"server for {url} exited with code {process.returncode}")
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.TransportError:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{url} did not answer within {READY_TIMEOUT_SECONDS}s") from None
+            time.sleep(0.05)  # polling interval while waiting for readiness, not synchronisation
+
+
+@dataclass(frozen=True)
+class LocalStripe:
+    """A running localstripe: a fake, stateful Stripe API on loopback."""
+
+    url: str
+    api_key: str = "sk_test_patronage_localstripe"
+
+    def register_webhook(self, webhook_id: str, url: str, secret: str) -> None:
+        """Ask localstripe to sign and POST its events to `url` with `secret`."""
+        response = httpx.post(
+            f"{self.url}/_config/webhooks/{webhook_id}",
+            data={"url": url, "secret": secret},
+            auth=(self.api_key, ""),
+        )
+        response.raise_for_status()
+
+
+@contextmanager
+def localstripe_server(log_dir: Path) -> Iterator[LocalStripe]:
+    port = free_port()
+    bin_dir = Path(sys.executable).parent
+    with (log_dir / f"localstripe-{port}.log").open("wb") as log:
+        process = subprocess.Popen(
+            [str(bin_dir / "localstripe"), "--port", str(port), "--from-scratch"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_ready(f"{url}/v1/customers", process)
+            yield LocalStripe(url=url)
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
