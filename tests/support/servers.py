@@ -34,7 +34,7 @@ def wait_until_ready(url: str, process: subprocess.Popen[bytes] | None = None) -
             return
         except httpx.TransportError:
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} did not answer within {READY_TIMEOUT_SECONDS}s") from None
+                raise TimeoutError(f"{url} not ready in {READY_TIMEOUT_SECONDS}s") from None
             time.sleep(0.05)  # polling interval while waiting for readiness, not synchronisation
 
 

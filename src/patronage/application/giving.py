@@ -28,13 +28,15 @@ class CounterpartMissingError(LookupError):
 
 @dataclass(frozen=True)
 class SupporterDetails:
-    """Who gave, as far as the payment tells: an email at least."""
+    """Who gave, as far as the payment tells: our supporter id (from our metadata), an email,
+    or both. The id wins when the supporter is known; the email registers a new one."""
 
-    email: str
+    email: str = ""
     name: str = ""
     address: PostalAddress = field(default_factory=PostalAddress)
     stripe_customer_id: str = ""
     consent_to_contact: bool = False
+    supporter_id: UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -107,8 +109,15 @@ class Giving:
 
     def _supporter(self, details: SupporterDetails) -> Supporter:
         """The supporter for these details, registered if new and updated with what is new."""
-        supporter = self.ledger.get_or_none(supporter_id_for(details.email), Supporter)
+        supporter = None
+        if details.supporter_id is not None:
+            supporter = self.ledger.get_or_none(details.supporter_id, Supporter)
+        if supporter is None and details.email:
+            supporter = self.ledger.get_or_none(supporter_id_for(details.email), Supporter)
         if supporter is None:
+            if not details.email:
+                # Nothing to register a supporter by: wait for an event that names them.
+                raise CounterpartMissingError(f"supporter:{details.supporter_id}")
             supporter = Supporter(
                 email=details.email,
                 name=details.name,

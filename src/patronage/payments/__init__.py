@@ -1,0 +1,1 @@
+"""Stripe: translating its events into commands, and the outgoing gateway."""

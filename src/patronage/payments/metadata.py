@@ -1,0 +1,86 @@
+"""The metadata our checkout puts on every PaymentIntent, Subscription and Checkout Session.
+
+With it, every later Stripe event names its supporter and the ask that won the gift,
+whatever order the events arrive in. Keys are prefixed so they never collide with a
+newsroom's own metadata. Stripe metadata values are strings of at most 500 characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from uuid import UUID
+
+from patronage.domain.values import Attribution, Tribute
+
+SUPPORTER_ID = "patronage_supporter_id"
+GIFT_KIND = "patronage_gift_kind"  # "one_time" | "monthly"
+ARTICLE_ID = "patronage_article_id"
+CAMPAIGN = "patronage_campaign"
+VARIANT = "patronage_variant"
+READER_ID = "patronage_reader_id"
+FEE_COVERED_MINOR = "patronage_fee_covered_minor"
+BENEFIT_VALUE_MINOR = "patronage_benefit_value_minor"
+TRIBUTE_KIND = "patronage_tribute_kind"
+TRIBUTE_NAME = "patronage_tribute_name"
+
+
+def checkout_metadata(
+    supporter_id: UUID,
+    gift_kind: str,
+    attribution: Attribution,
+    fee_covered_minor: int = 0,
+    benefit_value_minor: int = 0,
+    tribute: Tribute | None = None,
+) -> dict[str, str]:
+    metadata = {
+        SUPPORTER_ID: str(supporter_id),
+        GIFT_KIND: gift_kind,
+        ARTICLE_ID: attribution.article_id[:500],
+        CAMPAIGN: attribution.campaign[:500],
+        VARIANT: attribution.variant[:500],
+        READER_ID: attribution.reader_id[:500],
+        FEE_COVERED_MINOR: str(fee_covered_minor),
+        BENEFIT_VALUE_MINOR: str(benefit_value_minor),
+    }
+    if tribute is not None:
+        metadata[TRIBUTE_KIND] = tribute.kind
+        metadata[TRIBUTE_NAME] = tribute.name[:500]
+    return metadata
+
+
+def read_attribution(metadata: Mapping[str, object]) -> Attribution:
+    def text(key: str) -> str:
+        value = metadata.get(key)
+        return value if isinstance(value, str) else ""
+
+    return Attribution(
+        article_id=text(ARTICLE_ID),
+        campaign=text(CAMPAIGN),
+        variant=text(VARIANT),
+        reader_id=text(READER_ID),
+    )
+
+
+def read_supporter_id(metadata: Mapping[str, object]) -> UUID | None:
+    value = metadata.get(SUPPORTER_ID)
+    if not isinstance(value, str):
+        return None
+    try:
+        return UUID(value)
+    except ValueError:
+        return None
+
+
+def read_minor(metadata: Mapping[str, object], key: str) -> int:
+    """A non-negative integer of minor units from metadata; anything else counts as 0."""
+    value = metadata.get(key)
+    if isinstance(value, str) and value.isdigit() and len(value) <= 15:
+        return int(value)
+    return 0
+
+
+def read_tribute(metadata: Mapping[str, object]) -> Tribute | None:
+    kind, name = metadata.get(TRIBUTE_KIND), metadata.get(TRIBUTE_NAME)
+    if kind in ("honour", "memory") and isinstance(name, str) and name:
+        return Tribute(kind=str(kind), name=name)
+    return None
