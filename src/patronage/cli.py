@@ -19,6 +19,11 @@ cli = typer.Typer(
 )
 
 
+@cli.callback()
+def patronage_commands() -> None:
+    """Settings come from PATRONAGE_* environment variables or a .env file (docs/settings.md)."""
+
+
 def settings_or_exit() -> Settings:
     """Settings, or a clear one-line error and exit code 2."""
     try:

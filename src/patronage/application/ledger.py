@@ -7,6 +7,8 @@ in one transaction.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Callable
 from typing import TypeVar
 from uuid import UUID
@@ -25,7 +27,9 @@ log = structlog.get_logger(__name__)
 
 # Enough for a burst of webhooks about one supporter racing each other; a conflict that
 # persists past this is a bug, not contention.
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 12
+# Jittered back-off between attempts, so that racing writers do not collide again in step.
+BACKOFF_SECONDS = 0.005
 
 
 class Ledger(Application[UUID]):
@@ -67,5 +71,6 @@ def retrying(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
         except IntegrityError:
             if attempt == attempts:
                 raise
-            log.info("concurrent_save_retried", attempt=attempt)
+            log.debug("concurrent_save_retried", attempt=attempt)
+            time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
     raise AssertionError("unreachable")

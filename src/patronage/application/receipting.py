@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from uuid import UUID
@@ -37,6 +38,9 @@ class Receipting:
     def __init__(self, ledger: Ledger, organisation: OrganisationDetails) -> None:
         self.ledger = ledger
         self.organisation = organisation
+        # Every issue in a year contends for the same series aggregate: queue them within this
+        # process, and let optimistic concurrency settle races with other processes.
+        self._numbering = threading.Lock()
 
     def _series(self, tax_year: int) -> ReceiptSeries:
         name = str(tax_year)
@@ -107,7 +111,8 @@ class Receipting:
             self.ledger.save(*changed)
             return receipt.id
 
-        return retrying(run)
+        with self._numbering:
+            return retrying(run)
 
     def void(self, receipt_id: UUID, reason: str, by: str) -> None:
         """Void a receipt; it stays in the register and its gifts may be receipted again."""
@@ -140,7 +145,8 @@ class Receipting:
             self.ledger.save(original, *changed)
             return replacement.id
 
-        return retrying(run)
+        with self._numbering:
+            return retrying(run)
 
     def record_emailed(
         self, receipt_id: UUID, to_masked: str, message_id: str, at: datetime

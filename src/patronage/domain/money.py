@@ -22,7 +22,7 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 
 # Digits, optionally one decimal point and more digits. No signs, exponents, spaces or
 # thousands separators: anything a person may mean two ways is refused.
-_AMOUNT_TEXT = re.compile(r"(?P<whole>\d{1,15})(?:\.(?P<fraction>\d+))?")
+_AMOUNT_TEXT = re.compile(r"(?P<whole>[0-9]{1,15})(?:\.(?P<fraction>[0-9]+))?", re.ASCII)
 
 
 class MoneyError(ValueError):
