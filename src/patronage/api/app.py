@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -31,8 +32,16 @@ def create_app(patronage: Patronage) -> FastAPI:
         """Tag every log line of a request with its id, and return the id to the caller."""
         rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
         structlog.contextvars.bind_contextvars(request_id=rid)
+        started = time.perf_counter()
         try:
             response = await call_next(request)
+            log.info(
+                "request_handled",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+            )
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
         response.headers["x-request-id"] = rid

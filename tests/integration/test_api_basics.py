@@ -1,0 +1,71 @@
+"""The API's shared behaviour: health, request ids in logs, staff authentication."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from fastapi import APIRouter
+from fastapi.testclient import TestClient
+
+from patronage.api.app import create_app
+from patronage.api.deps import StaffDep
+from patronage.bootstrap import Patronage
+from patronage.logs import configure_logging
+
+
+@pytest.fixture
+def client(patronage: Patronage) -> Iterator[TestClient]:
+    app = create_app(patronage)
+    probe = APIRouter()
+
+    @probe.get("/staff/whoami")
+    def whoami(staff: StaffDep) -> dict[str, str]:
+        return {"staff": staff}
+
+    app.include_router(probe)
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+def test_health_reports_the_store(client: TestClient, store: str) -> None:
+    body = client.get("/health").json()
+    assert body["status"] == "ok"
+    assert body["store"] == {"sqlite": "sqlite", "postgres": "postgresql"}[store]
+
+
+def test_every_request_log_line_carries_the_request_id(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json_lines=True)
+    response = client.get("/health", headers={"x-request-id": "req-123"})
+    assert response.headers["x-request-id"] == "req-123"
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    handled = [line for line in lines if line["event"] == "request_handled"]
+    assert handled and all(line["request_id"] == "req-123" for line in handled)
+    assert handled[-1]["status"] == 200
+
+
+@pytest.mark.parametrize(
+    ("headers", "reason"),
+    [
+        ({}, "staff endpoints need"),
+        ({"Authorization": "Bearer wrong"}, "unknown staff API key"),
+        ({"Authorization": "Basic c3RhZmY6a2V5"}, "staff endpoints need"),
+    ],
+)
+def test_staff_endpoints_refuse_without_a_valid_key(
+    client: TestClient, headers: dict[str, str], reason: str
+) -> None:
+    response = client.get("/staff/whoami", headers=headers)
+    assert response.status_code == 401
+    assert reason in response.json()["detail"]
+
+
+def test_staff_endpoints_accept_a_configured_key(client: TestClient) -> None:
+    response = client.get("/staff/whoami", headers={"Authorization": "Bearer staff-key-for-tests"})
+    assert response.status_code == 200
+    assert response.json() == {"staff": "staff-key-1"}
