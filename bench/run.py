@@ -1,0 +1,129 @@
+"""Speed goals, measured apart from the test suite: `.venv/bin/python -m bench.run`.
+
+Each benchmark runs against real stores on this machine (a temporary SQLite directory and a
+throw-away PostgreSQL schema) and prints one table row: what was measured, how many, how long,
+the rate, and the goal it is held to.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from rich.console import Console
+from rich.table import Table
+
+from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import load_settings
+from patronage.domain.money import Money
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
+
+
+@dataclass
+class Result:
+    name: str
+    store: str
+    count: int
+    seconds: float
+    goal_per_second: float
+
+    @property
+    def rate(self) -> float:
+        return self.count / self.seconds if self.seconds else 0.0
+
+
+@contextmanager
+def wired(store: str) -> Iterator[Patronage]:
+    with tempfile.TemporaryDirectory() as tmp:
+        overrides: dict[str, object] = {"data_dir": Path(tmp)}
+        schema = f"bench_{int(time.time() * 1000)}"
+        if store == "postgres":
+            with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                conn.execute(f"CREATE SCHEMA {schema}")
+            overrides |= {"database_url": POSTGRES_URL, "database_schema": schema}
+        patronage = bootstrap(load_settings(_env_file=None, **overrides))
+        try:
+            yield patronage
+        finally:
+            patronage.close()
+            if store == "postgres":
+                with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def a_gift(n: int) -> RecordGift:
+    return RecordGift(
+        payment_id=f"pi_bench_{n}",
+        supporter=SupporterDetails(email=f"reader{n % 500}@example.org", name="Reader"),
+        amount=Money(500 + n % 5000, "USD"),
+        received_at=datetime(2026, 1, 1, tzinfo=UTC),
+    )
+
+
+def timed(run: Callable[[], int]) -> tuple[int, float]:
+    started = time.perf_counter()
+    count = run()
+    return count, time.perf_counter() - started
+
+
+def bench_record_gifts(store: str, count: int, threads: int) -> Result:
+    with wired(store) as patronage:
+
+        def run() -> int:
+            with ThreadPoolExecutor(threads) as pool:
+                list(pool.map(lambda n: patronage.giving.record_gift(a_gift(n)), range(count)))
+            return count
+
+        done, seconds = timed(run)
+    return Result(f"record_gift, {threads} threads", store, done, seconds, goal_per_second=200)
+
+
+def bench_repeat_deliveries(store: str, count: int) -> Result:
+    """Recording payments that are already in the ledger: the cost of Stripe's redeliveries."""
+    with wired(store) as patronage:
+        for n in range(count):
+            patronage.giving.record_gift(a_gift(n))
+
+        def run() -> int:
+            for n in range(count):
+                patronage.giving.record_gift(a_gift(n))
+            return count
+
+        done, seconds = timed(run)
+    return Result("record_gift again (no-op)", store, done, seconds, goal_per_second=500)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--count", type=int, default=1000, help="operations per benchmark")
+    parser.add_argument("--stores", default="sqlite,postgres")
+    args = parser.parse_args()
+    results: list[Result] = []
+    for store in args.stores.split(","):
+        results.append(bench_record_gifts(store, args.count, threads=1))
+        results.append(bench_record_gifts(store, args.count, threads=8))
+        results.append(bench_repeat_deliveries(store, args.count))
+    table = Table(title="Patronage benchmarks")
+    for column in ("benchmark", "store", "count", "seconds", "per second", "goal", "met"):
+        table.add_column(column)
+    for r in results:
+        met = "yes" if r.rate >= r.goal_per_second else "NO"
+        table.add_row(
+            r.name, r.store, str(r.count), f"{r.seconds:.2f}", f"{r.rate:,.0f}",
+            f"{r.goal_per_second:,.0f}/s", met,
+        )  # fmt: skip
+    Console().print(table)
+
+
+if __name__ == "__main__":
+    main()
