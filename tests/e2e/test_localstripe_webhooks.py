@@ -27,6 +27,7 @@ from patronage.domain.values import Attribution
 from patronage.payments.metadata import checkout_metadata
 from tests.support import stripe_events as se
 from tests.support.servers import LocalStripe, localstripe_server, running_api
+from tests.support.stores import cli_env
 
 pytestmark = pytest.mark.e2e
 
@@ -147,19 +148,6 @@ def _all_gifts(ledger: Ledger) -> list[Gift]:
     return [ledger.get_typed(n.originator_id, Gift) for n in notifications]
 
 
-def _cli_env(settings: Settings, server: LocalStripe) -> dict[str, str]:
-    env = {
-        "PATRONAGE_DATA_DIR": str(settings.data_dir),
-        "PATRONAGE_STRIPE_SECRET_KEY": server.api_key,
-        "PATRONAGE_STRIPE_API_BASE": server.url,
-        "PATRONAGE_LOG_LEVEL": "WARNING",
-    }
-    if settings.database_url is not None:
-        env["PATRONAGE_DATABASE_URL"] = settings.database_url.get_secret_value()
-        env["PATRONAGE_DATABASE_SCHEMA"] = settings.database_schema
-    return env
-
-
 def test_fetch_missed_books_what_no_webhook_delivered(settings: Settings, tmp_path: Path) -> None:
     patronage = bootstrap(settings)
     supporter_id = patronage.giving.register_supporter(SupporterDetails(email=ADA))
@@ -169,7 +157,7 @@ def test_fetch_missed_books_what_no_webhook_delivered(settings: Settings, tmp_pa
                 stripe_client(server), checkout_metadata(supporter_id, "one_time", Attribution())
             )
             runner = CliRunner()
-            env = _cli_env(settings, server)
+            env = cli_env(settings, stripe_secret_key=server.api_key, stripe_api_base=server.url)
             # localstripe cannot filter on delivery_success: a clear error, nothing booked.
             refused = runner.invoke(cli, ["inbox", "fetch-missed"], env=env)
             assert refused.exit_code == 1

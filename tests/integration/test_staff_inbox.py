@@ -15,6 +15,7 @@ from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus
 from tests.support import stripe_events as se
+from tests.support.stores import cli_env
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 ADA = "ada@example.org"
@@ -111,17 +112,9 @@ def test_staff_can_replay_one_event(
     assert client.post("/staff/inbox/evt_nope/replay", headers=STAFF).status_code == 404
 
 
-def _env(settings: Settings) -> dict[str, str]:
-    env = {"PATRONAGE_DATA_DIR": str(settings.data_dir), "PATRONAGE_LOG_LEVEL": "WARNING"}
-    if settings.database_url is not None:
-        env["PATRONAGE_DATABASE_URL"] = settings.database_url.get_secret_value()
-        env["PATRONAGE_DATABASE_SCHEMA"] = settings.database_schema
-    return env
-
-
 def test_cli_replay(patronage: Patronage, settings: Settings, history: dict[str, str]) -> None:
     runner = CliRunner()
-    env = _env(settings)
+    env = cli_env(settings)
     head = patronage.ledger.head()
     replayed = runner.invoke(cli, ["inbox", "replay", "--all"], env=env)
     assert replayed.exit_code == 0, replayed.output
@@ -143,6 +136,6 @@ def test_cli_replay(patronage: Patronage, settings: Settings, history: dict[str,
 
 
 def test_cli_fetch_missed_needs_a_secret_key(settings: Settings) -> None:
-    result = CliRunner().invoke(cli, ["inbox", "fetch-missed"], env=_env(settings))
+    result = CliRunner().invoke(cli, ["inbox", "fetch-missed"], env=cli_env(settings))
     assert result.exit_code == 2
     assert "PATRONAGE_STRIPE_SECRET_KEY" in result.output
