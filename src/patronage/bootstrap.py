@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
 from patronage.application.giving import Giving
+from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.receipting import Receipting
 from patronage.config import Settings, SettingsError
@@ -65,6 +66,7 @@ class Patronage:
     ledger: Ledger
     giving: Giving
     receipting: Receipting
+    inbox: Inbox
 
     def close(self) -> None:
         self.ledger.close()
@@ -72,9 +74,11 @@ class Patronage:
 
 def bootstrap(settings: Settings) -> Patronage:
     ledger = Ledger(env=eventsourcing_env(settings))
+    giving = Giving(ledger)
     return Patronage(
         settings=settings,
         ledger=ledger,
-        giving=Giving(ledger),
+        giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
+        inbox=Inbox(ledger, giving),
     )

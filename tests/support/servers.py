@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import uvicorn
+
+from patronage.api.app import create_app
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings
 
 READY_TIMEOUT_SECONDS = 30.0
 
@@ -72,3 +78,37 @@ def localstripe_server(log_dir: Path) -> Iterator[LocalStripe]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class RunningApi:
+    """Patronage's API served by real uvicorn on loopback, with the Patronage it serves."""
+
+    url: str
+    patronage: Patronage
+
+
+@contextmanager
+def running_api(settings: Settings) -> Iterator[RunningApi]:
+    """Serve the API for `settings` with uvicorn on a free loopback port, in a thread of this
+    process, until the block ends; ready once `/health` answers."""
+    patronage = bootstrap(settings)
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(create_app(patronage), host="127.0.0.1", port=port, log_config=None)
+    )
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"uvicorn did not start on {url}")
+            time.sleep(0.02)  # polling readiness, not synchronisation
+        wait_until_ready(f"{url}/health")
+        yield RunningApi(url=url, patronage=patronage)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        patronage.close()

@@ -15,6 +15,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from patronage.config import Settings
+
 POSTGRES_URL = os.environ.get(
     "PATRONAGE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test"
 )
@@ -54,3 +56,12 @@ def store_settings(store: str, tmp_path: Path) -> Iterator[dict[str, object]]:
         return
     with postgres_schema() as schema:
         yield {**base, "database_url": POSTGRES_URL, "database_schema": schema}
+
+
+def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
+    """The PATRONAGE_* environment that makes the CLI use the same store as `settings`."""
+    env = {"PATRONAGE_DATA_DIR": str(settings.data_dir), "PATRONAGE_LOG_LEVEL": "WARNING"}
+    if settings.database_url is not None:
+        env["PATRONAGE_DATABASE_URL"] = settings.database_url.get_secret_value()
+        env["PATRONAGE_DATABASE_SCHEMA"] = settings.database_schema
+    return env | {f"PATRONAGE_{name.upper()}": value for name, value in extra.items()}

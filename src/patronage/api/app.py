@@ -10,7 +10,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from patronage.api import health
+from patronage.api import health, staff_inbox, webhooks
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
 
@@ -53,4 +53,6 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    app.include_router(webhooks.router)
+    app.include_router(staff_inbox.router)
     return app

@@ -1,21 +1,59 @@
 """Commands that record money: supporters, one-time gifts, memberships, refunds, disputes.
 
 Each command is idempotent on the provider's natural id (PaymentIntent, invoice, refund,
-dispute): running it twice, or concurrently, records the effect once.
+dispute): running it twice, or concurrently, records the effect once. Each handler works on
+a unit of work, so the inbox can save a webhook's effect and its own mark in one
+transaction; the public methods run one command in a transaction of its own.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
+from collections.abc import Callable
+from functools import partial
+from typing import TypeVar
 from uuid import UUID
 
-from patronage.application.ledger import Ledger, retrying
-from patronage.domain.gift import DisputeStatus, Gift, GiftKind, gift_id_for
-from patronage.domain.membership import Membership, MembershipStatus, membership_id_for
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.domain.commands import (
+    GivingCommand,
+    LinkInvoicePayment,
+    RecordDispute,
+    RecordGift,
+    RecordMembershipFailure,
+    RecordMembershipPayment,
+    RecordRefund,
+    ReportMembership,
+    SupporterDetails,
+    UpdateCustomer,
+)
+from patronage.domain.gift import (
+    DisputeStatus,
+    Gift,
+    GiftKind,
+    PaymentLink,
+    gift_id_for,
+    payment_link_id_for,
+)
+from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, supporter_id_for
-from patronage.domain.values import Attribution, PostalAddress, Tribute
+
+__all__ = [
+    "CounterpartMissingError",
+    "Giving",
+    "GivingCommand",
+    "LinkInvoicePayment",
+    "RecordDispute",
+    "RecordGift",
+    "RecordMembershipFailure",
+    "RecordMembershipPayment",
+    "RecordRefund",
+    "ReportMembership",
+    "SupporterDetails",
+    "UpdateCustomer",
+]
+
+T = TypeVar("T")
 
 
 class CounterpartMissingError(LookupError):
@@ -26,77 +64,8 @@ class CounterpartMissingError(LookupError):
         self.key = key
 
 
-@dataclass(frozen=True)
-class SupporterDetails:
-    """Who gave, as far as the payment tells: our supporter id (from our metadata), an email,
-    or both. The id wins when the supporter is known; the email registers a new one."""
-
-    email: str = ""
-    name: str = ""
-    address: PostalAddress = field(default_factory=PostalAddress)
-    stripe_customer_id: str = ""
-    consent_to_contact: bool = False
-    supporter_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class RecordGift:
-    payment_id: str
-    supporter: SupporterDetails
-    amount: Money
-    received_at: datetime
-    attribution: Attribution = field(default_factory=Attribution)
-    benefit_value_minor: int = 0
-    fee_covered_minor: int = 0
-    tribute: Tribute | None = None
-
-
-@dataclass(frozen=True)
-class ReportMembership:
-    """What a subscription event says about a membership at `as_of`."""
-
-    subscription_id: str
-    supporter: SupporterDetails
-    monthly_amount: Money
-    status: MembershipStatus
-    as_of: datetime
-    attribution: Attribution = field(default_factory=Attribution)
-
-
-@dataclass(frozen=True)
-class RecordMembershipPayment:
-    membership: ReportMembership
-    invoice_id: str
-    payment_id: str  # the PaymentIntent id when known, else the invoice id
-    amount: Money
-    paid_at: datetime
-
-
-@dataclass(frozen=True)
-class RecordMembershipFailure:
-    membership: ReportMembership
-    invoice_id: str
-    reason: str
-    failed_at: datetime
-
-
-@dataclass(frozen=True)
-class RecordRefund:
-    payment_id: str
-    refund_id: str
-    amount: Money
-    refunded_at: datetime
-    succeeded: bool = True
-
-
-@dataclass(frozen=True)
-class RecordDispute:
-    payment_id: str
-    dispute_id: str
-    amount: Money
-    status: DisputeStatus
-    reason: str
-    at: datetime
+def _valid_email(email: str) -> bool:
+    return "@" in email.strip()
 
 
 class Giving:
@@ -105,17 +74,38 @@ class Giving:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
+    def _run(self, handler: Callable[[UnitOfWork], T]) -> T:
+        return in_one_transaction(self.ledger, handler)
+
+    def apply(self, unit: UnitOfWork, command: GivingCommand) -> str:
+        """Apply any giving command within `unit`; returns what it did, for people to read."""
+        if isinstance(command, RecordGift):
+            return self._record_gift(unit, command)[1]
+        if isinstance(command, ReportMembership):
+            return self._report_membership(unit, command)[1]
+        if isinstance(command, RecordMembershipPayment):
+            return self._record_membership_payment(unit, command)[1]
+        if isinstance(command, RecordMembershipFailure):
+            return self._record_membership_failure(unit, command)
+        if isinstance(command, RecordRefund):
+            return self._record_refund(unit, command)
+        if isinstance(command, RecordDispute):
+            return self._record_dispute(unit, command)
+        if isinstance(command, LinkInvoicePayment):
+            return self._link_invoice_payment(unit, command)
+        return self._update_customer(unit, command)
+
     # Supporters ----------------------------------------------------------------------------
 
-    def _supporter(self, details: SupporterDetails) -> Supporter:
+    def _supporter(self, unit: UnitOfWork, details: SupporterDetails) -> Supporter:
         """The supporter for these details, registered if new and updated with what is new."""
         supporter = None
         if details.supporter_id is not None:
-            supporter = self.ledger.get_or_none(details.supporter_id, Supporter)
-        if supporter is None and details.email:
-            supporter = self.ledger.get_or_none(supporter_id_for(details.email), Supporter)
+            supporter = unit.get_or_none(details.supporter_id, Supporter)
+        if supporter is None and _valid_email(details.email):
+            supporter = unit.get_or_none(supporter_id_for(details.email), Supporter)
         if supporter is None:
-            if not details.email:
+            if not _valid_email(details.email):
                 # Nothing to register a supporter by: wait for an event that names them.
                 raise CounterpartMissingError(f"supporter:{details.supporter_id}")
             supporter = Supporter(
@@ -123,6 +113,7 @@ class Giving:
                 name=details.name,
                 consent_to_contact=details.consent_to_contact,
             )
+            unit.add(supporter)
         else:
             supporter.rename(details.name)
             if details.consent_to_contact:
@@ -132,142 +123,196 @@ class Giving:
         return supporter
 
     def register_supporter(self, details: SupporterDetails) -> UUID:
-        def command() -> UUID:
-            supporter = self._supporter(details)
-            self.ledger.save(supporter)
-            return supporter.id
-
-        return retrying(command)
+        return self._run(lambda unit: self._supporter(unit, details).id)
 
     def update_supporter(self, supporter_id: UUID, details: SupporterDetails) -> None:
         """Apply a customer's new name, email or address to a known supporter."""
 
-        def command() -> None:
-            supporter = self.ledger.get_typed(supporter_id, Supporter)
-            supporter.rename(details.name)
-            supporter.change_email(details.email)
-            supporter.move(details.address)
-            supporter.link_stripe_customer(details.stripe_customer_id)
-            self.ledger.save(supporter)
+        def handler(unit: UnitOfWork) -> None:
+            supporter = unit.get_typed(supporter_id, Supporter)
+            self._update(supporter, details)
 
-        retrying(command)
+        self._run(handler)
+
+    @staticmethod
+    def _update(supporter: Supporter, details: SupporterDetails) -> None:
+        supporter.rename(details.name)
+        if _valid_email(details.email):
+            supporter.change_email(details.email)
+        supporter.move(details.address)
+        supporter.link_stripe_customer(details.stripe_customer_id)
+
+    def _update_customer(self, unit: UnitOfWork, command: UpdateCustomer) -> str:
+        details = command.details
+        candidates = [details.supporter_id] + [
+            supporter_id_for(email)
+            for email in (command.previous_email, details.email)
+            if _valid_email(email)
+        ]
+        for candidate in candidates:
+            supporter = unit.get_or_none(candidate, Supporter) if candidate else None
+            if supporter is not None:
+                self._update(supporter, details)
+                return (
+                    f"supporter {supporter.id} updated from customer {details.stripe_customer_id}"
+                )
+        return f"customer {details.stripe_customer_id} is not a known supporter: nothing to update"
 
     # One-time gifts ------------------------------------------------------------------------
 
     def record_gift(self, command: RecordGift) -> UUID:
         """Book a one-time gift once per payment id; returns the gift id."""
+        return self._run(lambda unit: self._record_gift(unit, command)[0])
 
-        def run() -> UUID:
-            gift_id = gift_id_for(command.payment_id)
-            if self.ledger.get_or_none(gift_id, Gift) is not None:
-                return gift_id
-            supporter = self._supporter(command.supporter)
-            currency = command.amount.currency
-            gift = Gift(
-                payment_id=command.payment_id,
-                supporter_id=supporter.id,
-                amount=command.amount,
-                received_at=command.received_at,
-                kind=GiftKind.ONE_TIME,
-                attribution=command.attribution,
-                benefit_value=Money(command.benefit_value_minor, currency),
-                fee_covered=Money(command.fee_covered_minor, currency),
-                tribute=command.tribute,
-            )
-            self.ledger.save(supporter, gift)
-            return gift.id
-
-        return retrying(run)
+    def _record_gift(self, unit: UnitOfWork, command: RecordGift) -> tuple[UUID, str]:
+        gift_id = gift_id_for(command.payment_id)
+        existing = unit.get_or_none(gift_id, Gift)
+        if existing is not None:
+            existing.note_received_at(command.received_at)
+            return gift_id, f"gift for {command.payment_id} was already recorded"
+        supporter = self._supporter(unit, command.supporter)
+        currency = command.amount.currency
+        gift = Gift(
+            payment_id=command.payment_id,
+            supporter_id=supporter.id,
+            amount=command.amount,
+            received_at=command.received_at,
+            kind=GiftKind.ONE_TIME,
+            attribution=command.attribution,
+            benefit_value=Money(command.benefit_value_minor, currency),
+            fee_covered=Money(command.fee_covered_minor, currency),
+            tribute=command.tribute,
+        )
+        unit.add(gift)
+        return gift_id, f"one-time gift of {command.amount} recorded for {command.payment_id}"
 
     # Memberships ---------------------------------------------------------------------------
 
-    def _membership(self, report: ReportMembership) -> tuple[Supporter | None, Membership]:
-        """The membership of a report, started (with its supporter) if this is the first news."""
-        membership = self.ledger.get_or_none(membership_id_for(report.subscription_id), Membership)
-        if membership is not None:
-            return None, membership
-        supporter = self._supporter(report.supporter)
-        membership = Membership(
-            subscription_id=report.subscription_id,
-            supporter_id=supporter.id,
-            monthly_amount=report.monthly_amount,
-            attribution=report.attribution,
-            started_at=report.as_of,
-        )
-        return supporter, membership
+    def _membership(self, unit: UnitOfWork, report: ReportMembership) -> Membership:
+        """The membership of a report, started (with its supporter) if this is the first news,
+        with what the report knows applied to it."""
+        started_at = report.started_at or report.as_of
+        membership = unit.get_or_none(membership_id_for(report.subscription_id), Membership)
+        if membership is None:
+            supporter = self._supporter(unit, report.supporter)
+            membership = Membership(
+                subscription_id=report.subscription_id,
+                supporter_id=supporter.id,
+                monthly_amount=report.monthly_amount,
+                attribution=report.attribution,
+                started_at=started_at,
+                amount_as_of=report.as_of if report.amount_is_current else None,
+            )
+            unit.add(membership)
+        else:
+            membership.note_start(started_at)
+            membership.learn_attribution(report.attribution)
+            if report.supporter.stripe_customer_id:
+                member = unit.get_or_none(membership.supporter_id, Supporter)
+                if member is not None:
+                    member.link_stripe_customer(report.supporter.stripe_customer_id)
+        if report.amount_is_current:
+            membership.change_amount(report.monthly_amount, report.as_of)
+        if report.status is not None:
+            membership.report_status(report.status, report.as_of)
+        return membership
 
     def report_membership(self, report: ReportMembership) -> UUID:
-        def run() -> UUID:
-            supporter, membership = self._membership(report)
-            membership.change_amount(report.monthly_amount, report.as_of)
-            membership.report_status(report.status, report.as_of)
-            self.ledger.save(*[a for a in (supporter, membership) if a is not None])
-            return membership.id
+        return self._run(lambda unit: self._report_membership(unit, report)[0])
 
-        return retrying(run)
+    def _report_membership(self, unit: UnitOfWork, report: ReportMembership) -> tuple[UUID, str]:
+        membership = self._membership(unit, report)
+        return membership.id, (
+            f"membership {report.subscription_id} is {membership.status} "
+            f"at {membership.monthly_amount} a month"
+        )
 
     def record_membership_payment(self, command: RecordMembershipPayment) -> UUID:
         """Credit one invoice once, as a payment on the membership and a monthly gift."""
+        return self._run(lambda unit: self._record_membership_payment(unit, command)[0])
 
-        def run() -> UUID:
-            supporter, membership = self._membership(command.membership)
-            gift_id = gift_id_for(command.payment_id)
-            if not membership.receive_payment(
-                command.invoice_id, command.amount, gift_id, command.paid_at
-            ):
-                return gift_id
-            gift = Gift(
-                payment_id=command.payment_id,
-                supporter_id=membership.supporter_id,
-                amount=command.amount,
-                received_at=command.paid_at,
-                kind=GiftKind.MONTHLY,
-                attribution=membership.attribution,
-                benefit_value=Money.zero(command.amount.currency),
-                fee_covered=Money.zero(command.amount.currency),
-                membership_id=membership.id,
-                invoice_id=command.invoice_id,
-            )
-            self.ledger.save(*[a for a in (supporter, membership, gift) if a is not None])
-            return gift_id
-
-        return retrying(run)
+    def _record_membership_payment(
+        self, unit: UnitOfWork, command: RecordMembershipPayment
+    ) -> tuple[UUID, str]:
+        membership = self._membership(unit, command.membership)
+        gift_id = gift_id_for(command.payment_id)
+        if not membership.receive_payment(
+            command.invoice_id, command.amount, gift_id, command.paid_at
+        ):
+            gift = unit.get_or_none(gift_id, Gift)
+            if gift is not None:
+                gift.note_received_at(command.paid_at)
+            return gift_id, f"invoice {command.invoice_id} was already credited"
+        if unit.get_or_none(gift_id, Gift) is not None:
+            # The same money was booked as a gift before (it should not be): never twice.
+            return gift_id, f"invoice {command.invoice_id} credited; its payment was a gift already"
+        gift = Gift(
+            payment_id=command.payment_id,
+            supporter_id=membership.supporter_id,
+            amount=command.amount,
+            received_at=command.paid_at,
+            kind=GiftKind.MONTHLY,
+            attribution=membership.attribution,
+            benefit_value=Money.zero(command.amount.currency),
+            fee_covered=Money.zero(command.amount.currency),
+            membership_id=membership.id,
+            invoice_id=command.invoice_id,
+        )
+        unit.add(gift)
+        return gift_id, (
+            f"membership payment of {command.amount} recorded for invoice {command.invoice_id}"
+        )
 
     def record_membership_failure(self, command: RecordMembershipFailure) -> None:
-        def run() -> None:
-            supporter, membership = self._membership(command.membership)
-            membership.fail_payment(command.invoice_id, command.reason, command.failed_at)
-            self.ledger.save(*[a for a in (supporter, membership) if a is not None])
+        self._run(partial(self._record_membership_failure, command=command))
 
-        retrying(run)
+    def _record_membership_failure(self, unit: UnitOfWork, command: RecordMembershipFailure) -> str:
+        membership = self._membership(unit, command.membership)
+        membership.fail_payment(command.invoice_id, command.reason, command.failed_at)
+        return (
+            f"invoice {command.invoice_id} failed ({command.reason}): "
+            f"membership is {membership.status}"
+        )
 
     # Refunds and disputes ------------------------------------------------------------------
 
-    def _gift_for_payment(self, payment_id: str) -> Gift:
-        gift = self.ledger.get_or_none(gift_id_for(payment_id), Gift)
-        if gift is None:
+    def _gift_for_payment(self, unit: UnitOfWork, payment_id: str) -> Gift:
+        """The gift of a PaymentIntent: keyed by it, or by the invoice it is linked to."""
+        gift = unit.get_or_none(gift_id_for(payment_id), Gift)
+        if gift is not None:
+            return gift
+        link = unit.get_or_none(payment_link_id_for(payment_id), PaymentLink)
+        if link is None:
             raise CounterpartMissingError(f"payment:{payment_id}")
+        gift = unit.get_or_none(gift_id_for(link.invoice_id), Gift)
+        if gift is None:
+            raise CounterpartMissingError(f"payment:{link.invoice_id}")
         return gift
+
+    def _link_invoice_payment(self, unit: UnitOfWork, command: LinkInvoicePayment) -> str:
+        if unit.get_or_none(payment_link_id_for(command.payment_id), PaymentLink) is None:
+            unit.add(PaymentLink(payment_id=command.payment_id, invoice_id=command.invoice_id))
+        return f"{command.payment_id} paid invoice {command.invoice_id}"
 
     def record_refund(self, command: RecordRefund) -> None:
         """Book a refund against its gift; a failed or cancelled refund is reversed."""
+        self._run(partial(self._record_refund, command=command))
 
-        def run() -> None:
-            gift = self._gift_for_payment(command.payment_id)
-            if command.succeeded:
-                gift.refund(command.refund_id, command.amount, command.refunded_at)
-            else:
-                gift.reverse_refund(command.refund_id, "refund failed or was cancelled")
-            self.ledger.save(gift)
-
-        retrying(run)
+    def _record_refund(self, unit: UnitOfWork, command: RecordRefund) -> str:
+        gift = self._gift_for_payment(unit, command.payment_id)
+        if command.succeeded:
+            gift.refund(command.refund_id, command.amount, command.refunded_at)
+            return f"refund {command.refund_id} of {command.amount} on {command.payment_id}"
+        gift.reverse_refund(command.refund_id, "refund failed or was cancelled")
+        return f"refund {command.refund_id} on {command.payment_id} failed: money kept"
 
     def record_dispute(self, command: RecordDispute) -> None:
-        def run() -> None:
-            gift = self._gift_for_payment(command.payment_id)
-            gift.open_dispute(command.dispute_id, command.amount, command.reason, command.at)
-            if command.status != DisputeStatus.OPEN:
-                gift.update_dispute(command.dispute_id, command.status, command.at)
-            self.ledger.save(gift)
+        self._run(partial(self._record_dispute, command=command))
 
-        retrying(run)
+    def _record_dispute(self, unit: UnitOfWork, command: RecordDispute) -> str:
+        gift = self._gift_for_payment(unit, command.payment_id)
+        gift.open_dispute(command.dispute_id, command.amount, command.reason, command.at)
+        if command.status != DisputeStatus.OPEN:
+            gift.update_dispute(command.dispute_id, command.status, command.at)
+        status = gift.disputes[command.dispute_id]
+        return f"dispute {command.dispute_id} on {command.payment_id} is {status}"

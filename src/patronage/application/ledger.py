@@ -59,6 +59,56 @@ class Ledger(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
+class UnitOfWork:
+    """The aggregates one command loaded or created, saved together in one transaction.
+
+    Loading the same id twice gives the same object, so several commands in one unit (a
+    webhook's effect and its inbox mark) see each other's changes before anything is saved.
+    """
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+        self._aggregates: dict[UUID, Aggregate] = {}
+
+    def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
+        known = self._aggregates.get(aggregate_id)
+        if known is not None:
+            if not isinstance(known, aggregate_type):
+                raise TypeError(f"{aggregate_id} is a {type(known).__name__}, not {aggregate_type}")
+            return known
+        aggregate = self.ledger.get_or_none(aggregate_id, aggregate_type)
+        if aggregate is not None:
+            self._aggregates[aggregate_id] = aggregate
+        return aggregate
+
+    def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
+        aggregate = self.get_or_none(aggregate_id, aggregate_type)
+        if aggregate is None:
+            raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
+        return aggregate
+
+    def add(self, *aggregates: Aggregate) -> None:
+        for aggregate in aggregates:
+            self._aggregates[aggregate.id] = aggregate
+
+    def commit(self) -> None:
+        changed = [a for a in self._aggregates.values() if a.pending_events]
+        if changed:
+            self.ledger.save(*changed)
+
+
+def in_one_transaction(ledger: Ledger, work: Callable[[UnitOfWork], T]) -> T:
+    """Run `work` on a fresh unit of work and commit it, again if a concurrent save won."""
+
+    def attempt() -> T:
+        unit = UnitOfWork(ledger)
+        result = work(unit)
+        unit.commit()
+        return result
+
+    return retrying(attempt)
+
+
 def retrying(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
     """Run a read-decide-save command again when a concurrent save won the race.
 

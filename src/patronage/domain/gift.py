@@ -42,6 +42,15 @@ class DisputeStatus(StrEnum):
 
 _DISPUTE_CLOSED = {DisputeStatus.WON, DisputeStatus.LOST}
 
+# Which of two dispute reports made in the same second wins: the one further along.
+_DISPUTE_RANK = {
+    DisputeStatus.OPEN: 0,
+    DisputeStatus.FUNDS_WITHDRAWN: 1,
+    DisputeStatus.FUNDS_REINSTATED: 2,
+    DisputeStatus.WON: 3,
+    DisputeStatus.LOST: 3,
+}
+
 
 class Gift(Aggregate):
     @staticmethod
@@ -83,7 +92,21 @@ class Gift(Aggregate):
         self.reversed_refunds: set[str] = set()
         self.disputes: dict[str, DisputeStatus] = {}
         self.dispute_amounts: dict[str, Money] = {}
+        self.dispute_as_of: dict[str, datetime] = {}
         self.receipt_id: UUID | None = None
+
+    def note_received_at(self, received_at: datetime) -> None:
+        """Another report of the same payment: the money arrived no later than `received_at`.
+
+        The earliest report wins, so the date does not depend on which webhook came first;
+        a receipted gift keeps the date its receipt printed.
+        """
+        if received_at < self.received_at and self.receipt_id is None:
+            self._received_at_corrected(received_at=received_at)
+
+    @event("ReceivedAtCorrected")
+    def _received_at_corrected(self, received_at: datetime) -> None:
+        self.received_at = received_at
 
     # Refunds -----------------------------------------------------------------------------
 
@@ -158,19 +181,28 @@ class Gift(Aggregate):
     ) -> None:
         self.disputes[dispute_id] = DisputeStatus.OPEN
         self.dispute_amounts[dispute_id] = amount
+        self.dispute_as_of[dispute_id] = opened_at
 
     def update_dispute(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
-        """Move a dispute on; a closed dispute stays closed whatever arrives late."""
+        """Move a dispute on; a closed dispute stays closed whatever arrives late, and an
+        older report never overwrites a newer one."""
+        status = DisputeStatus(status)
         current = self.disputes.get(dispute_id)
         if current is None:
             raise DomainError(f"dispute {dispute_id} was never opened on this gift")
         if current in _DISPUTE_CLOSED or current == status:
             return
-        self._dispute_updated(dispute_id=dispute_id, status=DisputeStatus(status), at=at)
+        if status not in _DISPUTE_CLOSED and (at, _DISPUTE_RANK[status]) <= (
+            self.dispute_as_of.get(dispute_id, at),
+            _DISPUTE_RANK[current],
+        ):
+            return
+        self._dispute_updated(dispute_id=dispute_id, status=status, at=at)
 
     @event("DisputeUpdated")
     def _dispute_updated(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
         self.disputes[dispute_id] = DisputeStatus(status)
+        self.dispute_as_of[dispute_id] = at
 
     # Receipts ----------------------------------------------------------------------------
 
@@ -203,3 +235,25 @@ class Gift(Aggregate):
     @event("ReceiptDetached")
     def _receipt_detached(self, receipt_id: UUID) -> None:
         self.receipt_id = None
+
+
+def payment_link_id_for(payment_id: str) -> UUID:
+    return natural_id("payment-link", payment_id)
+
+
+class PaymentLink(Aggregate):
+    """A PaymentIntent that paid an invoice whose gift is keyed by the invoice id.
+
+    Invoices in Stripe's basil shape name no PaymentIntent, so their gift is keyed by the
+    invoice; a refund or dispute names only the PaymentIntent, and finds the gift through
+    this link (from `invoice_payment.paid`).
+    """
+
+    @staticmethod
+    def create_id(payment_id: str) -> UUID:
+        return payment_link_id_for(payment_id)
+
+    @event("Linked")
+    def __init__(self, payment_id: str, invoice_id: str) -> None:
+        self.payment_id = payment_id
+        self.invoice_id = invoice_id

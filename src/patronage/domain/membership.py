@@ -2,8 +2,15 @@
 
 Any event about a subscription carries enough to start the membership, so the first one to
 arrive (subscription created, Checkout completed, an invoice paid) starts it, and the others
-only add what they know. Status reports carry the time Stripe made them: an older report
-never overwrites a newer one, and a cancelled membership stays cancelled.
+only add what they know. Webhooks arrive in any order, so every fact is kept as a register
+whose final value does not depend on delivery order:
+
+- status: the report with the newest Stripe time wins (ties broken by a fixed rank of the
+  statuses); a cancellation wins over everything, so a cancelled membership stays cancelled;
+- monthly amount: the newest report from the subscription itself wins; an amount read off an
+  invoice only starts a membership and gives way to any report from the subscription;
+- start: the earliest time any report names;
+- attribution: learnt once, from the first report that carries one.
 """
 
 from __future__ import annotations
@@ -33,6 +40,21 @@ class MembershipStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
+# Which of two reports made in the same second wins: the one further along.
+_RANK = {
+    MembershipStatus.INCOMPLETE: 0,
+    MembershipStatus.ACTIVE: 1,
+    MembershipStatus.PAST_DUE: 2,
+    MembershipStatus.PAUSED: 3,
+    MembershipStatus.CANCELLATION_SCHEDULED: 4,
+    MembershipStatus.CANCELLED: 5,
+}
+
+
+def _status_key(status: MembershipStatus, as_of: datetime) -> tuple[bool, datetime, int]:
+    return (status == MembershipStatus.CANCELLED, as_of, _RANK[status])
+
+
 class Membership(Aggregate):
     @staticmethod
     def create_id(subscription_id: str) -> UUID:
@@ -46,16 +68,20 @@ class Membership(Aggregate):
         monthly_amount: Money,
         attribution: Attribution,
         started_at: datetime,
+        amount_as_of: datetime | None = None,
     ) -> None:
         if not monthly_amount.is_positive():
             raise DomainError("a membership needs a positive monthly amount")
         self.subscription_id = subscription_id
         self.supporter_id = supporter_id
         self.monthly_amount = monthly_amount
+        # None: the amount was read off an invoice, and any report from the subscription wins.
+        self.amount_as_of = amount_as_of
         self.attribution = attribution
         self.started_at = started_at
         self.status = MembershipStatus.INCOMPLETE
-        self.status_as_of = started_at
+        # None until a report says anything about the status.
+        self.status_as_of: datetime | None = None
         self.payments: dict[str, Money] = {}
         self.failures: list[str] = []
 
@@ -71,12 +97,16 @@ class Membership(Aggregate):
     def receive_payment(
         self, invoice_id: str, amount: Money, gift_id: UUID, paid_at: datetime
     ) -> bool:
-        """Credit one invoice once; returns False when it was credited before."""
+        """Credit one invoice once; returns False when it was credited before.
+
+        A payment is also a report that the membership was active when it was paid.
+        """
         if invoice_id in self.payments:
             return False
         self._payment_received(
             invoice_id=invoice_id, amount=amount, gift_id=gift_id, paid_at=paid_at
         )
+        self.report_status(MembershipStatus.ACTIVE, paid_at)
         return True
 
     @event("PaymentReceived")
@@ -84,41 +114,74 @@ class Membership(Aggregate):
         self, invoice_id: str, amount: Money, gift_id: UUID, paid_at: datetime
     ) -> None:
         self.payments[invoice_id] = amount
-        if self.status in (MembershipStatus.INCOMPLETE, MembershipStatus.PAST_DUE) and (
-            paid_at >= self.status_as_of
-        ):
-            self.status = MembershipStatus.ACTIVE
-            self.status_as_of = paid_at
 
     def fail_payment(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
-        """A renewal that failed or needs the donor's authentication: no money, past due."""
-        if invoice_id in self.payments or invoice_id in self.failures:
-            return
-        self._payment_failed(invoice_id=invoice_id, reason=reason, failed_at=failed_at)
+        """A renewal that failed or needs the donor's authentication: no money, past due.
+
+        Each failed invoice is remembered once, even if it is paid later; every attempt that
+        failed is a report that the membership was past due at that time.
+        """
+        if invoice_id not in self.failures:
+            self._payment_failed(invoice_id=invoice_id, reason=reason, failed_at=failed_at)
+        self.report_status(MembershipStatus.PAST_DUE, failed_at)
 
     @event("PaymentFailed")
     def _payment_failed(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
         self.failures.append(invoice_id)
-        if not self.is_cancelled and failed_at >= self.status_as_of:
-            self.status = MembershipStatus.PAST_DUE
-            self.status_as_of = failed_at
 
-    # Lifecycle -----------------------------------------------------------------------------
+    # What the subscription reports -------------------------------------------------------
 
     def change_amount(self, monthly_amount: Money, as_of: datetime) -> None:
-        if monthly_amount != self.monthly_amount and monthly_amount.is_positive():
+        """Apply the amount the subscription had at `as_of`, unless a newer one is known."""
+        if not monthly_amount.is_positive():
+            return
+        if self.amount_as_of is not None and (as_of, monthly_amount.minor) <= (
+            self.amount_as_of,
+            self.monthly_amount.minor,
+        ):
+            return
+        if monthly_amount != self.monthly_amount:
             self._amount_changed(monthly_amount=monthly_amount, as_of=as_of)
+        else:
+            self._amount_confirmed(as_of=as_of)
 
     @event("AmountChanged")
     def _amount_changed(self, monthly_amount: Money, as_of: datetime) -> None:
         self.monthly_amount = monthly_amount
+        self.amount_as_of = as_of
+
+    @event("AmountConfirmed")
+    def _amount_confirmed(self, as_of: datetime) -> None:
+        self.amount_as_of = as_of
+
+    def note_start(self, started_at: datetime) -> None:
+        """The membership started no later than `started_at`: keep the earliest time."""
+        if started_at < self.started_at:
+            self._start_moved(started_at=started_at)
+
+    @event("StartMoved")
+    def _start_moved(self, started_at: datetime) -> None:
+        self.started_at = started_at
+
+    def learn_attribution(self, attribution: Attribution) -> None:
+        """Fill in the ask that won the membership when the starting report had none."""
+        if attribution != Attribution() and self.attribution == Attribution():
+            self._attribution_learnt(attribution=attribution)
+
+    @event("AttributionLearnt")
+    def _attribution_learnt(self, attribution: Attribution) -> None:
+        self.attribution = attribution
 
     def report_status(self, status: MembershipStatus, as_of: datetime) -> None:
         """Apply a status Stripe reported at `as_of`, unless a newer one is known."""
         status = MembershipStatus(status)
-        if self.is_cancelled or as_of < self.status_as_of or status == self.status:
+        if self.status_as_of is not None and _status_key(status, as_of) <= _status_key(
+            self.status, self.status_as_of
+        ):
             return
-        if status == MembershipStatus.CANCELLED:
+        if status == self.status:
+            self._status_confirmed(as_of=as_of)
+        elif status == MembershipStatus.CANCELLED:
             self._cancelled(cancelled_at=as_of)
         elif status == MembershipStatus.CANCELLATION_SCHEDULED:
             self._cancellation_scheduled(as_of=as_of)
@@ -130,13 +193,12 @@ class Membership(Aggregate):
             self._status_changed(status=status, as_of=as_of)
 
     def cancel(self, cancelled_at: datetime) -> None:
-        if not self.is_cancelled:
-            self._cancelled(cancelled_at=cancelled_at)
+        self.report_status(MembershipStatus.CANCELLED, cancelled_at)
 
     @event("Cancelled")
     def _cancelled(self, cancelled_at: datetime) -> None:
         self.status = MembershipStatus.CANCELLED
-        self.status_as_of = max(cancelled_at, self.status_as_of)
+        self.status_as_of = cancelled_at
 
     @event("CancellationScheduled")
     def _cancellation_scheduled(self, as_of: datetime) -> None:
@@ -156,4 +218,9 @@ class Membership(Aggregate):
     @event("StatusChanged")
     def _status_changed(self, status: MembershipStatus, as_of: datetime) -> None:
         self.status = MembershipStatus(status)
+        self.status_as_of = as_of
+
+    @event("StatusConfirmed")
+    def _status_confirmed(self, as_of: datetime) -> None:
+        """The same status, reported again at a newer time (which older reports must lose to)."""
         self.status_as_of = as_of

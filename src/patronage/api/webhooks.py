@@ -1,0 +1,109 @@
+"""`POST /webhooks/stripe`: Stripe's events, verified on the raw body and kept in the inbox.
+
+2xx only once the event is committed in the inbox and applied (or parked, or marked
+ignored or failed for staff); non-2xx when anything transient failed, so Stripe delivers
+again. Nothing is recorded for a body that is too large, unsigned, forged or stale.
+"""
+
+from __future__ import annotations
+
+import json
+
+import structlog
+from eventsourcing.persistence import PersistenceError
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel
+
+from patronage.api.deps import PatronageDep
+from patronage.application.inbox import InvalidStripeEventError, validate_event
+from patronage.payments.signatures import SignatureRefusedError, verify_stripe_signature
+
+log = structlog.get_logger(__name__)
+
+router = APIRouter(tags=["webhooks"])
+
+
+class WebhookAccepted(BaseModel):
+    event_id: str
+    event_type: str
+    status: str
+    detail: str
+    duplicate: bool
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 as soon as it is known to exceed `limit` bytes."""
+    too_large = HTTPException(
+        status.HTTP_413_CONTENT_TOO_LARGE, detail=f"the body exceeds {limit} bytes"
+    )
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        if not declared.strip().isdigit():
+            raise HTTPException(status.HTTP_400_BAD_REQUEST, detail="invalid Content-Length")
+        if int(declared) > limit:
+            raise too_large
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _refuse(reason: str) -> HTTPException:
+    log.warning("stripe_webhook_refused", reason=reason)
+    return HTTPException(status.HTTP_400_BAD_REQUEST, detail=reason)
+
+
+@router.post(
+    "/webhooks/stripe",
+    responses={
+        400: {"description": "Missing, malformed, forged or stale signature, or not an event"},
+        413: {"description": "Body larger than PATRONAGE_MAX_WEBHOOK_BYTES"},
+        503: {"description": "Not configured, or the store failed: Stripe will deliver again"},
+    },
+)
+async def stripe_webhook(request: Request, patronage: PatronageDep) -> WebhookAccepted:
+    """Receive one Stripe event (no JSON body parameter: the signature covers the raw bytes)."""
+    settings = patronage.settings
+    body = await _read_limited(request, settings.max_webhook_bytes)
+    secrets = [s.get_secret_value() for s in settings.stripe_webhook_secrets]
+    secrets = [s for s in secrets if s.strip()]
+    if not secrets:
+        log.error("stripe_webhook_secret_missing")
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="no webhook secret is configured (PATRONAGE_STRIPE_WEBHOOK_SECRETS)",
+        )
+    try:
+        payload = body.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _refuse("the body is not UTF-8") from None
+    try:
+        verify_stripe_signature(payload, request.headers.get("stripe-signature"), secrets)
+    except SignatureRefusedError as refused:
+        raise _refuse(str(refused)) from None
+    try:
+        event = validate_event(json.loads(payload))
+    except ValueError as error:  # JSONDecodeError and InvalidStripeEventError
+        reason = str(error) if isinstance(error, InvalidStripeEventError) else "not JSON"
+        raise _refuse(f"not a Stripe event: {reason}") from None
+    try:
+        outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)
+    except PersistenceError as error:
+        log.warning("stripe_webhook_store_failed", event_id=event["id"], error=repr(error))
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the ledger is unavailable; deliver again later",
+            headers={"Retry-After": "30"},
+        ) from None
+    return WebhookAccepted(
+        event_id=outcome.event_id,
+        event_type=outcome.event_type,
+        status=str(outcome.status),
+        detail=outcome.detail,
+        duplicate=outcome.duplicate,
+    )

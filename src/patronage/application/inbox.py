@@ -1,0 +1,409 @@
+"""The webhook inbox: record each Stripe event once, then apply it to the ledger once.
+
+`receive` is what the webhook endpoint calls, after verifying the signature: it records the
+event (one save; a repeated delivery collides on the event id and records nothing) and then
+applies it: translation to commands, the commands' effect and the inbox event's Applied mark
+are saved in one transaction. An event whose counterpart is not in the ledger yet (a refund
+before its payment) is parked under that counterpart's key and applied as soon as a command
+provides the key. Transient failures (the database) propagate, so the endpoint answers
+non-2xx and Stripe delivers again; the recorded event is then applied on that delivery.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.persistence import IntegrityError, PersistenceError
+from eventsourcing.utils import get_topic
+
+from patronage.application.giving import CounterpartMissingError, Giving
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.domain.commands import (
+    GivingCommand,
+    LinkInvoicePayment,
+    RecordGift,
+    RecordMembershipFailure,
+    RecordMembershipPayment,
+    RecordRefund,
+    ReportMembership,
+)
+from patronage.domain.errors import RefundExceedsPaymentError
+from patronage.domain.inbox import (
+    InboxEvent,
+    InboxStatus,
+    Waitlist,
+    inbox_event_id_for,
+    waitlist_id_for,
+)
+from patronage.domain.supporter import supporter_id_for
+from patronage.payments.translate import Ignore, UntranslatableEventError, translate
+
+log = structlog.get_logger(__name__)
+
+# The event classes that @event("Received") and @event("Opened") made on the aggregates.
+RECEIVED_TOPIC = get_topic(vars(InboxEvent)["Received"])
+WAITLIST_TOPIC = get_topic(vars(Waitlist)["Opened"])
+
+# Parking re-checks the counterpart once after the park is saved, so that a counterpart
+# committed concurrently is never missed; a chain of different missing keys is followed
+# this many times before the event stays parked.
+MAX_PARKING_ROUNDS = 4
+
+
+class InvalidStripeEventError(ValueError):
+    """A verified body that is not a Stripe snapshot event (no id, type, time or object)."""
+
+
+@dataclass(frozen=True)
+class InboxOutcome:
+    event_id: str
+    event_type: str
+    status: InboxStatus
+    detail: str
+    duplicate: bool
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One inbox event as staff see it."""
+
+    position: int  # where it was recorded in the event log: newer is larger
+    event_id: str
+    event_type: str
+    status: InboxStatus
+    detail: str
+    stripe_created: datetime
+    recorded_at: datetime
+    updated_at: datetime
+    livemode: bool
+    api_version: str
+    source: str
+
+    @classmethod
+    def of(cls, position: int, inbox_event: InboxEvent) -> InboxEntry:
+        return cls(
+            position=position,
+            event_id=inbox_event.event_id,
+            event_type=inbox_event.event_type,
+            status=inbox_event.status,
+            detail=inbox_event.detail,
+            stripe_created=inbox_event.created,
+            recorded_at=inbox_event.created_on,
+            updated_at=inbox_event.modified_on,
+            livemode=inbox_event.livemode,
+            api_version=inbox_event.api_version,
+            source=inbox_event.source,
+        )
+
+
+@dataclass(frozen=True)
+class InboxPage:
+    entries: list[InboxEntry]
+    next_before: int | None  # pass as `before` for the next (older) page
+
+
+@dataclass(frozen=True)
+class WaitingKey:
+    key: str
+    event_ids: list[str]
+
+
+def validate_event(event: object) -> Mapping[str, Any]:
+    """The event if it looks like a Stripe snapshot event, else InvalidStripeEventError."""
+    if not isinstance(event, Mapping):
+        raise InvalidStripeEventError("the body is not a JSON object")
+    event_id, event_type, created = event.get("id"), event.get("type"), event.get("created")
+    if not isinstance(event_id, str) or not event_id.strip() or len(event_id) > 255:
+        raise InvalidStripeEventError("the event has no id")
+    if not isinstance(event_type, str) or not event_type:
+        raise InvalidStripeEventError("the event has no type")
+    if type(created) is not int or created <= 0:
+        raise InvalidStripeEventError("the event has no creation time")
+    data = event.get("data")
+    if not isinstance(data, Mapping) or not isinstance(data.get("object"), Mapping):
+        raise InvalidStripeEventError("the event carries no data.object (a thin event?)")
+    return event
+
+
+def provided_keys(command: GivingCommand) -> list[str]:
+    """What a command puts in the ledger that a parked event may be waiting for: the keys of
+    CounterpartMissingError ("payment:<id>", "supporter:<id>") and "refund-reversal:<id>".
+    A link from a PaymentIntent to its invoice provides "payment:<PaymentIntent id>": what
+    waits for it is tried again and, if the invoice is not booked yet, waits for that."""
+    keys: list[str] = []
+    supporter = None
+    if isinstance(command, RecordGift):
+        keys.append(f"payment:{command.payment_id}")
+        supporter = command.supporter
+    elif isinstance(command, RecordMembershipPayment):
+        keys.append(f"payment:{command.payment_id}")
+        supporter = command.membership.supporter
+    elif isinstance(command, RecordMembershipFailure):
+        supporter = command.membership.supporter
+    elif isinstance(command, ReportMembership):
+        supporter = command.supporter
+    elif isinstance(command, LinkInvoicePayment):
+        keys.append(f"payment:{command.payment_id}")
+    elif isinstance(command, RecordRefund) and not command.succeeded:
+        keys.append(f"refund-reversal:{command.payment_id}")
+    if supporter is not None and "@" in supporter.email:
+        keys.append(f"supporter:{supporter_id_for(supporter.email)}")
+    return keys
+
+
+def _waiting_key(error: Exception, commands: list[GivingCommand]) -> str | None:
+    """The key an event must wait for, when `error` means "not yet" rather than "never"."""
+    if isinstance(error, CounterpartMissingError):
+        return error.key
+    if isinstance(error, RefundExceedsPaymentError):
+        # Stripe never refunds more than was paid: another refund's failure is on its way.
+        payment = next((c.payment_id for c in commands if isinstance(c, RecordRefund)), None)
+        return f"refund-reversal:{payment}" if payment else None
+    return None
+
+
+class Inbox:
+    def __init__(self, ledger: Ledger, giving: Giving) -> None:
+        self.ledger = ledger
+        self.giving = giving
+
+    # Recording -----------------------------------------------------------------------------
+
+    def receive(
+        self, payload_json: str, event: Mapping[str, Any], source: str = "webhook"
+    ) -> InboxOutcome:
+        """Record a verified event and apply it; safe to call again with the same event."""
+        is_new = self.record(payload_json, event, source)
+        inbox_event = self.process(event["id"])
+        outcome = InboxOutcome(
+            event_id=inbox_event.event_id,
+            event_type=inbox_event.event_type,
+            status=inbox_event.status,
+            detail=inbox_event.detail,
+            duplicate=not is_new,
+        )
+        log.info(
+            "stripe_event_received",
+            event_id=outcome.event_id,
+            event_type=outcome.event_type,
+            status=str(outcome.status),
+            detail=outcome.detail,
+            duplicate=outcome.duplicate,
+            source=source,
+        )
+        return outcome
+
+    def record(self, payload_json: str, event: Mapping[str, Any], source: str = "webhook") -> bool:
+        """Keep the event in the inbox; False when it was there already."""
+        validate_event(event)
+        api_version = event.get("api_version")
+        inbox_event = InboxEvent(
+            event_id=event["id"],
+            event_type=event["type"],
+            api_version=api_version if isinstance(api_version, str) else "",
+            livemode=event.get("livemode") is True,
+            created=datetime.fromtimestamp(event["created"], UTC),
+            payload_json=payload_json,
+            source=source,
+        )
+        try:
+            self.ledger.save(inbox_event)
+        except IntegrityError:
+            if inbox_event.id in self.ledger.repository:
+                return False
+            raise
+        return True
+
+    # Applying ------------------------------------------------------------------------------
+
+    def get(self, event_id: str) -> InboxEvent | None:
+        return self.ledger.get_or_none(inbox_event_id_for(event_id), InboxEvent)
+
+    def process(self, event_id: str, *, force: bool = False) -> InboxEvent:
+        """Apply a recorded event unless it was dealt with already (`force` applies it again,
+        through the current translation; the commands are idempotent). Parked events whose
+        counterpart this provides are applied right after."""
+        pending: deque[tuple[str, bool]] = deque([(event_id, force)])
+        done: set[str] = set()
+        first: InboxEvent | None = None
+        while pending:
+            current, current_force = pending.popleft()
+            if current in done:
+                continue
+            done.add(current)
+            inbox_event, provided = self._process_one(current, current_force)
+            first = first or inbox_event
+            for key in provided:
+                waitlist = self.ledger.get_or_none(waitlist_id_for(key), Waitlist)
+                if waitlist is not None:
+                    pending.extend((parked, False) for parked in waitlist.event_ids)
+        assert first is not None
+        return first
+
+    @staticmethod
+    def _due(inbox_event: InboxEvent, force: bool) -> bool:
+        return force or inbox_event.status in (InboxStatus.RECEIVED, InboxStatus.PARKED)
+
+    def _process_one(self, event_id: str, force: bool) -> tuple[InboxEvent, list[str]]:
+        inbox_event = self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent)
+        if not self._due(inbox_event, force):
+            return inbox_event, []
+        try:
+            translation = translate(inbox_event.payload)
+        except (UntranslatableEventError, ValueError) as error:
+            problem = f"untranslatable: {error}"
+            return self._mark(event_id, force, partial(InboxEvent.fail, error=problem)), []
+        if isinstance(translation, Ignore):
+            ignored = partial(InboxEvent.ignore, reason=translation.reason)
+            return self._mark(event_id, force, ignored), []
+        parked_under: str | None = None
+        for _ in range(MAX_PARKING_ROUNDS):
+            try:
+                applied = self._apply(event_id, translation, force)
+            except PersistenceError:
+                raise  # transient: the caller answers non-2xx and Stripe delivers again
+            except Exception as error:
+                key = _waiting_key(error, translation)
+                if key is None:
+                    log.warning("stripe_event_failed", event_id=event_id, error=repr(error))
+                    problem = f"{type(error).__name__}: {error}"
+                    return self._mark(event_id, force, partial(InboxEvent.fail, error=problem)), []
+                if key == parked_under:
+                    # Checked again after parking: still missing, so it waits.
+                    return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
+                parked_under = key
+                self._park(event_id, key)
+                continue
+            return applied, [key for command in translation for key in provided_keys(command)]
+        return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
+
+    def _apply(self, event_id: str, commands: list[GivingCommand], force: bool) -> InboxEvent:
+        def work(unit: UnitOfWork) -> InboxEvent:
+            inbox_event = unit.get_typed(inbox_event_id_for(event_id), InboxEvent)
+            if not self._due(inbox_event, force):
+                return inbox_event  # a concurrent delivery applied it first
+            outcomes = [self.giving.apply(unit, command) for command in commands]
+            self._leave_waitlist(unit, inbox_event)
+            inbox_event.mark_applied("; ".join(outcomes))
+            return inbox_event
+
+        return in_one_transaction(self.ledger, work)
+
+    def _park(self, event_id: str, key: str) -> None:
+        def work(unit: UnitOfWork) -> bool:
+            inbox_event = unit.get_typed(inbox_event_id_for(event_id), InboxEvent)
+            if inbox_event.waiting_for == key:
+                return False
+            self._leave_waitlist(unit, inbox_event)
+            waitlist = unit.get_or_none(waitlist_id_for(key), Waitlist)
+            if waitlist is None:
+                waitlist = Waitlist(key=key)
+                unit.add(waitlist)
+            waitlist.add(event_id)
+            inbox_event.park(key)
+            return True
+
+        if in_one_transaction(self.ledger, work):
+            log.info("stripe_event_parked", event_id=event_id, waiting_for=key)
+
+    def _mark(self, event_id: str, force: bool, change: Callable[[InboxEvent], None]) -> InboxEvent:
+        def work(unit: UnitOfWork) -> InboxEvent:
+            inbox_event = unit.get_typed(inbox_event_id_for(event_id), InboxEvent)
+            if self._due(inbox_event, force):
+                self._leave_waitlist(unit, inbox_event)
+                change(inbox_event)
+            return inbox_event
+
+        return in_one_transaction(self.ledger, work)
+
+    @staticmethod
+    def _leave_waitlist(unit: UnitOfWork, inbox_event: InboxEvent) -> None:
+        if inbox_event.waiting_for:
+            waitlist = unit.get_or_none(waitlist_id_for(inbox_event.waiting_for), Waitlist)
+            if waitlist is not None:
+                waitlist.remove(inbox_event.event_id)
+
+    # Reading -------------------------------------------------------------------------------
+
+    def _inbox_event_at(self, originator_id: Any) -> InboxEvent:
+        return self.ledger.get_typed(UUID(str(originator_id)), InboxEvent)
+
+    def event_ids(self, statuses: Iterable[InboxStatus] = ()) -> Iterator[str]:
+        """Every recorded event id, oldest first, optionally only those in `statuses`."""
+        wanted = set(statuses)
+        position = 0
+        while True:
+            batch = self.ledger.recorder.select_notifications(
+                position, 500, topics=[RECEIVED_TOPIC], inclusive_of_start=False
+            )
+            if not batch:
+                return
+            for notification in batch:
+                if wanted:
+                    inbox_event = self._inbox_event_at(notification.originator_id)
+                    if inbox_event.status in wanted:
+                        yield inbox_event.event_id
+                else:  # the Received event alone names it: no need to rebuild the aggregate
+                    yield self.ledger.mapper.to_domain_event(notification).event_id  # type: ignore[attr-defined]
+            position = batch[-1].id
+
+    def entries(
+        self,
+        *,
+        before: int | None = None,
+        limit: int = 50,
+        status: InboxStatus | None = None,
+        event_type: str | None = None,
+    ) -> InboxPage:
+        """Inbox events, newest first, optionally filtered; page on with `next_before`."""
+        found: list[InboxEntry] = []
+        stop = before - 1 if before is not None else self.ledger.head()
+        window = 256
+        while stop >= 1 and len(found) < limit:
+            start = max(1, stop - window + 1)
+            batch = self.ledger.recorder.select_notifications(
+                start, window, stop=stop, topics=[RECEIVED_TOPIC]
+            )
+            for notification in reversed(batch):
+                inbox_event = self._inbox_event_at(notification.originator_id)
+                if status is not None and inbox_event.status != status:
+                    continue
+                if event_type and inbox_event.event_type != event_type:
+                    continue
+                found.append(InboxEntry.of(notification.id, inbox_event))
+                if len(found) == limit:
+                    break
+            # Sparse regions of the log are crossed in ever larger steps.
+            window = window if batch else min(window * 4, 1 << 20)
+            stop = start - 1
+        next_before = found[-1].position if len(found) == limit and found[-1].position > 1 else None
+        return InboxPage(entries=found, next_before=next_before)
+
+    def waiting(self) -> list[WaitingKey]:
+        """Every counterpart that parked events wait for, with their event ids."""
+        result: list[WaitingKey] = []
+        position = 0
+        while True:
+            batch = self.ledger.recorder.select_notifications(
+                position, 500, topics=[WAITLIST_TOPIC], inclusive_of_start=False
+            )
+            if not batch:
+                return result
+            for notification in batch:
+                waitlist = self.ledger.get_typed(UUID(str(notification.originator_id)), Waitlist)
+                if waitlist.event_ids:
+                    result.append(WaitingKey(key=waitlist.key, event_ids=list(waitlist.event_ids)))
+            position = batch[-1].id
+
+
+def payload_of(event: Mapping[str, Any]) -> str:
+    """A JSON text for an event that did not come as a raw body (fetched from Stripe's API)."""
+    return json.dumps(event, separators=(",", ":"), sort_keys=True)

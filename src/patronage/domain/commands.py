@@ -1,0 +1,132 @@
+"""Commands: what someone (a webhook, a person) asks the ledger to record.
+
+Plain values with no behaviour, so that the pure Stripe translation can build them and the
+application can handle them; each is idempotent on the provider's natural id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from uuid import UUID
+
+from patronage.domain.gift import DisputeStatus
+from patronage.domain.membership import MembershipStatus
+from patronage.domain.money import Money
+from patronage.domain.values import Attribution, PostalAddress, Tribute
+
+
+@dataclass(frozen=True)
+class SupporterDetails:
+    """Who gave, as far as the payment tells: our supporter id (from our metadata), an email,
+    or both. The id wins when the supporter is known; the email registers a new one."""
+
+    email: str = ""
+    name: str = ""
+    address: PostalAddress = field(default_factory=PostalAddress)
+    stripe_customer_id: str = ""
+    consent_to_contact: bool = False
+    supporter_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class RecordGift:
+    """A one-time payment succeeded; reports of the same payment id are one gift."""
+
+    payment_id: str
+    supporter: SupporterDetails
+    amount: Money
+    received_at: datetime
+    attribution: Attribution = field(default_factory=Attribution)
+    benefit_value_minor: int = 0
+    fee_covered_minor: int = 0
+    tribute: Tribute | None = None
+
+
+@dataclass(frozen=True)
+class ReportMembership:
+    """What an event says about a subscription at `as_of`.
+
+    `status` is None when the event says nothing about it (an invoice, a Checkout Session).
+    `amount_is_current` is False when the amount is only good enough to start the membership
+    (read off an invoice or a Checkout Session): the subscription's own reports override it.
+    `started_at` is when the subscription started, when the event says; otherwise `as_of`
+    counts as "started no later than".
+    """
+
+    subscription_id: str
+    supporter: SupporterDetails
+    monthly_amount: Money
+    status: MembershipStatus | None
+    as_of: datetime
+    attribution: Attribution = field(default_factory=Attribution)
+    started_at: datetime | None = None
+    amount_is_current: bool = True
+
+
+@dataclass(frozen=True)
+class RecordMembershipPayment:
+    membership: ReportMembership
+    invoice_id: str
+    payment_id: str  # the PaymentIntent id when known, else the invoice id
+    amount: Money
+    paid_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordMembershipFailure:
+    membership: ReportMembership
+    invoice_id: str
+    reason: str
+    failed_at: datetime
+
+
+@dataclass(frozen=True)
+class RecordRefund:
+    payment_id: str
+    refund_id: str
+    amount: Money
+    refunded_at: datetime
+    succeeded: bool = True
+
+
+@dataclass(frozen=True)
+class RecordDispute:
+    payment_id: str
+    dispute_id: str
+    amount: Money
+    status: DisputeStatus
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class UpdateCustomer:
+    """A Stripe customer's new name, email or address, for the supporter it belongs to.
+
+    The supporter is found by our id in the customer's metadata, else by the email the
+    customer had before the change, else by the current one.
+    """
+
+    details: SupporterDetails
+    previous_email: str = ""
+
+
+@dataclass(frozen=True)
+class LinkInvoicePayment:
+    """The PaymentIntent `payment_id` paid the invoice `invoice_id`."""
+
+    invoice_id: str
+    payment_id: str
+
+
+GivingCommand = (
+    RecordGift
+    | ReportMembership
+    | RecordMembershipPayment
+    | RecordMembershipFailure
+    | RecordRefund
+    | RecordDispute
+    | UpdateCustomer
+    | LinkInvoicePayment
+)

@@ -1,0 +1,593 @@
+"""Stripe events to ledger commands: pure functions of an event's parsed JSON.
+
+Tolerant by construction: every field is read with a type check and a default, unknown
+fields are never looked at, and both invoice shapes are understood (before Stripe's
+2025-03-31 "basil" API change: `invoice.subscription`, `invoice.payment_intent`,
+`lines.data[].metadata`; from basil on: `invoice.parent.subscription_details` and
+`invoice.payments.data[].payment.payment_intent`).
+
+Money is keyed by the payment's own id: a one-time gift by its PaymentIntent id (so Checkout
+and `payment_intent.succeeded` make one gift), a membership payment by its invoice (so
+`invoice.paid` and `invoice.payment_succeeded` make one payment). A PaymentIntent books a
+gift only when our checkout marked it one-time: invoice PaymentIntents carry no such mark and
+are booked from their invoice, so a renewal is never counted twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from patronage.domain.commands import (
+    GivingCommand,
+    LinkInvoicePayment,
+    RecordDispute,
+    RecordGift,
+    RecordMembershipFailure,
+    RecordMembershipPayment,
+    RecordRefund,
+    ReportMembership,
+    SupporterDetails,
+    UpdateCustomer,
+)
+from patronage.domain.gift import DisputeStatus
+from patronage.domain.membership import MembershipStatus
+from patronage.domain.money import Money, MoneyError
+from patronage.domain.values import PostalAddress
+from patronage.payments import metadata as meta
+
+Json = Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class Ignore:
+    """Nothing to book for this event, and why (for the staff view and the log)."""
+
+    reason: str
+
+
+Translation = list[GivingCommand] | Ignore
+
+
+class UntranslatableEventError(ValueError):
+    """The event lacks something its type must carry (an id, an amount, a currency)."""
+
+
+# Reading JSON defensively ----------------------------------------------------------------
+
+
+def _dict(value: object) -> Json:
+    return value if isinstance(value, Mapping) else {}
+
+
+def _str(value: object) -> str:
+    return value if isinstance(value, str) else ""
+
+
+def _int(value: object) -> int | None:
+    return value if type(value) is int else None
+
+
+def _id(value: object) -> str:
+    """An object's id, whether the field holds the id or the expanded object."""
+    if isinstance(value, str):
+        return value
+    return _str(_dict(value).get("id"))
+
+
+def _items(value: object) -> list[Json]:
+    """The objects of a Stripe list (`{"data": [...]}`) or of a plain JSON array."""
+    data = _dict(value).get("data") if isinstance(value, Mapping) else value
+    return [item for item in data if isinstance(item, Mapping)] if isinstance(data, list) else []
+
+
+def _time(value: object) -> datetime | None:
+    seconds = _int(value)
+    return datetime.fromtimestamp(seconds, UTC) if seconds is not None and seconds > 0 else None
+
+
+def _required_id(obj: Json, what: str) -> str:
+    value = _id(obj.get("id"))
+    if not value:
+        raise UntranslatableEventError(f"the {what} has no id")
+    return value
+
+
+def _money(amount: object, currency: object, what: str) -> Money:
+    try:
+        return Money.of(amount, _str(currency))
+    except MoneyError as error:
+        raise UntranslatableEventError(f"{what}: {error}") from None
+
+
+def _first(*values: str) -> str:
+    return next((v for v in values if v), "")
+
+
+# Who and why ----------------------------------------------------------------------------
+
+
+def _address(*candidates: object) -> PostalAddress:
+    for candidate in candidates:
+        data = _dict(candidate)
+        address = PostalAddress(
+            line1=_str(data.get("line1")),
+            line2=_str(data.get("line2")),
+            city=_str(data.get("city")),
+            region=_str(data.get("state")),
+            postal_code=_str(data.get("postal_code")),
+            country=_str(data.get("country")),
+        )
+        if not address.is_empty():
+            return address
+    return PostalAddress()
+
+
+def _email(value: object) -> str:
+    text = _str(value).strip()
+    return text if "@" in text else ""
+
+
+def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
+    """Our supporter id from the metadata, with the payer's email, name and address as
+    the payload tells them (the email is the fallback key when the id is unknown)."""
+    customer = _dict(obj.get("customer"))
+    customer_details = _dict(obj.get("customer_details"))
+    billing = _dict(obj.get("billing_details"))
+    charges = _items(obj.get("charges"))
+    charge_billing = _dict(
+        _dict(obj.get("latest_charge")).get("billing_details")
+        or (charges[0].get("billing_details") if charges else None)
+    )
+    return SupporterDetails(
+        email=_first(
+            _email(obj.get("receipt_email")),
+            _email(obj.get("customer_email")),
+            _email(customer_details.get("email")),
+            _email(billing.get("email")),
+            _email(customer.get("email")),
+            _email(charge_billing.get("email")),
+        ),
+        name=_first(
+            _str(customer_details.get("name")),
+            _str(obj.get("customer_name")),
+            _str(billing.get("name")),
+            _str(customer.get("name")),
+            _str(charge_billing.get("name")),
+        ).strip(),
+        address=_address(
+            customer_details.get("address"),
+            obj.get("customer_address"),
+            billing.get("address"),
+            customer.get("address"),
+            charge_billing.get("address"),
+        ),
+        stripe_customer_id=_id(obj.get("customer")),
+        supporter_id=meta.read_supporter_id(metadata),
+    )
+
+
+def _gift(payment_id: str, obj: Json, metadata: Json, amount: Money, at: datetime) -> RecordGift:
+    return RecordGift(
+        payment_id=payment_id,
+        supporter=_supporter(obj, metadata),
+        amount=amount,
+        received_at=at,
+        attribution=meta.read_attribution(metadata),
+        benefit_value_minor=min(meta.read_minor(metadata, meta.BENEFIT_VALUE_MINOR), amount.minor),
+        fee_covered_minor=min(meta.read_minor(metadata, meta.FEE_COVERED_MINOR), amount.minor),
+        tribute=meta.read_tribute(metadata),
+    )
+
+
+# Checkout ------------------------------------------------------------------------------
+
+
+def _checkout_completed(event: Json, session: Json, at: datetime) -> Translation:
+    session_id = _required_id(session, "Checkout Session")
+    mode = _str(session.get("mode"))
+    metadata = _dict(session.get("metadata"))
+    if mode == "payment":
+        status = _str(session.get("payment_status"))
+        if status != "paid":
+            return Ignore(
+                f"Checkout Session {session_id} is {status or 'not paid'}: its money is booked "
+                "when the payment succeeds"
+            )
+        payment_id = _id(session.get("payment_intent"))
+        if not payment_id:
+            return Ignore(f"Checkout Session {session_id} has no PaymentIntent to book")
+        amount = _money(session.get("amount_total"), session.get("currency"), "Checkout amount")
+        if not amount.is_positive():
+            return Ignore(f"Checkout Session {session_id} took no money")
+        return [_gift(payment_id, session, metadata, amount, at)]
+    if mode == "subscription":
+        subscription_id = _id(session.get("subscription"))
+        if not subscription_id:
+            return Ignore(f"Checkout Session {session_id} names no subscription")
+        amount = _money(session.get("amount_total"), session.get("currency"), "Checkout amount")
+        if not amount.is_positive():
+            return Ignore(
+                f"Checkout Session {session_id} took no money; the subscription's own events "
+                "start the membership"
+            )
+        # Links the supporter, the customer and the subscription; books no money (the
+        # invoice does) and says nothing about the status (the subscription does).
+        return [
+            ReportMembership(
+                subscription_id=subscription_id,
+                supporter=_supporter(session, metadata),
+                monthly_amount=amount,
+                status=None,
+                as_of=at,
+                attribution=meta.read_attribution(metadata),
+                amount_is_current=False,
+            )
+        ]
+    return Ignore(f"Checkout Session {session_id} in {mode or 'unknown'} mode books nothing")
+
+
+def _checkout_async_failed(event: Json, session: Json, at: datetime) -> Translation:
+    return Ignore(
+        f"the delayed payment of Checkout Session {_id(session.get('id'))} failed: "
+        "nothing was received"
+    )
+
+
+# PaymentIntents ------------------------------------------------------------------------
+
+
+def _payment_intent_succeeded(event: Json, intent: Json, at: datetime) -> Translation:
+    payment_id = _required_id(intent, "PaymentIntent")
+    metadata = _dict(intent.get("metadata"))
+    if metadata.get(meta.GIFT_KIND) != "one_time":
+        return Ignore(
+            f"PaymentIntent {payment_id} is not one of our one-time gifts (an invoice's "
+            "payment is booked from its invoice)"
+        )
+    received = _int(intent.get("amount_received"))
+    amount = _money(
+        received if received else intent.get("amount"), intent.get("currency"), "payment amount"
+    )
+    return [_gift(payment_id, intent, metadata, amount, at)]
+
+
+def _payment_intent_failed(event: Json, intent: Json, at: datetime) -> Translation:
+    error = _str(_dict(intent.get("last_payment_error")).get("message"))
+    return Ignore(
+        f"PaymentIntent {_id(intent.get('id'))} failed{': ' + error if error else ''}; "
+        "nothing was received"
+    )
+
+
+# Invoices ------------------------------------------------------------------------------
+
+
+def _invoice_subscription(invoice: Json) -> str:
+    parent = _dict(invoice.get("parent"))
+    return _first(
+        _id(invoice.get("subscription")),
+        _id(_dict(parent.get("subscription_details")).get("subscription")),
+        *(_id(line.get("subscription")) for line in _items(invoice.get("lines"))),
+        *(
+            _id(
+                _dict(_dict(line.get("parent")).get("subscription_item_details")).get(
+                    "subscription"
+                )
+            )
+            for line in _items(invoice.get("lines"))
+        ),
+    )
+
+
+def _invoice_metadata(invoice: Json) -> Json:
+    """The subscription's metadata, wherever this invoice shape carries it."""
+    candidates = [
+        _dict(_dict(_dict(invoice.get("parent")).get("subscription_details")).get("metadata")),
+        _dict(_dict(invoice.get("subscription_details")).get("metadata")),
+        _dict(_dict(invoice.get("subscription")).get("metadata")),
+        *(_dict(line.get("metadata")) for line in _items(invoice.get("lines"))),
+        _dict(invoice.get("metadata")),
+    ]
+    return next((c for c in candidates if meta.SUPPORTER_ID in c), None) or next(
+        (c for c in candidates if c), {}
+    )
+
+
+def _invoice_payment_intent(invoice: Json) -> str:
+    payments = [
+        _id(_dict(item.get("payment")).get("payment_intent"))
+        for item in _items(invoice.get("payments"))
+        if _str(item.get("status")) in ("", "paid")
+    ]
+    return _first(_id(invoice.get("payment_intent")), *payments)
+
+
+def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
+    invoice_id = _required_id(invoice, "invoice")
+    subscription_id = _invoice_subscription(invoice)
+    if not subscription_id:
+        return Ignore(f"invoice {invoice_id} is not for a subscription")
+    currency = invoice.get("currency")
+    amount = next(
+        (
+            _money(value, currency, "invoice amount")
+            for value in (
+                invoice.get("amount_paid"),
+                invoice.get("total"),
+                invoice.get("amount_due"),
+                invoice.get("subtotal"),
+            )
+            if _int(value)
+        ),
+        None,
+    )
+    if amount is None or not amount.is_positive():
+        return Ignore(f"invoice {invoice_id} is for no money")
+    metadata = _invoice_metadata(invoice)
+    return ReportMembership(
+        subscription_id=subscription_id,
+        supporter=_supporter(invoice, metadata),
+        monthly_amount=amount,
+        status=None,
+        as_of=at,
+        attribution=meta.read_attribution(metadata),
+        amount_is_current=False,
+    )
+
+
+def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
+    paid_at = _time(_dict(invoice.get("status_transitions")).get("paid_at")) or at
+    report = _invoice_report(invoice, paid_at)
+    if isinstance(report, Ignore):
+        return report
+    invoice_id = _required_id(invoice, "invoice")
+    paid = _int(invoice.get("amount_paid"))
+    if paid is None or paid <= 0:
+        return [report]
+    return [
+        RecordMembershipPayment(
+            membership=report,
+            invoice_id=invoice_id,
+            payment_id=_invoice_payment_intent(invoice) or invoice_id,
+            amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
+            paid_at=paid_at,
+        )
+    ]
+
+
+def _invoice_failed(event: Json, invoice: Json, at: datetime) -> Translation:
+    report = _invoice_report(invoice, at)
+    if isinstance(report, Ignore):
+        return report
+    needs_action = _str(event.get("type")) == "invoice.payment_action_required"
+    return [
+        RecordMembershipFailure(
+            membership=report,
+            invoice_id=_required_id(invoice, "invoice"),
+            reason="the payment needs the donor's authentication"
+            if needs_action
+            else "the payment failed",
+            failed_at=at,
+        )
+    ]
+
+
+def _invoice_payment_paid(event: Json, invoice_payment: Json, at: datetime) -> Translation:
+    """An invoice's payment (basil+): remembers which PaymentIntent paid which invoice, so a
+    refund that names only the PaymentIntent finds a gift keyed by the invoice."""
+    record_id = _required_id(invoice_payment, "invoice payment")
+    invoice_id = _id(invoice_payment.get("invoice"))
+    payment = _dict(invoice_payment.get("payment"))
+    payment_id = _id(payment.get("payment_intent"))
+    if not invoice_id or not payment_id:
+        return Ignore(f"invoice payment {record_id} names no invoice or no PaymentIntent")
+    return [LinkInvoicePayment(invoice_id=invoice_id, payment_id=payment_id)]
+
+
+# Subscriptions -------------------------------------------------------------------------
+
+
+def membership_status(subscription: Json, deleted: bool = False) -> MembershipStatus:
+    """Stripe's subscription status, cancellation schedule and pause, as a membership status."""
+    status = _str(subscription.get("status"))
+    if deleted or status in ("canceled", "incomplete_expired"):
+        return MembershipStatus.CANCELLED
+    if status == "paused" or subscription.get("pause_collection"):
+        return MembershipStatus.PAUSED
+    if subscription.get("cancel_at_period_end") is True or _int(subscription.get("cancel_at")):
+        return MembershipStatus.CANCELLATION_SCHEDULED
+    if status in ("active", "trialing"):
+        return MembershipStatus.ACTIVE
+    if status in ("past_due", "unpaid"):
+        return MembershipStatus.PAST_DUE
+    return MembershipStatus.INCOMPLETE
+
+
+def _subscription_amount(subscription: Json) -> Money | None:
+    total: Money | None = None
+    for item in _items(subscription.get("items")):
+        price = _dict(item.get("price")) or _dict(item.get("plan"))
+        unit = _int(price.get("unit_amount"))
+        unit = unit if unit is not None else _int(price.get("amount"))
+        quantity = _int(item.get("quantity"))
+        currency = price.get("currency") or subscription.get("currency")
+        if unit is None:
+            continue
+        line = _money(unit * (quantity if quantity is not None else 1), currency, "price")
+        total = line if total is None else total + line
+    if total is None:
+        plan = _dict(subscription.get("plan"))
+        unit = _int(plan.get("amount"))
+        if unit is not None:
+            quantity = _int(subscription.get("quantity"))
+            total = _money(unit * (quantity or 1), plan.get("currency"), "plan amount")
+    return total
+
+
+def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Translation:
+    subscription_id = _required_id(subscription, "subscription")
+    amount = _subscription_amount(subscription)
+    if amount is None or not amount.is_positive():
+        return Ignore(f"subscription {subscription_id} has no price we can read")
+    metadata = _dict(subscription.get("metadata"))
+    started_at = _time(subscription.get("start_date")) or _time(subscription.get("created"))
+    deleted = _str(event.get("type")) == "customer.subscription.deleted"
+    return [
+        ReportMembership(
+            subscription_id=subscription_id,
+            supporter=_supporter(subscription, metadata),
+            monthly_amount=amount,
+            status=membership_status(subscription, deleted=deleted),
+            as_of=at,
+            attribution=meta.read_attribution(metadata),
+            started_at=started_at,
+        )
+    ]
+
+
+# Refunds and disputes ------------------------------------------------------------------
+
+_REFUND_REVERSED = ("failed", "canceled")
+
+
+def _refund(refund: Json, payment_id: str, at: datetime) -> RecordRefund:
+    return RecordRefund(
+        payment_id=payment_id,
+        refund_id=_required_id(refund, "refund"),
+        amount=_money(refund.get("amount"), refund.get("currency"), "refund amount"),
+        refunded_at=_time(refund.get("created")) or at,
+        succeeded=_str(refund.get("status")) not in _REFUND_REVERSED,
+    )
+
+
+def _charge_refunded(event: Json, charge: Json, at: datetime) -> Translation:
+    charge_id = _required_id(charge, "charge")
+    payment_id = _id(charge.get("payment_intent"))
+    if not payment_id:
+        return Ignore(f"charge {charge_id} has no PaymentIntent: not one of our gifts")
+    refunds = _items(charge.get("refunds"))
+    if not refunds:
+        return Ignore(
+            f"charge {charge_id} lists no refunds (newer API versions leave them out): "
+            "booked from the refund.* events"
+        )
+    return [_refund(refund, payment_id, at) for refund in refunds]
+
+
+def _refund_changed(event: Json, refund: Json, at: datetime) -> Translation:
+    refund_id = _required_id(refund, "refund")
+    payment_id = _id(refund.get("payment_intent"))
+    if not payment_id:
+        return Ignore(f"refund {refund_id} has no PaymentIntent: not one of our gifts")
+    return [_refund(refund, payment_id, at)]
+
+
+_DISPUTE_EVENTS = {
+    "charge.dispute.created": DisputeStatus.OPEN,
+    "charge.dispute.funds_withdrawn": DisputeStatus.FUNDS_WITHDRAWN,
+    "charge.dispute.funds_reinstated": DisputeStatus.FUNDS_REINSTATED,
+}
+
+
+def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
+    dispute_id = _required_id(dispute, "dispute")
+    payment_id = _id(dispute.get("payment_intent"))
+    if not payment_id:
+        return Ignore(f"dispute {dispute_id} has no PaymentIntent: not one of our gifts")
+    event_type = _str(event.get("type"))
+    if event_type == "charge.dispute.closed":
+        outcome = _str(dispute.get("status"))
+        if outcome == "lost":
+            status = DisputeStatus.LOST
+        elif outcome in ("won", "warning_closed"):
+            status = DisputeStatus.WON
+        else:
+            raise UntranslatableEventError(f"dispute {dispute_id} closed as {outcome!r}")
+    else:
+        status = _DISPUTE_EVENTS[event_type]
+    return [
+        RecordDispute(
+            payment_id=payment_id,
+            dispute_id=dispute_id,
+            amount=_money(dispute.get("amount"), dispute.get("currency"), "dispute amount"),
+            status=status,
+            reason=_str(dispute.get("reason")),
+            at=at,
+        )
+    ]
+
+
+# Customers -----------------------------------------------------------------------------
+
+
+def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
+    customer_id = _required_id(customer, "customer")
+    previous = _dict(_dict(event.get("data")).get("previous_attributes"))
+    return [
+        UpdateCustomer(
+            details=SupporterDetails(
+                email=_email(customer.get("email")),
+                name=_str(customer.get("name")).strip(),
+                address=_address(customer.get("address")),
+                stripe_customer_id=customer_id,
+                supporter_id=meta.read_supporter_id(_dict(customer.get("metadata"))),
+            ),
+            previous_email=_email(previous.get("email")),
+        )
+    ]
+
+
+# Dispatch --------------------------------------------------------------------------------
+
+Translator = Callable[[Json, Json, datetime], Translation]
+
+TRANSLATORS: dict[str, Translator] = {
+    "checkout.session.completed": _checkout_completed,
+    "checkout.session.async_payment_succeeded": _checkout_completed,
+    "checkout.session.async_payment_failed": _checkout_async_failed,
+    "payment_intent.succeeded": _payment_intent_succeeded,
+    "payment_intent.payment_failed": _payment_intent_failed,
+    "invoice.paid": _invoice_paid,
+    "invoice.payment_succeeded": _invoice_paid,
+    "invoice.payment_failed": _invoice_failed,
+    "invoice.payment_action_required": _invoice_failed,
+    "invoice_payment.paid": _invoice_payment_paid,
+    "customer.subscription.created": _subscription_changed,
+    "customer.subscription.updated": _subscription_changed,
+    "customer.subscription.deleted": _subscription_changed,
+    "customer.subscription.paused": _subscription_changed,
+    "customer.subscription.resumed": _subscription_changed,
+    "charge.refunded": _charge_refunded,
+    "refund.created": _refund_changed,
+    "refund.updated": _refund_changed,
+    "refund.failed": _refund_changed,
+    "charge.dispute.created": _dispute_changed,
+    "charge.dispute.funds_withdrawn": _dispute_changed,
+    "charge.dispute.funds_reinstated": _dispute_changed,
+    "charge.dispute.closed": _dispute_changed,
+    "customer.updated": _customer_updated,
+}
+
+HANDLED_EVENT_TYPES = frozenset(TRANSLATORS)
+
+
+def event_time(event: Json) -> datetime:
+    created = _time(event.get("created"))
+    if created is None:
+        raise UntranslatableEventError("the event has no creation time")
+    return created
+
+
+def translate(event: Json) -> Translation:
+    """The commands a Stripe event (parsed JSON) asks for, or why it books nothing."""
+    event_type = _str(event.get("type"))
+    translator = TRANSLATORS.get(event_type)
+    if translator is None:
+        return Ignore(f"{event_type or 'an event without a type'} is not one Patronage books")
+    obj = _dict(_dict(event.get("data")).get("object"))
+    if not obj:
+        raise UntranslatableEventError(f"{event_type} carries no data.object")
+    return translator(event, obj, event_time(event))

@@ -1,0 +1,275 @@
+"""Property: whatever order Stripe delivers a history in, with whatever duplicates, the
+ledger ends as it does when the same history is delivered once, in order.
+
+Histories are generated per supporter: one-time gifts (Checkout and PaymentIntent reports,
+refunds that are partial, pending or failed, disputes won or lost), memberships (created,
+renewals in either invoice shape with both invoice events, failed renewals and their retry,
+pauses, scheduled cancellations, cancellation). Events of one second are common, as at Stripe.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import load_settings
+from patronage.domain.gift import Gift
+from patronage.domain.inbox import InboxEvent
+from patronage.domain.membership import Membership
+from patronage.domain.supporter import Supporter
+from tests.support import stripe_events as se
+from tests.support.stores import store_settings
+
+Event = dict[str, Any]
+MONTH = 30 * 24 * 3600
+
+
+@dataclass
+class Timeline:
+    """Events in the order Stripe made them, with times that move on (or not) by steps."""
+
+    now: int
+    events: list[Event] = field(default_factory=list)
+
+    def add(self, event_type: str, obj: dict[str, Any], api_version: str = se.NEW_API) -> Event:
+        evt = se.event(event_type, json.loads(json.dumps(obj)), self.now, api_version=api_version)
+        self.events.append(evt)
+        return evt
+
+
+steps = st.sampled_from([0, 0, 1, 2, 60, 3600])
+INVOICE_FAILURES = ["invoice.payment_failed", "invoice.payment_action_required"]
+# Both events of a paid invoice, in either order, or only one of them.
+INVOICE_PAYMENTS = [
+    ["invoice.paid", "invoice.payment_succeeded"],
+    ["invoice.payment_succeeded", "invoice.paid"],
+    ["invoice.paid"],
+]
+
+
+@st.composite
+def one_time_gift(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
+    pi = f"pi_{n}"
+    amount = draw(st.integers(min_value=100, max_value=50_000))
+    metadata = se.our_metadata(email, campaign=draw(st.sampled_from(["spring", "election"])))
+    reports = draw(st.sampled_from(["both", "checkout", "intent"]))
+    if reports in ("both", "intent"):
+        line.add("payment_intent.succeeded", se.payment_intent(pi, amount, metadata, email))
+    line.now += draw(steps)
+    if reports in ("both", "checkout"):
+        session = se.checkout_session(f"cs_{n}", amount, email, metadata, payment_intent=pi)
+        line.add("checkout.session.completed", session)
+    # Refunds: each created within what is left to refund; a pending one may fail later,
+    # which gives its amount back for another refund.
+    refundable = amount
+    refunds: dict[str, dict[str, Any]] = {}
+    for r in range(draw(st.integers(min_value=0, max_value=3))):
+        line.now += draw(steps)
+        pending = [k for k, v in refunds.items() if v["status"] == "pending"]
+        if pending and draw(st.booleans()):
+            failed = refunds[draw(st.sampled_from(pending))]
+            failed["status"] = "failed"
+            refundable += failed["amount"]
+            line.add("refund.updated", failed)
+        elif refundable > 0:
+            value = draw(st.integers(min_value=1, max_value=refundable))
+            status = draw(st.sampled_from(["succeeded", "pending"]))
+            refund = se.refund(f"re_{n}_{r}", pi, value, status=status, created=line.now)
+            refunds[refund["id"]] = refund
+            refundable -= value
+            line.add("refund.created", refund)
+            if draw(st.booleans()):
+                line.add("charge.refunded", se.charge_refunded(pi, amount, list(refunds.values())))
+    if draw(st.integers(min_value=0, max_value=3)) == 0:
+        dp = f"dp_{n}"
+        stages = [("charge.dispute.created", "needs_response")]
+        stages.append(("charge.dispute.funds_withdrawn", "needs_response"))
+        if draw(st.booleans()):
+            stages.append(("charge.dispute.funds_reinstated", "under_review"))
+            stages.append(("charge.dispute.closed", "won"))
+        else:
+            stages.append(("charge.dispute.closed", "lost"))
+        for event_type, status in stages[: draw(st.integers(min_value=1, max_value=len(stages)))]:
+            line.now += draw(steps)
+            line.add(event_type, se.dispute(dp, pi, amount, status))
+
+
+@st.composite
+def membership(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
+    sub = f"sub_{n}"
+    amount = draw(st.sampled_from([500, 1000, 2500]))
+    metadata = se.our_metadata(email, kind="monthly", campaign="members")
+    shape = draw(st.sampled_from(["legacy", "basil"]))
+    api = se.OLD_API if shape == "legacy" else se.NEW_API
+    start = line.now
+
+    def sub_event(event_type: str, status: str = "active", **fields: Any) -> None:
+        obj = se.subscription(sub, amount, metadata, status=status, start_date=start, **fields)
+        line.add(event_type, obj, api)
+
+    sub_event("customer.subscription.created", status="incomplete")
+    if draw(st.booleans()):
+        line.now += draw(steps)
+        session = se.checkout_session(
+            f"cs_{sub}", amount, email, metadata, mode="subscription", subscription=sub
+        )
+        line.add("checkout.session.completed", session, api)
+    cancelled = False
+    for month in range(draw(st.integers(min_value=1, max_value=4))):
+        invoice_id, pi = f"in_{n}_{month}", f"pi_in_{n}_{month}"
+        line.now = start + month * MONTH + draw(steps)
+        if month > 0 and draw(st.integers(min_value=0, max_value=3)) == 0:
+            failed = se.invoice(
+                invoice_id,
+                sub,
+                amount,
+                metadata,
+                email,
+                shape=shape,
+                pi=pi,
+                paid_at=None,
+                status="open",
+            )
+            line.add(draw(st.sampled_from(INVOICE_FAILURES)), failed, api)
+            sub_event("customer.subscription.updated", status="past_due")
+            if not draw(st.booleans()):
+                continue  # never paid
+            line.now += draw(st.sampled_from([1, 3600, 3 * 24 * 3600]))
+        paid = se.invoice(
+            invoice_id, sub, amount, metadata, email, shape=shape, pi=pi, paid_at=line.now
+        )
+        for event_type in draw(st.sampled_from(INVOICE_PAYMENTS)):
+            line.add(event_type, paid, api)
+        sub_event("customer.subscription.updated")
+        if shape == "legacy" and draw(st.integers(min_value=0, max_value=4)) == 0:
+            line.now += draw(steps)
+            refund = se.refund(f"re_{invoice_id}", pi, amount, created=line.now)
+            line.add("charge.refunded", se.charge_refunded(pi, amount, [refund]), api)
+        ending = draw(st.sampled_from(["", "", "", "pause", "cancel"]))
+        line.now += draw(steps)
+        if ending == "pause":
+            pause = {"behavior": "void"}
+            sub_event("customer.subscription.paused", status="paused", pause_collection=pause)
+            line.now += draw(steps)
+            sub_event("customer.subscription.resumed")
+        elif ending == "cancel":
+            sub_event("customer.subscription.updated", cancel_at_period_end=True)
+            line.now += draw(steps)
+            sub_event("customer.subscription.deleted", status="canceled")
+            cancelled = True
+            break
+    if not cancelled and draw(st.booleans()):
+        declined = se.payment_intent(f"pi_f{n}", 100, {}, email, status="requires_payment_method")
+        line.add("payment_intent.payment_failed", declined)
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> list[Event]:
+    line = Timeline(now=se.T0)
+    for person in range(draw(st.integers(min_value=1, max_value=3))):
+        email = f"supporter{person}@example.org"
+        for n in range(draw(st.integers(min_value=1, max_value=2))):
+            line.now += draw(steps)
+            kind = draw(st.sampled_from([one_time_gift, membership]))
+            draw(kind(line, email, person * 10 + n))
+    return line.events
+
+
+@st.composite
+def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
+    """A history, and the same events shuffled with random duplicates."""
+    history = draw(histories())
+    duplicates = draw(st.lists(st.sampled_from(history), max_size=8))
+    return history, draw(st.permutations(history + duplicates))
+
+
+@contextmanager
+def fresh_patronage(store: str) -> Iterator[Patronage]:
+    with tempfile.TemporaryDirectory() as directory, store_settings(store, Path(directory)) as o:
+        patronage = bootstrap(load_settings(_env_file=None, **o))
+        try:
+            yield patronage
+        finally:
+            patronage.close()
+
+
+def ledger_state(patronage: Patronage) -> dict[str, Any]:
+    """Everything about money in the ledger, in a form that does not depend on the order
+    events were saved in (names and the inbox's wording are left out)."""
+    ids: dict[str, set[Any]] = {}
+    for notification in patronage.ledger.recorder.select_notifications(1, 1_000_000):
+        ids.setdefault(notification.topic.rsplit(".", 1)[0], set()).add(notification.originator_id)
+
+    def each(kind: type) -> list[Any]:
+        topic = f"{kind.__module__}:{kind.__qualname__}"
+        return [patronage.ledger.repository.get(i) for i in ids.get(topic, ())]
+
+    gift_fields = [
+        "supporter_id",
+        "amount",
+        "kind",
+        "received_at",
+        "attribution",
+        "tribute",
+        "benefit_value",
+        "fee_covered",
+        "membership_id",
+        "invoice_id",
+        "refunds",
+        "reversed_refunds",
+        "disputes",
+        "dispute_amounts",
+        "net",
+    ]
+    membership_fields = [
+        "supporter_id",
+        "monthly_amount",
+        "amount_as_of",
+        "attribution",
+        "started_at",
+        "status",
+        "status_as_of",
+        "payments",
+    ]
+    return {
+        "supporters": {s.id: (s.email, sorted(s.stripe_customer_ids)) for s in each(Supporter)},
+        "gifts": {g.payment_id: {f: getattr(g, f) for f in gift_fields} for g in each(Gift)},
+        "memberships": {
+            m.subscription_id: {f: getattr(m, f) for f in membership_fields}
+            | {"failures": sorted(m.failures)}
+            for m in each(Membership)
+        },
+        "inbox": {e.event_id: e.status for e in each(InboxEvent)},
+    }
+
+
+def deliver_all(patronage: Patronage, events: list[Event]) -> None:
+    for evt in events:
+        patronage.inbox.receive(json.dumps(evt), evt)
+
+
+@given(case=deliveries())
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
+    store: str, case: tuple[list[Event], list[Event]]
+) -> None:
+    history, shuffled = case
+    with fresh_patronage(store) as in_order, fresh_patronage(store) as any_order:
+        deliver_all(in_order, history)
+        deliver_all(any_order, shuffled)
+        expected = ledger_state(in_order)
+        assert ledger_state(any_order) == expected
+    assert expected["gifts"], "every history books money"
