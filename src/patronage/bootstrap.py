@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.giving import Giving
 from patronage.application.ledger import Ledger
 from patronage.application.receipting import Receipting
@@ -65,6 +66,7 @@ class Patronage:
     ledger: Ledger
     giving: Giving
     receipting: Receipting
+    campaigns: Campaigns
 
     def close(self) -> None:
         self.ledger.close()
@@ -77,4 +79,5 @@ def bootstrap(settings: Settings) -> Patronage:
         ledger=ledger,
         giving=Giving(ledger),
         receipting=Receipting(ledger, organisation_details(settings)),
+        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
     )

@@ -53,6 +53,15 @@ def serve(
         patronage.close()
 
 
+def _register_groups() -> None:
+    from patronage.cli_campaigns import campaigns_cli
+
+    cli.add_typer(campaigns_cli, name="campaigns")
+
+
+_register_groups()
+
+
 def main() -> None:
     cli(prog_name="patronage")
 

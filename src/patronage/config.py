@@ -69,6 +69,9 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
 
+    # Asks and checkout (docs/asks.md)
+    campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
+
     @field_validator("stripe_webhook_secrets", "staff_api_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

@@ -9,7 +9,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from patronage.api import health
+from patronage.api import campaigns, health
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
 
@@ -44,4 +44,5 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    app.include_router(campaigns.router)
     return app
