@@ -71,11 +71,33 @@ class Settings(BaseSettings):
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
+    impression_flush_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    supporter_token_days: int = Field(default=365, ge=1, le=3650)
+    checkout_currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP", "CAD", "AUD"]
+    checkout_minimum: int = Field(default=2, ge=1, description="Smallest gift, whole units")
+    checkout_maximum: int = Field(default=10_000, ge=1, description="Largest gift, whole units")
+    fee_rate_basis_points: int = Field(default=220, ge=0, le=2000, description="220 = 2.2%")
+    fee_fixed_cents: int = Field(default=30, ge=0, le=1000, description="In 1/100 of a unit")
+    checkout_limit_per_ip: int = Field(default=10, ge=1)
+    checkout_limit_per_reader: int = Field(default=5, ge=1)
+    checkout_limit_window_seconds: int = Field(default=600, ge=1)
+    demo_mode: bool = Field(
+        default=False, description="Confirm payments on the server with Stripe's test card"
+    )
 
     @field_validator("stripe_webhook_secrets", "staff_api_keys", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("checkout_currencies", mode="before")
+    @classmethod
+    def _currencies(cls, value: object) -> object:
+        codes = _split_csv(value)
+        try:
+            return [normalise_currency(str(c)) for c in codes] if isinstance(codes, list) else codes
+        except MoneyError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("database_url")
     @classmethod

@@ -6,7 +6,7 @@ The JSON shapes here are also what `patronage campaigns create --file` reads.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, HTTPException, status
@@ -19,6 +19,7 @@ from patronage.application.campaigns import (
     HistoryEntry,
     UnknownCampaignError,
 )
+from patronage.application.performance import performance
 from patronage.domain.campaign import CampaignRuleError, CampaignSpec, Targeting, Variant
 from patronage.domain.money import Money, MoneyError
 
@@ -224,3 +225,37 @@ def end(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
 @router.get("/{code}/history")
 def history(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> list[HistoryOut]:
     return [HistoryOut.of(e) for e in run(lambda: campaigns.history(code))]
+
+
+class VariantPerformanceOut(BaseModel):
+    variant: str
+    views: int
+    gifts: int | None = Field(description="null until the gift totals view is wired")
+    conversion_basis_points: int | None = Field(description="Gifts per 10,000 views")
+    revenue: list[str]
+    revenue_per_thousand_views: list[str]
+
+
+@router.get("/{code}/performance")
+def campaign_performance(
+    code: str, _staff: StaffDep, patronage: PatronageDep
+) -> list[VariantPerformanceOut]:
+    """Views, gifts, conversion and revenue per thousand views for each variant."""
+    spec = _spec(patronage.campaigns, code)
+    since = spec.created_on.date() if spec.created_on else datetime.now(UTC).date()
+    views = patronage.impressions.views(code, since)
+    source = patronage.gifts_per_variant
+    gifts = None if source is None else source.gifts_per_variant(code)
+    names = [v.name for v in spec.variants]
+    names += sorted((set(views) | set(gifts or {})) - set(names))  # retired variants too
+    return [
+        VariantPerformanceOut(
+            variant=row.variant,
+            views=row.views,
+            gifts=row.gifts,
+            conversion_basis_points=row.conversion_bp,
+            revenue=[str(m) for m in row.revenue],
+            revenue_per_thousand_views=[str(m) for m in row.revenue_per_mille],
+        )
+        for row in performance(names, views, gifts)
+    ]

@@ -245,6 +245,7 @@ class CampaignSpec:
     starts_at: datetime | None = None
     ends_at: datetime | None = None
     goal: Money | None = None
+    created_on: datetime | None = None
     version: int = field(default=0, compare=False)
 
     def variant(self, name: str) -> Variant | None:
@@ -413,5 +414,6 @@ class Campaign(Aggregate):
             starts_at=self.starts_at,
             ends_at=self.ends_at,
             goal=self.goal,
+            created_on=self.created_on,
             version=self.version,
         )

@@ -1,0 +1,159 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from patronage.api.app import create_app
+from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
+from patronage.application.performance import VariantGifts
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings
+from patronage.domain.campaign import Frequency, Targeting
+from patronage.domain.money import Money
+from tests.support.campaigns import variant
+
+STAFF = {"Authorization": "Bearer staff-key-for-tests"}
+PAGE = {"article_id": "a-1", "section": "politics", "tags": ["elections"]}
+
+
+def ask_body(**reader: Any) -> dict[str, Any]:
+    return {"page": PAGE, "reader": {"reader_id": "reader-1", "country": "US", **reader}}
+
+
+def start_campaign(patronage: Patronage, code: str = "spring", **targeting: Any) -> None:
+    patronage.campaigns.create(
+        CampaignSettings(code, code.title(), 1, Targeting(**targeting), Money(1_000_000, "USD")),
+        [
+            variant("control", heading="You've read %%ARTICLE_COUNT%% articles"),
+            variant("urgent"),
+        ],
+        by="test",
+    )
+    patronage.campaigns.start(code, by="test")
+
+
+def test_a_reader_is_asked_with_copy_choices_and_tracking(patronage: Patronage) -> None:
+    start_campaign(patronage, control_bp=10_000)
+    client = TestClient(create_app(patronage))
+    week = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    answer = client.post("/asks", json=ask_body(weekly_counts=[{"week_start": week, "count": 7}]))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["kind"] == "ask"
+    assert body["tracking"] == {"campaign": "spring", "variant": "control", "article_id": "a-1"}
+    assert body["ask"]["heading"] == "You've read 7 articles"
+    assert body["ask"]["article_count"] == 7
+    choices = body["ask"]["choices"]
+    assert choices["currency"] == "USD"
+    assert [a["text"] for a in choices["monthly"]] == ["5.00", "10.00", "20.00"]
+    assert choices["default_frequency"] == "monthly"
+    assert choices["minimum"]["text"] == "2.00"
+    assert body["reason"] is None and body["rejections"] is None
+    assert body["ask"]["ticker"] is None  # no totals view wired
+
+
+def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
+    start_campaign(patronage, countries=("GB",))
+    client = TestClient(create_app(patronage))
+    plain = client.post("/asks", json=ask_body()).json()
+    assert plain == {
+        "kind": "none",
+        "ask": None,
+        "tracking": None,
+        "reason": None,
+        "rejections": None,
+    }
+    debug = client.post("/asks?debug=true", json=ask_body()).json()
+    assert debug["reason"] == "no_campaign"
+    assert debug["rejections"] == [{"campaign": "spring", "reason": "country"}]
+
+
+def test_a_token_holder_is_thanked_without_a_lookup(patronage: Patronage) -> None:
+    start_campaign(patronage)
+    client = TestClient(create_app(patronage))
+    token = patronage.tokens.issue(uuid4(), (Frequency.MONTHLY,), datetime.now(UTC))
+    assert client.post("/asks", json=ask_body(supporter_token=token)).json()["kind"] == "thanks"
+    assert client.post("/asks", json=ask_body(supporter_token=token + "x")).json()["kind"] == "ask"
+
+
+def test_an_editor_previews_a_paused_campaign_and_previews_are_not_views(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage)
+    patronage.campaigns.pause("spring", by="test")
+    client = TestClient(create_app(patronage))
+    forced = client.post("/asks?force=spring:urgent", json=ask_body()).json()
+    assert forced["kind"] == "ask" and forced["tracking"]["variant"] == "urgent"
+    missing = client.post("/asks?force=spring:nope&debug=true", json=ask_body()).json()
+    assert missing["kind"] == "none" and "no variant" in missing["reason"]
+    performance = client.get("/staff/campaigns/spring/performance", headers=STAFF).json()
+    assert {row["variant"]: row["views"] for row in performance} == {"control": 0, "urgent": 0}
+
+
+class StaticGifts:
+    def __init__(self, gifts: Mapping[str, VariantGifts]) -> None:
+        self._gifts = gifts
+
+    def gifts_per_variant(self, campaign: str) -> Mapping[str, VariantGifts]:
+        return self._gifts
+
+    def raised(self, campaign: str, currency: str) -> Money:
+        return Money(sum(m.minor for g in self._gifts.values() for m in g.amounts), currency)
+
+
+def test_views_are_counted_per_variant_with_conversion_and_revenue_per_thousand(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage)
+    gifts = StaticGifts({"control": VariantGifts(2, (Money(3000, "USD"),))})
+    patronage.gifts_per_variant = gifts
+    patronage.raised_for_campaign = gifts
+    client = TestClient(create_app(patronage))
+    served: dict[str, int] = {}
+    for i in range(40):
+        body = client.post("/asks", json=ask_body(reader_id=f"reader-{i}")).json()
+        served[body["tracking"]["variant"]] = served.get(body["tracking"]["variant"], 0) + 1
+    assert body["ask"]["ticker"] == {
+        "goal": {"minor": 1_000_000, "currency": "USD", "text": "10000.00"},
+        "raised": {"minor": 3000, "currency": "USD", "text": "30.00"},
+    }
+    rows = {
+        r["variant"]: r
+        for r in client.get("/staff/campaigns/spring/performance", headers=STAFF).json()
+    }
+    assert {name: row["views"] for name, row in rows.items()} == served
+    control = rows["control"]
+    assert control["gifts"] == 2
+    assert control["conversion_basis_points"] == 2 * 10_000 // served["control"]
+    assert control["revenue_per_thousand_views"] == [
+        str(Money(3000 * 1000 // served["control"], "USD"))
+    ]
+    # The counts survive the process: they were flushed to the ledger.
+    patronage.impressions.flush()
+    again = bootstrap(patronage.settings)
+    try:
+        since = datetime.now(UTC).date()
+        assert dict(again.impressions.views("spring", since)) == served
+    finally:
+        again.close()
+
+
+def test_campaigns_changed_by_another_process_appear_after_the_check_interval(
+    patronage: Patronage, settings: Settings
+) -> None:
+    now = [0.0]
+    catalogue = CampaignCatalogue(patronage.ledger, check_seconds=5.0, clock=lambda: now[0])
+    assert catalogue.specs() == ()
+    other = bootstrap(settings)
+    try:
+        start_campaign(other)
+    finally:
+        other.close()
+    now[0] = 4.0
+    assert catalogue.specs() == ()  # answered from memory, no store query
+    now[0] = 5.0
+    assert [s.code for s in catalogue.specs()] == ["spring"]
