@@ -17,6 +17,7 @@ from patronage.application.ratelimit import RateLimiter
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
 from patronage.domain.money import Money
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.gateway import (
@@ -156,6 +157,7 @@ class Checkout:
 
     def _create(self, attempt: CheckoutAttempt, request: CheckoutRequest) -> CreatedPayment:
         assert self.gateway is not None
+        supporter = self.ledger.get_typed(attempt.supporter_id, Supporter)
         order = PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
@@ -168,6 +170,7 @@ class Checkout:
                 fee_covered_minor=attempt.fee.minor,
                 tribute=attempt.tribute,
             ),
+            customer_id=supporter.stripe_customer_ids[-1] if supporter.stripe_customer_ids else "",
         )
         if request.frequency == Frequency.MONTHLY:
             payment = self.gateway.monthly(order)

@@ -30,6 +30,7 @@ class PaymentOrder:
     name: str
     total: Money
     metadata: dict[str, str]
+    customer_id: str = ""  # the supporter's Stripe customer from an earlier membership
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,12 +105,14 @@ class PaymentGateway:
                 "expand": ["latest_invoice.confirmation_secret"],
             }
         try:
-            customer = self._stripe.v1.customers.create(
-                customer_params,  # type: ignore[arg-type]
-                self._key(order, "customer"),  # type: ignore[arg-type]
+            customer_id = order.customer_id or (
+                self._stripe.v1.customers.create(
+                    customer_params,  # type: ignore[arg-type]
+                    self._key(order, "customer"),  # type: ignore[arg-type]
+                ).id
             )
             subscription = self._stripe.v1.subscriptions.create(
-                {"customer": customer.id, **subscription_params},  # type: ignore[arg-type]
+                {"customer": customer_id, **subscription_params},  # type: ignore[arg-type]
                 self._key(order, "subscription"),  # type: ignore[arg-type]
             )
         except stripe.CardError as error:
@@ -122,7 +125,7 @@ class PaymentGateway:
             )
         return CreatedPayment(
             subscription_id=subscription.id,
-            customer_id=customer.id,
+            customer_id=customer_id,
             client_secret=secret,
             status=SUCCEEDED if subscription.status == "active" else subscription.status,
         )
