@@ -55,8 +55,10 @@ def serve(
 
 def _register_groups() -> None:
     from patronage.cli_campaigns import campaigns_cli
+    from patronage.cli_demo import demo
 
     cli.add_typer(campaigns_cli, name="campaigns")
+    cli.command()(demo)
 
 
 _register_groups()

@@ -9,7 +9,7 @@ import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from patronage.api import asks, campaigns, checkout, health
+from patronage.api import asks, campaigns, checkout, health, web
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
 
@@ -47,4 +47,5 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(campaigns.router)
     app.include_router(asks.router)
     app.include_router(checkout.router)
+    app.include_router(web.router)
     return app
