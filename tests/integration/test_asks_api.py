@@ -157,3 +157,26 @@ def test_campaigns_changed_by_another_process_appear_after_the_check_interval(
     assert catalogue.specs() == ()  # answered from memory, no store query
     now[0] = 5.0
     assert [s.code for s in catalogue.specs()] == ["spring"]
+
+
+def test_the_fee_quote_is_exact_and_bad_amounts_are_422(patronage: Patronage) -> None:
+    client = TestClient(create_app(patronage))
+    quote = client.post("/checkout/quote", json={"amount": "10", "currency": "usd"})
+    assert quote.json()["fee"] == {"minor": 54, "currency": "USD", "text": "0.54"}
+    assert quote.json()["total_with_fee"]["text"] == "10.54"
+    bad = client.post("/checkout/quote", json={"amount": "10.5.0", "currency": "USD"})
+    assert bad.status_code == 422 and "not an amount" in bad.json()["detail"]
+
+
+def test_checkout_without_stripe_configured_is_503_not_a_crash(patronage: Patronage) -> None:
+    client = TestClient(create_app(patronage))
+    body = {
+        "checkout_key": "k" * 20,
+        "frequency": "one_time",
+        "amount": "10",
+        "currency": "USD",
+        "email": "a@example.org",
+        "name": "A",
+    }
+    answer = client.post("/checkout", json=body)
+    assert answer.status_code == 503 and "STRIPE_SECRET_KEY" in answer.json()["detail"]
