@@ -71,6 +71,9 @@ class Settings(BaseSettings):
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
+    asks_country_header: str = Field(
+        default="", description="Header with the reader's country, e.g. CF-IPCountry"
+    )
     impression_flush_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
     supporter_token_days: int = Field(default=365, ge=1, le=3650)
     checkout_currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP", "CAD", "AUD"]

@@ -180,3 +180,14 @@ def test_checkout_without_stripe_configured_is_503_not_a_crash(patronage: Patron
     }
     answer = client.post("/checkout", json=body)
     assert answer.status_code == 503 and "STRIPE_SECRET_KEY" in answer.json()["detail"]
+
+
+def test_the_country_can_come_from_a_cdn_header(patronage: Patronage) -> None:
+    start_campaign(patronage, countries=("GB",))
+    patronage.settings = patronage.settings.model_copy(
+        update={"asks_country_header": "CF-IPCountry"}
+    )
+    client = TestClient(create_app(patronage))
+    body = ask_body(country="")
+    assert client.post("/asks", json=body).json()["kind"] == "none"
+    assert client.post("/asks", json=body, headers={"CF-IPCountry": "gb"}).json()["kind"] == "ask"

@@ -9,9 +9,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
+from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.campaign import ARTICLE_COUNT_PLACEHOLDER, CampaignSpec, Frequency, Variant
@@ -65,16 +66,6 @@ class AskRequest(BaseModel):
     reader: ReaderIn
 
 
-class AmountOut(BaseModel):
-    minor: int
-    currency: str
-    text: str
-
-    @classmethod
-    def of(cls, money: Money) -> AmountOut:
-        return cls(minor=money.minor, currency=money.currency, text=money.decimal_text())
-
-
 class ActionOut(BaseModel):
     text: str
     url: str
@@ -126,10 +117,12 @@ class AskAnswer(BaseModel):
     rejections: list[Rejected] | None = Field(default=None, description="Only with ?debug=true")
 
 
-def reader_context(body: ReaderIn, patronage: Patronage, now: datetime) -> ReaderContext:
+def reader_context(
+    body: ReaderIn, country: str, patronage: Patronage, now: datetime
+) -> ReaderContext:
     return ReaderContext(
         reader_id=body.reader_id,
-        country=body.country.upper(),
+        country=country.upper()[:2],
         weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in body.weekly_counts),
         asks_seen=tuple(
             t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in body.asks_seen
@@ -209,6 +202,7 @@ def answer(choice: Choice, page: PageIn, reader: ReaderContext, patronage: Patro
 @router.post("/asks")
 def ask(
     body: AskRequest,
+    request: Request,
     patronage: PatronageDep,
     force: Annotated[
         str | None,
@@ -217,7 +211,9 @@ def ask(
     debug: Annotated[bool, Query(description="Say why each campaign was not chosen")] = False,
 ) -> AskAnswer:
     now = datetime.now(UTC)
-    reader = reader_context(body.reader, patronage, now)
+    header = patronage.settings.asks_country_header
+    country = body.reader.country or (request.headers.get(header, "") if header else "")
+    reader = reader_context(body.reader, country, patronage, now)
     specs = patronage.campaigns.catalogue.specs()
     choice: Choice
     if force:

@@ -9,10 +9,11 @@ from __future__ import annotations
 from typing import Annotated, Literal
 from uuid import UUID
 
+import structlog
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
-from patronage.api.asks import AmountOut
+from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
 from patronage.application.checkout import (
     CheckoutRequest,
@@ -27,6 +28,7 @@ from patronage.payments.amounts import AmountError
 from patronage.payments.gateway import PaymentRefusedError
 
 router = APIRouter(prefix="/checkout", tags=["checkout"])
+log = structlog.get_logger(__name__)
 
 AmountText = Annotated[str, Field(max_length=32, examples=["25.00"])]
 Currency = Annotated[str, Field(min_length=3, max_length=3, examples=["USD"])]
@@ -111,6 +113,7 @@ def admit(request: Request, patronage: PatronageDep) -> None:
     try:
         patronage.checkout.limits.admit(ip, reader)
     except RateLimitedError as error:
+        log.warning("checkout_rate_limited", retry_after=int(error.retry_after))
         raise HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=str(error),
@@ -122,6 +125,7 @@ def _amount(patronage: PatronageDep, text: str, currency: str) -> Money:
     try:
         return patronage.checkout.rules.parse(text, currency)
     except AmountError as error:
+        log.info("checkout_amount_refused", reason=str(error))
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
 
 
@@ -160,6 +164,7 @@ def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
     except PaymentsUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
     except PaymentRefusedError as error:
+        log.info("checkout_payment_refused", reason=str(error))
         raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from None
     return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
+import structlog
+
 from patronage.application.giving import Giving, SupporterDetails
 from patronage.application.ledger import Ledger, retrying
 from patronage.application.ratelimit import RateLimiter
@@ -28,6 +30,8 @@ from patronage.payments.gateway import (
 )
 from patronage.payments.metadata import checkout_metadata
 from patronage.prompts.token import SupporterTokens
+
+log = structlog.get_logger(__name__)
 
 
 class RateLimitedError(Exception):
@@ -187,6 +191,15 @@ class Checkout:
             self.ledger.save(fresh)
 
         retrying(record)
+        log.info(
+            "checkout_payment_created",
+            checkout_id=str(attempt.id),
+            frequency=attempt.frequency,
+            total=str(attempt.total),
+            campaign=attempt.attribution.campaign,
+            variant=attempt.attribution.variant,
+            status=payment.status,
+        )
         if payment.customer_id:
             self.giving.register_supporter(
                 SupporterDetails(
