@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
@@ -77,6 +78,7 @@ class Patronage:
     receipting: Receipting
     campaigns: Campaigns
     impressions: ImpressionCounter
+    bandit: BanditScores
     tokens: SupporterTokens
     checkout: Checkout
     # Read models from the totals projections, wired here once they exist (docs/asks.md).
@@ -120,13 +122,15 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 def bootstrap(settings: Settings) -> Patronage:
     ledger = Ledger(env=eventsourcing_env(settings))
     giving = Giving(ledger)
+    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
         campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
-        impressions=ImpressionCounter(ledger, settings.impression_flush_seconds),
+        impressions=impressions,
+        bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
         checkout=checkout_for(settings, ledger, giving),
     )

@@ -8,12 +8,14 @@ from uuid import uuid4
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
+from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.performance import VariantGifts
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
+from patronage.prompts.selection import VariantScore
 from tests.support.campaigns import variant
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
@@ -191,3 +193,25 @@ def test_the_country_can_come_from_a_cdn_header(patronage: Patronage) -> None:
     body = ask_body(country="")
     assert client.post("/asks", json=body).json()["kind"] == "none"
     assert client.post("/asks", json=body, headers={"CF-IPCountry": "gb"}).json()["kind"] == "ask"
+
+
+def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage, allocation="epsilon_greedy", min_views=1)
+    for name, n in (("control", 4), ("urgent", 2)):
+        for _ in range(n):
+            patronage.impressions.record("spring", name)
+    now = [0.0]
+    bandit = BanditScores(patronage.impressions, "USD", sample_seconds=3600, clock=lambda: now[0])
+    specs = patronage.campaigns.catalogue.specs()
+    assert bandit.scores(specs, None) == {}  # no gift totals wired: hash allocation
+    gifts = StaticGifts({"urgent": VariantGifts(1, (Money(2500, "USD"), Money(900, "EUR")))})
+    assert bandit.scores(specs, gifts) == {
+        "spring": {"control": VariantScore(4, 0), "urgent": VariantScore(2, 2500)}
+    }
+    patronage.impressions.record("spring", "control")
+    now[0] = 3599.0
+    assert bandit.scores(specs, gifts)["spring"]["control"].views == 4  # the hour's sample
+    now[0] = 3600.0
+    assert bandit.scores(specs, gifts)["spring"]["control"].views == 5

@@ -9,13 +9,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patronage.domain.campaign import Audience, CampaignSpec, CampaignStatus, Targeting
+from patronage.domain.campaign import Allocation, Audience, CampaignSpec, CampaignStatus, Targeting
 from patronage.prompts.selection import (
     Ask,
     NoAsk,
     PageContext,
     ReaderContext,
+    Rejection,
     Thanks,
+    VariantScore,
     WeeklyCount,
     assign_variant,
     choose,
@@ -237,3 +239,38 @@ def test_assignment_differs_between_campaigns() -> None:
     names_a = [assign_variant(a, f"r{i}") for i in range(200)]
     names_b = [assign_variant(b, f"r{i}") for i in range(200)]
     assert names_a != names_b
+
+
+# Epsilon-greedy allocation
+def greedy(**targeting: Any) -> CampaignSpec:
+    settings = {"epsilon_bp": 2000, "min_views": 100, **targeting}
+    return spec(allocation=Allocation.EPSILON_GREEDY, **settings)
+
+
+def test_epsilon_greedy_uses_the_hash_split_until_every_variant_has_enough_views() -> None:
+    campaign = greedy()
+    scores = {"control": VariantScore(500, 100), "urgent": VariantScore(99, 9_000)}
+    for i in range(50):
+        reader = f"r{i}"
+        assert assign_variant(campaign, reader, scores) == assign_variant(campaign, reader)
+
+
+def test_epsilon_greedy_shows_the_best_revenue_per_view_to_all_but_the_explorers() -> None:
+    campaign = greedy()
+    scores = {"control": VariantScore(1000, 5_000), "urgent": VariantScore(200, 2_000)}
+    readers = 10_000
+    counts = Counter(assign_variant(campaign, f"r{i}", scores).name for i in range(readers))  # type: ignore[union-attr]
+    # urgent earns 10 per view against 5: 80% exploit it, the 20% explorers split evenly.
+    assert abs(counts["urgent"] / readers - 0.9) < 0.02
+    assert abs(counts["control"] / readers - 0.1) < 0.02
+
+
+def test_epsilon_greedy_respects_the_holdback_and_passes_through_choose() -> None:
+    campaign = greedy(holdback_bp=10_000)
+    scores = {"greedy": {"control": VariantScore(1000, 1), "urgent": VariantScore(1000, 0)}}
+    assert choose([campaign], PAGE, READER, NOW, scores) == NoAsk(
+        "holdback", (Rejection("spring", "holdback"),)
+    )
+    open_campaign = greedy(epsilon_bp=0)
+    chosen = choose([open_campaign], PAGE, READER, NOW, {"spring": scores["greedy"]})
+    assert isinstance(chosen, Ask) and chosen.variant.name == "control"

@@ -233,6 +233,7 @@ def ask(
             ),
             reader,
             now,
+            patronage.bandit.scores(specs, patronage.gifts_per_variant),
         )
         if isinstance(choice, Ask):
             # Previews are not views: only count what readers were served.

@@ -42,6 +42,11 @@ class Audience(StrEnum):
     ONE_TIME_GIVERS = "one_time_givers"
 
 
+class Allocation(StrEnum):
+    HASH = "hash"  # a stable split by reader id
+    EPSILON_GREEDY = "epsilon_greedy"  # mostly the best revenue per view, some exploration
+
+
 class Frequency(StrEnum):
     ONE_TIME = "one_time"
     MONTHLY = "monthly"
@@ -190,6 +195,9 @@ class Targeting:
     always_ask: bool = False
     holdback_bp: int = 0  # share of readers who never see this campaign's asks
     control_bp: int = 0  # share of readers shown the first (control) variant
+    allocation: Allocation = Allocation.HASH
+    epsilon_bp: int = 1000  # epsilon-greedy: share of readers who keep exploring
+    min_views: int = 1000  # epsilon-greedy: views every variant needs before exploiting
 
     def __post_init__(self) -> None:
         _require(bool(self.audiences), "a campaign needs at least one audience")
@@ -206,6 +214,8 @@ class Targeting:
             "holdback and control shares add up to more than everyone",
         )
         _require(all(len(c) == 2 for c in self.countries), "countries are two-letter codes")
+        _require(0 <= self.epsilon_bp <= BASIS_POINTS, "epsilon share must be 0..10000")
+        _require(self.min_views >= 1, "min_views must be at least 1")
 
     @property
     def targets_article_count(self) -> bool:
@@ -213,7 +223,11 @@ class Targeting:
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            name: [str(v) for v in value] if isinstance(value, tuple) else value
+            name: [str(v) for v in value]
+            if isinstance(value, tuple)
+            else str(value)
+            if isinstance(value, StrEnum)
+            else value
             for name, value in ((f, getattr(self, f)) for f in self.__slots__)
         }
 
@@ -229,6 +243,8 @@ class Targeting:
         values["countries"] = tuple(str(c).strip().upper() for c in values.get("countries") or ())
         if "audiences" in values:
             values["audiences"] = tuple(Audience(a) for a in values["audiences"])
+        if "allocation" in values:
+            values["allocation"] = Allocation(values["allocation"])
         return cls(**values)
 
 

@@ -8,12 +8,14 @@ its reason so that debug mode can say why a campaign was not shown.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from fractions import Fraction
 
 from patronage.domain.campaign import (
     BASIS_POINTS,
+    Allocation,
     Audience,
     CampaignSpec,
     CampaignStatus,
@@ -83,6 +85,17 @@ class NoAsk:
 Choice = Ask | Thanks | NoAsk
 
 
+@dataclass(frozen=True, slots=True)
+class VariantScore:
+    """A variant's record so far, for epsilon-greedy allocation."""
+
+    views: int
+    revenue_minor: int  # in the one currency scores are kept in
+
+
+Scores = Mapping[str, Mapping[str, VariantScore]]  # campaign code -> variant name -> score
+
+
 def articles_read(counts: Iterable[WeeklyCount], today: date, weeks: int) -> int:
     """Articles read in the `weeks` weeks up to today (weeks starting after the cut-off)."""
     cutoff = today - timedelta(weeks=weeks)
@@ -95,16 +108,35 @@ def bucket(campaign_code: str, reader_id: str) -> int:
     return int.from_bytes(digest[:8], "big") % BASIS_POINTS
 
 
-def assign_variant(spec: CampaignSpec, reader_id: str) -> Variant | None:
+def best_variant(spec: CampaignSpec, scores: Mapping[str, VariantScore]) -> Variant | None:
+    """The variant with the highest revenue per view, once every variant has enough views."""
+    minimum = spec.targeting.min_views
+    records = [(v, scores.get(v.name, VariantScore(0, 0))) for v in spec.variants]
+    if not records or any(score.views < minimum for _, score in records):
+        return None
+    # Exact fractions, and the earlier variant on a tie, so the choice is reproducible.
+    return max(records, key=lambda r: Fraction(r[1].revenue_minor, r[1].views))[0]
+
+
+def assign_variant(
+    spec: CampaignSpec, reader_id: str, scores: Mapping[str, VariantScore] | None = None
+) -> Variant | None:
     """The reader's variant, or None when the reader is in the holdback group.
 
     With a control share, the first variant gets that share and the others split the rest
-    evenly; without one, every variant gets an equal share of those not held back.
+    evenly; without one, every variant gets an equal share of those not held back. An
+    epsilon-greedy campaign with enough views shows its best variant to all but an
+    `epsilon` share of readers, who keep exploring with that split.
     """
     targeting = spec.targeting
     position = bucket(spec.code, reader_id) - targeting.holdback_bp
     if position < 0 or not spec.variants:
         return None
+    if targeting.allocation == Allocation.EPSILON_GREEDY and scores is not None:
+        best = best_variant(spec, scores)
+        explores = bucket(f"{spec.code}\x00explore", reader_id) < targeting.epsilon_bp
+        if best is not None and not explores:
+            return best
     control, others = spec.variants[0], spec.variants[1:]
     if targeting.control_bp:
         if position < targeting.control_bp or not others:
@@ -229,7 +261,11 @@ def rejection(
 
 
 def choose(
-    campaigns: Iterable[CampaignSpec], page: PageContext, reader: ReaderContext, now: datetime
+    campaigns: Iterable[CampaignSpec],
+    page: PageContext,
+    reader: ReaderContext,
+    now: datetime,
+    scores: Scores | None = None,
 ) -> Choice:
     """The ask for this page and reader, thanks for a supporter, or no ask with a reason."""
     if page.hidden:
@@ -238,7 +274,7 @@ def choose(
     for spec in sorted(campaigns, key=lambda s: (-s.priority, s.code)):
         reason = rejection(spec, page, reader, now)
         if reason is None:
-            variant = assign_variant(spec, reader.reader_id)
+            variant = assign_variant(spec, reader.reader_id, (scores or {}).get(spec.code))
             if variant is None:
                 # The holdback never sees an ask, from this campaign or a lower one.
                 rejections.append(Rejection(spec.code, "holdback"))
