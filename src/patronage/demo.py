@@ -48,7 +48,7 @@ DEMO_VARIANTS = (
     ),
     Variant(
         name="article-count",
-        heading="You've read %%ARTICLE_COUNT%% articles this year",
+        heading="You've read %%ARTICLE_COUNT%% of our articles this year",
         paragraphs=("If they were worth something to you, help keep them free for everyone.",),
         highlighted="Give monthly and you become a member.",
         cta=Action("Become a member"),

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Browser, expect
 
 from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
@@ -42,11 +42,23 @@ def localstripe_list(demo: RunningDemo, kind: str, **params: str) -> list[dict[s
 
 
 @pytest.fixture(scope="module")
-def monthly_gift(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MonthlyGift]:
-    """Open the article at mobile width, give $20 a month, see the thanks, reload."""
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     tmp_path: Path = tmp_path_factory.mktemp("demo")
-    with demo_server(tmp_path) as demo, chromium() as browser:
-        page = browser.new_page(viewport={"width": 390, "height": 844})
+    with demo_server(tmp_path) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def monthly_gift(demo: RunningDemo, browser: Browser) -> Iterator[MonthlyGift]:
+    """Open the article at mobile width, give $20 a month, see the thanks, reload."""
+    with browser.new_context(viewport={"width": 390, "height": 844}) as context:
+        page = context.new_page()
         with page.expect_response(lambda r: r.url.endswith("/asks")) as asked:
             page.goto(f"{demo.url}/demo/article")
         answer = asked.value.json()
@@ -116,3 +128,51 @@ def test_the_gift_and_its_attribution_reach_the_ledger(monthly_gift: MonthlyGift
             assert attribution.variant == monthly_gift.variant
     finally:
         patronage.close()
+
+
+def test_a_keyboard_only_reader_gives_once_with_the_fee_and_a_dedication(
+    demo: RunningDemo, browser: Browser
+) -> None:
+    with browser.new_context(viewport={"width": 1280, "height": 900}) as context:
+        page = context.new_page()
+        requested: list[str] = []
+        page.on("request", lambda request: requested.append(request.url))
+        page.goto(f"{demo.url}/demo/article?force=demo-spring-drive:article-count")
+        ask = page.get_by_role("region", name="You've read 1 of our articles this year")
+        expect(ask).to_be_visible()
+
+        ask.get_by_role("radio", name="Monthly").focus()
+        page.keyboard.press("ArrowLeft")  # native radio group: moves to "Once"
+        expect(ask.get_by_role("radio", name="Once")).to_be_checked()
+        ask.get_by_label("Other amount").focus()
+        page.keyboard.type("12.34")
+        page.keyboard.press("Tab")
+        fee = ask.get_by_role("checkbox")
+        expect(fee).to_have_accessible_name("Add $0.59 to cover the card fee (total $12.93)")
+        fee.focus()
+        page.keyboard.press("Space")
+        ask.get_by_label("Email").focus()
+        page.keyboard.type("reader.two@example.org")
+        ask.get_by_label("Name", exact=True).focus()
+        page.keyboard.type("Reader Two")
+        ask.get_by_label("Dedicate this gift").select_option("honour")
+        ask.get_by_label("Name of the person").focus()
+        page.keyboard.type("Ms. Alvarez")
+        page.keyboard.press("Enter")  # submits the form
+
+        thanks = page.get_by_role("heading", name=THANKS)
+        expect(thanks).to_be_visible(timeout=15_000)
+        expect(page.locator("[aria-live=polite]")).to_contain_text("$12.93")
+        expect(page.locator("[aria-live=polite]")).to_be_focused()
+
+    intents = localstripe_list(demo, "payment_intents")
+    [intent] = [i for i in intents if i["metadata"].get(keys.GIFT_KIND) == "one_time"]
+    assert intent["amount"] == 1293 and intent["status"] == "succeeded"
+    assert intent["metadata"][keys.FEE_COVERED_MINOR] == "59"
+    assert intent["metadata"][keys.VARIANT] == "article-count"
+    assert (intent["metadata"][keys.TRIBUTE_KIND], intent["metadata"][keys.TRIBUTE_NAME]) == (
+        "honour",
+        "Ms. Alvarez",
+    )
+    # Nothing but our own server was contacted: no CDN, no fonts, no Stripe.js in demo mode.
+    assert requested and all(url.startswith(demo.url) for url in requested), requested
