@@ -103,11 +103,15 @@ class Checkout:
     def fee_for(self, amount: Money, cover_fees: bool) -> Money:
         return self.rules.cover_fee(amount) if cover_fees else Money.zero(amount.currency)
 
-    def start(self, request: CheckoutRequest) -> CheckoutResult:
+    def _gateway(self) -> PaymentGateway:
         if self.gateway is None:
             raise PaymentsUnavailableError(
                 "payments are not configured (PATRONAGE_STRIPE_SECRET_KEY)"
             )
+        return self.gateway
+
+    def start(self, request: CheckoutRequest) -> CheckoutResult:
+        gateway = self._gateway()
         supporter_id = self.giving.register_supporter(
             SupporterDetails(email=request.email, name=request.name)
         )
@@ -115,20 +119,17 @@ class Checkout:
         attempt = self._open(request, supporter_id, fee)
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        return self._result(attempt, self._create(attempt, request))
+        return self._result(attempt, self._create(gateway, attempt, request))
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
 
         The page calls this after Stripe's Payment Element confirmed the payment."""
-        if self.gateway is None:
-            raise PaymentsUnavailableError(
-                "payments are not configured (PATRONAGE_STRIPE_SECRET_KEY)"
-            )
+        gateway = self._gateway()
         attempt = self.ledger.get_or_none(checkout_id, CheckoutAttempt)
         if attempt is None or not (attempt.payment_intent_id or attempt.subscription_id):
             raise LookupError(f"no checkout {checkout_id} with a payment")
-        payment = self.gateway.current(attempt.payment_intent_id, attempt.subscription_id)
+        payment = gateway.current(attempt.payment_intent_id, attempt.subscription_id)
         if payment.status == SUCCEEDED and attempt.outcome != SUCCEEDED:
 
             def settle() -> None:
@@ -159,8 +160,9 @@ class Checkout:
 
         return retrying(command)
 
-    def _create(self, attempt: CheckoutAttempt, request: CheckoutRequest) -> CreatedPayment:
-        assert self.gateway is not None
+    def _create(
+        self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
+    ) -> CreatedPayment:
         supporter = self.ledger.get_typed(attempt.supporter_id, Supporter)
         order = PaymentOrder(
             checkout_id=attempt.id,
@@ -177,9 +179,9 @@ class Checkout:
             customer_id=supporter.stripe_customer_ids[-1] if supporter.stripe_customer_ids else "",
         )
         if request.frequency == Frequency.MONTHLY:
-            payment = self.gateway.monthly(order)
+            payment = gateway.monthly(order)
         else:
-            payment = self.gateway.one_time(order)
+            payment = gateway.one_time(order)
 
         def record() -> None:
             fresh = self.ledger.get_typed(attempt.id, CheckoutAttempt)
