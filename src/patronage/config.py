@@ -71,6 +71,10 @@ class Settings(BaseSettings):
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
+    embed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sites whose article pages call /asks and /checkout, e.g. https://news.example",
+    )
     asks_country_header: str = Field(
         default="", description="Header with the reader's country, e.g. CF-IPCountry"
     )
@@ -88,7 +92,7 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
-    @field_validator("stripe_webhook_secrets", "staff_api_keys", mode="before")
+    @field_validator("stripe_webhook_secrets", "staff_api_keys", "embed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)

@@ -215,3 +215,19 @@ def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(
     assert bandit.scores(specs, gifts)["spring"]["control"].views == 4  # the hour's sample
     now[0] = 3600.0
     assert bandit.scores(specs, gifts)["spring"]["control"].views == 5
+
+
+def test_the_newsrooms_own_site_may_call_asks_cross_origin(patronage: Patronage) -> None:
+    patronage.settings = patronage.settings.model_copy(
+        update={"embed_origins": ["https://news.example"]}
+    )
+    client = TestClient(create_app(patronage))
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-patronage-reader",
+    }
+    allowed = client.options("/checkout", headers={"Origin": "https://news.example", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://news.example"
+    other = client.options("/checkout", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers

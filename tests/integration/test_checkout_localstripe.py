@@ -17,7 +17,7 @@ from patronage.domain.checkout import checkout_id_for
 from patronage.domain.supporter import Supporter, supporter_id_for
 from patronage.payments import metadata as keys
 from tests.support.checkout import RecordingProxy, recording_proxy, stripe_objects, with_stripe
-from tests.support.servers import LocalStripe, localstripe_server
+from tests.support.servers import LocalStripe, free_port, localstripe_server
 
 KINDS = ("payment_intents", "customers", "subscriptions", "plans")
 
@@ -197,4 +197,28 @@ def test_card_testing_is_slowed_by_per_reader_and_per_ip_limits(
         other = {"x-patronage-reader": "reader-8"}
         assert client.post("/checkout", json=gift(), headers=other).status_code == 200
         assert client.post("/checkout", json=gift(), headers=other).status_code == 429
+    assert len(stripe_objects(localstripe, "payment_intents")) == 1
+
+
+def test_when_stripe_is_unreachable_the_donor_gets_502_and_a_retry_pays_once(
+    settings: Settings, localstripe: LocalStripe
+) -> None:
+    body = gift()
+    down = with_stripe(
+        settings, f"http://127.0.0.1:{free_port()}", localstripe.api_key, demo_mode=True
+    )
+    patronage = bootstrap(down)
+    try:
+        answer = TestClient(create_app(patronage)).post("/checkout", json=body)
+        assert answer.status_code == 502 and "try again" in answer.json()["detail"]
+    finally:
+        patronage.close()
+    up = with_stripe(settings, localstripe.url, localstripe.api_key, demo_mode=True)
+    patronage = bootstrap(up)
+    try:
+        retried = TestClient(create_app(patronage)).post("/checkout", json=body)
+        assert retried.status_code == 200 and retried.json()["status"] == "succeeded"
+        assert retried.json()["checkout_id"] == str(checkout_id_for(body["checkout_key"]))
+    finally:
+        patronage.close()
     assert len(stripe_objects(localstripe, "payment_intents")) == 1

@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from patronage.api import asks, campaigns, checkout, health, web
@@ -23,6 +24,15 @@ def create_app(patronage: Patronage) -> FastAPI:
         description="Donations and memberships for reader-funded newsrooms.",
     )
     app.state.patronage = patronage
+    if patronage.settings.embed_origins:
+        # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=patronage.settings.embed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Patronage-Reader"],
+            max_age=600,
+        )
 
     @app.middleware("http")
     async def request_id(

@@ -25,7 +25,7 @@ from patronage.domain.campaign import Frequency
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountError
-from patronage.payments.gateway import PaymentRefusedError
+from patronage.payments.gateway import PaymentProviderError, PaymentRefusedError
 
 router = APIRouter(prefix="/checkout", tags=["checkout"])
 log = structlog.get_logger(__name__)
@@ -166,6 +166,9 @@ def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
     except PaymentRefusedError as error:
         log.info("checkout_payment_refused", reason=str(error))
         raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from None
+    except PaymentProviderError as error:
+        # The attempt is recorded: the page retries with the same checkout key.
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=str(error)) from None
     return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)
 
 
@@ -178,4 +181,6 @@ def confirmation(body: ConfirmationIn, patronage: PatronageDep) -> CheckoutOut:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
     except LookupError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    except PaymentProviderError as error:
+        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=str(error)) from None
     return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)

@@ -7,20 +7,41 @@ With `confirm_on_server` (the demo) payments are confirmed here with Stripe's te
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
 import stripe
+import structlog
 
 from patronage.domain.money import Money
 
+log = structlog.get_logger(__name__)
 TEST_PAYMENT_METHOD = "pm_card_visa"
 SUCCEEDED = "succeeded"
 
 
 class PaymentRefusedError(Exception):
-    """Stripe refused the payment (a declined card, an invalid request): say why, no retry."""
+    """Stripe declined the card: say why; the donor may try another card."""
+
+
+class PaymentProviderError(Exception):
+    """Stripe could not be reached or failed: nothing to tell the donor but "try again"."""
+
+
+@contextmanager
+def _stripe_errors() -> Iterator[None]:
+    try:
+        yield
+    except stripe.CardError as error:
+        raise PaymentRefusedError(error.user_message or "the card was declined") from None
+    except stripe.StripeError as error:
+        log.warning("stripe_call_failed", error=type(error).__name__, status=error.http_status)
+        raise PaymentProviderError(
+            "the payment provider is unavailable; please try again"
+        ) from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,7 +86,7 @@ class PaymentGateway:
         }
         if self._confirm_on_server:
             params["payment_method"] = TEST_PAYMENT_METHOD
-        try:
+        with _stripe_errors():
             intent = self._stripe.v1.payment_intents.create(
                 params,  # type: ignore[arg-type]
                 self._key(order, "payment-intent"),  # type: ignore[arg-type]
@@ -75,8 +96,6 @@ class PaymentGateway:
                     intent.id,
                     options=self._key(order, "confirm"),  # type: ignore[arg-type]
                 )
-        except stripe.CardError as error:
-            raise PaymentRefusedError(error.user_message or "the card was declined") from None
         return CreatedPayment(
             payment_intent_id=intent.id,
             client_secret=intent.client_secret or "",
@@ -92,11 +111,7 @@ class PaymentGateway:
         if self._confirm_on_server:
             customer_params["payment_method"] = TEST_PAYMENT_METHOD
             customer_params["invoice_settings"] = {"default_payment_method": TEST_PAYMENT_METHOD}
-        plan = self._plan(order.total)
-        subscription_params: dict[str, Any] = {
-            "items": [{"plan": plan}],
-            "metadata": order.metadata,
-        }
+        subscription_params: dict[str, Any] = {"metadata": order.metadata}
         if not self._confirm_on_server:
             # The page collects the card with the Payment Element and confirms the first invoice.
             subscription_params |= {
@@ -104,7 +119,9 @@ class PaymentGateway:
                 "payment_settings": {"save_default_payment_method": "on_subscription"},
                 "expand": ["latest_invoice.confirmation_secret"],
             }
-        try:
+        with _stripe_errors():
+            plan = self._plan(order.total)
+            subscription_params["items"] = [{"plan": plan}]
             customer_id = order.customer_id or (
                 self._stripe.v1.customers.create(
                     customer_params,  # type: ignore[arg-type]
@@ -115,8 +132,6 @@ class PaymentGateway:
                 {"customer": customer_id, **subscription_params},  # type: ignore[arg-type]
                 self._key(order, "subscription"),  # type: ignore[arg-type]
             )
-        except stripe.CardError as error:
-            raise PaymentRefusedError(error.user_message or "the card was declined") from None
         secret = ""
         invoice = subscription.latest_invoice
         if not self._confirm_on_server and isinstance(invoice, stripe.Invoice):
@@ -151,14 +166,15 @@ class PaymentGateway:
 
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as Stripe has it now ("succeeded" once the money is in)."""
-        if payment_intent_id:
-            intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
-            return CreatedPayment(
-                payment_intent_id=intent.id,
-                client_secret=intent.client_secret or "",
-                status=intent.status,
-            )
-        subscription = self._stripe.v1.subscriptions.retrieve(subscription_id)
+        with _stripe_errors():
+            if payment_intent_id:
+                intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
+                return CreatedPayment(
+                    payment_intent_id=intent.id,
+                    client_secret=intent.client_secret or "",
+                    status=intent.status,
+                )
+            subscription = self._stripe.v1.subscriptions.retrieve(subscription_id)
         customer = subscription.customer
         return CreatedPayment(
             subscription_id=subscription.id,
