@@ -75,7 +75,8 @@
 
   function asksSeen() {
     var cutoff = Date.now() - 60 * 86400000;
-    return load("asks", []).filter(function (t) { return Date.parse(t) > cutoff; });
+    // The API takes at most 100 entries; 50 recent asks say all a frequency cap needs.
+    return load("asks", []).filter(function (t) { return Date.parse(t) > cutoff; }).slice(-50);
   }
 
   function device() {
@@ -332,10 +333,11 @@
     var style = el("style", { text: STYLE });
     document.head.appendChild(style);
     var page = {
-      article_id: data.articleId || window.location.pathname,
+      article_id: (data.articleId || window.location.pathname).slice(0, 200),
       url: window.location.href.split("?")[0],
       section: data.section || "",
-      tags: (data.tags || "").split(",").map(function (t) { return t.trim(); }).filter(Boolean),
+      tags: (data.tags || "").split(",").map(function (t) { return t.trim().slice(0, 200); })
+        .filter(Boolean).slice(0, 50),
       paid: data.paid === "true",
       sensitive: data.sensitive === "true",
       hidden: data.hidden === "true"
