@@ -10,7 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from patronage.domain.money import MoneyError, normalise_currency
@@ -122,6 +129,14 @@ class Settings(BaseSettings):
             return normalise_currency(value)
         except MoneyError as error:
             raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _checkout_is_coherent(self) -> Settings:
+        if self.checkout_minimum > self.checkout_maximum:
+            raise ValueError("PATRONAGE_CHECKOUT_MINIMUM is above PATRONAGE_CHECKOUT_MAXIMUM")
+        if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
+            raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
+        return self
 
     @property
     def uses_postgres(self) -> bool:
