@@ -45,8 +45,10 @@ def serve(
 ) -> None:
     """Run the API on the configured store (SQLite in PATRONAGE_DATA_DIR by default)."""
     from patronage.api.app import create_app
+    from patronage.cli_demo import exit_cleanly_on_sigterm
 
     patronage = patronage_or_exit()
+    exit_cleanly_on_sigterm()  # so close() flushes pending view counts on SIGTERM
     try:
         uvicorn.run(create_app(patronage), host=host, port=port, log_config=None)
     finally:

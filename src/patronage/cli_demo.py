@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import secrets
+import signal
 import tempfile
 from pathlib import Path
 from typing import Annotated
@@ -23,6 +24,19 @@ from patronage.demo import (
 from patronage.logs import configure_logging
 
 
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `finally` blocks stop localstripe and flush counts.
+
+    uvicorn re-raises the signal it caught once it has shut down; with the default handler
+    that kills the process before any cleanup runs.
+    """
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
 def demo(
     port: Annotated[int, typer.Option(help="TCP port for the API (0: a free one)")] = 8000,
     data_dir: Annotated[
@@ -31,6 +45,7 @@ def demo(
 ) -> None:
     """Run the demo: localstripe, SQLite, a sample campaign and article, on loopback only."""
     port = port or free_port()
+    exit_cleanly_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="patronage-demo-") as scratch:
         directory = data_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
