@@ -7,14 +7,25 @@ in use; everything else receives what it needs from here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+from patronage.application.allocation import BanditScores
+from patronage.application.campaigns import CampaignCatalogue, Campaigns
+from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
+from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.performance import GiftsPerVariant, RaisedForCampaign
+from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
+from patronage.payments.amounts import AmountRules
+from patronage.payments.gateway import PaymentGateway
+from patronage.payments.stripe_client import make_stripe_client
+from patronage.prompts.token import SupporterTokens
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -67,18 +78,62 @@ class Patronage:
     giving: Giving
     receipting: Receipting
     inbox: Inbox
+    campaigns: Campaigns
+    impressions: ImpressionCounter
+    bandit: BanditScores
+    tokens: SupporterTokens
+    checkout: Checkout
+    # Read models from the totals projections, wired here once they exist (docs/asks.md).
+    gifts_per_variant: GiftsPerVariant | None = None
+    raised_for_campaign: RaisedForCampaign | None = None
 
     def close(self) -> None:
+        self.impressions.flush()
         self.ledger.close()
+
+
+def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
+    client = make_stripe_client(settings)
+    window = settings.checkout_limit_window_seconds
+    return Checkout(
+        ledger=ledger,
+        giving=giving,
+        gateway=None if client is None else PaymentGateway(client, settings.demo_mode),
+        rules=AmountRules(
+            currencies=tuple(settings.checkout_currencies),
+            minimum_major=settings.checkout_minimum,
+            maximum_major=settings.checkout_maximum,
+            fee_rate_bp=settings.fee_rate_basis_points,
+            fee_fixed_cents=settings.fee_fixed_cents,
+        ),
+        limits=Limits(
+            per_ip=RateLimiter(settings.checkout_limit_per_ip, window),
+            per_reader=RateLimiter(settings.checkout_limit_per_reader, window),
+        ),
+        tokens=supporter_tokens(settings),
+    )
+
+
+def supporter_tokens(settings: Settings) -> SupporterTokens:
+    return SupporterTokens(
+        settings.supporter_token_secret.get_secret_value(),
+        timedelta(days=settings.supporter_token_days),
+    )
 
 
 def bootstrap(settings: Settings) -> Patronage:
     ledger = Ledger(env=eventsourcing_env(settings))
     giving = Giving(ledger)
+    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
         inbox=Inbox(ledger, giving),
+        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
+        impressions=impressions,
+        bandit=BanditScores(impressions, settings.default_currency),
+        tokens=supporter_tokens(settings),
+        checkout=checkout_for(settings, ledger, giving),
     )

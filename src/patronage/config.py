@@ -10,7 +10,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import AnyHttpUrl, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AnyHttpUrl,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from patronage.domain.money import MoneyError, normalise_currency
@@ -69,10 +76,42 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
 
-    @field_validator("stripe_webhook_secrets", "staff_api_keys", mode="before")
+    # Asks and checkout (docs/asks.md)
+    campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
+    embed_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Sites whose article pages call /asks and /checkout, e.g. https://news.example",
+    )
+    asks_country_header: str = Field(
+        default="", description="Header with the reader's country, e.g. CF-IPCountry"
+    )
+    impression_flush_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    supporter_token_days: int = Field(default=365, ge=1, le=3650)
+    checkout_currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP", "CAD", "AUD"]
+    checkout_minimum: int = Field(default=2, ge=1, description="Smallest gift, whole units")
+    checkout_maximum: int = Field(default=10_000, ge=1, description="Largest gift, whole units")
+    fee_rate_basis_points: int = Field(default=220, ge=0, le=2000, description="220 = 2.2%")
+    fee_fixed_cents: int = Field(default=30, ge=0, le=1000, description="In 1/100 of a unit")
+    checkout_limit_per_ip: int = Field(default=10, ge=1)
+    checkout_limit_per_reader: int = Field(default=5, ge=1)
+    checkout_limit_window_seconds: int = Field(default=600, ge=1)
+    demo_mode: bool = Field(
+        default=False, description="Confirm payments on the server with Stripe's test card"
+    )
+
+    @field_validator("stripe_webhook_secrets", "staff_api_keys", "embed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("checkout_currencies", mode="before")
+    @classmethod
+    def _currencies(cls, value: object) -> object:
+        codes = _split_csv(value)
+        try:
+            return [normalise_currency(str(c)) for c in codes] if isinstance(codes, list) else codes
+        except MoneyError as error:
+            raise ValueError(str(error)) from None
 
     @field_validator("database_url")
     @classmethod
@@ -90,6 +129,14 @@ class Settings(BaseSettings):
             return normalise_currency(value)
         except MoneyError as error:
             raise ValueError(str(error)) from None
+
+    @model_validator(mode="after")
+    def _checkout_is_coherent(self) -> Settings:
+        if self.checkout_minimum > self.checkout_maximum:
+            raise ValueError("PATRONAGE_CHECKOUT_MINIMUM is above PATRONAGE_CHECKOUT_MAXIMUM")
+        if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
+            raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
+        return self
 
     @property
     def uses_postgres(self) -> bool:

@@ -118,3 +118,31 @@ def _gift_ids(patronage: Patronage, payment_ids: list[str]) -> list[object]:
     from patronage.domain.gift import gift_id_for
 
     return [gift_id_for(p) for p in payment_ids]
+
+
+def test_gifts_booked_before_the_membership_knew_its_ask_learn_it(patronage: Patronage) -> None:
+    """An invoice (no attribution) arrives before the subscription's report (with it)."""
+    bare = ReportMembership(
+        subscription_id="sub_9",
+        supporter=SupporterDetails(email="grace@example.org", name="Grace Hopper"),
+        monthly_amount=Money(1000, "USD"),
+        status=None,
+        as_of=WHEN,
+        amount_is_current=False,
+    )
+    gift_id = patronage.giving.record_membership_payment(
+        RecordMembershipPayment(bare, "in_9", "in_9", Money(1000, "USD"), WHEN)
+    )
+    assert patronage.ledger.get_typed(gift_id, Gift).attribution == Attribution()
+    attribution = Attribution(article_id="a-7", campaign="spring", variant="b")
+    patronage.giving.report_membership(
+        ReportMembership(
+            subscription_id="sub_9",
+            supporter=bare.supporter,
+            monthly_amount=Money(1000, "USD"),
+            status=MembershipStatus.ACTIVE,
+            as_of=WHEN,
+            attribution=attribution,
+        )
+    )
+    assert patronage.ledger.get_typed(gift_id, Gift).attribution == attribution

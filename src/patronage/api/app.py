@@ -8,9 +8,10 @@ from collections.abc import Awaitable, Callable
 
 import structlog
 from fastapi import FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from patronage.api import health, staff_inbox, webhooks
+from patronage.api import asks, campaigns, checkout, health, staff_inbox, web, webhooks
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
 
@@ -24,6 +25,15 @@ def create_app(patronage: Patronage) -> FastAPI:
         description="Donations and memberships for reader-funded newsrooms.",
     )
     app.state.patronage = patronage
+    if patronage.settings.embed_origins:
+        # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=patronage.settings.embed_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Content-Type", "X-Patronage-Reader"],
+            max_age=600,
+        )
 
     @app.middleware("http")
     async def request_id(
@@ -55,4 +65,8 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(health.router)
     app.include_router(webhooks.router)
     app.include_router(staff_inbox.router)
+    app.include_router(campaigns.router)
+    app.include_router(asks.router)
+    app.include_router(checkout.router)
+    app.include_router(web.router)
     return app

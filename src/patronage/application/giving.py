@@ -206,7 +206,13 @@ class Giving:
             unit.add(membership)
         else:
             membership.note_start(started_at)
-            membership.learn_attribution(report.attribution)
+            if membership.learn_attribution(report.attribution):
+                # An invoice started the membership before the subscription's own report:
+                # its gifts were booked without the ask that won them.
+                for gift_id in membership.payment_gifts.values():
+                    gift = unit.get_or_none(gift_id, Gift)
+                    if gift is not None:
+                        gift.learn_attribution(membership.attribution)
             if report.supporter.stripe_customer_id:
                 member = unit.get_or_none(membership.supporter_id, Supporter)
                 if member is not None:

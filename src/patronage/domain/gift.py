@@ -108,6 +108,15 @@ class Gift(Aggregate):
     def _received_at_corrected(self, received_at: datetime) -> None:
         self.received_at = received_at
 
+    def learn_attribution(self, attribution: Attribution) -> None:
+        """A monthly gift booked before its membership knew the ask that won it learns it."""
+        if attribution != Attribution() and self.attribution == Attribution():
+            self._attribution_learnt(attribution=attribution)
+
+    @event("AttributionLearnt")
+    def _attribution_learnt(self, attribution: Attribution) -> None:
+        self.attribution = attribution
+
     # Refunds -----------------------------------------------------------------------------
 
     @property

@@ -83,6 +83,7 @@ class Membership(Aggregate):
         # None until a report says anything about the status.
         self.status_as_of: datetime | None = None
         self.payments: dict[str, Money] = {}
+        self.payment_gifts: dict[str, UUID] = {}
         self.failures: list[str] = []
 
     @property
@@ -114,6 +115,7 @@ class Membership(Aggregate):
         self, invoice_id: str, amount: Money, gift_id: UUID, paid_at: datetime
     ) -> None:
         self.payments[invoice_id] = amount
+        self.payment_gifts[invoice_id] = gift_id
 
     def fail_payment(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
         """A renewal that failed or needs the donor's authentication: no money, past due.
@@ -163,10 +165,15 @@ class Membership(Aggregate):
     def _start_moved(self, started_at: datetime) -> None:
         self.started_at = started_at
 
-    def learn_attribution(self, attribution: Attribution) -> None:
-        """Fill in the ask that won the membership when the starting report had none."""
+    def learn_attribution(self, attribution: Attribution) -> bool:
+        """Fill in the ask that won the membership when the starting report had none.
+
+        Returns True when it was learnt now, so the gifts booked before can learn it too.
+        """
         if attribution != Attribution() and self.attribution == Attribution():
             self._attribution_learnt(attribution=attribution)
+            return True
+        return False
 
     @event("AttributionLearnt")
     def _attribution_learnt(self, attribution: Attribution) -> None:

@@ -1,0 +1,261 @@
+"""Staff API for campaigns: create, change, run, and read their history.
+
+The JSON shapes here are also what `patronage campaigns create --file` reads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, TypeVar
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from pydantic import BaseModel, Field
+
+from patronage.api.deps import PatronageDep, StaffDep
+from patronage.application.campaigns import (
+    Campaigns,
+    CampaignSettings,
+    HistoryEntry,
+    UnknownCampaignError,
+)
+from patronage.application.performance import performance
+from patronage.domain.campaign import CampaignRuleError, CampaignSpec, Targeting, Variant
+from patronage.domain.money import Money, MoneyError
+
+T = TypeVar("T")
+
+
+class AmountsIn(BaseModel):
+    currency: str
+    one_time: list[int]
+    monthly: list[int]
+    default_one_time: int
+    default_monthly: int
+
+
+class ActionIn(BaseModel):
+    text: str
+    url: str = ""
+
+
+class VariantIn(BaseModel):
+    name: str
+    heading: str
+    paragraphs: list[str] = []
+    highlighted: str = ""
+    cta: ActionIn
+    secondary: ActionIn | None = None
+    amounts: list[AmountsIn]
+    default_frequency: str = "monthly"
+
+    def to_domain(self) -> Variant:
+        return Variant.from_dict(self.model_dump())
+
+
+class GoalIn(BaseModel):
+    amount: str = Field(examples=["25000.00"])
+    currency: str = Field(examples=["USD"])
+
+
+class CampaignIn(BaseModel):
+    """A campaign's settings; `targeting` keys are those of `Targeting` (docs/asks.md)."""
+
+    code: str = Field(pattern=r"^[a-z0-9_-]{1,60}$")
+    name: str
+    priority: int = 0
+    targeting: dict[str, Any] = {}
+    goal: GoalIn | None = None
+
+    def to_settings(self) -> CampaignSettings:
+        goal = None if self.goal is None else Money.parse(self.goal.amount, self.goal.currency)
+        return CampaignSettings(
+            code=self.code,
+            name=self.name,
+            priority=self.priority,
+            targeting=Targeting.from_dict(self.targeting),
+            goal=goal,
+        )
+
+
+class NewCampaignIn(CampaignIn):
+    variants: list[VariantIn] = []
+
+
+class ScheduleIn(BaseModel):
+    starts_at: datetime | None = None
+    ends_at: datetime | None = None
+
+
+class CampaignOut(BaseModel):
+    code: str
+    name: str
+    priority: int
+    status: str
+    starts_at: datetime | None
+    ends_at: datetime | None
+    goal: str | None
+    targeting: dict[str, Any]
+    variants: list[dict[str, Any]]
+
+    @classmethod
+    def of(cls, spec: CampaignSpec) -> CampaignOut:
+        return cls(
+            code=spec.code,
+            name=spec.name,
+            priority=spec.priority,
+            status=spec.status.value,
+            starts_at=spec.starts_at,
+            ends_at=spec.ends_at,
+            goal=None if spec.goal is None else str(spec.goal),
+            targeting=spec.targeting.as_dict(),
+            variants=[v.as_dict() for v in spec.variants],
+        )
+
+
+class HistoryOut(BaseModel):
+    version: int
+    at: datetime
+    change: str
+    by: str
+    details: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: HistoryEntry) -> HistoryOut:
+        return cls(**vars(entry))
+
+
+def get_campaigns(patronage: PatronageDep) -> Campaigns:
+    return patronage.campaigns
+
+
+CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
+router = APIRouter(prefix="/staff/campaigns", tags=["staff: campaigns"])
+
+
+def run(command: Callable[[], T]) -> T:
+    """A campaign command, with refused input as 422 and an unknown code as 404."""
+    try:
+        return command()
+    except UnknownCampaignError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    except (CampaignRuleError, MoneyError, KeyError, TypeError, ValueError) as error:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+
+
+def _spec(campaigns: Campaigns, code: str) -> CampaignSpec:
+    spec = campaigns.catalogue.get(code)
+    if spec is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no campaign {code!r}")
+    return spec
+
+
+@router.get("")
+def list_campaigns(_staff: StaffDep, campaigns: CampaignsDep) -> list[CampaignOut]:
+    return [CampaignOut.of(s) for s in campaigns.catalogue.specs()]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_campaign(body: NewCampaignIn, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    run(
+        lambda: campaigns.create(
+            body.to_settings(), [v.to_domain() for v in body.variants], by=staff
+        )
+    )
+    return CampaignOut.of(_spec(campaigns, body.code))
+
+
+@router.get("/{code}")
+def show_campaign(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(_spec(campaigns, code))
+
+
+@router.put("/{code}")
+def retarget_campaign(
+    code: str, body: CampaignIn, staff: StaffDep, campaigns: CampaignsDep
+) -> CampaignOut:
+    if body.code != code:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="code cannot change")
+    return CampaignOut.of(run(lambda: campaigns.retarget(body.to_settings(), by=staff)))
+
+
+@router.post("/{code}/variants", status_code=status.HTTP_201_CREATED)
+def add_variant(
+    code: str, body: VariantIn, staff: StaffDep, campaigns: CampaignsDep
+) -> CampaignOut:
+    return CampaignOut.of(run(lambda: campaigns.add_variant(code, body.to_domain(), by=staff)))
+
+
+@router.put("/{code}/variants/{name}")
+def edit_copy(
+    code: str, name: str, body: VariantIn, staff: StaffDep, campaigns: CampaignsDep
+) -> CampaignOut:
+    if body.name != name:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="name cannot change")
+    return CampaignOut.of(run(lambda: campaigns.edit_copy(code, body.to_domain(), by=staff)))
+
+
+@router.delete("/{code}/variants/{name}")
+def retire_variant(code: str, name: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(run(lambda: campaigns.retire_variant(code, name, by=staff)))
+
+
+@router.put("/{code}/schedule")
+def schedule(code: str, body: ScheduleIn, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(
+        run(lambda: campaigns.schedule(code, body.starts_at, body.ends_at, by=staff))
+    )
+
+
+@router.post("/{code}/start")
+def start(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(run(lambda: campaigns.start(code, by=staff)))
+
+
+@router.post("/{code}/pause")
+def pause(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(run(lambda: campaigns.pause(code, by=staff)))
+
+
+@router.post("/{code}/end")
+def end(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+    return CampaignOut.of(run(lambda: campaigns.end(code, by=staff)))
+
+
+@router.get("/{code}/history")
+def history(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> list[HistoryOut]:
+    return [HistoryOut.of(e) for e in run(lambda: campaigns.history(code))]
+
+
+class VariantPerformanceOut(BaseModel):
+    variant: str
+    views: int
+    gifts: int | None = Field(description="null until the gift totals view is wired")
+    conversion_basis_points: int | None = Field(description="Gifts per 10,000 views")
+    revenue: list[str]
+    revenue_per_thousand_views: list[str]
+
+
+@router.get("/{code}/performance")
+def campaign_performance(
+    code: str, _staff: StaffDep, patronage: PatronageDep
+) -> list[VariantPerformanceOut]:
+    """Views, gifts, conversion and revenue per thousand views for each variant."""
+    spec = _spec(patronage.campaigns, code)
+    since = spec.created_on.date() if spec.created_on else datetime.now(UTC).date()
+    views = patronage.impressions.views(code, since)
+    source = patronage.gifts_per_variant
+    gifts = None if source is None else source.gifts_per_variant(code)
+    names = [v.name for v in spec.variants]
+    names += sorted((set(views) | set(gifts or {})) - set(names))  # retired variants too
+    return [
+        VariantPerformanceOut(
+            variant=row.variant,
+            views=row.views,
+            gifts=row.gifts,
+            conversion_basis_points=row.conversion_bp,
+            revenue=[str(m) for m in row.revenue],
+            revenue_per_thousand_views=[str(m) for m in row.revenue_per_mille],
+        )
+        for row in performance(names, views, gifts)
+    ]

@@ -1,0 +1,63 @@
+"""Scores for epsilon-greedy campaigns: views and revenue per variant, sampled hourly.
+
+Sampling keeps the ask path free of database reads between samples, and keeps a variant's
+share steady for an hour instead of swinging with every gift.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+
+from patronage.application.impressions import ImpressionCounter
+from patronage.application.performance import GiftsPerVariant
+from patronage.domain.campaign import Allocation, CampaignSpec
+from patronage.prompts.selection import Scores, VariantScore
+
+
+class BanditScores:
+    def __init__(
+        self,
+        impressions: ImpressionCounter,
+        currency: str,
+        sample_seconds: float = 3600.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._impressions = impressions
+        self._currency = currency
+        self._sample_seconds = sample_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._scores: Scores = {}
+        self._sampled_at = float("-inf")
+
+    def scores(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant | None) -> Scores:
+        """The latest sample; no scores (so hash allocation) until gift totals are wired."""
+        if gifts is None:
+            return {}
+        with self._lock:
+            if self._clock() - self._sampled_at >= self._sample_seconds:
+                self._scores = self._sample(specs, gifts)
+                self._sampled_at = self._clock()
+            return self._scores
+
+    def _sample(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
+        sampled: dict[str, dict[str, VariantScore]] = {}
+        for spec in specs:
+            if spec.targeting.allocation != Allocation.EPSILON_GREEDY or spec.created_on is None:
+                continue
+            views = self._impressions.views(spec.code, spec.created_on.date())
+            given = gifts.gifts_per_variant(spec.code)
+            sampled[spec.code] = {
+                variant.name: VariantScore(
+                    views=views.get(variant.name, 0),
+                    revenue_minor=sum(
+                        m.minor
+                        for m in (given[variant.name].amounts if variant.name in given else ())
+                        if m.currency == self._currency
+                    ),
+                )
+                for variant in spec.variants
+            }
+        return sampled

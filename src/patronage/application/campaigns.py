@@ -1,0 +1,207 @@
+"""Campaign commands, their history, and the in-memory catalogue the ask endpoint reads.
+
+The catalogue answers every ask from memory. It is refreshed at once after each command in
+this process, and at most every `check_seconds` it asks the store whether another process
+changed a campaign: one cheap `max_notification_id` query, then only the new notifications.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.domain import DomainEvent
+from eventsourcing.utils import get_topic
+
+from patronage.application.ledger import Ledger, retrying
+from patronage.domain.campaign import (
+    Campaign,
+    CampaignRuleError,
+    CampaignSpec,
+    Targeting,
+    Variant,
+    campaign_id_for,
+)
+from patronage.domain.money import Money
+
+CAMPAIGN_TOPICS = tuple(
+    get_topic(value)
+    for value in vars(Campaign).values()
+    if isinstance(value, type) and issubclass(value, Campaign.Event) and value is not Campaign.Event
+)
+_PAGE = 500
+
+
+class UnknownCampaignError(LookupError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"no campaign {code!r}")
+        self.code = code
+
+
+class CampaignCatalogue:
+    """Every campaign's latest spec, in memory, kept fresh from the notification log."""
+
+    def __init__(
+        self,
+        ledger: Ledger,
+        check_seconds: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._ledger = ledger
+        self._check_seconds = check_seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._specs: dict[UUID, CampaignSpec] = {}
+        self._position = 0
+        self._checked_at = float("-inf")
+
+    def refresh(self) -> None:
+        """Load the campaigns changed since the last refresh (by any process)."""
+        with self._lock:
+            head = self._ledger.head()
+            changed: set[UUID] = set()
+            while self._position < head:
+                page = self._ledger.recorder.select_notifications(
+                    start=self._position,
+                    limit=_PAGE,
+                    stop=head,
+                    topics=CAMPAIGN_TOPICS,
+                    inclusive_of_start=False,
+                )
+                changed.update(n.originator_id for n in page)  # type: ignore[misc]
+                self._position = page[-1].id if len(page) == _PAGE else head
+            for campaign_id in changed:
+                self._specs[campaign_id] = self._ledger.get_typed(campaign_id, Campaign).spec()
+            self._checked_at = self._clock()
+
+    def refresh_if_due(self) -> None:
+        if self._clock() - self._checked_at >= self._check_seconds:
+            self.refresh()
+
+    def specs(self) -> tuple[CampaignSpec, ...]:
+        """All campaigns, highest priority first (ties: by code, so the order is stable)."""
+        self.refresh_if_due()
+        return tuple(sorted(self._specs.values(), key=lambda s: (-s.priority, s.code)))
+
+    def get(self, code: str) -> CampaignSpec | None:
+        self.refresh_if_due()
+        return self._specs.get(campaign_id_for(code))
+
+
+@dataclass(frozen=True)
+class CampaignSettings:
+    code: str
+    name: str
+    priority: int
+    targeting: Targeting
+    goal: Money | None = None
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    version: int
+    at: datetime
+    change: str
+    by: str
+    details: dict[str, Any]
+
+
+def _details(event: DomainEvent) -> dict[str, Any]:
+    hidden = {"originator_id", "originator_version", "timestamp", "by", "originator_topic"}
+    return {
+        key: str(value) if isinstance(value, Money) else value
+        for key, value in vars(event).items()
+        if key not in hidden
+    }
+
+
+class Campaigns:
+    """Commands that change campaigns; each records who made the change."""
+
+    def __init__(self, ledger: Ledger, catalogue: CampaignCatalogue) -> None:
+        self.ledger = ledger
+        self.catalogue = catalogue
+
+    def _load(self, code: str) -> Campaign:
+        campaign = self.ledger.get_or_none(campaign_id_for(code), Campaign)
+        if campaign is None:
+            raise UnknownCampaignError(code)
+        return campaign
+
+    def _change(self, code: str, change: Callable[[Campaign], None]) -> CampaignSpec:
+        def command() -> CampaignSpec:
+            campaign = self._load(code)
+            change(campaign)
+            self.ledger.save(campaign)
+            return campaign.spec()
+
+        spec = retrying(command)
+        self.catalogue.refresh()
+        return spec
+
+    def create(self, settings: CampaignSettings, variants: Iterable[Variant], by: str) -> UUID:
+        if self.ledger.get_or_none(campaign_id_for(settings.code), Campaign) is not None:
+            raise CampaignRuleError(f"campaign {settings.code!r} already exists")
+        campaign = Campaign.create(
+            settings.code, settings.name, settings.priority, settings.targeting, settings.goal, by
+        )
+        for variant in variants:
+            campaign.add_variant(variant, by)
+        self.ledger.save(campaign)
+        self.catalogue.refresh()
+        return campaign.id
+
+    def retarget(self, settings: CampaignSettings, by: str) -> CampaignSpec:
+        return self._change(
+            settings.code,
+            lambda c: c.retarget(
+                settings.name, settings.priority, settings.targeting, settings.goal, by
+            ),
+        )
+
+    def add_variant(self, code: str, variant: Variant, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.add_variant(variant, by))
+
+    def edit_copy(self, code: str, variant: Variant, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.edit_copy(variant, by))
+
+    def retire_variant(self, code: str, name: str, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.retire_variant(name, by))
+
+    def schedule(
+        self, code: str, starts_at: datetime | None, ends_at: datetime | None, by: str
+    ) -> CampaignSpec:
+        return self._change(code, lambda c: c.schedule(starts_at, ends_at, by))
+
+    def start(self, code: str, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.start(by))
+
+    def pause(self, code: str, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.pause(by))
+
+    def end(self, code: str, by: str) -> CampaignSpec:
+        return self._change(code, lambda c: c.end(by))
+
+    def history(self, code: str) -> list[HistoryEntry]:
+        """Every change to a campaign, oldest first, with who made it."""
+        self._load(code)
+        events = [
+            e
+            for e in self.ledger.repository.event_store.get(campaign_id_for(code))
+            if isinstance(e, DomainEvent)
+        ]
+        return [
+            HistoryEntry(
+                version=e.originator_version,
+                at=e.timestamp,
+                change=type(e).__name__,
+                by=str(getattr(e, "by", "")),
+                details=_details(e),
+            )
+            for e in events
+        ]

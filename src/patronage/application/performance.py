@@ -1,0 +1,64 @@
+"""Views, conversion and revenue per thousand views for each variant of a campaign.
+
+Gifts per variant and the amount raised come from the totals views (projections); this
+module only names what it needs from them, as Protocols the composition root wires.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from patronage.domain.money import Money
+
+
+@dataclass(frozen=True, slots=True)
+class VariantGifts:
+    count: int
+    amounts: tuple[Money, ...]  # one total per currency, net of refunds
+
+
+class GiftsPerVariant(Protocol):
+    def gifts_per_variant(self, campaign: str) -> Mapping[str, VariantGifts]:
+        """Gifts attributed to each variant of `campaign` (by Attribution.variant)."""
+        ...
+
+
+class RaisedForCampaign(Protocol):
+    def raised(self, campaign: str, currency: str) -> Money:
+        """Money raised by gifts attributed to `campaign`, in `currency`, for its ticker."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VariantPerformance:
+    variant: str
+    views: int
+    gifts: int | None  # None: no gift totals wired
+    conversion_bp: int | None  # gifts per 10,000 views
+    revenue: tuple[Money, ...]
+    revenue_per_mille: tuple[Money, ...]  # per currency, floored to a minor unit
+
+
+def performance(
+    variants: list[str], views: Mapping[str, int], gifts: Mapping[str, VariantGifts] | None
+) -> list[VariantPerformance]:
+    rows = []
+    for name in variants:
+        seen = views.get(name, 0)
+        given = None if gifts is None else gifts.get(name, VariantGifts(0, ()))
+        revenue = () if given is None else given.amounts
+        rows.append(
+            VariantPerformance(
+                variant=name,
+                views=seen,
+                gifts=None if given is None else given.count,
+                conversion_bp=None if given is None or not seen else given.count * 10_000 // seen,
+                revenue=revenue,
+                revenue_per_mille=tuple(
+                    Money(m.minor * 1000 // seen, m.currency) for m in revenue if seen
+                ),
+            )
+        )
+    return rows

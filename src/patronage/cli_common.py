@@ -1,0 +1,28 @@
+"""What every `patronage` command needs: settings and the wired parts, or a clear error."""
+
+from __future__ import annotations
+
+import typer
+
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings, SettingsError, load_settings
+from patronage.logs import configure_logging
+
+
+def settings_or_exit() -> Settings:
+    """Settings, or a clear one-line error and exit code 2."""
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
+    return settings
+
+
+def patronage_or_exit() -> Patronage:
+    try:
+        return bootstrap(settings_or_exit())
+    except SettingsError as error:
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None

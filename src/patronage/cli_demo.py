@@ -1,0 +1,91 @@
+"""`patronage demo`: everything a newcomer needs to give on a sample article, offline."""
+
+from __future__ import annotations
+
+import secrets
+import signal
+import tempfile
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+
+from patronage.bootstrap import bootstrap
+from patronage.config import SettingsError, load_settings
+from patronage.demo import (
+    DEMO_CAMPAIGN,
+    LOCALSTRIPE_KEY,
+    free_port,
+    load_demo_campaign,
+    localstripe,
+    register_webhook,
+)
+from patronage.logs import configure_logging
+
+
+def exit_cleanly_on_sigterm() -> None:
+    """Turn SIGTERM into SystemExit, so `finally` blocks stop localstripe and flush counts.
+
+    uvicorn re-raises the signal it caught once it has shut down; with the default handler
+    that kills the process before any cleanup runs.
+    """
+
+    def handler(_signum: int, _frame: object) -> None:
+        raise SystemExit(128 + signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, handler)
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="TCP port for the API (0: a free one)")] = 8000,
+    data_dir: Annotated[
+        Path | None, typer.Option(help="Keep the demo's SQLite data here (default: a temp dir)")
+    ] = None,
+) -> None:
+    """Run the demo: localstripe, SQLite, a sample campaign and article, on loopback only."""
+    port = port or free_port()
+    exit_cleanly_on_sigterm()
+    with tempfile.TemporaryDirectory(prefix="patronage-demo-") as scratch:
+        directory = data_dir or Path(scratch)
+        directory.mkdir(parents=True, exist_ok=True)
+        with localstripe(directory / "localstripe.log") as stripe_url:
+            base = f"http://127.0.0.1:{port}"
+            webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
+            staff_key = f"staff-demo-{secrets.token_hex(8)}"
+            try:
+                settings = load_settings(
+                    data_dir=directory,
+                    database_url=None,
+                    stripe_secret_key=LOCALSTRIPE_KEY,
+                    stripe_publishable_key="pk_test_patronage_demo",
+                    stripe_api_base=stripe_url,
+                    stripe_webhook_secrets=webhook_secret,
+                    staff_api_keys=staff_key,
+                    supporter_token_secret=secrets.token_hex(32),
+                    public_base_url=base,
+                    demo_mode=True,
+                )
+            except SettingsError as error:
+                typer.secho(str(error), err=True, fg=typer.colors.RED)
+                raise typer.Exit(2) from None
+            configure_logging(json_lines=False, level=settings.log_level)
+            register_webhook(stripe_url, f"{base}/webhooks/stripe", webhook_secret)
+            patronage = bootstrap(settings)
+            try:
+                load_demo_campaign(patronage.campaigns)
+                from patronage.api.app import create_app
+
+                preview = f"{DEMO_CAMPAIGN}:article-count"
+                typer.echo(
+                    "\nPatronage demo (offline: SQLite + localstripe on loopback)\n"
+                    f"  article with the ask: {base}/demo/article\n"
+                    f"  preview a variant:    {base}/demo/article?force={preview}\n"
+                    f"  API docs:             {base}/docs\n"
+                    f"  staff API key:        {staff_key}\n"
+                    f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"
+                    f"  data:                 {directory}\n"
+                )
+                uvicorn.run(create_app(patronage), host="127.0.0.1", port=port, log_config=None)
+            finally:
+                patronage.close()

@@ -1,0 +1,131 @@
+"""The offline demo: localstripe on loopback, a sample campaign, and the article page."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+from patronage.application.campaigns import Campaigns, CampaignSettings
+from patronage.domain.campaign import (
+    Action,
+    Campaign,
+    Frequency,
+    SuggestedAmounts,
+    Targeting,
+    Variant,
+    campaign_id_for,
+)
+from patronage.domain.money import Money
+
+DEMO_CAMPAIGN = "demo-spring-drive"
+LOCALSTRIPE_KEY = "sk_test_patronage_demo"
+_READY_SECONDS = 30.0
+
+_AMOUNTS = tuple(
+    SuggestedAmounts(currency, (1000, 2500, 5000), (500, 1000, 2000), 2500, 1000)
+    for currency in ("USD", "EUR", "GBP", "CAD", "AUD")
+)
+DEMO_VARIANTS = (
+    Variant(
+        name="control",
+        heading="Local news that answers to readers, not owners",
+        paragraphs=(
+            "The Springfield Ledger is free to read because readers like you pay for it.",
+            "A monthly gift lets us plan the next investigation instead of the next cut.",
+        ),
+        highlighted="Every gift counts, however small.",
+        cta=Action("Support the Ledger"),
+        amounts=_AMOUNTS,
+        default_frequency=Frequency.MONTHLY,
+    ),
+    Variant(
+        name="article-count",
+        heading="You've read %%ARTICLE_COUNT%% of our articles this year",
+        paragraphs=("If they were worth something to you, help keep them free for everyone.",),
+        highlighted="Give monthly and you become a member.",
+        cta=Action("Become a member"),
+        secondary=Action("Why we ask", "https://example.org/why-we-ask"),
+        amounts=_AMOUNTS,
+        default_frequency=Frequency.MONTHLY,
+    ),
+)
+
+
+def load_demo_campaign(campaigns: Campaigns) -> None:
+    """Create and start the sample campaign, once."""
+    if campaigns.ledger.get_or_none(campaign_id_for(DEMO_CAMPAIGN), Campaign) is not None:
+        return
+    campaigns.create(
+        CampaignSettings(
+            code=DEMO_CAMPAIGN,
+            name="Spring member drive",
+            priority=10,
+            targeting=Targeting(always_ask=True),  # a demo visitor reloads a lot
+            goal=Money(2_500_000, "USD"),
+        ),
+        DEMO_VARIANTS,
+        by="demo",
+    )
+    campaigns.start(DEMO_CAMPAIGN, by="demo")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _localstripe_command() -> str:
+    beside_python = Path(sys.executable).parent / "localstripe"
+    found = str(beside_python) if beside_python.exists() else shutil.which("localstripe")
+    if found is None:
+        raise RuntimeError("localstripe is not installed: pip install 'patronage[demo]'")
+    return found
+
+
+@contextmanager
+def localstripe(log_file: Path) -> Iterator[str]:
+    """A fresh localstripe on a free loopback port, stopped on exit; yields its URL."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    with log_file.open("wb") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
+            [_localstripe_command(), "--port", str(port), "--from-scratch"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + _READY_SECONDS
+            while True:
+                if process.poll() is not None:
+                    raise RuntimeError(f"localstripe exited; see {log_file}")
+                try:
+                    httpx.get(f"{url}/v1/customers", auth=(LOCALSTRIPE_KEY, ""), timeout=1.0)
+                    break
+                except httpx.TransportError:
+                    if time.monotonic() > deadline:
+                        raise RuntimeError(f"localstripe not ready; see {log_file}") from None
+                    time.sleep(0.05)  # readiness polling interval
+            yield url
+        finally:
+            process.terminate()
+            process.wait(timeout=10)
+
+
+def register_webhook(localstripe_url: str, webhook_url: str, secret: str) -> None:
+    """Ask localstripe to sign and POST its events to our webhook endpoint."""
+    response = httpx.post(
+        f"{localstripe_url}/_config/webhooks/patronage",
+        data={"url": webhook_url, "secret": secret},
+        auth=(LOCALSTRIPE_KEY, ""),
+    )
+    response.raise_for_status()

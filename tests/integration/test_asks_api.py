@@ -1,0 +1,233 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+from fastapi.testclient import TestClient
+
+from patronage.api.app import create_app
+from patronage.application.allocation import BanditScores
+from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
+from patronage.application.performance import VariantGifts
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings
+from patronage.domain.campaign import Frequency, Targeting
+from patronage.domain.money import Money
+from patronage.prompts.selection import VariantScore
+from tests.support.campaigns import variant
+
+STAFF = {"Authorization": "Bearer staff-key-for-tests"}
+PAGE = {"article_id": "a-1", "section": "politics", "tags": ["elections"]}
+
+
+def ask_body(**reader: Any) -> dict[str, Any]:
+    return {"page": PAGE, "reader": {"reader_id": "reader-1", "country": "US", **reader}}
+
+
+def start_campaign(patronage: Patronage, code: str = "spring", **targeting: Any) -> None:
+    patronage.campaigns.create(
+        CampaignSettings(code, code.title(), 1, Targeting(**targeting), Money(1_000_000, "USD")),
+        [
+            variant("control", heading="You've read %%ARTICLE_COUNT%% articles"),
+            variant("urgent"),
+        ],
+        by="test",
+    )
+    patronage.campaigns.start(code, by="test")
+
+
+def test_a_reader_is_asked_with_copy_choices_and_tracking(patronage: Patronage) -> None:
+    start_campaign(patronage, control_bp=10_000)
+    client = TestClient(create_app(patronage))
+    week = (datetime.now(UTC) - timedelta(days=2)).date().isoformat()
+    answer = client.post("/asks", json=ask_body(weekly_counts=[{"week_start": week, "count": 7}]))
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["kind"] == "ask"
+    assert body["tracking"] == {"campaign": "spring", "variant": "control", "article_id": "a-1"}
+    assert body["ask"]["heading"] == "You've read 7 articles"
+    assert body["ask"]["article_count"] == 7
+    choices = body["ask"]["choices"]
+    assert choices["currency"] == "USD"
+    assert [a["text"] for a in choices["monthly"]] == ["5.00", "10.00", "20.00"]
+    assert choices["default_frequency"] == "monthly"
+    assert choices["minimum"]["text"] == "2.00"
+    assert body["reason"] is None and body["rejections"] is None
+    assert body["ask"]["ticker"] is None  # no totals view wired
+
+
+def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
+    start_campaign(patronage, countries=("GB",))
+    client = TestClient(create_app(patronage))
+    plain = client.post("/asks", json=ask_body()).json()
+    assert plain == {
+        "kind": "none",
+        "ask": None,
+        "tracking": None,
+        "reason": None,
+        "rejections": None,
+    }
+    debug = client.post("/asks?debug=true", json=ask_body()).json()
+    assert debug["reason"] == "no_campaign"
+    assert debug["rejections"] == [{"campaign": "spring", "reason": "country"}]
+
+
+def test_a_token_holder_is_thanked_without_a_lookup(patronage: Patronage) -> None:
+    start_campaign(patronage)
+    client = TestClient(create_app(patronage))
+    token = patronage.tokens.issue(uuid4(), (Frequency.MONTHLY,), datetime.now(UTC))
+    assert client.post("/asks", json=ask_body(supporter_token=token)).json()["kind"] == "thanks"
+    assert client.post("/asks", json=ask_body(supporter_token=token + "x")).json()["kind"] == "ask"
+
+
+def test_an_editor_previews_a_paused_campaign_and_previews_are_not_views(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage)
+    patronage.campaigns.pause("spring", by="test")
+    client = TestClient(create_app(patronage))
+    forced = client.post("/asks?force=spring:urgent", json=ask_body()).json()
+    assert forced["kind"] == "ask" and forced["tracking"]["variant"] == "urgent"
+    missing = client.post("/asks?force=spring:nope&debug=true", json=ask_body()).json()
+    assert missing["kind"] == "none" and "no variant" in missing["reason"]
+    performance = client.get("/staff/campaigns/spring/performance", headers=STAFF).json()
+    assert {row["variant"]: row["views"] for row in performance} == {"control": 0, "urgent": 0}
+
+
+class StaticGifts:
+    def __init__(self, gifts: Mapping[str, VariantGifts]) -> None:
+        self._gifts = gifts
+
+    def gifts_per_variant(self, campaign: str) -> Mapping[str, VariantGifts]:
+        return self._gifts
+
+    def raised(self, campaign: str, currency: str) -> Money:
+        return Money(sum(m.minor for g in self._gifts.values() for m in g.amounts), currency)
+
+
+def test_views_are_counted_per_variant_with_conversion_and_revenue_per_thousand(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage)
+    gifts = StaticGifts({"control": VariantGifts(2, (Money(3000, "USD"),))})
+    patronage.gifts_per_variant = gifts
+    patronage.raised_for_campaign = gifts
+    client = TestClient(create_app(patronage))
+    served: dict[str, int] = {}
+    for i in range(40):
+        body = client.post("/asks", json=ask_body(reader_id=f"reader-{i}")).json()
+        served[body["tracking"]["variant"]] = served.get(body["tracking"]["variant"], 0) + 1
+    assert body["ask"]["ticker"] == {
+        "goal": {"minor": 1_000_000, "currency": "USD", "text": "10000.00"},
+        "raised": {"minor": 3000, "currency": "USD", "text": "30.00"},
+    }
+    rows = {
+        r["variant"]: r
+        for r in client.get("/staff/campaigns/spring/performance", headers=STAFF).json()
+    }
+    assert {name: row["views"] for name, row in rows.items()} == served
+    control = rows["control"]
+    assert control["gifts"] == 2
+    assert control["conversion_basis_points"] == 2 * 10_000 // served["control"]
+    assert control["revenue_per_thousand_views"] == [
+        str(Money(3000 * 1000 // served["control"], "USD"))
+    ]
+    # The counts survive the process: they were flushed to the ledger.
+    patronage.impressions.flush()
+    again = bootstrap(patronage.settings)
+    try:
+        since = datetime.now(UTC).date()
+        assert dict(again.impressions.views("spring", since)) == served
+    finally:
+        again.close()
+
+
+def test_campaigns_changed_by_another_process_appear_after_the_check_interval(
+    patronage: Patronage, settings: Settings
+) -> None:
+    now = [0.0]
+    catalogue = CampaignCatalogue(patronage.ledger, check_seconds=5.0, clock=lambda: now[0])
+    assert catalogue.specs() == ()
+    other = bootstrap(settings)
+    try:
+        start_campaign(other)
+    finally:
+        other.close()
+    now[0] = 4.0
+    assert catalogue.specs() == ()  # answered from memory, no store query
+    now[0] = 5.0
+    assert [s.code for s in catalogue.specs()] == ["spring"]
+
+
+def test_the_fee_quote_is_exact_and_bad_amounts_are_422(patronage: Patronage) -> None:
+    client = TestClient(create_app(patronage))
+    quote = client.post("/checkout/quote", json={"amount": "10", "currency": "usd"})
+    assert quote.json()["fee"] == {"minor": 54, "currency": "USD", "text": "0.54"}
+    assert quote.json()["total_with_fee"]["text"] == "10.54"
+    bad = client.post("/checkout/quote", json={"amount": "10.5.0", "currency": "USD"})
+    assert bad.status_code == 422 and "not an amount" in bad.json()["detail"]
+
+
+def test_checkout_without_stripe_configured_is_503_not_a_crash(patronage: Patronage) -> None:
+    client = TestClient(create_app(patronage))
+    body = {
+        "checkout_key": "k" * 20,
+        "frequency": "one_time",
+        "amount": "10",
+        "currency": "USD",
+        "email": "a@example.org",
+        "name": "A",
+    }
+    answer = client.post("/checkout", json=body)
+    assert answer.status_code == 503 and "STRIPE_SECRET_KEY" in answer.json()["detail"]
+
+
+def test_the_country_can_come_from_a_cdn_header(patronage: Patronage) -> None:
+    start_campaign(patronage, countries=("GB",))
+    patronage.settings = patronage.settings.model_copy(
+        update={"asks_country_header": "CF-IPCountry"}
+    )
+    client = TestClient(create_app(patronage))
+    body = ask_body(country="")
+    assert client.post("/asks", json=body).json()["kind"] == "none"
+    assert client.post("/asks", json=body, headers={"CF-IPCountry": "gb"}).json()["kind"] == "ask"
+
+
+def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage, allocation="epsilon_greedy", min_views=1)
+    for name, n in (("control", 4), ("urgent", 2)):
+        for _ in range(n):
+            patronage.impressions.record("spring", name)
+    now = [0.0]
+    bandit = BanditScores(patronage.impressions, "USD", sample_seconds=3600, clock=lambda: now[0])
+    specs = patronage.campaigns.catalogue.specs()
+    assert bandit.scores(specs, None) == {}  # no gift totals wired: hash allocation
+    gifts = StaticGifts({"urgent": VariantGifts(1, (Money(2500, "USD"), Money(900, "EUR")))})
+    assert bandit.scores(specs, gifts) == {
+        "spring": {"control": VariantScore(4, 0), "urgent": VariantScore(2, 2500)}
+    }
+    patronage.impressions.record("spring", "control")
+    now[0] = 3599.0
+    assert bandit.scores(specs, gifts)["spring"]["control"].views == 4  # the hour's sample
+    now[0] = 3600.0
+    assert bandit.scores(specs, gifts)["spring"]["control"].views == 5
+
+
+def test_the_newsrooms_own_site_may_call_asks_cross_origin(patronage: Patronage) -> None:
+    patronage.settings = patronage.settings.model_copy(
+        update={"embed_origins": ["https://news.example"]}
+    )
+    client = TestClient(create_app(patronage))
+    preflight = {
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "content-type,x-patronage-reader",
+    }
+    allowed = client.options("/checkout", headers={"Origin": "https://news.example", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://news.example"
+    other = client.options("/checkout", headers={"Origin": "https://evil.example", **preflight})
+    assert "access-control-allow-origin" not in other.headers

@@ -1,0 +1,97 @@
+"""Checkout test parts: settings pointing at localstripe, and a recording proxy in front of it.
+
+localstripe ignores idempotency keys, so the proxy (a real HTTP server on loopback) records
+each request's method, path and Idempotency-Key header on its way through.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import httpx
+from pydantic import AnyHttpUrl, SecretStr
+
+from patronage.config import Settings
+from tests.support.servers import LocalStripe
+
+
+@dataclass
+class RecordedRequest:
+    method: str
+    path: str
+    idempotency_key: str
+
+
+@dataclass
+class RecordingProxy:
+    url: str
+    requests: list[RecordedRequest] = field(default_factory=list)
+
+    def creates(self, path: str) -> list[RecordedRequest]:
+        return [r for r in self.requests if r.method == "POST" and r.path == path]
+
+
+@contextmanager
+def recording_proxy(target: str) -> Iterator[RecordingProxy]:
+    recorded: list[RecordedRequest] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def _forward(self) -> None:
+            length = int(self.headers.get("content-length") or 0)
+            body = self.rfile.read(length) if length else None
+            recorded.append(
+                RecordedRequest(
+                    self.command,
+                    self.path.split("?")[0],
+                    self.headers.get("idempotency-key", ""),
+                )
+            )
+            headers = {
+                k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}
+            }
+            reply = httpx.request(self.command, target + self.path, headers=headers, content=body)
+            self.send_response(reply.status_code)
+            self.send_header("content-type", reply.headers.get("content-type", "application/json"))
+            self.send_header("content-length", str(len(reply.content)))
+            self.end_headers()
+            self.wfile.write(reply.content)
+
+        do_GET = do_POST = do_DELETE = _forward  # noqa: N815
+
+        def log_message(self, *_args: Any) -> None:
+            return
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield RecordingProxy(f"http://127.0.0.1:{server.server_address[1]}", recorded)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def with_stripe(settings: Settings, api_base: str, api_key: str, **changes: Any) -> Settings:
+    return settings.model_copy(
+        update={
+            "stripe_secret_key": SecretStr(api_key),
+            "stripe_publishable_key": "pk_test_patronage",
+            "stripe_api_base": AnyHttpUrl(api_base),
+            **changes,
+        }
+    )
+
+
+def stripe_objects(localstripe: LocalStripe, kind: str) -> list[dict[str, Any]]:
+    """Every object of a kind at localstripe (payment_intents, customers, subscriptions...)."""
+    reply = httpx.get(
+        f"{localstripe.url}/v1/{kind}", params={"limit": 100}, auth=(localstripe.api_key, "")
+    )
+    reply.raise_for_status()
+    data: list[dict[str, Any]] = reply.json()["data"]
+    return data

@@ -1,0 +1,66 @@
+"""`patronage demo` as a real subprocess (uvicorn + localstripe), for end-to-end tests."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.support.servers import READY_TIMEOUT_SECONDS, free_port, wait_until_ready
+
+
+@dataclass(frozen=True)
+class RunningDemo:
+    url: str
+    localstripe_url: str
+    staff_key: str
+    data_dir: Path
+
+
+def _printed(log: Path, label: str, process: subprocess.Popen[bytes]) -> str:
+    """A value the demo prints as `label: value`, waited for by polling its output."""
+    pattern = re.compile(rf"^\s*{re.escape(label)}:\s+(\S+)", re.MULTILINE)
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while True:
+        match = pattern.search(log.read_text(errors="replace"))
+        if match:
+            return match.group(1)
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"demo did not print {label!r}:\n{log.read_text()}")
+        time.sleep(0.05)  # polling the demo's output while it starts
+
+
+@contextmanager
+def demo_server(tmp_path: Path) -> Iterator[RunningDemo]:
+    port = free_port()
+    data_dir = tmp_path / "demo-data"
+    log = tmp_path / "demo.log"
+    command = [
+        sys.executable,
+        "-m",
+        "patronage",
+        "demo",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
+    with log.open("wb") as output:
+        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            wait_until_ready(f"{url}/health", process)
+            yield RunningDemo(
+                url=url,
+                localstripe_url=_printed(log, "localstripe", process),
+                staff_key=_printed(log, "staff API key", process),
+                data_dir=data_dir,
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=20)
