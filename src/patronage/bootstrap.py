@@ -6,6 +6,8 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
@@ -14,6 +16,7 @@ from patronage.application.ledger import Ledger
 from patronage.application.receipting import Receipting
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
+from patronage.projections.catalog import Views
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -65,16 +68,35 @@ class Patronage:
     ledger: Ledger
     giving: Giving
     receipting: Receipting
+    views: Views
 
     def close(self) -> None:
+        self.views.close()
         self.ledger.close()
 
 
 def bootstrap(settings: Settings) -> Patronage:
-    ledger = Ledger(env=eventsourcing_env(settings))
+    env = eventsourcing_env(settings)
+    ledger = Ledger(env=env)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=Giving(ledger),
         receipting=Receipting(ledger, organisation_details(settings)),
+        views=Views(ledger, env),
     )
+
+
+@contextmanager
+def projections_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: on SQLite a thread keeps the views; on PostgreSQL the
+    `patronage projections run` workers do, so the service only reads them."""
+    if patronage.settings.uses_postgres:
+        yield
+        return
+    poller = patronage.views.poller(patronage.settings.projection_poll_seconds)
+    poller.start()
+    try:
+        yield
+    finally:
+        poller.stop()

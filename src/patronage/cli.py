@@ -53,6 +53,15 @@ def serve(
         patronage.close()
 
 
+def _add_command_groups() -> None:
+    from patronage.cli_projections import projections
+
+    cli.add_typer(projections, name="projections")
+
+
+_add_command_groups()
+
+
 def main() -> None:
     cli(prog_name="patronage")
 

@@ -3,24 +3,31 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 
-from patronage.api import health
-from patronage.bootstrap import Patronage
+from patronage.api import health, register, supporters, ticker, totals
+from patronage.bootstrap import Patronage, projections_running
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
 
 def create_app(patronage: Patronage) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with projections_running(patronage):
+            yield
+
     app = FastAPI(
         title="Patronage",
         version="0.1.0",
         description="Donations and memberships for reader-funded newsrooms.",
+        lifespan=lifespan,
     )
     app.state.patronage = patronage
 
@@ -44,4 +51,6 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    for router in (supporters.router, totals.router, register.router, ticker.router):
+        app.include_router(router)
     return app

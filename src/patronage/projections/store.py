@@ -1,0 +1,255 @@
+"""The store layer of every view: SQL written once, run on SQLite or PostgreSQL.
+
+A view is a set of tables plus a tracking table, all named after the view. Each event is
+applied in one transaction that first advances the tracking position (the library's
+single-row tracking refuses a position already applied) and then changes the rows, so an
+event is counted exactly once whatever crashes or restarts.
+
+SQL in the views uses `:name` parameters and `{table}` placeholders; `Dialect` turns them
+into each store's form (PostgreSQL: `%(name)s` and schema-qualified names). Upserts use
+`INSERT INTO {t} AS cur ... ON CONFLICT ... DO UPDATE SET x = cur.x + excluded.x`, which
+both stores accept.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
+from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
+from eventsourcing.utils import Environment
+
+Row = dict[str, Any]
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+@dataclass(frozen=True)
+class Index:
+    """A secondary index `<table>_<name>` on a view's table."""
+
+    table: str
+    name: str
+    columns: str
+
+
+@dataclass(frozen=True)
+class ViewSchema:
+    """A view's tables: logical name -> DDL (with `{name}` placeholders), and indexes."""
+
+    name: str
+    tables: Mapping[str, str]
+    indexes: tuple[Index, ...] = ()
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """Names and parameters of one store. `schema` is PostgreSQL's, None on SQLite.
+
+    A view's logical table `gifts` is stored as `v_<view>_gifts<suffix>`: views never share
+    a table, and a rebuild builds under a fresh suffix before swapping the names.
+    """
+
+    view: str
+    schema: str | None
+    suffix: str = ""
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.schema is not None
+
+    def bare(self, table: str) -> str:
+        return f"v_{self.view}_{table}{self.suffix}"
+
+    def qualified(self, table: str) -> str:
+        return self.qualify(self.bare(table))
+
+    def qualify(self, name: str) -> str:
+        return f'"{self.schema}"."{name}"' if self.schema else f'"{name}"'
+
+    def index_name(self, index: Index) -> str:
+        return f"{self.bare(index.table)}_{index.name}"
+
+    def create_index(self, index: Index) -> str:
+        return (
+            f'CREATE INDEX IF NOT EXISTS "{self.index_name(index)}"'
+            f" ON {self.qualified(index.table)} ({index.columns})"
+        )
+
+    def render(self, sql: str, tables: Mapping[str, str]) -> str:
+        """`{table}` to its name in this store, `:name` to its parameter style."""
+        text = sql.format(**{table: self.qualified(table) for table in tables})
+        return _PARAM.sub(r"%(\1)s", text) if self.is_postgres else text
+
+
+class ViewTx:
+    """One open transaction of a view: run statements, read rows back."""
+
+    def __init__(self, cursor: Any, render: Callable[[str], str]) -> None:
+        self._cursor = cursor
+        self._render = render
+
+    def run(self, sql: str, **params: Any) -> None:
+        self._cursor.execute(self._render(sql), params)
+
+    def all(self, sql: str, **params: Any) -> list[Row]:
+        self._cursor.execute(self._render(sql), params)
+        return [dict(row) for row in self._cursor.fetchall()]
+
+    def one(self, sql: str, **params: Any) -> Row | None:
+        rows = self.all(sql, **params)
+        return rows[0] if rows else None
+
+    def value(self, sql: str, **params: Any) -> Any:
+        row = self.one(sql, **params)
+        return None if row is None else next(iter(row.values()))
+
+
+class ViewStore(TrackingRecorder):
+    """What every view's store offers, on either database (see the two classes below)."""
+
+    schema: ClassVar[ViewSchema]
+    dialect: Dialect
+    _factory: Any = None  # the infrastructure factory whose pool this store uses
+
+    if TYPE_CHECKING:  # provided by the library's SQLite and PostgreSQL recorders
+
+        def create_table(self) -> None: ...
+        def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
+        def _max_tracking_id(self, application_name: str, cursor: Any) -> int | None: ...
+
+    tracking_table: ClassVar[str] = "tracking"
+
+    def _tables(self) -> dict[str, str]:
+        return {**self.schema.tables, self.tracking_table: ""}
+
+    def render(self, sql: str) -> str:
+        return self.dialect.render(sql, self._tables())
+
+    def view_ddl(self) -> list[str]:
+        tables = [self.render(ddl) for ddl in self.schema.tables.values()]
+        return tables + [self.dialect.create_index(index) for index in self.schema.indexes]
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def apply(self, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
+        """Advance the position and change the rows in one transaction, or neither."""
+        with self._transaction(commit=True) as cursor:
+            self.apply_in(cursor, tracking, change)
+
+    def apply_in(self, cursor: Any, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
+        """Apply within an open transaction. The tracking insert comes first: it takes the
+        write lock, and an event already applied fails there (IntegrityError) before any
+        row is touched."""
+        self._insert_tracking(cursor, tracking)
+        change(ViewTx(cursor, self.render))
+
+    def read(self) -> AbstractContextManager[ViewTx]:
+        return _ReadTx(self)
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0
+
+    def close(self) -> None:
+        if self._factory is not None:
+            self._factory.close()
+
+
+class _ReadTx:
+    def __init__(self, store: ViewStore) -> None:
+        self._store = store
+        self._cm: AbstractContextManager[Any] | None = None
+
+    def __enter__(self) -> ViewTx:
+        self._cm = self._store._transaction(commit=False)
+        return ViewTx(self._cm.__enter__(), self._store.render)
+
+    def __exit__(self, *exc: object) -> None:
+        assert self._cm is not None
+        self._cm.__exit__(*exc)  # type: ignore[arg-type]
+
+
+class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
+    """A view in the Ledger's SQLite file, with its own tracking table.
+
+    The library's SQLite tracking table is one per database and keyed by application name
+    only, so every view would share one position: each view gets `<view>_tracking` instead.
+    """
+
+    def __init__(self, datastore: SQLiteDatastore, *, suffix: str = "", **kwargs: Any) -> None:
+        self.dialect = Dialect(self.schema.name, schema=None, suffix=suffix)
+        super().__init__(datastore, **kwargs)
+        table = self.dialect.qualified(self.tracking_table)
+        self.insert_tracking_statement = (
+            f"INSERT INTO {table} VALUES (:application_name, :notification_id) "
+            "ON CONFLICT (application_name) DO UPDATE "
+            "SET notification_id = :notification_id "
+            f"WHERE {table}.notification_id < :notification_id "
+            "RETURNING notification_id"
+        )
+        self.select_max_tracking_id_statement = (
+            f"SELECT MAX(notification_id) FROM {table} WHERE application_name=?"
+        )
+
+    def construct_create_table_statements(self) -> list[str]:
+        table = self.dialect.qualified(self.tracking_table)
+        return [
+            f"CREATE TABLE IF NOT EXISTS {table} (application_name TEXT, "
+            "notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID",
+            *self.view_ddl(),
+        ]
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+
+class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
+    """A view in the Ledger's PostgreSQL schema (POSTGRES_SCHEMA), tracking in `<view>_tracking`."""
+
+    def __init__(self, datastore: PostgresDatastore, *, suffix: str = "", **kwargs: Any) -> None:
+        self.dialect = Dialect(self.schema.name, schema=datastore.schema or "public", suffix=suffix)
+        kwargs["tracking_table_name"] = self.dialect.bare(self.tracking_table)
+        super().__init__(datastore, **kwargs)
+        from psycopg.sql import SQL
+
+        self.sql_create_statements.extend(SQL(ddl).format() for ddl in self.view_ddl())
+
+    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        return self.datastore.transaction(commit=commit)
+
+
+_classes: dict[tuple[str, bool], type[ViewStore]] = {}
+
+
+def store_class(schema: ViewSchema, postgres: bool) -> type[ViewStore]:
+    """The concrete store class of a view (the library's factory constructs it by class)."""
+    key = (schema.name, postgres)
+    if key not in _classes:
+        base: type[ViewStore] = PostgresViewStore if postgres else SQLiteViewStore
+        title = schema.name.title().replace("_", "")
+        _classes[key] = type(f"{title}{base.__name__}", (base,), {"schema": schema})
+    return _classes[key]
+
+
+def open_store(schema: ViewSchema, env: Mapping[str, str], suffix: str = "") -> ViewStore:
+    """A view's store on the Ledger's database, its tables created if missing."""
+    postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
+    factory = InfrastructureFactory[TrackingRecorder].construct(
+        env=Environment(schema.name, dict(env))
+    )
+    cls = store_class(schema, postgres)
+    store = cls(factory.datastore, suffix=suffix)  # type: ignore[attr-defined, call-arg]
+    store.create_table()
+    store._factory = factory  # keep the pool open as long as the store lives
+    return store
+
+
+def iter_tables(schema: ViewSchema) -> Iterator[str]:
+    """Every table a view owns (logical names), its tracking table included."""
+    yield from schema.tables
+    yield ViewStore.tracking_table
