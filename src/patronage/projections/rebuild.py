@@ -46,9 +46,9 @@ def rebuild(
         live = Dialect(name, schema=side.dialect.schema)
         with side._transaction(commit=True) as cursor:
             _lock_out_live_runner(live, side, cursor)
-            _apply_tail(ledger, projection, cursor, progress)
+            position = _apply_tail(ledger, projection, cursor, progress)
             _swap(side, live, cursor)
-        return side.position(ledger.name)
+        return position
     finally:
         side.close()
         ledger.close()
@@ -71,8 +71,9 @@ def _apply_tail(
     projection: ViewProjection,
     cursor: Any,
     progress: Callable[[int], None] | None,
-) -> None:
-    """Apply, inside the swap's transaction, the events that arrived during the build."""
+) -> int:
+    """Apply, inside the swap's transaction, the events that arrived during the build;
+    returns the new tables' position."""
     side = projection.view
     position = side._max_tracking_id(ledger.name, cursor) or 0
     while tail := select_after(ledger, projection.topics, position):
@@ -82,6 +83,7 @@ def _apply_tail(
             position = n.id
             if progress is not None:
                 progress(n.id)
+    return position
 
 
 def _swap(side: ViewStore, live: Dialect, cursor: Any) -> None:
@@ -90,6 +92,9 @@ def _swap(side: ViewStore, live: Dialect, cursor: Any) -> None:
         cursor.execute(
             f'ALTER TABLE {side.dialect.qualified(table)} RENAME TO "{live.bare(table)}"'
         )
+        if live.is_postgres:  # keep the primary key's name that of the live table
+            old_key = live.qualify(f"{side.dialect.bare(table)}_pkey")
+            cursor.execute(f'ALTER INDEX {old_key} RENAME TO "{live.bare(table)}_pkey"')
     for index in side.schema.indexes:
         old, new = side.dialect.index_name(index), live.index_name(index)
         if live.is_postgres:
