@@ -37,8 +37,10 @@ class Views:
     def __init__(self, ledger: Ledger, env: Mapping[str, str]) -> None:
         self.ledger = ledger
         self.env = dict(env)
+        datastore = getattr(ledger.recorder, "datastore", None)
         self.stores: dict[str, ViewStore] = {
-            name: open_store(p.schema, self.env) for name, p in PROJECTIONS.items()
+            name: open_store(p.schema, self.env, datastore=datastore)
+            for name, p in PROJECTIONS.items()
         }
 
     @property

@@ -236,16 +236,23 @@ def store_class(schema: ViewSchema, postgres: bool) -> type[ViewStore]:
     return _classes[key]
 
 
-def open_store(schema: ViewSchema, env: Mapping[str, str], suffix: str = "") -> ViewStore:
-    """A view's store on the Ledger's database, its tables created if missing."""
+def open_store(
+    schema: ViewSchema, env: Mapping[str, str], suffix: str = "", datastore: Any = None
+) -> ViewStore:
+    """A view's store on the Ledger's database, its tables created if missing.
+
+    With `datastore` (the Ledger's own), the view shares the Ledger's connection pool: one
+    pool per API process however many views it reads. Without, it opens its own pool."""
     postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
-    factory = InfrastructureFactory[TrackingRecorder].construct(
-        env=Environment(schema.name, dict(env))
-    )
-    cls = store_class(schema, postgres)
-    store = cls(factory.datastore, suffix=suffix)  # type: ignore[attr-defined, call-arg]
+    factory = None
+    if datastore is None:
+        factory = InfrastructureFactory[TrackingRecorder].construct(
+            env=Environment(schema.name, dict(env))
+        )
+        datastore = factory.datastore  # type: ignore[attr-defined]
+    store = store_class(schema, postgres)(datastore, suffix=suffix)  # type: ignore[call-arg]
     store.create_table()
-    store._factory = factory  # keep the pool open as long as the store lives
+    store._factory = factory  # closed with the store, when the store opened it
     return store
 
 
