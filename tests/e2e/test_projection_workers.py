@@ -198,3 +198,34 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
             }
         finally:
             patronage.close()
+
+
+def test_run_starts_one_worker_per_view_and_stops_them_together(tmp_path: Path) -> None:
+    with store_settings("postgres", tmp_path) as overrides:
+        settings = load_settings(_env_file=None, **overrides)
+        patronage = bootstrap(settings)
+        try:
+            seed_many(patronage.ledger, supporters=50, gifts_each=2)
+            env = process_env(settings)
+            with patronage_process(["projections", "run"], env, tmp_path / "run.log") as run:
+                wait_until(
+                    lambda: all(_pending(patronage, name) == 0 for name in patronage.views.stores),
+                    120,
+                    "every view to catch up",
+                    run,
+                )
+                children = _children(run.pid)
+                assert len(children) == len(patronage.views.stores)
+                run.terminate()
+                assert run.wait(timeout=30) == 0
+            assert not [pid for pid in children if Path(f"/proc/{pid}").exists()]
+        finally:
+            patronage.close()
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    found: list[int] = []
+    for task in tasks.iterdir():
+        found += [int(c) for c in (task / "children").read_text().split()]
+    return found

@@ -371,19 +371,21 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
     )
 
 
-def seed_many(ledger: Ledger, supporters: int, gifts_each: int, batch: int = 200) -> int:
+def seed_many(
+    ledger: Ledger, supporters: int, gifts_each: int, batch: int = 200, prefix: str = "bulk"
+) -> int:
     """A large history, fast: aggregates built directly and saved many per transaction.
     Returns the head of the log."""
     pending: list[Any] = []
     for i in range(supporters):
         supporter = Supporter(
-            email=f"bulk{i}@example.org", name=f"Bulk {i}", consent_to_contact=False
+            email=f"{prefix}{i}@example.org", name=f"Bulk {i}", consent_to_contact=False
         )
         pending.append(supporter)
         for j in range(gifts_each):
             currency = CURRENCIES[(i + j) % len(CURRENCIES)]
             gift = Gift(
-                payment_id=f"pi_bulk_{i}_{j}",
+                payment_id=f"pi_{prefix}_{i}_{j}",
                 supporter_id=supporter.id,
                 amount=Money(100 + i + j, currency),
                 received_at=moment((i * 37 + j * 101) % (2 * 365 * 24)),
@@ -393,7 +395,7 @@ def seed_many(ledger: Ledger, supporters: int, gifts_each: int, batch: int = 200
                 fee_covered=Money.zero(currency),
             )
             if j % 5 == 0:
-                gift.refund(f"re_bulk_{i}_{j}", Money(50, currency), moment(j))
+                gift.refund(f"re_{prefix}_{i}_{j}", Money(50, currency), moment(j))
             pending.append(gift)
         if len(pending) >= batch:
             ledger.save(*pending)
