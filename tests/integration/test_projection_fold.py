@@ -13,6 +13,7 @@ from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
 from patronage.projections import register, supporters, ticker, totals
 from patronage.projections.base import iso
+from patronage.projections.catalog import Views
 from tests.support.projections import (
     CAMPAIGNS,
     Expected,
@@ -39,10 +40,7 @@ def _views_equal_fold(store: str, tmp_path: Path, history: list[Step]) -> None:
             patronage.close()
 
 
-def _check(views: object, want: Expected) -> None:
-    from patronage.projections.catalog import Views
-
-    assert isinstance(views, Views)
+def _check(views: Views, want: Expected) -> None:
     page = supporters.search(views.supporters, limit=500, year=THIS_YEAR)
     got = {
         r.supporter_id: {

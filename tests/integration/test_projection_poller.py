@@ -4,7 +4,7 @@ stopped by the app's lifespan; reads after a staff action wait for it (read-your
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
@@ -13,9 +13,12 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.application.receipting import IssueReceipt
 from patronage.bootstrap import Patronage, bootstrap, eventsourcing_env
 from patronage.config import Settings
+from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
+from patronage.domain.receipt import ReceiptKind
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, ticker
 from patronage.projections.polling import catch_up, pending
@@ -107,3 +110,21 @@ def test_rebuild_on_sqlite_while_the_service_polls_and_writes(patronage: Patrona
         sid: (w["gift_count"], {c: g - r - lost for c, (g, r, lost) in w["lifetime"].items()})
         for sid, w in want.items()
     }
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_receipt_just_issued_is_in_the_register_read_after_it(patronage: Patronage) -> None:
+    _give(patronage, 1)
+    with TestClient(create_app(patronage)) as client:
+        patronage.receipting.issue(
+            IssueReceipt([gift_id_for("pi_live_1")], ReceiptKind.SINGLE, 2026, date(2026, 5, 2))
+        )
+        after = patronage.ledger.head()
+        register = client.get("/staff/receipts", headers=STAFF, params={"after": after}).json()
+        assert [(r["number"], r["status"]) for r in register["items"]] == [
+            ("2026-000001", "issued")
+        ]
+        waiting = client.get(
+            "/staff/receipts/unreceipted", headers=STAFF, params={"tax_year": 2026, "after": after}
+        )
+        assert waiting.json() == []

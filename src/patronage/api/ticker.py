@@ -10,7 +10,6 @@ from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep
 from patronage.api.read_models import MoneyOut
-from patronage.projections import ticker as view
 
 router = APIRouter(prefix="/ticker", tags=["public: ticker"])
 
@@ -32,7 +31,7 @@ def ticker(
     campaign: Annotated[str, Path(pattern=r"^[A-Za-z0-9_.-]{1,100}$")],
 ) -> Response:
     """Money raised (net of refunds, per currency) and distinct supporters of a campaign."""
-    raised = view.raised(patronage.views.ticker, campaign)
+    raised = patronage.views.raised(campaign)
     body = Ticker(
         campaign=campaign,
         raised=[MoneyOut.of(m.minor, m.currency) for m in raised.amounts],

@@ -10,7 +10,7 @@ from patronage.projections.polling import Poller, wait_for
 from patronage.projections.register import RegisterProjection
 from patronage.projections.store import ViewStore, open_store
 from patronage.projections.supporters import SupportersProjection
-from patronage.projections.ticker import TickerProjection
+from patronage.projections.ticker import Raised, TickerProjection, raised
 from patronage.projections.totals import TotalsProjection
 
 PROJECTIONS: dict[str, type[ViewProjection]] = {
@@ -58,6 +58,10 @@ class Views:
     @property
     def ticker(self) -> ViewStore:
         return self.stores[TickerProjection.name]
+
+    def raised(self, campaign: str) -> Raised:
+        """Money raised and supporters of a campaign code, for its ticker."""
+        return raised(self.ticker, campaign)
 
     def projection(self, name: str) -> ViewProjection:
         return projection_class(name)(view=self.stores[name])

@@ -292,6 +292,10 @@ def _row(tx: ViewTx, r: Row, year: int) -> SupporterRow:
     )
 
 
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
 def search(
     store: ViewStore,
     *,
@@ -307,13 +311,12 @@ def search(
     where = ""
     params: dict[str, Any] = {}
     if query.strip():
-        q = query.strip().lower()
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        q = _escape_like(query.strip())
         where = (
             "WHERE s.email LIKE :like ESCAPE '\\' OR s.name_key LIKE :like ESCAPE '\\'"
-            " OR s.customer_ids LIKE :cid"
+            " OR s.customer_ids LIKE :cid ESCAPE '\\'"
         )
-        params = {"like": like, "cid": f"% {query.strip()} %"}
+        params = {"like": f"%{q.lower()}%", "cid": f"% {q} %"}
     direction = "DESC" if descending else "ASC"
     with store.read() as tx:
         total = tx.value(f"SELECT COUNT(*) AS n FROM {{supporters}} s {where}", **params)
