@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator, Mapping
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -114,9 +114,10 @@ class ViewStore(TrackingRecorder):
 
     schema: ClassVar[ViewSchema]
     dialect: Dialect
-    _factory: Any = None  # the infrastructure factory whose pool this store uses
+    _factory: Any = None  # the factory of the pool this store opened itself, if any
 
     if TYPE_CHECKING:  # provided by the library's SQLite and PostgreSQL recorders
+        datastore: Any
 
         def create_table(self) -> None: ...
         def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
@@ -135,7 +136,9 @@ class ViewStore(TrackingRecorder):
         return tables + [self.dialect.create_index(index) for index in self.schema.indexes]
 
     def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        raise NotImplementedError
+        """A transaction on the view's database (both datastores have the same call)."""
+        cm: AbstractContextManager[Any] = self.datastore.transaction(commit=commit)
+        return cm
 
     def apply(self, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
         """Advance the position and change the rows in one transaction, or neither."""
@@ -149,8 +152,11 @@ class ViewStore(TrackingRecorder):
         self._insert_tracking(cursor, tracking)
         change(ViewTx(cursor, self.render))
 
-    def read(self) -> AbstractContextManager[ViewTx]:
-        return _ReadTx(self)
+    @contextmanager
+    def read(self) -> Iterator[ViewTx]:
+        """A read-only transaction: the rows a reader sees are of one moment."""
+        with self._transaction(commit=False) as cursor:
+            yield ViewTx(cursor, self.render)
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
@@ -158,20 +164,6 @@ class ViewStore(TrackingRecorder):
     def close(self) -> None:
         if self._factory is not None:
             self._factory.close()
-
-
-class _ReadTx:
-    def __init__(self, store: ViewStore) -> None:
-        self._store = store
-        self._cm: AbstractContextManager[Any] | None = None
-
-    def __enter__(self) -> ViewTx:
-        self._cm = self._store._transaction(commit=False)
-        return ViewTx(self._cm.__enter__(), self._store.render)
-
-    def __exit__(self, *exc: object) -> None:
-        assert self._cm is not None
-        self._cm.__exit__(*exc)  # type: ignore[arg-type]
 
 
 class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
@@ -204,9 +196,6 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
             *self.view_ddl(),
         ]
 
-    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=commit)
-
 
 class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
     """A view in the Ledger's PostgreSQL schema (POSTGRES_SCHEMA), tracking in `<view>_tracking`."""
@@ -218,9 +207,6 @@ class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
         from psycopg.sql import SQL
 
         self.sql_create_statements.extend(SQL(ddl).format() for ddl in self.view_ddl())
-
-    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        return self.datastore.transaction(commit=commit)
 
 
 _classes: dict[tuple[str, bool], type[ViewStore]] = {}
