@@ -21,7 +21,13 @@ from patronage.application.ledger import Ledger
 from patronage.projections.base import ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.polling import catch_up, select_after
-from patronage.projections.store import Dialect, ViewStore, iter_tables, open_store
+from patronage.projections.store import (
+    Dialect,
+    ViewStore,
+    iter_tables,
+    open_store,
+    small_pool,
+)
 
 
 def rebuild(
@@ -36,7 +42,8 @@ def rebuild(
     `on_start` gets the head of the log when the rebuild starts, `progress` each applied
     notification id (for a progress bar)."""
     projection_cls = projection_class(name)
-    ledger = Ledger(env=dict(env))
+    env = small_pool(env)
+    ledger = Ledger(env=env)
     side = open_store(projection_cls.schema, env, suffix=f"_r{uuid.uuid4().hex[:8]}")
     try:
         projection = projection_cls(view=side)

@@ -19,12 +19,20 @@ from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from eventsourcing.persistence import InfrastructureFactory, Tracking, TrackingRecorder
+from eventsourcing.persistence import (
+    InfrastructureFactory,
+    IntegrityError,
+    OperationalError,
+    ProgrammingError,
+    Tracking,
+    TrackingRecorder,
+)
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
 
 Row = dict[str, Any]
+CREATE_ATTEMPTS = 5
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -118,12 +126,37 @@ class ViewStore(TrackingRecorder):
 
     if TYPE_CHECKING:  # provided by the library's SQLite and PostgreSQL recorders
         datastore: Any
+        table_migration_identifier: str
 
-        def create_table(self) -> None: ...
         def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
         def _max_tracking_id(self, application_name: str, cursor: Any) -> int | None: ...
 
     tracking_table: ClassVar[str] = "tracking"
+
+    def create_table(self) -> None:
+        """Create the view's tables, unless they exist already.
+
+        The service and a worker may start at the same moment: the library's creation is
+        not safe against that (a deadlock, a duplicate), so a lost race is tried again, by
+        when the winner's tables exist. Existing tables are left alone, so starting a
+        process never takes locks that a running worker needs; a changed schema is
+        deployed with `patronage projections rebuild`."""
+        for attempt in range(1, CREATE_ATTEMPTS + 1):
+            if self._has_tables():
+                return
+            try:
+                super().create_table()  # type: ignore[misc]  # the library's recorder
+                return
+            except (IntegrityError, OperationalError):
+                if attempt == CREATE_ATTEMPTS:
+                    raise
+
+    def _has_tables(self) -> bool:
+        # The library records this row in the transaction that creates the tables.
+        try:
+            return self.max_tracking_id(self.table_migration_identifier) is not None
+        except (OperationalError, ProgrammingError):  # no tracking table yet
+            return False
 
     def _tables(self) -> dict[str, str]:
         return {**self.schema.tables, self.tracking_table: ""}
@@ -220,6 +253,13 @@ def store_class(schema: ViewSchema, postgres: bool) -> type[ViewStore]:
         title = schema.name.title().replace("_", "")
         _classes[key] = type(f"{title}{base.__name__}", (base,), {"schema": schema})
     return _classes[key]
+
+
+def small_pool(env: Mapping[str, str]) -> dict[str, str]:
+    """The environment for a process that needs few connections (a worker, a rebuild):
+    a catching-up or following view uses two or three, and the server's connections are
+    shared with every API process."""
+    return {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
 def open_store(

@@ -18,7 +18,7 @@ from eventsourcing.projection import ProjectionRunner
 
 from patronage.application.ledger import Ledger
 from patronage.projections.catalog import projection_class
-from patronage.projections.store import ViewStore, store_class
+from patronage.projections.store import ViewStore, small_pool, store_class
 
 log = structlog.get_logger(__name__)
 
@@ -35,7 +35,7 @@ def supervise(name: str, env: Mapping[str, str], stopping: threading.Event) -> N
                 application_class=Ledger,
                 projection_class=projection,
                 view_class=view_class,
-                env=dict(env),
+                env=small_pool(env),
             )
             with runner:
                 log.info("projection_running", view=name, position=runner.view.position("Ledger"))
