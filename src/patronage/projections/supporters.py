@@ -271,8 +271,18 @@ def _money(rows: list[Row], year: int | None) -> list[MoneyTotals]:
     return [MoneyTotals(c, *v) for c, v in sorted(sums.items())]
 
 
-def _row(tx: ViewTx, r: Row, year: int) -> SupporterRow:
-    money = tx.all("SELECT * FROM {money} WHERE supporter_id = :sid", sid=r["supporter_id"])
+def _rows(tx: ViewTx, rows: list[Row], year: int) -> list[SupporterRow]:
+    """Supporter rows with their money, read in one query for the whole page."""
+    ids = {f"id{i}": r["supporter_id"] for i, r in enumerate(rows)}
+    money: dict[str, list[Row]] = {r["supporter_id"]: [] for r in rows}
+    if ids:
+        placeholders = ", ".join(f":{name}" for name in ids)
+        for m in tx.all(f"SELECT * FROM {{money}} WHERE supporter_id IN ({placeholders})", **ids):
+            money[m["supporter_id"]].append(m)
+    return [_row(r, money[r["supporter_id"]], year) for r in rows]
+
+
+def _row(r: Row, money: list[Row], year: int) -> SupporterRow:
     monthly = None
     if r["membership_minor"] is not None:
         monthly = Money(int(r["membership_minor"]), r["membership_currency"])
@@ -330,10 +340,10 @@ def search(
             offset=offset,
             **params,
         )
-        return SupporterPage(total=int(total), rows=[_row(tx, r, year) for r in rows])
+        return SupporterPage(total=int(total), rows=_rows(tx, rows, year))
 
 
 def one(store: ViewStore, supporter_id: str, *, year: int) -> SupporterRow | None:
     with store.read() as tx:
         r = tx.one("SELECT * FROM {supporters} WHERE supporter_id = :id", id=supporter_id)
-        return None if r is None else _row(tx, r, year)
+        return None if r is None else _rows(tx, [r], year)[0]
