@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, Tracking
 from fastapi.testclient import TestClient
 
@@ -128,3 +129,24 @@ def test_a_receipt_just_issued_is_in_the_register_read_after_it(patronage: Patro
             "/staff/receipts/unreceipted", headers=STAFF, params={"tax_year": 2026, "after": after}
         )
         assert waiting.json() == []
+
+
+class Stranger(Aggregate):
+    """An aggregate no view knows, like the webhook inbox or a campaign."""
+
+    @event("Appeared")
+    def __init__(self, note: str) -> None:
+        self.note = note
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgres"])
+def test_events_of_aggregates_no_view_knows_never_reach_the_views(patronage: Patronage) -> None:
+    patronage.ledger.save(Stranger(note="webhook"))
+    _give(patronage, 1)
+    patronage.ledger.save(Stranger(note="campaign"))
+    for name in patronage.views.stores:
+        projection = patronage.views.projection(name)
+        catch_up(patronage.ledger, projection)
+        assert pending(patronage.ledger, projection.view, projection.topics) == 0
+        patronage.views.wait(name, patronage.ledger.head(), timeout=1)
+    assert patronage.views.raised("spring").supporters == 1
