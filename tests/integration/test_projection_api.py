@@ -196,8 +196,11 @@ def test_openapi_schema_describes_the_read_endpoints(client: TestClient) -> None
     assert {"/staff/supporters", "/staff/totals", "/staff/receipts", "/ticker/{campaign}"} <= set(
         paths
     )
-    listing = paths["/staff/supporters"]["get"]["responses"]["200"]["content"]
-    assert listing["application/json"]["schema"]["$ref"].endswith("SupporterList")
+    listing = paths["/staff/supporters"]["get"]["responses"]
+    assert listing["200"]["content"]["application/json"]["schema"]["$ref"].endswith("SupporterList")
+    assert {"401", "422", "503"} <= set(listing)
+    assert "404" in paths["/staff/supporters/{supporter_id}"]["get"]["responses"]
+    assert "304" in paths["/ticker/{campaign}"]["get"]["responses"]
 
 
 def test_search_treats_like_wildcards_as_text(client: TestClient) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, status
 from pydantic import BaseModel, Field
@@ -22,6 +22,13 @@ class MoneyOut(BaseModel):
     @classmethod
     def of(cls, minor: int, currency: str) -> MoneyOut:
         return cls(minor=minor, currency=currency, text=Money(minor, currency).decimal_text())
+
+
+# The answers every staff read endpoint may give besides its own, for the OpenAPI schema.
+STAFF_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {"description": "no valid staff API key"},
+    503: {"description": "the view has not reached the position given in `after` yet"},
+}
 
 
 def currency_param(value: str | None) -> str | None:

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import MoneyOut, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, fresh
 from patronage.projections import register as view
 
 router = APIRouter(
     prefix="/staff/receipts",
     tags=["staff: receipts"],
     dependencies=[Depends(fresh("register"))],
+    responses=STAFF_READ_RESPONSES,
 )
 
 TaxYear = Annotated[int, Query(ge=1900, le=2999)]

@@ -10,11 +10,13 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import MoneyOut, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, fresh
 from patronage.logs import mask_email
 from patronage.projections import supporters as view
 
-router = APIRouter(prefix="/staff/supporters", tags=["staff: supporters"])
+router = APIRouter(
+    prefix="/staff/supporters", tags=["staff: supporters"], responses=STAFF_READ_RESPONSES
+)
 
 
 class CurrencyTotals(BaseModel):
@@ -110,7 +112,11 @@ def list_supporters(
     )
 
 
-@router.get("/{supporter_id}", dependencies=[Depends(fresh("supporters"))])
+@router.get(
+    "/{supporter_id}",
+    dependencies=[Depends(fresh("supporters"))],
+    responses={404: {"description": "no such supporter"}},
+)
 def get_supporter(_staff: StaffDep, patronage: PatronageDep, supporter_id: UUID) -> Supporter:
     """One supporter, with the full email address."""
     row = view.one(patronage.views.supporters, str(supporter_id), year=_this_year())

@@ -9,13 +9,14 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import MoneyOut, currency_param, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, currency_param, fresh
 from patronage.projections import totals as view
 
 router = APIRouter(
     prefix="/staff/totals",
     tags=["staff: totals"],
     dependencies=[Depends(fresh("totals"))],
+    responses=STAFF_READ_RESPONSES,
 )
 
 _CODE = r"^[A-Za-z0-9_.:/-]{1,100}$"
