@@ -6,6 +6,8 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
@@ -25,6 +27,7 @@ from patronage.domain.receipt import OrganisationDetails
 from patronage.payments.amounts import AmountRules
 from patronage.payments.gateway import PaymentGateway
 from patronage.payments.stripe_client import make_stripe_client
+from patronage.projections.catalog import Views
 from patronage.prompts.token import SupporterTokens
 
 
@@ -83,12 +86,14 @@ class Patronage:
     bandit: BanditScores
     tokens: SupporterTokens
     checkout: Checkout
+    views: Views
     # Read models from the totals projections, wired here once they exist (docs/asks.md).
     gifts_per_variant: GiftsPerVariant | None = None
     raised_for_campaign: RaisedForCampaign | None = None
 
     def close(self) -> None:
         self.impressions.flush()
+        self.views.close()
         self.ledger.close()
 
 
@@ -122,7 +127,8 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 
 
 def bootstrap(settings: Settings) -> Patronage:
-    ledger = Ledger(env=eventsourcing_env(settings))
+    env = eventsourcing_env(settings)
+    ledger = Ledger(env=env)
     giving = Giving(ledger)
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     return Patronage(
@@ -136,4 +142,20 @@ def bootstrap(settings: Settings) -> Patronage:
         bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
         checkout=checkout_for(settings, ledger, giving),
+        views=Views(ledger, env),
     )
+
+
+@contextmanager
+def projections_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: on SQLite a thread keeps the views; on PostgreSQL the
+    `patronage projections run` workers do, so the service only reads them."""
+    if patronage.settings.uses_postgres:
+        yield
+        return
+    poller = patronage.views.poller(patronage.settings.projection_poll_seconds)
+    poller.start()
+    try:
+        yield
+    finally:
+        poller.stop()

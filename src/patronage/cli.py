@@ -11,6 +11,7 @@ from patronage.cli_campaigns import campaigns_cli
 from patronage.cli_common import patronage_or_exit
 from patronage.cli_demo import demo
 from patronage.cli_inbox import inbox_cli
+from patronage.cli_projections import projections_cli
 
 cli = typer.Typer(
     name="patronage",
@@ -44,6 +45,7 @@ def serve(
 
 cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
+cli.add_typer(projections_cli, name="projections")
 cli.command()(demo)
 
 

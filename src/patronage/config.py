@@ -99,6 +99,11 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
+    # Projections (views): how often the in-process SQLite runner polls the log, and how
+    # long a read after a staff action waits for the views to catch up.
+    projection_poll_seconds: float = Field(default=0.25, gt=0, le=60)
+    read_your_writes_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+
     @field_validator("stripe_webhook_secrets", "staff_api_keys", "embed_origins", mode="before")
     @classmethod
     def _comma_separated(cls, value: object) -> object:

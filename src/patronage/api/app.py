@@ -4,25 +4,44 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 
 import structlog
 from fastapi import FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
-from patronage.api import asks, campaigns, checkout, health, staff_inbox, web, webhooks
-from patronage.bootstrap import Patronage
+from patronage.api import (
+    asks,
+    campaigns,
+    checkout,
+    health,
+    register,
+    staff_inbox,
+    supporters,
+    ticker,
+    totals,
+    web,
+    webhooks,
+)
+from patronage.bootstrap import Patronage, projections_running
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
 
 def create_app(patronage: Patronage) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        with projections_running(patronage):
+            yield
+
     app = FastAPI(
         title="Patronage",
         version="0.1.0",
         description="Donations and memberships for reader-funded newsrooms.",
+        lifespan=lifespan,
     )
     app.state.patronage = patronage
     if patronage.settings.embed_origins:
@@ -69,4 +88,6 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(asks.router)
     app.include_router(checkout.router)
     app.include_router(web.router)
+    for router in (supporters.router, totals.router, register.router, ticker.router):
+        app.include_router(router)
     return app

@@ -1,0 +1,125 @@
+"""Staff: the supporter list (search, sort, page; emails masked) and one supporter."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+
+from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, fresh
+from patronage.logs import mask_email
+from patronage.projections import supporters as view
+
+router = APIRouter(
+    prefix="/staff/supporters", tags=["staff: supporters"], responses=STAFF_READ_RESPONSES
+)
+
+
+class CurrencyTotals(BaseModel):
+    currency: str
+    gross: MoneyOut
+    refunded: MoneyOut
+    disputes_lost: MoneyOut
+    net: MoneyOut
+
+    @classmethod
+    def of(cls, t: view.MoneyTotals) -> CurrencyTotals:
+        return cls(
+            currency=t.currency,
+            gross=MoneyOut.of(t.gross, t.currency),
+            refunded=MoneyOut.of(t.refunded, t.currency),
+            disputes_lost=MoneyOut.of(t.lost, t.currency),
+            net=MoneyOut.of(t.net, t.currency),
+        )
+
+
+class Supporter(BaseModel):
+    supporter_id: str
+    email: str
+    name: str
+    stripe_customer_ids: list[str]
+    gift_count: int
+    first_gift_at: str | None
+    last_gift_at: str | None
+    membership_status: str | None
+    membership_monthly: MoneyOut | None
+    receipts_issued: int
+    lifetime: list[CurrencyTotals]
+    this_year: list[CurrencyTotals]
+
+    @classmethod
+    def of(cls, row: view.SupporterRow, *, full_email: bool) -> Supporter:
+        monthly = row.membership_monthly
+        return cls(
+            supporter_id=row.supporter_id,
+            email=row.email if full_email else mask_email(row.email),
+            name=row.name,
+            stripe_customer_ids=row.stripe_customer_ids,
+            gift_count=row.gift_count,
+            first_gift_at=row.first_gift_at,
+            last_gift_at=row.last_gift_at,
+            membership_status=row.membership_status,
+            membership_monthly=MoneyOut.of(monthly.minor, monthly.currency) if monthly else None,
+            receipts_issued=row.receipts_issued,
+            lifetime=[CurrencyTotals.of(t) for t in row.lifetime],
+            this_year=[CurrencyTotals.of(t) for t in row.this_year],
+        )
+
+
+class SupporterList(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[Supporter]
+
+
+_Q = "part of an email or name, or a whole Stripe customer id"
+
+
+def _this_year() -> int:
+    return datetime.now(UTC).year
+
+
+@router.get("", dependencies=[Depends(fresh("supporters"))])
+def list_supporters(
+    _staff: StaffDep,
+    patronage: PatronageDep,
+    q: Annotated[str, Query(max_length=200, description=_Q)] = "",
+    sort: view.SortKey = "name",
+    order: Annotated[Literal["asc", "desc"], Query()] = "asc",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> SupporterList:
+    """Supporters matching `q`, sorted and paged; emails are masked in the list."""
+    page = view.search(
+        patronage.views.supporters,
+        query=q,
+        sort=sort,
+        descending=order == "desc",
+        limit=limit,
+        offset=offset,
+        year=_this_year(),
+    )
+    return SupporterList(
+        total=page.total,
+        limit=limit,
+        offset=offset,
+        items=[Supporter.of(r, full_email=False) for r in page.rows],
+    )
+
+
+@router.get(
+    "/{supporter_id}",
+    dependencies=[Depends(fresh("supporters"))],
+    responses={404: {"description": "no such supporter"}},
+)
+def get_supporter(_staff: StaffDep, patronage: PatronageDep, supporter_id: UUID) -> Supporter:
+    """One supporter, with the full email address."""
+    row = view.one(patronage.views.supporters, str(supporter_id), year=_this_year())
+    if row is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no supporter {supporter_id}")
+    return Supporter.of(row, full_email=True)

@@ -1,0 +1,148 @@
+"""Staff: totals by period, article and campaign, and members, with filters."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, status
+from pydantic import BaseModel
+
+from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, currency_param, fresh
+from patronage.projections import totals as view
+
+router = APIRouter(
+    prefix="/staff/totals",
+    tags=["staff: totals"],
+    dependencies=[Depends(fresh("totals"))],
+    responses=STAFF_READ_RESPONSES,
+)
+
+_CODE = r"^[A-Za-z0-9_.:/-]{1,100}$"
+
+
+def filters(
+    since: Annotated[date | None, Query(description="first day, inclusive (UTC)")] = None,
+    until: Annotated[date | None, Query(description="last day, inclusive (UTC)")] = None,
+    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    campaign: Annotated[str | None, Query(pattern=_CODE)] = None,
+    article: Annotated[str | None, Query(pattern=_CODE)] = None,
+) -> view.Filters:
+    if since and until and since > until:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            detail=f"since ({since}) is after until ({until})",
+        )
+    return view.Filters(since, until, currency_param(currency), campaign, article)
+
+
+FiltersDep = Annotated[view.Filters, Depends(filters)]
+
+
+class Totals(BaseModel):
+    currency: str
+    gifts: int
+    gross: MoneyOut
+    refunded: MoneyOut
+    disputed: MoneyOut
+    disputes_lost: MoneyOut
+    net: MoneyOut
+    one_time_gross: MoneyOut
+    monthly_gross: MoneyOut
+
+    @classmethod
+    def of(cls, row: view.TotalsRow) -> Totals:
+        a, c = row.amounts, row.currency
+        return cls(
+            currency=c,
+            gifts=a.gifts,
+            gross=MoneyOut.of(a.gross, c),
+            refunded=MoneyOut.of(a.refunded, c),
+            disputed=MoneyOut.of(a.disputed, c),
+            disputes_lost=MoneyOut.of(a.lost, c),
+            net=MoneyOut.of(a.net, c),
+            one_time_gross=MoneyOut.of(a.one_time_gross, c),
+            monthly_gross=MoneyOut.of(a.monthly_gross, c),
+        )
+
+
+class PeriodTotals(Totals):
+    period: str
+
+
+class ArticleTotals(Totals):
+    article_id: str
+
+
+class CampaignTotals(Totals):
+    campaign: str
+    variant: str
+
+
+@router.get("")
+def totals_by_period(
+    _staff: StaffDep,
+    patronage: PatronageDep,
+    filters: FiltersDep,
+    period: view.Period = "month",
+) -> list[PeriodTotals]:
+    """Money per day, month or year and currency."""
+    rows = view.by_period(patronage.views.totals, period, filters)
+    return [PeriodTotals(period=r.key[0], **Totals.of(r).model_dump()) for r in rows]
+
+
+@router.get("/articles")
+def totals_by_article(
+    _staff: StaffDep, patronage: PatronageDep, filters: FiltersDep
+) -> list[ArticleTotals]:
+    """Money per article ("" for gifts no article page led to)."""
+    rows = view.by_article(patronage.views.totals, filters)
+    return [ArticleTotals(article_id=r.key[0], **Totals.of(r).model_dump()) for r in rows]
+
+
+@router.get("/campaigns")
+def totals_by_campaign(
+    _staff: StaffDep, patronage: PatronageDep, filters: FiltersDep
+) -> list[CampaignTotals]:
+    """Gifts and money per campaign and variant of the ask."""
+    rows = view.by_campaign(patronage.views.totals, filters)
+    return [
+        CampaignTotals(campaign=r.key[0], variant=r.key[1], **Totals.of(r).model_dump())
+        for r in rows
+    ]
+
+
+class ActiveMembers(BaseModel):
+    currency: str
+    members: int
+    monthly_recurring_revenue: MoneyOut
+
+
+class MemberMonth(BaseModel):
+    month: str
+    started: int
+    lapsed: int
+
+
+class Members(BaseModel):
+    active: list[ActiveMembers]
+    months: list[MemberMonth]
+
+
+@router.get("/members")
+def members(_staff: StaffDep, patronage: PatronageDep) -> Members:
+    """Active members and monthly recurring revenue now; memberships started and lapsed
+    (cancelled) per month. Active means active, past due or cancelling at period end."""
+    m = view.members(patronage.views.totals)
+    return Members(
+        active=[
+            ActiveMembers(
+                currency=a.currency,
+                members=a.members,
+                monthly_recurring_revenue=MoneyOut.of(a.monthly_recurring_minor, a.currency),
+            )
+            for a in m.active
+        ],
+        months=[MemberMonth(month=x.month, started=x.started, lapsed=x.lapsed) for x in m.months],
+    )

@@ -1,0 +1,83 @@
+"""Every view by name, and the open stores an API process reads them from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from patronage.application.ledger import Ledger
+from patronage.projections.base import ViewProjection
+from patronage.projections.polling import Poller, wait_for
+from patronage.projections.register import RegisterProjection
+from patronage.projections.store import ViewStore, open_store
+from patronage.projections.supporters import SupportersProjection
+from patronage.projections.ticker import Raised, TickerProjection, raised
+from patronage.projections.totals import TotalsProjection
+
+PROJECTIONS: dict[str, type[ViewProjection]] = {
+    p.name: p
+    for p in (SupportersProjection, TotalsProjection, RegisterProjection, TickerProjection)
+}
+
+
+class UnknownViewError(KeyError):
+    def __str__(self) -> str:
+        return f"no view named {self.args[0]!r}; the views are: {', '.join(PROJECTIONS)}"
+
+
+def projection_class(name: str) -> type[ViewProjection]:
+    try:
+        return PROJECTIONS[name]
+    except KeyError:
+        raise UnknownViewError(name) from None
+
+
+class Views:
+    """The views' stores on the Ledger's database, opened (and created) once per process."""
+
+    def __init__(self, ledger: Ledger, env: Mapping[str, str]) -> None:
+        self.ledger = ledger
+        self.env = dict(env)
+        datastore = getattr(ledger.recorder, "datastore", None)
+        self.stores: dict[str, ViewStore] = {
+            name: open_store(p.schema, self.env, datastore=datastore)
+            for name, p in PROJECTIONS.items()
+        }
+
+    @property
+    def supporters(self) -> ViewStore:
+        return self.stores[SupportersProjection.name]
+
+    @property
+    def totals(self) -> ViewStore:
+        return self.stores[TotalsProjection.name]
+
+    @property
+    def register(self) -> ViewStore:
+        return self.stores[RegisterProjection.name]
+
+    @property
+    def ticker(self) -> ViewStore:
+        return self.stores[TickerProjection.name]
+
+    def raised(self, campaign: str) -> Raised:
+        """Money raised and supporters of a campaign code, for its ticker."""
+        return raised(self.ticker, campaign)
+
+    def projection(self, name: str) -> ViewProjection:
+        return projection_class(name)(view=self.stores[name])
+
+    def poller(self, interval: float, names: Sequence[str] = ()) -> Poller:
+        """The in-process runner of the named views, or all (SQLite, which cannot LISTEN)."""
+        chosen = names or list(self.stores)
+        return Poller(self.ledger, [self.projection(name) for name in chosen], interval)
+
+    def wait(self, name: str, notification_id: int, timeout: float) -> None:
+        """Read-your-writes: wait until view `name` has applied its events up to
+        `notification_id` (the command's `Recording.notification.id`, or the Ledger's head
+        after the command); TimeoutError if it has not within `timeout` seconds."""
+        store = self.stores[name]
+        wait_for(self.ledger, store, projection_class(name).topics, notification_id, timeout)
+
+    def close(self) -> None:
+        for store in self.stores.values():
+            store.close()

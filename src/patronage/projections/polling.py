@@ -1,0 +1,136 @@
+"""Reading the Ledger's notification log into views by polling: the SQLite runner (which
+cannot LISTEN), the catch-up of a rebuild, the status of each view and read-your-writes.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Sequence
+
+import structlog
+from eventsourcing.persistence import IntegrityError, Notification, Tracking
+
+from patronage.application.ledger import Ledger
+from patronage.projections.base import ViewProjection
+from patronage.projections.store import ViewStore
+
+log = structlog.get_logger(__name__)
+
+BATCH = 500
+# The most pending events `pending()` counts: status says "at least" beyond it.
+PENDING_CAP = 100_000
+
+
+def select_after(ledger: Ledger, topics: Sequence[str], after: int, stop: int | None = None,
+           limit: int = BATCH) -> Sequence[Notification]:  # fmt: skip
+    return ledger.recorder.select_notifications(
+        start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
+    )
+
+
+def apply_notification(ledger: Ledger, projection: ViewProjection, n: Notification) -> None:
+    projection.process_event(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id))
+
+
+def catch_up(
+    ledger: Ledger,
+    projection: ViewProjection,
+    *,
+    stop: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Apply every event of the view's topics after its position (up to `stop`), in
+    batches; returns the new position. Safe to run alongside another runner of the same
+    view: each event is applied once, and the loser of a race re-reads the position."""
+    while True:
+        position = projection.view.position(ledger.name)
+        notifications = select_after(ledger, projection.topics, position, stop)
+        if not notifications:
+            return position
+        try:
+            for n in notifications:
+                apply_notification(ledger, projection, n)
+                if progress is not None:
+                    progress(n.id)
+        except IntegrityError:
+            log.info("projection_position_moved", view=projection.name)
+
+
+def pending(
+    ledger: Ledger,
+    store: ViewStore,
+    topics: Sequence[str],
+    upto: int | None = None,
+    cap: int = PENDING_CAP,
+) -> int:
+    """How many of the view's events up to `upto` (None: the head) it has not applied,
+    counted up to `cap`."""
+    position = store.position(ledger.name)
+    if upto is not None and position >= upto:
+        return 0
+    return len(select_after(ledger, topics, position, upto, limit=cap))
+
+
+def wait_for(
+    ledger: Ledger,
+    store: ViewStore,
+    topics: Sequence[str],
+    notification_id: int,
+    timeout: float,
+) -> None:
+    """Read-your-writes: block until the view has applied every one of its events up to
+    `notification_id` (a command's position, or the head after it), or TimeoutError.
+
+    Waiting on "no pending events up to the id", not "position >= id", because the last
+    events of a command may be of topics this view ignores."""
+    deadline = time.monotonic() + timeout
+    interval = 0.01
+    while pending(ledger, store, topics, notification_id, cap=1) > 0:
+        if time.monotonic() + interval > deadline:
+            raise TimeoutError(
+                f"view {store.schema.name} has not reached position {notification_id} "
+                f"within {timeout}s"
+            )
+        time.sleep(interval)  # back off while polling the view's position
+        interval = min(interval * 2, 0.2)
+
+
+class Poller:
+    """The in-process runner for SQLite: one thread that catches every view up, then polls.
+
+    An error in one view is logged and retried on the next round, from the view's stored
+    position, so a bad event stops that view only and never skips it."""
+
+    def __init__(self, ledger: Ledger, projections: Sequence[ViewProjection],
+                 interval: float) -> None:  # fmt: skip
+        self.ledger = ledger
+        self.projections = list(projections)
+        self.interval = interval
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stopping.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def join(self) -> None:
+        """Block until stopped (from a signal handler or another thread)."""
+        while self._thread.is_alive():
+            self._thread.join(0.5)
+
+    def poll_once(self) -> None:
+        for projection in self.projections:
+            try:
+                catch_up(self.ledger, projection)
+            except Exception:
+                log.exception("projection_failed", view=projection.name)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self.poll_once()
+            self._stopping.wait(self.interval)

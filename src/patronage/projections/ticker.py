@@ -1,0 +1,107 @@
+"""The campaign ticker: money raised and distinct supporters per campaign code, from the
+attribution of gifts. Raised is net of refunds and lost disputes, per currency. The goal
+belongs to the Campaign aggregate; `raised()` is what a ticker combines with it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from patronage.domain.gift import Gift
+from patronage.domain.money import Money
+from patronage.projections import facts
+from patronage.projections.base import Handlers, ViewProjection
+from patronage.projections.store import Row, ViewSchema, ViewStore, ViewTx
+
+SCHEMA = ViewSchema(
+    name="ticker",
+    tables={
+        "campaigns": """CREATE TABLE IF NOT EXISTS {campaigns} (
+            campaign TEXT NOT NULL, currency TEXT NOT NULL, raised BIGINT NOT NULL DEFAULT 0,
+            gifts INTEGER NOT NULL DEFAULT 0, PRIMARY KEY (campaign, currency))""",
+        "backers": """CREATE TABLE IF NOT EXISTS {backers} (
+            campaign TEXT NOT NULL, supporter_id TEXT NOT NULL,
+            PRIMARY KEY (campaign, supporter_id))""",
+        **facts.GIFT_TABLES,
+    },
+)
+
+handlers = Handlers()
+handlers.extend(facts.gift_facts)
+
+
+def _raise(tx: ViewTx, gift: Row, minor: int, gifts: int = 0) -> None:
+    if not gift["campaign"]:
+        return
+    tx.run(
+        "INSERT INTO {campaigns} AS cur (campaign, currency, raised, gifts)"
+        " VALUES (:campaign, :currency, :minor, :gifts) ON CONFLICT (campaign, currency)"
+        " DO UPDATE SET raised = cur.raised + excluded.raised, gifts = cur.gifts + excluded.gifts",
+        campaign=gift["campaign"],
+        currency=gift["currency"],
+        minor=minor,
+        gifts=gifts,
+    )
+
+
+@handlers.on(Gift, "Received")
+def _received(tx: ViewTx, e: Any) -> None:
+    gift = facts.gift(tx, e.originator_id)
+    _raise(tx, gift, gift["amount"], gifts=1)
+    if gift["campaign"]:
+        tx.run(
+            "INSERT INTO {backers} (campaign, supporter_id) VALUES (:campaign, :sid)"
+            " ON CONFLICT (campaign, supporter_id) DO NOTHING",
+            campaign=gift["campaign"],
+            sid=gift["supporter_id"],
+        )
+
+
+@handlers.on(Gift, "Refunded")
+def _refunded(tx: ViewTx, e: Any) -> None:
+    _raise(tx, facts.gift(tx, e.originator_id), -e.amount.minor)
+
+
+@handlers.on(Gift, "RefundReversed")
+def _refund_reversed(tx: ViewTx, e: Any) -> None:
+    refund = tx.one(
+        "SELECT * FROM {refunds} WHERE refund_id = :id AND reversed = 1", id=e.refund_id
+    )
+    if refund is not None:
+        _raise(tx, facts.gift(tx, refund["gift_id"]), refund["amount"])
+
+
+@handlers.on(Gift, "DisputeUpdated")
+def _dispute_updated(tx: ViewTx, e: Any) -> None:
+    if facts.loses(e):
+        d = facts.dispute(tx, e.dispute_id)
+        _raise(tx, facts.gift(tx, d["gift_id"]), -d["amount"])
+
+
+class TickerProjection(ViewProjection):
+    schema = SCHEMA
+    handlers = handlers
+
+
+@dataclass(frozen=True)
+class Raised:
+    campaign: str
+    amounts: list[Money]  # one per currency, sorted by currency
+    gifts: int
+    supporters: int
+
+
+def raised(store: ViewStore, campaign: str) -> Raised:
+    with store.read() as tx:
+        rows = tx.all(
+            "SELECT currency, raised, gifts FROM {campaigns} WHERE campaign = :c ORDER BY currency",
+            c=campaign,
+        )
+        supporters = tx.value("SELECT COUNT(*) AS n FROM {backers} WHERE campaign = :c", c=campaign)
+    return Raised(
+        campaign=campaign,
+        amounts=[Money(int(r["raised"]), r["currency"]) for r in rows],
+        gifts=sum(int(r["gifts"]) for r in rows),
+        supporters=int(supporters),
+    )

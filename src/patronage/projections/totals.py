@@ -1,0 +1,243 @@
+"""Totals for finance and editors: money by day, month or year per currency (gross,
+refunded, disputed, lost, net), one-time against monthly, per article, per campaign and
+variant; and members: active, monthly recurring revenue, new and lapsed per month.
+
+The view keeps one row per day and (currency, kind, article, campaign, variant): every
+report is a GROUP BY over it, so the filters (dates, currency, campaign, article) combine
+freely. Money is booked on the day of its own event (see supporters.py); `disputed` is
+money put under dispute that day, `lost` what disputes lost; net = gross - refunded - lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal
+
+from patronage.domain.gift import Gift
+from patronage.domain.membership import MembershipStatus
+from patronage.projections import facts
+from patronage.projections.base import Handlers, ViewProjection, iso
+from patronage.projections.store import Row, ViewSchema, ViewStore, ViewTx
+
+_DIMS = "day, currency, kind, article_id, campaign, variant"
+
+SCHEMA = ViewSchema(
+    name="totals",
+    tables={
+        "daily": f"""CREATE TABLE IF NOT EXISTS {{daily}} (
+            day TEXT NOT NULL, currency TEXT NOT NULL, kind TEXT NOT NULL,
+            article_id TEXT NOT NULL, campaign TEXT NOT NULL, variant TEXT NOT NULL,
+            gifts INTEGER NOT NULL DEFAULT 0, gross BIGINT NOT NULL DEFAULT 0,
+            refunded BIGINT NOT NULL DEFAULT 0, disputed BIGINT NOT NULL DEFAULT 0,
+            lost BIGINT NOT NULL DEFAULT 0, PRIMARY KEY ({_DIMS}))""",
+        **facts.GIFT_TABLES,
+        **facts.MEMBERSHIP_TABLES,
+    },
+)
+
+handlers = Handlers()
+handlers.extend(facts.gift_facts)
+handlers.extend(facts.membership_facts)
+
+
+def _book(tx: ViewTx, gift: Row, at: str, column: str, minor: int, gifts: int = 0) -> None:
+    assert column in ("gross", "refunded", "disputed", "lost")
+    tx.run(
+        f"INSERT INTO {{daily}} AS cur ({_DIMS}, gifts, {column}) VALUES (:day, :currency,"
+        " :kind, :article_id, :campaign, :variant, :gifts, :minor)"
+        f" ON CONFLICT ({_DIMS}) DO UPDATE SET gifts = cur.gifts + excluded.gifts,"
+        f" {column} = cur.{column} + excluded.{column}",
+        day=at[:10],
+        currency=gift["currency"],
+        kind=gift["kind"],
+        article_id=gift["article_id"],
+        campaign=gift["campaign"],
+        variant=gift["variant"],
+        gifts=gifts,
+        minor=minor,
+    )
+
+
+@handlers.on(Gift, "Received")
+def _received(tx: ViewTx, e: Any) -> None:
+    gift = facts.gift(tx, e.originator_id)
+    _book(tx, gift, gift["received_at"], "gross", gift["amount"], gifts=1)
+
+
+@handlers.on(Gift, "Refunded")
+def _refunded(tx: ViewTx, e: Any) -> None:
+    _book(tx, facts.gift(tx, e.originator_id), iso(e.refunded_at), "refunded", e.amount.minor)
+
+
+@handlers.on(Gift, "RefundReversed")
+def _refund_reversed(tx: ViewTx, e: Any) -> None:
+    refund = tx.one(
+        "SELECT * FROM {refunds} WHERE refund_id = :id AND reversed = 1", id=e.refund_id
+    )
+    if refund is not None:
+        gift = facts.gift(tx, refund["gift_id"])
+        _book(tx, gift, refund["refunded_at"], "refunded", -refund["amount"])
+
+
+@handlers.on(Gift, "DisputeOpened")
+def _dispute_opened(tx: ViewTx, e: Any) -> None:
+    _book(tx, facts.gift(tx, e.originator_id), iso(e.opened_at), "disputed", e.amount.minor)
+
+
+@handlers.on(Gift, "DisputeUpdated")
+def _dispute_updated(tx: ViewTx, e: Any) -> None:
+    if facts.loses(e):
+        d = facts.dispute(tx, e.dispute_id)
+        _book(tx, facts.gift(tx, d["gift_id"]), iso(e.at), "lost", d["amount"])
+
+
+class TotalsProjection(ViewProjection):
+    schema = SCHEMA
+    handlers = handlers
+
+
+# Reading -----------------------------------------------------------------------------------
+
+Period = Literal["day", "month", "year"]
+_PERIOD_LENGTH = {"day": 10, "month": 7, "year": 4}
+
+# Members still paid up or being retried count as active; paused, incomplete and ended do not.
+ACTIVE_STATUSES = (
+    MembershipStatus.ACTIVE.value,
+    MembershipStatus.PAST_DUE.value,
+    MembershipStatus.CANCELLATION_SCHEDULED.value,
+)
+
+
+@dataclass(frozen=True)
+class Filters:
+    since: date | None = None
+    until: date | None = None  # inclusive
+    currency: str | None = None
+    campaign: str | None = None
+    article_id: str | None = None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        clauses, params = ["1 = 1"], {}
+        if self.since:
+            clauses.append("day >= :since")
+            params["since"] = self.since.isoformat()
+        if self.until:
+            clauses.append("day <= :until")
+            params["until"] = self.until.isoformat()
+        for column, value in (
+            ("currency", self.currency),
+            ("campaign", self.campaign),
+            ("article_id", self.article_id),
+        ):
+            if value is not None:
+                clauses.append(f"{column} = :{column}")
+                params[column] = value
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class Amounts:
+    gifts: int
+    gross: int
+    refunded: int
+    disputed: int
+    lost: int
+    one_time_gross: int
+    monthly_gross: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunded - self.lost
+
+
+@dataclass(frozen=True)
+class TotalsRow:
+    key: tuple[str, ...]  # (period,) or (article_id,) or (campaign, variant)
+    currency: str
+    amounts: Amounts
+
+
+_SUMS = (
+    "SUM(gifts) AS gifts, SUM(gross) AS gross, SUM(refunded) AS refunded,"
+    " SUM(disputed) AS disputed, SUM(lost) AS lost,"
+    " SUM(CASE WHEN kind = 'one_time' THEN gross ELSE 0 END) AS one_time_gross,"
+    " SUM(CASE WHEN kind = 'monthly' THEN gross ELSE 0 END) AS monthly_gross"
+)
+
+
+def _grouped(store: ViewStore, keys: list[str], filters: Filters) -> list[TotalsRow]:
+    where, params = filters.where()
+    select = ", ".join(f"{k} AS k{i}" for i, k in enumerate(keys))
+    group = ", ".join(f"k{i}" for i in range(len(keys)))
+    with store.read() as tx:
+        rows = tx.all(
+            f"SELECT {select}, currency, {_SUMS} FROM {{daily}} WHERE {where}"
+            f" GROUP BY {group}, currency ORDER BY {group}, currency",
+            **params,
+        )
+    return [
+        TotalsRow(
+            key=tuple(str(r[f"k{i}"]) for i in range(len(keys))),
+            currency=r["currency"],
+            amounts=Amounts(**{f: int(r[f]) for f in Amounts.__dataclass_fields__}),
+        )
+        for r in rows
+    ]
+
+
+def by_period(store: ViewStore, period: Period, filters: Filters) -> list[TotalsRow]:
+    return _grouped(store, [f"SUBSTR(day, 1, {_PERIOD_LENGTH[period]})"], filters)
+
+
+def by_article(store: ViewStore, filters: Filters) -> list[TotalsRow]:
+    return _grouped(store, ["article_id"], filters)
+
+
+def by_campaign(store: ViewStore, filters: Filters) -> list[TotalsRow]:
+    return _grouped(store, ["campaign", "variant"], filters)
+
+
+@dataclass(frozen=True)
+class ActiveMembers:
+    currency: str
+    members: int
+    monthly_recurring_minor: int
+
+
+@dataclass(frozen=True)
+class MemberMonth:
+    month: str
+    started: int
+    lapsed: int
+
+
+@dataclass(frozen=True)
+class Members:
+    active: list[ActiveMembers]
+    months: list[MemberMonth]
+
+
+def members(store: ViewStore) -> Members:
+    """Active members and MRR now (per currency); memberships started and lapsed per month."""
+    statuses = ", ".join(f"'{s}'" for s in ACTIVE_STATUSES)
+    with store.read() as tx:
+        active = tx.all(
+            "SELECT currency, COUNT(*) AS n, SUM(monthly_minor) AS mrr FROM {memberships}"
+            f" WHERE status IN ({statuses}) GROUP BY currency ORDER BY currency"
+        )
+        started = tx.all(
+            "SELECT SUBSTR(started_at, 1, 7) AS month, COUNT(*) AS n FROM {memberships}"
+            " GROUP BY SUBSTR(started_at, 1, 7)"
+        )
+        lapsed = tx.all(
+            "SELECT SUBSTR(cancelled_at, 1, 7) AS month, COUNT(*) AS n FROM {memberships}"
+            " WHERE cancelled_at IS NOT NULL GROUP BY SUBSTR(cancelled_at, 1, 7)"
+        )
+    new = {r["month"]: int(r["n"]) for r in started}
+    gone = {r["month"]: int(r["n"]) for r in lapsed}
+    return Members(
+        active=[ActiveMembers(r["currency"], int(r["n"]), int(r["mrr"])) for r in active],
+        months=[MemberMonth(m, new.get(m, 0), gone.get(m, 0)) for m in sorted({*new, *gone})],
+    )
