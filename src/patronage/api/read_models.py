@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, status
+from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
 from patronage.api.deps import PatronageDep
-from patronage.domain.money import Money, MoneyError, normalise_currency
+from patronage.domain.money import CURRENCY_EXPONENTS, Money, MoneyError, normalise_currency
 
 
 class MoneyOut(BaseModel):
@@ -24,6 +25,11 @@ class MoneyOut(BaseModel):
         return cls(minor=minor, currency=currency, text=Money(minor, currency).decimal_text())
 
 
+# Positions and offsets are 64-bit integers in both databases.
+MAX_POSITION = 2**63 - 1
+MAX_OFFSET = 10**9
+OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
+
 # The answers every staff read endpoint may give besides its own, for the OpenAPI schema.
 STAFF_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
     401: {"description": "no valid staff API key"},
@@ -31,14 +37,26 @@ STAFF_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
+def invalid_query(name: str, value: object, reason: str) -> RequestValidationError:
+    """A 422 for a query parameter, in the same shape as FastAPI's own validation errors
+    (so the OpenAPI schema stays true), for rules the schema cannot express."""
+    return RequestValidationError(
+        [{"type": "value_error", "loc": ("query", name), "msg": reason, "input": value}]
+    )
+
+
+# Supported ISO codes in either case: the schema lists exactly what is accepted.
+CURRENCY_PATTERN = "^(" + "|".join(f"{c}|{c.lower()}" for c in sorted(CURRENCY_EXPONENTS)) + ")$"
+
+
 def currency_param(value: str | None) -> str | None:
-    """A currency query parameter in any case, or a 422 naming the problem."""
+    """A currency query parameter in either case, upper-cased; 422 if unsupported."""
     if value is None:
         return None
     try:
         return normalise_currency(value)
     except MoneyError as error:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+        raise invalid_query("currency", value, str(error)) from None
 
 
 def fresh(view: str) -> Callable[..., None]:
@@ -50,7 +68,11 @@ def fresh(view: str) -> Callable[..., None]:
         patronage: PatronageDep,
         after: Annotated[
             int | None,
-            Query(ge=0, description="Wait until this view has applied events up to this id"),
+            Query(
+                ge=0,
+                le=MAX_POSITION,
+                description="Wait until this view has applied events up to this id",
+            ),
         ] = None,
     ) -> None:
         if after is None:

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, OffsetQuery, fresh
 from patronage.projections import register as view
 
 router = APIRouter(
@@ -53,7 +53,7 @@ def receipt_register(
     supporter_id: UUID | None = None,
     status: Literal["issued", "emailed", "void", "replaced"] | None = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> Register:
     """Every receipt, voided and replaced ones included, by year and number."""
     total, entries = view.receipts(

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, OffsetQuery, fresh
 from patronage.logs import mask_email
 from patronage.projections import supporters as view
 
@@ -92,7 +92,7 @@ def list_supporters(
     sort: view.SortKey = "name",
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> SupporterList:
     """Supporters matching `q`, sorted and paged; emails are masked in the list."""
     page = view.search(

@@ -5,11 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, currency_param, fresh
+from patronage.api.read_models import (
+    CURRENCY_PATTERN,
+    STAFF_READ_RESPONSES,
+    MoneyOut,
+    currency_param,
+    fresh,
+    invalid_query,
+)
 from patronage.projections import totals as view
 
 router = APIRouter(
@@ -25,15 +32,12 @@ _CODE = r"^[A-Za-z0-9_.:/-]{1,100}$"
 def filters(
     since: Annotated[date | None, Query(description="first day, inclusive (UTC)")] = None,
     until: Annotated[date | None, Query(description="last day, inclusive (UTC)")] = None,
-    currency: Annotated[str | None, Query(min_length=3, max_length=3)] = None,
+    currency: Annotated[str | None, Query(pattern=CURRENCY_PATTERN)] = None,
     campaign: Annotated[str | None, Query(pattern=_CODE)] = None,
     article: Annotated[str | None, Query(pattern=_CODE)] = None,
 ) -> view.Filters:
     if since and until and since > until:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            detail=f"since ({since}) is after until ({until})",
-        )
+        raise invalid_query("until", str(until), f"until ({until}) is before since ({since})")
     return view.Filters(since, until, currency_param(currency), campaign, article)
 
 
