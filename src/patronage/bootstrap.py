@@ -13,13 +13,13 @@ from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from patronage.application.allocation import BanditScores
+from patronage.application.campaign_results import CampaignResults
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
-from patronage.application.performance import GiftsPerVariant, RaisedForCampaign
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
 from patronage.config import Settings, SettingsError
@@ -87,9 +87,7 @@ class Patronage:
     tokens: SupporterTokens
     checkout: Checkout
     views: Views
-    # Read models from the totals projections, wired here once they exist (docs/asks.md).
-    gifts_per_variant: GiftsPerVariant | None = None
-    raised_for_campaign: RaisedForCampaign | None = None
+    campaign_results: CampaignResults
 
     def close(self) -> None:
         self.impressions.flush()
@@ -131,6 +129,7 @@ def bootstrap(settings: Settings) -> Patronage:
     ledger = Ledger(env=env)
     giving = Giving(ledger)
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
+    views = Views(ledger, env)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -142,7 +141,8 @@ def bootstrap(settings: Settings) -> Patronage:
         bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
         checkout=checkout_for(settings, ledger, giving),
-        views=Views(ledger, env),
+        views=views,
+        campaign_results=CampaignResults(views),
     )
 
 

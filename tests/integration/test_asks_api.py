@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -10,13 +9,15 @@ from fastapi.testclient import TestClient
 from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
-from patronage.application.performance import VariantGifts
+from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
+from patronage.domain.values import Attribution
 from patronage.prompts.selection import VariantScore
 from tests.support.campaigns import variant
+from tests.support.projections import catch_up_all
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 PAGE = {"article_id": "a-1", "section": "politics", "tags": ["elections"]}
@@ -55,7 +56,7 @@ def test_a_reader_is_asked_with_copy_choices_and_tracking(patronage: Patronage) 
     assert choices["default_frequency"] == "monthly"
     assert choices["minimum"]["text"] == "2.00"
     assert body["reason"] is None and body["rejections"] is None
-    assert body["ask"]["ticker"] is None  # no totals view wired
+    assert body["ask"]["ticker"]["raised"]["minor"] == 0  # nothing given yet
 
 
 def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
@@ -96,24 +97,26 @@ def test_an_editor_previews_a_paused_campaign_and_previews_are_not_views(
     assert {row["variant"]: row["views"] for row in performance} == {"control": 0, "urgent": 0}
 
 
-class StaticGifts:
-    def __init__(self, gifts: Mapping[str, VariantGifts]) -> None:
-        self._gifts = gifts
-
-    def gifts_per_variant(self, campaign: str) -> Mapping[str, VariantGifts]:
-        return self._gifts
-
-    def raised(self, campaign: str, currency: str) -> Money:
-        return Money(sum(m.minor for g in self._gifts.values() for m in g.amounts), currency)
+def give_to(patronage: Patronage, variant: str, payments: list[tuple[str, Money]]) -> None:
+    """Real gifts won by `variant` of the spring campaign, with the views caught up."""
+    for payment_id, amount in payments:
+        patronage.giving.record_gift(
+            RecordGift(
+                payment_id=payment_id,
+                supporter=SupporterDetails(email=f"{payment_id}@example.org", name="Reader"),
+                amount=amount,
+                received_at=datetime.now(UTC),
+                attribution=Attribution(article_id="a-1", campaign="spring", variant=variant),
+            )
+        )
+    catch_up_all(patronage)
 
 
 def test_views_are_counted_per_variant_with_conversion_and_revenue_per_thousand(
     patronage: Patronage,
 ) -> None:
     start_campaign(patronage)
-    gifts = StaticGifts({"control": VariantGifts(2, (Money(3000, "USD"),))})
-    patronage.gifts_per_variant = gifts
-    patronage.raised_for_campaign = gifts
+    give_to(patronage, "control", [("pi_a", Money(1000, "USD")), ("pi_b", Money(2000, "USD"))])
     client = TestClient(create_app(patronage))
     served: dict[str, int] = {}
     for i in range(40):
@@ -205,8 +208,8 @@ def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(
     now = [0.0]
     bandit = BanditScores(patronage.impressions, "USD", sample_seconds=3600, clock=lambda: now[0])
     specs = patronage.campaigns.catalogue.specs()
-    assert bandit.scores(specs, None) == {}  # no gift totals wired: hash allocation
-    gifts = StaticGifts({"urgent": VariantGifts(1, (Money(2500, "USD"), Money(900, "EUR")))})
+    give_to(patronage, "urgent", [("pi_u", Money(2500, "USD")), ("pi_e", Money(900, "EUR"))])
+    gifts = patronage.campaign_results
     assert bandit.scores(specs, gifts) == {
         "spring": {"control": VariantScore(4, 0), "urgent": VariantScore(2, 2500)}
     }

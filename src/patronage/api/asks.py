@@ -156,10 +156,9 @@ def _choices(variant: Variant, country: str, patronage: Patronage) -> ChoicesOut
 
 
 def _ticker(spec: CampaignSpec, patronage: Patronage) -> TickerOut | None:
-    source = patronage.raised_for_campaign
-    if spec.goal is None or source is None:
+    if spec.goal is None:
         return None
-    raised = source.raised(spec.code, spec.goal.currency)
+    raised = patronage.campaign_results.raised(spec.code, spec.goal.currency)
     return TickerOut(goal=AmountOut.of(spec.goal), raised=AmountOut.of(raised))
 
 
@@ -233,7 +232,7 @@ def ask(
             ),
             reader,
             now,
-            patronage.bandit.scores(specs, patronage.gifts_per_variant),
+            patronage.bandit.scores(specs, patronage.campaign_results),
         )
         if isinstance(choice, Ask):
             # Previews are not views: only count what readers were served.

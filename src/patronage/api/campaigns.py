@@ -230,8 +230,10 @@ def history(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> list[Histor
 class VariantPerformanceOut(BaseModel):
     variant: str
     views: int
-    gifts: int | None = Field(description="null until the gift totals view is wired")
-    conversion_basis_points: int | None = Field(description="Gifts per 10,000 views")
+    gifts: int
+    conversion_basis_points: int | None = Field(
+        description="Gifts per 10,000 views; null before the first view"
+    )
     revenue: list[str]
     revenue_per_thousand_views: list[str]
 
@@ -244,10 +246,9 @@ def campaign_performance(
     spec = _spec(patronage.campaigns, code)
     since = spec.created_on.date() if spec.created_on else datetime.now(UTC).date()
     views = patronage.impressions.views(code, since)
-    source = patronage.gifts_per_variant
-    gifts = None if source is None else source.gifts_per_variant(code)
+    gifts = patronage.campaign_results.gifts_per_variant(code)
     names = [v.name for v in spec.variants]
-    names += sorted((set(views) | set(gifts or {})) - set(names))  # retired variants too
+    names += sorted((set(views) | set(gifts)) - set(names))  # retired variants too
     return [
         VariantPerformanceOut(
             variant=row.variant,

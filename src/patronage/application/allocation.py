@@ -32,10 +32,8 @@ class BanditScores:
         self._scores: Scores = {}
         self._sampled_at = float("-inf")
 
-    def scores(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant | None) -> Scores:
-        """The latest sample; no scores (so hash allocation) until gift totals are wired."""
-        if gifts is None:
-            return {}
+    def scores(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
+        """The latest sample, taken again once it is older than the sampling interval."""
         with self._lock:
             if self._clock() - self._sampled_at >= self._sample_seconds:
                 self._scores = self._sample(specs, gifts)

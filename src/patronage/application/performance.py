@@ -35,26 +35,26 @@ class RaisedForCampaign(Protocol):
 class VariantPerformance:
     variant: str
     views: int
-    gifts: int | None  # None: no gift totals wired
-    conversion_bp: int | None  # gifts per 10,000 views
+    gifts: int
+    conversion_bp: int | None  # gifts per 10,000 views; None before the first view
     revenue: tuple[Money, ...]
     revenue_per_mille: tuple[Money, ...]  # per currency, floored to a minor unit
 
 
 def performance(
-    variants: list[str], views: Mapping[str, int], gifts: Mapping[str, VariantGifts] | None
+    variants: list[str], views: Mapping[str, int], gifts: Mapping[str, VariantGifts]
 ) -> list[VariantPerformance]:
     rows = []
     for name in variants:
         seen = views.get(name, 0)
-        given = None if gifts is None else gifts.get(name, VariantGifts(0, ()))
-        revenue = () if given is None else given.amounts
+        given = gifts.get(name, VariantGifts(0, ()))
+        revenue = given.amounts
         rows.append(
             VariantPerformance(
                 variant=name,
                 views=seen,
-                gifts=None if given is None else given.count,
-                conversion_bp=None if given is None or not seen else given.count * 10_000 // seen,
+                gifts=given.count,
+                conversion_bp=given.count * 10_000 // seen if seen else None,
                 revenue=revenue,
                 revenue_per_mille=tuple(
                     Money(m.minor * 1000 // seen, m.currency) for m in revenue if seen
