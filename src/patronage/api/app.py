@@ -17,6 +17,7 @@ from patronage.api import (
     campaigns,
     checkout,
     health,
+    receipting,
     register,
     staff_inbox,
     supporters,
@@ -88,6 +89,12 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(asks.router)
     app.include_router(checkout.router)
     app.include_router(web.router)
-    for router in (supporters.router, totals.router, register.router, ticker.router):
+    for router in (
+        supporters.router,
+        totals.router,
+        register.router,
+        receipting.router,
+        ticker.router,
+    ):
         app.include_router(router)
     return app

@@ -37,6 +37,24 @@ class Receipt(BaseModel):
     replaces_number: str
     replaced_by_number: str
 
+    @classmethod
+    def of(cls, e: view.ReceiptEntry) -> Receipt:
+        return cls(
+            receipt_id=e.receipt_id,
+            number=e.number,
+            kind=e.kind,
+            supporter_id=e.supporter_id,
+            donor_name=e.donor_name,
+            tax_year=e.tax_year,
+            amount=MoneyOut.of(e.amount_minor, e.currency),
+            eligible_amount=MoneyOut.of(e.eligible_minor, e.currency),
+            gift_count=e.gift_count,
+            status=e.status,
+            issued_on=e.issued_on,
+            replaces_number=e.replaces_number,
+            replaced_by_number=e.replaced_by_number,
+        )
+
 
 class Register(BaseModel):
     total: int
@@ -68,24 +86,7 @@ def receipt_register(
         total=total,
         limit=limit,
         offset=offset,
-        items=[
-            Receipt(
-                receipt_id=e.receipt_id,
-                number=e.number,
-                kind=e.kind,
-                supporter_id=e.supporter_id,
-                donor_name=e.donor_name,
-                tax_year=e.tax_year,
-                amount=MoneyOut.of(e.amount_minor, e.currency),
-                eligible_amount=MoneyOut.of(e.eligible_minor, e.currency),
-                gift_count=e.gift_count,
-                status=e.status,
-                issued_on=e.issued_on,
-                replaces_number=e.replaces_number,
-                replaced_by_number=e.replaced_by_number,
-            )
-            for e in entries
-        ],
+        items=[Receipt.of(e) for e in entries],
     )
 
 

@@ -62,6 +62,8 @@ class Receipting:
             raise DomainError(f"every gift on the receipt must be from {command.tax_year}")
         if command.kind == ReceiptKind.SINGLE and len(gifts) != 1:
             raise DomainError("a single receipt covers exactly one gift")
+        if command.kind == ReceiptKind.ANNUAL and command.issued_on.year <= command.tax_year:
+            raise DomainError(f"an annual receipt for {command.tax_year} is issued after year end")
         for gift in gifts:
             if gift.receipt_id is not None and gift.receipt_id == replacing:
                 gift.detach_receipt(replacing)

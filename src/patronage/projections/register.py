@@ -119,12 +119,13 @@ def receipts(
     tax_year: int | None = None,
     supporter_id: str | None = None,
     status: str | None = None,
+    number: str | None = None,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[ReceiptEntry]]:
     clauses, params = ["1 = 1"], {}
     for column, value in (("tax_year", tax_year), ("supporter_id", supporter_id),
-                          ("status", status)):  # fmt: skip
+                          ("status", status), ("number", number)):  # fmt: skip
         if value is not None:
             clauses.append(f"{column} = :{column}")
             params[column] = value
@@ -181,3 +182,20 @@ def unreceipted(store: ViewStore, tax_year: int) -> list[Unreceipted]:
         )
         for r in rows
     ]
+
+
+def unreceipted_gift_ids(
+    store: ViewStore, supporter_id: str, tax_year: int, currency: str
+) -> list[str]:
+    """The gifts an annual receipt for this supporter, year and currency would cover now
+    (gifts held by an open dispute wait until it closes)."""
+    with store.read() as tx:
+        rows = tx.all(
+            "SELECT gift_id FROM {gifts} WHERE receipt_id IS NULL AND open_disputes = 0"
+            " AND amount - refunded - lost > 0 AND supporter_id = :sid AND currency = :currency"
+            " AND SUBSTR(received_at, 1, 4) = :year ORDER BY received_at, gift_id",
+            sid=supporter_id,
+            currency=currency,
+            year=f"{tax_year:04d}",
+        )
+    return [r["gift_id"] for r in rows]
