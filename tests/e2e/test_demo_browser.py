@@ -173,3 +173,31 @@ def test_a_keyboard_only_reader_gives_once_with_the_fee_and_a_dedication(
     )
     # Nothing but our own server was contacted: no CDN, no fonts, no Stripe.js in demo mode.
     assert requested and all(url.startswith(demo.url) for url in requested), requested
+
+
+def test_the_ticker_moves_and_staff_see_the_new_supporter(
+    monthly_gift: MonthlyGift, browser: Browser
+) -> None:
+    """After the gift: the ask's ticker counts it, and the staff console lists the reader."""
+    demo = monthly_gift.demo
+    deadline = time.monotonic() + 30
+    while True:  # the webhook books the gift, then the in-process views catch up
+        ticker = httpx.get(f"{demo.url}/ticker/demo-spring-drive").json()
+        raised = sum(a["minor"] for a in ticker["raised"] if a["currency"] == "USD")
+        if raised >= 2000 or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)  # polling the view for the webhook's effect
+    assert raised >= 2000, ticker
+    with browser.new_context() as context:
+        page = context.new_page()
+        page.goto(f"{demo.url}/staff")
+        page.get_by_label("Staff API key").fill(demo.staff_key)
+        page.get_by_role("button", name="Use key").click()
+        supporters = page.get_by_role("table", name="Supporters")
+        expect(supporters).to_contain_text("Reader One")
+        expect(supporters).to_contain_text("r***@example.org")
+        expect(supporters).to_contain_text("active")
+        page.get_by_role("tab", name="Totals").click()
+        expect(page.get_by_role("table", name="Totals by campaign")).to_contain_text(
+            "demo-spring-drive"
+        )

@@ -13,6 +13,7 @@ _templates = Environment(
     loader=PackageLoader("patronage", "web/templates"), autoescape=select_autoescape()
 )
 _EMBED = files("patronage").joinpath("web/static/patronage-embed.js")
+_STAFF_CONSOLE = files("patronage").joinpath("web/static/staff-console.js")
 
 ARTICLE = {
     "article_id": "2026-water-rates-analysis",
@@ -38,3 +39,14 @@ def demo_article(request: Request) -> HTMLResponse:
         **ARTICLE, country="US", api_base=base, embed_url=f"{base}/static/patronage-embed.js"
     )
     return HTMLResponse(page)
+
+
+@router.get("/static/staff-console.js", include_in_schema=False)
+def staff_console_script() -> Response:
+    return Response(_STAFF_CONSOLE.read_text(encoding="utf-8"), media_type="text/javascript")
+
+
+@router.get("/staff", response_class=HTMLResponse, include_in_schema=False)
+def staff_console() -> HTMLResponse:
+    """The staff console page; it holds no data, and reads the staff API with a key."""
+    return HTMLResponse(_templates.get_template("staff.html").render())
