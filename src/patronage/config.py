@@ -69,7 +69,6 @@ class Settings(BaseSettings):
     default_currency: str = "USD"
 
     # The service
-    public_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:8000")
     staff_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     supporter_token_secret: SecretStr = SecretStr("")
     log_format: LogFormat = LogFormat.CONSOLE

@@ -41,7 +41,7 @@ def test_a_postgres_url_becomes_the_library_settings(tmp_path: Path) -> None:
         ({"default_currency": "XYZ"}, "PATRONAGE_DEFAULT_CURRENCY"),
         ({"log_level": "LOUD"}, "PATRONAGE_LOG_LEVEL"),
         ({"org_jurisdiction": "FR"}, "PATRONAGE_ORG_JURISDICTION"),
-        ({"public_base_url": "not a url"}, "PATRONAGE_PUBLIC_BASE_URL"),
+        ({"stripe_api_base": "not a url"}, "PATRONAGE_STRIPE_API_BASE"),
     ],
 )
 def test_invalid_settings_name_the_setting(overrides: dict[str, object], named: str) -> None:

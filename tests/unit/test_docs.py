@@ -41,3 +41,18 @@ def test_every_event_is_documented() -> None:
     documented = EVENTS_DOC.read_text()
     missing = sorted(n for n in names if f"`{n}`" not in documented)
     assert missing == []
+
+
+SETTINGS_DOC = Path(__file__).parents[2] / "docs" / "settings.md"
+
+
+def test_every_setting_is_documented() -> None:
+    from patronage.config import Settings
+
+    documented = SETTINGS_DOC.read_text()
+    missing = [
+        f"PATRONAGE_{name.upper()}"
+        for name in Settings.model_fields
+        if f"`PATRONAGE_{name.upper()}`" not in documented
+    ]
+    assert missing == []
