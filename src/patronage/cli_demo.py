@@ -81,6 +81,7 @@ def demo(
                     "\nPatronage demo (offline: SQLite + localstripe on loopback)\n"
                     f"  article with the ask: {base}/demo/article\n"
                     f"  preview a variant:    {base}/demo/article?force={preview}\n"
+                    f"  staff console:        {base}/staff\n"
                     f"  API docs:             {base}/docs\n"
                     f"  staff API key:        {staff_key}\n"
                     f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"
