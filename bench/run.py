@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -17,14 +18,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
 import psycopg
 from rich.console import Console
 from rich.table import Table
 
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage, bootstrap
-from patronage.config import load_settings
+from patronage.config import Settings, load_settings
 from patronage.domain.money import Money
+from patronage.logs import configure_logging
+from tests.support import stripe_events
+from tests.support.servers import running_api
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -43,22 +48,34 @@ class Result:
 
 
 @contextmanager
-def wired(store: str) -> Iterator[Patronage]:
+def settings_for(store: str) -> Iterator[Settings]:
+    """Settings on a temporary SQLite directory or a throw-away PostgreSQL schema."""
     with tempfile.TemporaryDirectory() as tmp:
-        overrides: dict[str, object] = {"data_dir": Path(tmp)}
+        overrides: dict[str, object] = {
+            "data_dir": Path(tmp),
+            "stripe_webhook_secrets": stripe_events.PRIMARY_SECRET,
+        }
         schema = f"bench_{int(time.time() * 1000)}"
         if store == "postgres":
             with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
                 conn.execute(f"CREATE SCHEMA {schema}")
             overrides |= {"database_url": POSTGRES_URL, "database_schema": schema}
-        patronage = bootstrap(load_settings(_env_file=None, **overrides))
+        try:
+            yield load_settings(_env_file=None, **overrides)
+        finally:
+            if store == "postgres":
+                with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def wired(store: str) -> Iterator[Patronage]:
+    with settings_for(store) as settings:
+        patronage = bootstrap(settings)
         try:
             yield patronage
         finally:
             patronage.close()
-            if store == "postgres":
-                with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-                    conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def a_gift(n: int) -> RecordGift:
@@ -103,7 +120,40 @@ def bench_repeat_deliveries(store: str, count: int) -> Result:
     return Result("record_gift again (no-op)", store, done, seconds, goal_per_second=500)
 
 
+def bench_webhook_burst(store: str, count: int, senders: int) -> Result:
+    """A burst of signed payment events, each delivered twice, over real HTTP to uvicorn."""
+    bodies = []
+    for n in range(count):
+        email = f"burst{n}@example.org"
+        pi = f"pi_burst_{n}"
+        obj = stripe_events.payment_intent(pi, 1000 + n, stripe_events.our_metadata(email), email)
+        bodies.append(stripe_events.body_of(stripe_events.event("payment_intent.succeeded", obj)))
+    signed = [(body, stripe_events.signature(body)) for body in bodies + bodies]
+    local = threading.local()
+
+    with settings_for(store) as settings, running_api(settings) as api:
+
+        def deliver(delivery: tuple[str, str]) -> int:
+            if not hasattr(local, "client"):  # one keep-alive connection per sender
+                local.client = httpx.Client(base_url=api.url)
+            body, signature = delivery
+            headers = {"Stripe-Signature": signature, "Content-Type": "application/json"}
+            reply = local.client.post("/webhooks/stripe", content=body, headers=headers)
+            return int(reply.status_code)
+
+        def run() -> int:
+            with ThreadPoolExecutor(senders) as pool:
+                codes = list(pool.map(deliver, signed))
+            if any(code != 200 for code in codes):
+                raise RuntimeError(f"not every delivery was accepted: {sorted(set(codes))}")
+            return len(codes)
+
+        done, seconds = timed(run)
+    return Result(f"webhook deliveries, {senders} senders", store, done, seconds, 100)
+
+
 def main() -> None:
+    configure_logging(json_lines=True, level="WARNING")  # measure the work, not the logging
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--count", type=int, default=1000, help="operations per benchmark")
     parser.add_argument("--stores", default="sqlite,postgres")
@@ -113,6 +163,7 @@ def main() -> None:
         results.append(bench_record_gifts(store, args.count, threads=1))
         results.append(bench_record_gifts(store, args.count, threads=8))
         results.append(bench_repeat_deliveries(store, args.count))
+        results.append(bench_webhook_burst(store, args.count // 2, senders=16))
     table = Table(title="Patronage benchmarks")
     for column in ("benchmark", "store", "count", "seconds", "per second", "goal", "met"):
         table.add_column(column)
