@@ -26,6 +26,7 @@ from patronage.api import (
     web,
     webhooks,
 )
+from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import Patronage, projections_running
 from patronage.domain.errors import DomainError
 
@@ -45,6 +46,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.patronage = patronage
+    app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(

@@ -130,7 +130,15 @@ def get_campaigns(patronage: PatronageDep) -> Campaigns:
 
 
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
-router = APIRouter(prefix="/staff/campaigns", tags=["staff: campaigns"])
+router = APIRouter(
+    prefix="/staff/campaigns",
+    tags=["staff: campaigns"],
+    responses={
+        401: {"description": "no valid staff API key"},
+        404: {"description": "no campaign with that code"},
+        409: {"description": "the campaign's rules refuse it (e.g. it has ended)"},
+    },
+)
 
 
 def run(command: Callable[[], T]) -> T:

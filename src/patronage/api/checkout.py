@@ -27,7 +27,18 @@ from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountError
 from patronage.payments.gateway import PaymentProviderError, PaymentRefusedError
 
-router = APIRouter(prefix="/checkout", tags=["checkout"])
+router = APIRouter(
+    prefix="/checkout",
+    tags=["checkout"],
+    responses={
+        402: {"description": "the card was declined"},
+        404: {"description": "no such checkout"},
+        409: {"description": "the same checkout key came back with different details"},
+        429: {"description": "too many checkouts from this address or reader: try later"},
+        502: {"description": "Stripe failed; the same checkout key may be retried"},
+        503: {"description": "payments are not configured"},
+    },
+)
 log = structlog.get_logger(__name__)
 
 AmountText = Annotated[str, Field(max_length=32, examples=["25.00"])]

@@ -12,13 +12,21 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.read_models import MAX_POSITION
 from patronage.application.inbox import InboxEntry
 from patronage.bootstrap import Patronage
 from patronage.domain.inbox import InboxEvent, InboxStatus, inbox_event_id_for
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(prefix="/staff/inbox", tags=["staff: webhook inbox"])
+router = APIRouter(
+    prefix="/staff/inbox",
+    tags=["staff: webhook inbox"],
+    responses={
+        401: {"description": "no valid staff API key"},
+        404: {"description": "no such inbox event"},
+    },
+)
 
 
 class InboxEntryOut(BaseModel):
@@ -115,7 +123,8 @@ def list_inbox(
         str | None, Query(max_length=100, description="e.g. invoice.paid")
     ] = None,
     before: Annotated[
-        int | None, Query(ge=1, description="position to page back from (next_before)")
+        int | None,
+        Query(ge=1, le=MAX_POSITION, description="position to page back from (next_before)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> InboxPageOut:

@@ -88,7 +88,8 @@ def _this_year() -> int:
 def list_supporters(
     _staff: StaffDep,
     patronage: PatronageDep,
-    q: Annotated[str, Query(max_length=200, description=_Q)] = "",
+    # No control characters: PostgreSQL refuses NUL in text, and no name or email has them.
+    q: Annotated[str, Query(max_length=200, pattern=r"^[^\x00-\x1f]*$", description=_Q)] = "",
     sort: view.SortKey = "name",
     order: Annotated[Literal["asc", "desc"], Query()] = "asc",
     limit: Annotated[int, Query(ge=1, le=500)] = 50,

@@ -365,7 +365,9 @@ class Inbox:
     ) -> InboxPage:
         """Inbox events, newest first, optionally filtered; page on with `next_before`."""
         found: list[InboxEntry] = []
-        stop = before - 1 if before is not None else self.ledger.head()
+        head = self.ledger.head()
+        # A `before` past the head pages from the head: never walk empty positions.
+        stop = min(before - 1, head) if before is not None else head
         window = 256
         while stop >= 1 and len(found) < limit:
             start = max(1, stop - window + 1)
