@@ -16,8 +16,8 @@ from patronage.projections.base import iso
 from patronage.projections.catalog import Views
 from tests.support.projections import (
     CAMPAIGNS,
-    Expected,
     YEARS,
+    Expected,
     Step,
     catch_up_all,
     expected,
