@@ -3,12 +3,20 @@
 A refund or a dispute names only its gift, a membership payment only its membership: a
 view that counts refunds by article, or members by status, keeps these few facts per gift
 and membership in its own tables (views never read each other, so each rebuilds alone).
-The membership status rules mirror `Membership` exactly: reports older than the current
-status never overwrite it, and a cancelled membership stays cancelled.
+A membership's facts follow its own events: `Membership.report_status` decides which report
+wins (newer time, then a fixed rank; cancelled stays cancelled) and records the outcome as an
+event, so applying the events as they come mirrors the aggregate exactly, with no rules here.
+
+A gift can move after it was booked: an earlier report of its payment moves `received_at`
+(`ReceivedAtCorrected`), and a monthly gift booked without attribution learns it
+(`AttributionLearnt`). A view whose bookings depend on those facts passes `gift_facts` a
+`Rebook`: it is called with the gift as it was and -1 (take its bookings back), and then,
+once the facts are updated, with the gift as it is and +1 (book them again).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from patronage.domain.gift import DisputeStatus, Gift
@@ -28,13 +36,13 @@ GIFT_TABLES = {
         refunded_at TEXT NOT NULL, reversed INTEGER NOT NULL DEFAULT 0)""",
     "disputes": """CREATE TABLE IF NOT EXISTS {disputes} (
         dispute_id TEXT PRIMARY KEY, gift_id TEXT NOT NULL, amount BIGINT NOT NULL,
-        status TEXT NOT NULL)""",
+        status TEXT NOT NULL, opened_at TEXT NOT NULL, lost_at TEXT)""",
 }
 
 MEMBERSHIP_TABLES = {
     "memberships": """CREATE TABLE IF NOT EXISTS {memberships} (
         membership_id TEXT PRIMARY KEY, supporter_id TEXT NOT NULL, status TEXT NOT NULL,
-        status_as_of TEXT NOT NULL, monthly_minor BIGINT NOT NULL, currency TEXT NOT NULL,
+        status_as_of TEXT, monthly_minor BIGINT NOT NULL, currency TEXT NOT NULL,
         started_at TEXT NOT NULL, cancelled_at TEXT)""",
 }
 
@@ -50,10 +58,47 @@ def gift(tx: ViewTx, gift_id: object) -> Row:
 
 # Handlers that keep the gift facts up to date. A view registers its own handlers for the
 # same events after these (Handlers.extend), and reads the facts they left.
-gift_facts = Handlers()
+_gift_facts = Handlers()
+
+# A view's bookings of one gift, given its facts: +1 books them, -1 takes them back.
+Rebook = Callable[[ViewTx, Row, int], None]
 
 
-@gift_facts.on(Gift, "Received")
+def gift_facts(rebook: Rebook | None = None) -> Handlers:
+    """The gift facts' handlers; `rebook` moves a view's bookings when a gift's facts move."""
+    handlers = Handlers()
+    handlers.extend(_gift_facts)
+
+    @handlers.on(Gift, "ReceivedAtCorrected", "AttributionLearnt")
+    def _moved(tx: ViewTx, e: Any) -> None:
+        if rebook is not None:
+            rebook(tx, gift(tx, e.originator_id), -1)
+        _update_gift(tx, e)
+        if rebook is not None:
+            rebook(tx, gift(tx, e.originator_id), +1)
+
+    return handlers
+
+
+def _update_gift(tx: ViewTx, e: Any) -> None:
+    if type(e).__name__ == "ReceivedAtCorrected":
+        tx.run(
+            "UPDATE {gifts} SET received_at = :at WHERE gift_id = :id",
+            at=iso(e.received_at),
+            id=str(e.originator_id),
+        )
+    else:
+        tx.run(
+            "UPDATE {gifts} SET article_id = :article_id, campaign = :campaign,"
+            " variant = :variant WHERE gift_id = :id",
+            article_id=e.attribution.article_id,
+            campaign=e.attribution.campaign,
+            variant=e.attribution.variant,
+            id=str(e.originator_id),
+        )
+
+
+@_gift_facts.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
     tx.run(
         "INSERT INTO {gifts} (gift_id, supporter_id, currency, kind, article_id, campaign,"
@@ -71,7 +116,7 @@ def _received(tx: ViewTx, e: Any) -> None:
     )
 
 
-@gift_facts.on(Gift, "Refunded")
+@_gift_facts.on(Gift, "Refunded")
 def _refunded(tx: ViewTx, e: Any) -> None:
     tx.run(
         "INSERT INTO {refunds} (refund_id, gift_id, amount, refunded_at)"
@@ -93,7 +138,7 @@ def reversed_refund(tx: ViewTx, e: Any) -> Row | None:
     return tx.one("SELECT * FROM {refunds} WHERE refund_id = :id AND reversed = 0", id=e.refund_id)
 
 
-@gift_facts.on(Gift, "RefundReversed")
+@_gift_facts.on(Gift, "RefundReversed")
 def _refund_reversed(tx: ViewTx, e: Any) -> None:
     refund = reversed_refund(tx, e)
     if refund is None:
@@ -106,15 +151,16 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
     )
 
 
-@gift_facts.on(Gift, "DisputeOpened")
+@_gift_facts.on(Gift, "DisputeOpened")
 def _dispute_opened(tx: ViewTx, e: Any) -> None:
     tx.run(
-        "INSERT INTO {disputes} (dispute_id, gift_id, amount, status)"
-        " VALUES (:dispute_id, :gift_id, :amount, :status)",
+        "INSERT INTO {disputes} (dispute_id, gift_id, amount, status, opened_at)"
+        " VALUES (:dispute_id, :gift_id, :amount, :status, :at)",
         dispute_id=e.dispute_id,
         gift_id=str(e.originator_id),
         amount=e.amount.minor,
         status=DisputeStatus.OPEN.value,
+        at=iso(e.opened_at),
     )
     tx.run(
         "UPDATE {gifts} SET open_disputes = open_disputes + 1 WHERE gift_id = :id",
@@ -134,13 +180,14 @@ def loses(e: Any) -> bool:
     return str(e.status) == DisputeStatus.LOST.value
 
 
-@gift_facts.on(Gift, "DisputeUpdated")
+@_gift_facts.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
     row = dispute(tx, e.dispute_id)
     status = str(e.status)
     tx.run(
-        "UPDATE {disputes} SET status = :status WHERE dispute_id = :id",
+        "UPDATE {disputes} SET status = :status, lost_at = :lost_at WHERE dispute_id = :id",
         status=status,
+        lost_at=iso(e.at) if loses(e) else row["lost_at"],
         id=e.dispute_id,
     )
     closes = status in _CLOSED and row["status"] not in _CLOSED
@@ -153,7 +200,7 @@ def _dispute_updated(tx: ViewTx, e: Any) -> None:
     )
 
 
-@gift_facts.on(Gift, "ReceiptAttached", "ReceiptDetached")
+@_gift_facts.on(Gift, "ReceiptAttached", "ReceiptDetached")
 def _receipt(tx: ViewTx, e: Any) -> None:
     attached = type(e).__name__ == "ReceiptAttached"
     tx.run(
@@ -175,73 +222,57 @@ def membership(tx: ViewTx, membership_id: object) -> Row:
     return row
 
 
-def _set_status(tx: ViewTx, e: Any, status: str, as_of: str) -> None:
+def _set(tx: ViewTx, e: Any, **columns: Any) -> None:
+    assignments = ", ".join(f"{column} = :{column}" for column in columns)
     tx.run(
-        "UPDATE {memberships} SET status = :status, status_as_of = :as_of"
-        " WHERE membership_id = :id",
-        status=status,
-        as_of=as_of,
-        id=str(e.originator_id),
+        f"UPDATE {{memberships}} SET {assignments} WHERE membership_id = :membership_id",
+        membership_id=str(e.originator_id),
+        **columns,
     )
 
 
 @membership_facts.on(Membership, "Started")
 def _started(tx: ViewTx, e: Any) -> None:
     tx.run(
-        "INSERT INTO {memberships} (membership_id, supporter_id, status, status_as_of,"
-        " monthly_minor, currency, started_at) VALUES (:id, :supporter_id, :status, :as_of,"
-        " :minor, :currency, :as_of)",
+        "INSERT INTO {memberships} (membership_id, supporter_id, status, monthly_minor,"
+        " currency, started_at) VALUES (:id, :supporter_id, :status, :minor, :currency, :at)",
         id=str(e.originator_id),
         supporter_id=str(e.supporter_id),
         status=MembershipStatus.INCOMPLETE.value,
-        as_of=iso(e.started_at),
         minor=e.monthly_amount.minor,
         currency=e.monthly_amount.currency,
+        at=iso(e.started_at),
     )
-
-
-@membership_facts.on(Membership, "PaymentReceived")
-def _paid(tx: ViewTx, e: Any) -> None:
-    row = membership(tx, e.originator_id)
-    waiting = (MembershipStatus.INCOMPLETE.value, MembershipStatus.PAST_DUE.value)
-    if row["status"] in waiting and iso(e.paid_at) >= row["status_as_of"]:
-        _set_status(tx, e, MembershipStatus.ACTIVE.value, iso(e.paid_at))
-
-
-@membership_facts.on(Membership, "PaymentFailed")
-def _failed(tx: ViewTx, e: Any) -> None:
-    row = membership(tx, e.originator_id)
-    cancelled = row["status"] == MembershipStatus.CANCELLED.value
-    if not cancelled and iso(e.failed_at) >= row["status_as_of"]:
-        _set_status(tx, e, MembershipStatus.PAST_DUE.value, iso(e.failed_at))
 
 
 @membership_facts.on(Membership, "AmountChanged")
 def _amount_changed(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {memberships} SET monthly_minor = :minor WHERE membership_id = :id",
-        minor=e.monthly_amount.minor,
-        id=str(e.originator_id),
-    )
+    _set(tx, e, monthly_minor=e.monthly_amount.minor)
+
+
+@membership_facts.on(Membership, "StartMoved")
+def _start_moved(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, started_at=iso(e.started_at))
 
 
 @membership_facts.on(Membership, "Cancelled")
 def _cancelled(tx: ViewTx, e: Any) -> None:
-    row = membership(tx, e.originator_id)
     at = iso(e.cancelled_at)
-    _set_status(tx, e, MembershipStatus.CANCELLED.value, max(at, row["status_as_of"]))
-    tx.run(
-        "UPDATE {memberships} SET cancelled_at = :at WHERE membership_id = :id",
-        at=at,
-        id=str(e.originator_id),
-    )
+    _set(tx, e, status=MembershipStatus.CANCELLED.value, status_as_of=at, cancelled_at=at)
+
+
+_NAMED = {
+    "CancellationScheduled": MembershipStatus.CANCELLATION_SCHEDULED.value,
+    "Paused": MembershipStatus.PAUSED.value,
+}
 
 
 @membership_facts.on(Membership, "CancellationScheduled", "Paused", "Resumed", "StatusChanged")
 def _status(tx: ViewTx, e: Any) -> None:
-    named = {
-        "CancellationScheduled": MembershipStatus.CANCELLATION_SCHEDULED.value,
-        "Paused": MembershipStatus.PAUSED.value,
-    }
-    status = named.get(type(e).__name__) or str(e.status)
-    _set_status(tx, e, status, iso(e.as_of))
+    status = _NAMED.get(type(e).__name__) or str(e.status)
+    _set(tx, e, status=status, status_as_of=iso(e.as_of))
+
+
+@membership_facts.on(Membership, "StatusConfirmed")
+def _status_confirmed(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, status_as_of=iso(e.as_of))

@@ -32,7 +32,7 @@ SCHEMA = ViewSchema(
 )
 
 handlers = Handlers()
-handlers.extend(facts.gift_facts)
+handlers.extend(facts.gift_facts())
 
 
 @handlers.on(TaxReceipt, "Issued")

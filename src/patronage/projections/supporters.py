@@ -3,7 +3,9 @@ membership and receipts; searched by email, name or Stripe customer id, sorted a
 
 Money is booked in the year of its own event: a gift in the year it was received, a refund
 in the year it was made, a lost dispute in the year it was lost; net = gross - refunded -
-lost. A refund that failed later (RefundReversed) is taken out of the year it was booked.
+lost. A refund that failed later (RefundReversed) is taken out of the year it was booked;
+a gift whose received time moves earlier (ReceivedAtCorrected) moves to that year, and its
+supporter's first and last gift follow. A year left with nothing in it is deleted.
 """
 
 from __future__ import annotations
@@ -46,22 +48,43 @@ SCHEMA = ViewSchema(
     ),
 )
 
-handlers = Handlers()
-handlers.extend(facts.gift_facts)
-handlers.extend(facts.membership_facts)
-
 
 def _book(tx: ViewTx, supporter_id: str, currency: str, at: str, column: str, minor: int) -> None:
     assert column in ("gross", "refunded", "lost")
+    key = {"sid": supporter_id, "currency": currency, "year": int(at[:4])}
     tx.run(
         "INSERT INTO {money} AS cur (supporter_id, currency, year, " + column + ")"
         " VALUES (:sid, :currency, :year, :minor) ON CONFLICT (supporter_id, currency, year)"
         " DO UPDATE SET " + column + " = cur." + column + " + excluded." + column,
-        sid=supporter_id,
-        currency=currency,
-        year=int(at[:4]),
         minor=minor,
+        **key,
     )
+    if minor < 0:
+        tx.run(
+            "DELETE FROM {money} WHERE supporter_id = :sid AND currency = :currency"
+            " AND year = :year AND gross = 0 AND refunded = 0 AND lost = 0",
+            **key,
+        )
+
+
+def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
+    """Book (+1) or take back (-1) a gift's money in the year it was received; refunds and
+    losses are booked in their own years, which do not move."""
+    sid = gift["supporter_id"]
+    _book(tx, sid, gift["currency"], gift["received_at"], "gross", sign * gift["amount"])
+    if sign > 0:
+        tx.run(
+            "UPDATE {supporters} SET"
+            " first_gift_at = (SELECT MIN(received_at) FROM {gifts} WHERE supporter_id = :id),"
+            " last_gift_at = (SELECT MAX(received_at) FROM {gifts} WHERE supporter_id = :id)"
+            " WHERE supporter_id = :id",
+            id=sid,
+        )
+
+
+handlers = Handlers()
+handlers.extend(facts.gift_facts(_rebook))
+handlers.extend(facts.membership_facts)
 
 
 @handlers.on(Supporter, "Registered")
@@ -157,9 +180,8 @@ _LIVE_FIRST = "CASE WHEN status = '" + MembershipStatus.CANCELLED.value + "' THE
 @handlers.on(
     Membership,
     "Started",
-    "PaymentReceived",
-    "PaymentFailed",
     "AmountChanged",
+    "StartMoved",
     "Cancelled",
     "CancellationScheduled",
     "Paused",

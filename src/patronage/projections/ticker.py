@@ -1,6 +1,7 @@
 """The campaign ticker: money raised and distinct supporters per campaign code, from the
 attribution of gifts. Raised is net of refunds and lost disputes, per currency. The goal
 belongs to the Campaign aggregate; `raised()` is what a ticker combines with it.
+A monthly gift that learns its attribution late counts for its campaign from then on.
 """
 
 from __future__ import annotations
@@ -27,9 +28,6 @@ SCHEMA = ViewSchema(
     },
 )
 
-handlers = Handlers()
-handlers.extend(facts.gift_facts)
-
 
 def _raise(tx: ViewTx, gift: Row, minor: int, gifts: int = 0) -> None:
     if not gift["campaign"]:
@@ -45,17 +43,41 @@ def _raise(tx: ViewTx, gift: Row, minor: int, gifts: int = 0) -> None:
     )
 
 
-@handlers.on(Gift, "Received")
-def _received(tx: ViewTx, e: Any) -> None:
-    gift = facts.gift(tx, e.originator_id)
-    _raise(tx, gift, gift["amount"], gifts=1)
-    if gift["campaign"]:
+def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
+    """Count (+1) or take back (-1) one gift's net money and its supporter for its campaign."""
+    if not gift["campaign"]:
+        return
+    _raise(tx, gift, sign * (gift["amount"] - gift["refunded"] - gift["lost"]), gifts=sign)
+    params = {"campaign": gift["campaign"], "sid": gift["supporter_id"]}
+    if sign > 0:
         tx.run(
             "INSERT INTO {backers} (campaign, supporter_id) VALUES (:campaign, :sid)"
             " ON CONFLICT (campaign, supporter_id) DO NOTHING",
-            campaign=gift["campaign"],
-            sid=gift["supporter_id"],
+            **params,
         )
+        return
+    tx.run(
+        "DELETE FROM {campaigns} WHERE campaign = :campaign AND currency = :currency AND gifts = 0",
+        campaign=gift["campaign"],
+        currency=gift["currency"],
+    )
+    # The supporter still backs the campaign if another of their gifts is in it.
+    tx.run(
+        "DELETE FROM {backers} WHERE campaign = :campaign AND supporter_id = :sid"
+        " AND NOT EXISTS (SELECT 1 FROM {gifts} WHERE campaign = :campaign"
+        " AND supporter_id = :sid AND gift_id <> :gift_id)",
+        gift_id=gift["gift_id"],
+        **params,
+    )
+
+
+handlers = Handlers()
+handlers.extend(facts.gift_facts(_rebook))
+
+
+@handlers.on(Gift, "Received")
+def _received(tx: ViewTx, e: Any) -> None:
+    _rebook(tx, facts.gift(tx, e.originator_id), +1)
 
 
 @handlers.on(Gift, "Refunded")

@@ -6,6 +6,8 @@ The view keeps one row per day and (currency, kind, article, campaign, variant):
 report is a GROUP BY over it, so the filters (dates, currency, campaign, article) combine
 freely. Money is booked on the day of its own event (see supporters.py); `disputed` is
 money put under dispute that day, `lost` what disputes lost; net = gross - refunded - lost.
+A gift whose received time or attribution moves takes all its bookings along, and a row
+left with nothing in it is deleted, so reports never show empty rows.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from patronage.domain.gift import Gift
 from patronage.domain.membership import MembershipStatus
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
-from patronage.projections.store import Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
 
@@ -34,29 +36,57 @@ SCHEMA = ViewSchema(
         **facts.GIFT_TABLES,
         **facts.MEMBERSHIP_TABLES,
     },
+    # A gift that moves finds its refunds and disputes.
+    indexes=(Index("refunds", "gift", "gift_id"), Index("disputes", "gift", "gift_id")),
 )
 
-handlers = Handlers()
-handlers.extend(facts.gift_facts)
-handlers.extend(facts.membership_facts)
+_KEY = " AND ".join(f"{d} = :{d}" for d in ("day", "currency", "kind", "article_id",
+                                             "campaign", "variant"))  # fmt: skip
 
 
 def _book(tx: ViewTx, gift: Row, at: str, column: str, minor: int, gifts: int = 0) -> None:
     assert column in ("gross", "refunded", "disputed", "lost")
+    key = {
+        "day": at[:10],
+        "currency": gift["currency"],
+        "kind": gift["kind"],
+        "article_id": gift["article_id"],
+        "campaign": gift["campaign"],
+        "variant": gift["variant"],
+    }
     tx.run(
         f"INSERT INTO {{daily}} AS cur ({_DIMS}, gifts, {column}) VALUES (:day, :currency,"
         " :kind, :article_id, :campaign, :variant, :gifts, :minor)"
         f" ON CONFLICT ({_DIMS}) DO UPDATE SET gifts = cur.gifts + excluded.gifts,"
         f" {column} = cur.{column} + excluded.{column}",
-        day=at[:10],
-        currency=gift["currency"],
-        kind=gift["kind"],
-        article_id=gift["article_id"],
-        campaign=gift["campaign"],
-        variant=gift["variant"],
         gifts=gifts,
         minor=minor,
+        **key,
     )
+    if minor < 0:
+        tx.run(
+            f"DELETE FROM {{daily}} WHERE {_KEY} AND gifts = 0 AND gross = 0 AND refunded = 0"
+            " AND disputed = 0 AND lost = 0",
+            **key,
+        )
+
+
+def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
+    """Book (+1) or take back (-1) everything booked against one gift."""
+    _book(tx, gift, gift["received_at"], "gross", sign * gift["amount"], gifts=sign)
+    for r in tx.all(
+        "SELECT * FROM {refunds} WHERE gift_id = :id AND reversed = 0", id=gift["gift_id"]
+    ):
+        _book(tx, gift, r["refunded_at"], "refunded", sign * r["amount"])
+    for d in tx.all("SELECT * FROM {disputes} WHERE gift_id = :id", id=gift["gift_id"]):
+        _book(tx, gift, d["opened_at"], "disputed", sign * d["amount"])
+        if d["lost_at"] is not None:
+            _book(tx, gift, d["lost_at"], "lost", sign * d["amount"])
+
+
+handlers = Handlers()
+handlers.extend(facts.gift_facts(_rebook))
+handlers.extend(facts.membership_facts)
 
 
 @handlers.on(Gift, "Received")
