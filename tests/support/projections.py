@@ -163,7 +163,11 @@ def run_step(patronage: Patronage, step: Step) -> None:
             minor = max(1, paid.minor * percent // 100)
             giving.record_refund(
                 RecordRefund(
-                    f"pi_{pay}", f"re_{ref}", Money(minor, paid.currency), moment(h), succeeded=ok
+                    f"pi_{pay}",
+                    f"re_{pay}_{ref}",
+                    Money(minor, paid.currency),
+                    moment(h),
+                    succeeded=ok,
                 )
             )
         elif step.kind == "dispute":
@@ -172,7 +176,7 @@ def run_step(patronage: Patronage, step: Step) -> None:
             if gift is not None:
                 giving.record_dispute(
                     RecordDispute(
-                        f"pi_{pay}", f"dp_{dis}", gift.amount, status, "fraudulent", moment(h)
+                        f"pi_{pay}", f"dp_{pay}_{dis}", gift.amount, status, "fraudulent", moment(h)
                     )
                 )
         elif step.kind == "again":
