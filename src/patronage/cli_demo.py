@@ -63,7 +63,6 @@ def demo(
                     stripe_webhook_secrets=webhook_secret,
                     staff_api_keys=staff_key,
                     supporter_token_secret=secrets.token_hex(32),
-                    public_base_url=base,
                     demo_mode=True,
                 )
             except SettingsError as error:

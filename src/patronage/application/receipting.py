@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -149,13 +149,3 @@ class Receipting:
 
         with self._numbering:
             return retrying(run)
-
-    def record_emailed(
-        self, receipt_id: UUID, to_masked: str, message_id: str, at: datetime
-    ) -> None:
-        def run() -> None:
-            receipt = self.ledger.get_typed(receipt_id, TaxReceipt)
-            receipt.record_emailed(to_masked, message_id, at)
-            self.ledger.save(receipt)
-
-        retrying(run)
