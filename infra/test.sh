@@ -9,6 +9,8 @@ bash infra/postgres.sh
 echo "==> ruff"
 .venv/bin/ruff check src tests bench
 .venv/bin/ruff format --check src tests bench
+echo "==> import contracts (lint-imports)"
+.venv/bin/lint-imports
 echo "==> mypy --strict"
 .venv/bin/mypy src
 echo "==> pytest"

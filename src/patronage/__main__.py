@@ -1,3 +1,3 @@
-from patronage.cli import main
+from patronage.cli.main import main
 
 main()

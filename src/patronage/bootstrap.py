@@ -6,14 +6,13 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from patronage.application.allocation import BanditScores
-from patronage.application.campaign_results import CampaignResults
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
@@ -22,13 +21,17 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
+from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
 from patronage.payments.amounts import AmountRules
-from patronage.payments.gateway import PaymentGateway
-from patronage.payments.stripe_client import make_stripe_client
+from patronage.payments.stripe.client import make_stripe_client
+from patronage.payments.stripe.gateway import PaymentGateway
+from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
-from patronage.prompts.token import SupporterTokens
+from patronage.projections.rebuild import rebuild
+from patronage.projections.store import small_pool
+from patronage.projections.worker import run_until_signalled
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -159,3 +162,24 @@ def projections_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         poller.stop()
+
+
+def run_view_worker(settings: Settings, name: str) -> None:
+    """One PostgreSQL worker process following the Ledger for the named view."""
+    run_until_signalled(name, Ledger, eventsourcing_env(settings))
+
+
+def rebuild_view(
+    settings: Settings,
+    name: str,
+    *,
+    on_start: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Rebuild the named view aside and swap it in; returns its new position."""
+    env = small_pool(eventsourcing_env(settings))
+    ledger = Ledger(env=env)
+    try:
+        return rebuild(name, ledger, env, on_start=on_start, progress=progress)
+    finally:
+        ledger.close()

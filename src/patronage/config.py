@@ -21,7 +21,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from patronage.domain.money import MoneyError, normalise_currency
-from patronage.receipts.profiles import Jurisdiction
+from patronage.domain.receipt import Jurisdiction
 
 
 class LogFormat(StrEnum):

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from patronage.application.ledger import Ledger
 from patronage.bootstrap import bootstrap
-from patronage.cli import cli
+from patronage.cli.main import cli
 from patronage.config import Settings
 from patronage.domain.commands import SupporterDetails
 from patronage.domain.gift import Gift, GiftKind, gift_id_for

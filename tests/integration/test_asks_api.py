@@ -10,12 +10,12 @@ from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.asks.selection import VariantScore
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
-from patronage.prompts.selection import VariantScore
 from tests.support.campaigns import variant
 from tests.support.projections import catch_up_all
 

@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage, bootstrap
-from patronage.cli import cli
+from patronage.cli.main import cli
 from patronage.config import Settings
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}

@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.application.receipting import IssueReceipt
-from patronage.bootstrap import Patronage, bootstrap, eventsourcing_env
+from patronage.bootstrap import Patronage, bootstrap, rebuild_view
 from patronage.config import Settings
 from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
@@ -23,7 +23,6 @@ from patronage.domain.receipt import ReceiptKind
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, ticker
 from patronage.projections.polling import catch_up, pending
-from patronage.projections.rebuild import rebuild
 from tests.support.projections import expected, seed_many
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
@@ -94,7 +93,7 @@ def test_rebuild_on_sqlite_while_the_service_polls_and_writes(patronage: Patrona
         patronage.views.wait("supporters", patronage.ledger.head(), timeout=30)
         writer = threading.Thread(target=lambda: [_give(patronage, n) for n in range(20)])
         writer.start()
-        rebuild("supporters", eventsourcing_env(patronage.settings))
+        rebuild_view(patronage.settings, "supporters")
         writer.join()
         head = patronage.ledger.head()
         body = client.get(

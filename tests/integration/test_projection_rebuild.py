@@ -6,10 +6,9 @@ from __future__ import annotations
 import pytest
 from eventsourcing.persistence import IntegrityError
 
-from patronage.bootstrap import Patronage, eventsourcing_env
+from patronage.bootstrap import Patronage, rebuild_view
 from patronage.projections import ticker
 from patronage.projections.polling import apply_notification, catch_up, select_after
-from patronage.projections.rebuild import rebuild
 from tests.support.projections import expected, seed_many
 
 
@@ -24,7 +23,7 @@ def test_a_lagging_runner_resumes_from_the_rebuilt_position(patronage: Patronage
         ledger, supporters=3, gifts_each=2, prefix="late"
     )  # events the live runner has not seen yet
 
-    rebuilt_at = rebuild("ticker", eventsourcing_env(patronage.settings))
+    rebuilt_at = rebuild_view(patronage.settings, "ticker")
     assert rebuilt_at > lagging_at
     assert live.view.position(ledger.name) == rebuilt_at  # same names, now the new tables
 

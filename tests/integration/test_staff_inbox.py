@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage
-from patronage.cli import cli
+from patronage.cli.main import cli
 from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from patronage.domain.campaign import Allocation, Audience, CampaignSpec, CampaignStatus, Targeting
-from patronage.prompts.selection import (
+from patronage.asks.selection import (
     Ask,
     NoAsk,
     PageContext,
@@ -23,6 +22,7 @@ from patronage.prompts.selection import (
     choose,
     preview,
 )
+from patronage.domain.campaign import Allocation, Audience, CampaignSpec, CampaignStatus, Targeting
 from tests.support.campaigns import spec, variant
 
 NOW = datetime(2026, 6, 15, 12, tzinfo=UTC)

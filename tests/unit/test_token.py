@@ -3,8 +3,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
+from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Audience, Frequency
-from patronage.prompts.token import SupporterTokens
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)
 TOKENS = SupporterTokens("secret-one", timedelta(days=365))

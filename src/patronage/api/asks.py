@@ -14,11 +14,8 @@ from pydantic import BaseModel, Field
 
 from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
-from patronage.bootstrap import Patronage
-from patronage.domain.campaign import ARTICLE_COUNT_PLACEHOLDER, CampaignSpec, Frequency, Variant
-from patronage.domain.money import Money
-from patronage.prompts.currency import currency_for
-from patronage.prompts.selection import (
+from patronage.asks.currency import currency_for
+from patronage.asks.selection import (
     Ask,
     Choice,
     NoAsk,
@@ -29,6 +26,9 @@ from patronage.prompts.selection import (
     choose,
     preview,
 )
+from patronage.bootstrap import Patronage
+from patronage.domain.campaign import ARTICLE_COUNT_PLACEHOLDER, CampaignSpec, Frequency, Variant
+from patronage.domain.money import Money
 
 router = APIRouter(tags=["asks"])
 

@@ -17,7 +17,7 @@ from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
-from patronage.payments.signatures import SignatureRefusedError, verify_stripe_signature
+from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
 
 log = structlog.get_logger(__name__)
 

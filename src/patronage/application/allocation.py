@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.performance import GiftsPerVariant
+from patronage.asks.selection import Scores, VariantScore
 from patronage.domain.campaign import Allocation, CampaignSpec
-from patronage.prompts.selection import Scores, VariantScore
 
 
 class BanditScores:

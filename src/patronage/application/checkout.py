@@ -16,20 +16,20 @@ import structlog
 from patronage.application.giving import Giving, SupporterDetails
 from patronage.application.ledger import Ledger, retrying
 from patronage.application.ratelimit import RateLimiter
+from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
-from patronage.payments.gateway import (
+from patronage.payments.metadata import checkout_metadata
+from patronage.payments.stripe.gateway import (
     SUCCEEDED,
     CreatedPayment,
     PaymentGateway,
     PaymentOrder,
 )
-from patronage.payments.metadata import checkout_metadata
-from patronage.prompts.token import SupporterTokens
 
 log = structlog.get_logger(__name__)
 

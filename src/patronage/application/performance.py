@@ -10,13 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
+from patronage.domain.campaign import VariantGifts
 from patronage.domain.money import Money
-
-
-@dataclass(frozen=True, slots=True)
-class VariantGifts:
-    count: int
-    amounts: tuple[Money, ...]  # one total per currency, net of refunds
 
 
 class GiftsPerVariant(Protocol):

@@ -15,6 +15,7 @@ from patronage.domain.gift import Gift
 from patronage.domain.money import Money
 from patronage.domain.receipt import (
     DonorDetails,
+    Jurisdiction,
     OrganisationDetails,
     ReceiptedGift,
     ReceiptKind,
@@ -23,7 +24,7 @@ from patronage.domain.receipt import (
     series_id_for,
 )
 from patronage.domain.supporter import Supporter
-from patronage.receipts.profiles import Jurisdiction, receipt_statement
+from patronage.receipts.profiles import receipt_statement
 
 
 @dataclass(frozen=True)

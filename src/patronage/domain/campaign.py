@@ -433,3 +433,11 @@ class Campaign(Aggregate):
             created_on=self.created_on,
             version=self.version,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class VariantGifts:
+    """What one variant of a campaign has won: gifts and their net amount per currency."""
+
+    count: int
+    amounts: tuple[Money, ...]  # one total per currency, net of refunds

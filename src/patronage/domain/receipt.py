@@ -20,6 +20,14 @@ from patronage.domain.money import Money
 from patronage.domain.values import PostalAddress, _DictValue
 
 
+class Jurisdiction(StrEnum):
+    """The tax authority whose rules a receipt follows (the organisation's setting)."""
+
+    US = "US"
+    CA = "CA"
+    UK = "UK"
+
+
 class ReceiptKind(StrEnum):
     SINGLE = "single"
     ANNUAL = "annual"

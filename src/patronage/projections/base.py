@@ -5,13 +5,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
+from uuid import UUID
 
+from eventsourcing.application import Application
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
 from patronage.projections.store import ViewSchema, ViewStore, ViewTx
 
+# The application whose notification log the views follow (the Ledger). Views take it as
+# given, so they never import the application layer above them.
+EventLog = Application[UUID]
 Handler = Callable[[ViewTx, Any], None]
 H = TypeVar("H", bound=Handler)
 

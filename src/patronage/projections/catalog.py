@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from patronage.application.ledger import Ledger
-from patronage.projections.base import ViewProjection
+from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.polling import Poller, wait_for
 from patronage.projections.register import RegisterProjection
 from patronage.projections.store import ViewStore, open_store
@@ -34,7 +33,7 @@ def projection_class(name: str) -> type[ViewProjection]:
 class Views:
     """The views' stores on the Ledger's database, opened (and created) once per process."""
 
-    def __init__(self, ledger: Ledger, env: Mapping[str, str]) -> None:
+    def __init__(self, ledger: EventLog, env: Mapping[str, str]) -> None:
         self.ledger = ledger
         self.env = dict(env)
         datastore = getattr(ledger.recorder, "datastore", None)

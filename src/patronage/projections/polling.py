@@ -11,8 +11,7 @@ from collections.abc import Callable, Sequence
 import structlog
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
-from patronage.application.ledger import Ledger
-from patronage.projections.base import ViewProjection
+from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.store import ViewStore
 
 log = structlog.get_logger(__name__)
@@ -22,19 +21,19 @@ BATCH = 500
 PENDING_CAP = 100_000
 
 
-def select_after(ledger: Ledger, topics: Sequence[str], after: int, stop: int | None = None,
+def select_after(ledger: EventLog, topics: Sequence[str], after: int, stop: int | None = None,
            limit: int = BATCH) -> Sequence[Notification]:  # fmt: skip
     return ledger.recorder.select_notifications(
         start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
     )
 
 
-def apply_notification(ledger: Ledger, projection: ViewProjection, n: Notification) -> None:
+def apply_notification(ledger: EventLog, projection: ViewProjection, n: Notification) -> None:
     projection.process_event(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id))
 
 
 def catch_up(
-    ledger: Ledger,
+    ledger: EventLog,
     projection: ViewProjection,
     *,
     stop: int | None = None,
@@ -58,7 +57,7 @@ def catch_up(
 
 
 def pending(
-    ledger: Ledger,
+    ledger: EventLog,
     store: ViewStore,
     topics: Sequence[str],
     upto: int | None = None,
@@ -73,7 +72,7 @@ def pending(
 
 
 def wait_for(
-    ledger: Ledger,
+    ledger: EventLog,
     store: ViewStore,
     topics: Sequence[str],
     notification_id: int,
@@ -102,7 +101,7 @@ class Poller:
     An error in one view is logged and retried on the next round, from the view's stored
     position, so a bad event stops that view only and never skips it."""
 
-    def __init__(self, ledger: Ledger, projections: Sequence[ViewProjection],
+    def __init__(self, ledger: EventLog, projections: Sequence[ViewProjection],
                  interval: float) -> None:  # fmt: skip
         self.ledger = ledger
         self.projections = list(projections)

@@ -17,8 +17,7 @@ from typing import Any
 
 from eventsourcing.persistence import Tracking
 
-from patronage.application.ledger import Ledger
-from patronage.projections.base import ViewProjection
+from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.polling import catch_up, select_after
 from patronage.projections.store import (
@@ -32,6 +31,7 @@ from patronage.projections.store import (
 
 def rebuild(
     name: str,
+    ledger: EventLog,
     env: Mapping[str, str],
     *,
     on_start: Callable[[int], None] | None = None,
@@ -43,12 +43,11 @@ def rebuild(
     notification id (for a progress bar)."""
     projection_cls = projection_class(name)
     env = small_pool(env)
-    ledger = Ledger(env=env)
     side = open_store(projection_cls.schema, env, suffix=f"_r{uuid.uuid4().hex[:8]}")
     try:
         projection = projection_cls(view=side)
         if on_start is not None:
-            on_start(ledger.head())
+            on_start(ledger.recorder.max_notification_id() or 0)
         catch_up(ledger, projection, progress=progress)
         live = Dialect(name, schema=side.dialect.schema)
         with side._transaction(commit=True) as cursor:
@@ -58,7 +57,6 @@ def rebuild(
         return position
     finally:
         side.close()
-        ledger.close()
 
 
 def _lock_out_live_runner(live: Dialect, side: ViewStore, cursor: Any) -> None:
@@ -74,7 +72,7 @@ def _lock_out_live_runner(live: Dialect, side: ViewStore, cursor: Any) -> None:
 
 
 def _apply_tail(
-    ledger: Ledger,
+    ledger: EventLog,
     projection: ViewProjection,
     cursor: Any,
     progress: Callable[[int], None] | None,

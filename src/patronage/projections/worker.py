@@ -16,7 +16,7 @@ from types import FrameType
 import structlog
 from eventsourcing.projection import ProjectionRunner
 
-from patronage.application.ledger import Ledger
+from patronage.projections.base import EventLog
 from patronage.projections.catalog import projection_class
 from patronage.projections.store import ViewStore, small_pool, store_class
 
@@ -25,20 +25,26 @@ log = structlog.get_logger(__name__)
 RESTART_PAUSE_SECONDS = 1.0
 
 
-def supervise(name: str, env: Mapping[str, str], stopping: threading.Event) -> None:
+def supervise(
+    name: str, application_class: type[EventLog], env: Mapping[str, str], stopping: threading.Event
+) -> None:
     """Run the named view until `stopping` is set, rebuilding its runner after errors."""
     projection = projection_class(name)
     view_class = store_class(projection.schema, postgres=True)
     while not stopping.is_set():
         try:
-            runner: ProjectionRunner[Ledger, ViewStore] = ProjectionRunner(
-                application_class=Ledger,
+            runner: ProjectionRunner[EventLog, ViewStore] = ProjectionRunner(
+                application_class=application_class,
                 projection_class=projection,
                 view_class=view_class,
                 env=small_pool(env),
             )
             with runner:
-                log.info("projection_running", view=name, position=runner.view.position("Ledger"))
+                log.info(
+                    "projection_running",
+                    view=name,
+                    position=runner.view.position(application_class.name),
+                )
                 while not (stopping.is_set() or runner.is_interrupted.is_set()):
                     runner.run_forever(timeout=0.5)
         except Exception:
@@ -47,7 +53,9 @@ def supervise(name: str, env: Mapping[str, str], stopping: threading.Event) -> N
     log.info("projection_stopped", view=name)
 
 
-def run_until_signalled(name: str, env: Mapping[str, str]) -> None:
+def run_until_signalled(
+    name: str, application_class: type[EventLog], env: Mapping[str, str]
+) -> None:
     """The body of `patronage projections run NAME`: stop cleanly on SIGTERM or SIGINT."""
     stopping = threading.Event()
 
@@ -56,4 +64,4 @@ def run_until_signalled(name: str, env: Mapping[str, str]) -> None:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    supervise(name, env, stopping)
+    supervise(name, application_class, env, stopping)

@@ -2,15 +2,8 @@
 
 from __future__ import annotations
 
-from enum import StrEnum
-
 from patronage.domain.money import Money
-
-
-class Jurisdiction(StrEnum):
-    US = "US"
-    CA = "CA"
-    UK = "UK"
+from patronage.domain.receipt import Jurisdiction
 
 
 def receipt_statement(jurisdiction: Jurisdiction, organisation: str, benefits: Money) -> str:

@@ -19,8 +19,8 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from patronage.bootstrap import eventsourcing_env
-from patronage.cli_common import patronage_or_exit, settings_or_exit
+from patronage.bootstrap import rebuild_view, run_view_worker
+from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
 from patronage.projections.polling import PENDING_CAP, pending
 
@@ -57,9 +57,7 @@ def run(names: Names = None) -> None:
             patronage.close()
         return
     if len(views) == 1:
-        from patronage.projections.worker import run_until_signalled
-
-        run_until_signalled(views[0], eventsourcing_env(settings))
+        run_view_worker(settings, views[0])
         return
     _run_workers(views)
 
@@ -101,10 +99,8 @@ def status() -> None:
 @projections_cli.command()
 def rebuild(names: Names = None) -> None:
     """Rebuild views from the first event, aside, then swap them in (the API keeps serving)."""
-    from patronage.projections.rebuild import rebuild as rebuild_view
-
     views = _names(names)
-    env = eventsourcing_env(settings_or_exit())
+    settings = settings_or_exit()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns) as bar:
@@ -117,6 +113,6 @@ def rebuild(names: Names = None) -> None:
             def applied(notification_id: int, task: TaskID = task) -> None:
                 bar.update(task, completed=notification_id)
 
-            position = rebuild_view(name, env, on_start=started, progress=applied)
+            position = rebuild_view(settings, name, on_start=started, progress=applied)
             bar.update(task, completed=position, total=max(position, 1))
             bar.console.print(f"{name}: rebuilt and swapped in at position {position}")

@@ -1,7 +1,7 @@
 """What each campaign has won, read from the views: gifts per variant, and money raised.
 
 The asks side (performance per variant, the bandit, the ticker) names these needs as
-Protocols in `performance.py`; this is their one implementation, over the totals and
+Protocols in `application/performance.py`; this is their one implementation, over the totals and
 ticker views.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from patronage.application.performance import VariantGifts
+from patronage.domain.campaign import VariantGifts
 from patronage.domain.money import Money
 from patronage.projections import totals
 from patronage.projections.catalog import Views

@@ -12,8 +12,7 @@ import typer
 import uvicorn
 
 from patronage.bootstrap import bootstrap
-from patronage.config import SettingsError, load_settings
-from patronage.demo import (
+from patronage.cli.demo_setup import (
     DEMO_CAMPAIGN,
     LOCALSTRIPE_KEY,
     free_port,
@@ -21,6 +20,7 @@ from patronage.demo import (
     localstripe,
     register_webhook,
 )
+from patronage.config import SettingsError, load_settings
 from patronage.logs import configure_logging
 
 

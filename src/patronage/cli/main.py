@@ -7,11 +7,11 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from patronage.cli_campaigns import campaigns_cli
-from patronage.cli_common import patronage_or_exit
-from patronage.cli_demo import demo
-from patronage.cli_inbox import inbox_cli
-from patronage.cli_projections import projections_cli
+from patronage.cli.campaigns import campaigns_cli
+from patronage.cli.common import patronage_or_exit
+from patronage.cli.demo import demo
+from patronage.cli.inbox import inbox_cli
+from patronage.cli.projections import projections_cli
 
 cli = typer.Typer(
     name="patronage",
@@ -33,7 +33,7 @@ def serve(
 ) -> None:
     """Run the API on the configured store (SQLite in PATRONAGE_DATA_DIR by default)."""
     from patronage.api.app import create_app
-    from patronage.cli_demo import exit_cleanly_on_sigterm
+    from patronage.cli.demo import exit_cleanly_on_sigterm
 
     patronage = patronage_or_exit()
     exit_cleanly_on_sigterm()  # so close() flushes pending view counts on SIGTERM

@@ -14,9 +14,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from patronage.application.inbox import InvalidStripeEventError, payload_of
-from patronage.cli_common import patronage_or_exit, settings_or_exit
+from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.domain.inbox import InboxStatus
-from patronage.payments.stripe_client import make_stripe_client
+from patronage.payments.stripe.client import make_stripe_client
 
 inbox_cli = typer.Typer(
     help="The webhook inbox: re-apply recorded Stripe events, fetch the ones Stripe missed.",

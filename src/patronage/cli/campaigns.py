@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from patronage.api.campaigns import NewCampaignIn
 from patronage.application.campaigns import UnknownCampaignError
 from patronage.bootstrap import Patronage
-from patronage.cli_common import patronage_or_exit
+from patronage.cli.common import patronage_or_exit
 from patronage.domain.campaign import CampaignRuleError, CampaignSpec
 from patronage.domain.money import MoneyError
 

@@ -1,0 +1,1 @@
+"""Adapters to Stripe's SDK: the outgoing gateway, signature checks and the client."""
