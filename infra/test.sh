@@ -14,4 +14,5 @@ echo "==> import contracts (lint-imports)"
 echo "==> mypy --strict"
 .venv/bin/mypy src
 echo "==> pytest"
-.venv/bin/pytest "$@"
+# Two workers: the suite is mostly waiting on servers and databases.
+.venv/bin/pytest -n "${PATRONAGE_TEST_WORKERS:-2}" "$@"
