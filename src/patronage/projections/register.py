@@ -199,3 +199,10 @@ def unreceipted_gift_ids(
             year=f"{tax_year:04d}",
         )
     return [r["gift_id"] for r in rows]
+
+
+def count_by_status(store: ViewStore) -> dict[str, int]:
+    """How many receipts are in each status (issued, emailed, void, replaced)."""
+    with store.read() as tx:
+        rows = tx.all("SELECT status, COUNT(*) AS n FROM {receipts} GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
