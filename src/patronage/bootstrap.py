@@ -19,6 +19,7 @@ from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
 from patronage.asks.token import SupporterTokens
@@ -26,7 +27,7 @@ from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
-from patronage.payments.stripe.gateway import PaymentGateway
+from patronage.payments.stripe.gateway import StripePaymentGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
@@ -98,13 +99,20 @@ class Patronage:
         self.ledger.close()
 
 
-def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
+def payment_gateway(settings: Settings) -> PaymentGateway | None:
+    """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = make_stripe_client(settings)
+    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+
+
+def checkout_for(
+    settings: Settings, ledger: Ledger, giving: Giving, gateway: PaymentGateway | None
+) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
         giving=giving,
-        gateway=None if client is None else PaymentGateway(client, settings.demo_mode),
+        gateway=gateway,
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
             minimum_major=settings.checkout_minimum,
@@ -143,7 +151,7 @@ def bootstrap(settings: Settings) -> Patronage:
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving),
+        checkout=checkout_for(settings, ledger, giving, payment_gateway(settings)),
         views=views,
         campaign_results=CampaignResults(views),
     )
