@@ -25,12 +25,11 @@ IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 
 
 def service_settings(**changes: Any) -> Settings:
-    return load_settings(
-        _env_file=None,
-        supporter_token_secret="supporter-token-secret-for-tests",
-        demo_mode=True,
-        **changes,
-    )
+    defaults: dict[str, Any] = {
+        "supporter_token_secret": "supporter-token-secret-for-tests",
+        "demo_mode": True,  # payments confirmed on the server, as in the demo
+    }
+    return load_settings(_env_file=None, **(defaults | changes))
 
 
 @dataclass

@@ -3,7 +3,8 @@
 It keeps what Checkout relies on from Stripe: a create is idempotent on the checkout id
 (Stripe's idempotency keys), a one-time payment succeeds at once when confirmed on the
 server (the demo) and otherwise waits for the page to pay, a monthly membership makes a
-customer unless it is given one and shares one plan per amount, and a payment reads back
+customer unless it is given one and shares one plan per amount (memberships only as the
+demo makes them, confirmed on the server), and a payment reads back
 as it is now. tests/integration/test_payment_gateway_contract.py runs the same claims
 against the real Stripe gateway on localstripe, so the fake cannot drift from it unseen.
 """
@@ -38,7 +39,7 @@ class InMemoryPaymentGateway:
     payments: dict[str, StoredPayment] = field(default_factory=dict)  # by intent/subscription id
     customers: list[str] = field(default_factory=list)
     plans: set[tuple[str, int]] = field(default_factory=set)
-    _by_checkout: dict[str, str] = field(default_factory=dict)
+    _by_key: dict[str, str] = field(default_factory=dict)
 
     def _reach(self) -> None:
         if not self.reachable:
@@ -49,6 +50,9 @@ class InMemoryPaymentGateway:
         return self._once(f"payment-intent-{order.checkout_id}", order, self._intent)
 
     def monthly(self, order: PaymentOrder) -> CreatedPayment:
+        if not self.confirm_on_server:
+            # The page's first-invoice flow: localstripe cannot make it, so no claim is checked.
+            raise NotImplementedError("memberships are confirmed on the server here")
         self._reach()
         return self._once(f"subscription-{order.checkout_id}", order, self._subscription)
 
@@ -67,11 +71,11 @@ class InMemoryPaymentGateway:
         self, key: str, order: PaymentOrder, make: Callable[[PaymentOrder], CreatedPayment]
     ) -> CreatedPayment:
         """Stripe's idempotency: the same key gives back what the first request made."""
-        if key not in self._by_checkout:
+        if key not in self._by_key:
             payment = make(order)
-            self._by_checkout[key] = payment.payment_intent_id or payment.subscription_id
-            self.payments[self._by_checkout[key]] = StoredPayment(order, payment)
-        return self.payments[self._by_checkout[key]].payment
+            self._by_key[key] = payment.payment_intent_id or payment.subscription_id
+            self.payments[self._by_key[key]] = StoredPayment(order, payment)
+        return self.payments[self._by_key[key]].payment
 
     def _intent(self, order: PaymentOrder) -> CreatedPayment:
         intent_id = f"pi_memory_{len(self.payments) + 1}"
@@ -91,6 +95,5 @@ class InMemoryPaymentGateway:
         return CreatedPayment(
             subscription_id=subscription_id,
             customer_id=customer_id,
-            client_secret="" if self.confirm_on_server else f"{subscription_id}_secret_memory",
-            status=SUCCEEDED if self.confirm_on_server else "incomplete",
+            status=SUCCEEDED,
         )
