@@ -33,17 +33,11 @@ def test_concurrent_processes_number_without_gaps_or_repeats(patronage: Patronag
         for n in range(PROCESSES * EACH)
     ]
     env = process_env(patronage.settings)
+    issuer = [sys.executable, "-m", "tests.support.issue_receipts"]
     children = [
         subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "tests.support.issue_receipts",
-                *(str(g) for g in gift_ids[p::PROCESSES]),
-            ],
-            env=env,
-            stderr=subprocess.PIPE,
-        )  # fmt: skip
+            [*issuer, *map(str, gift_ids[p::PROCESSES])], env=env, stderr=subprocess.PIPE
+        )
         for p in range(PROCESSES)
     ]
     failures = [child.communicate(timeout=300)[1] for child in children if child.wait(300) != 0]
