@@ -21,12 +21,14 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
+from patronage.application.sweeper import Sweeper
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
 from patronage.payments.stripe.gateway import PaymentGateway
+from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
@@ -120,6 +122,12 @@ def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout
     )
 
 
+def stripe_lookups(settings: Settings) -> StripeApiLookups | None:
+    """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
+    client = make_stripe_client(settings)
+    return None if client is None else StripeApiLookups(client)
+
+
 def supporter_tokens(settings: Settings) -> SupporterTokens:
     return SupporterTokens(
         settings.supporter_token_secret.get_secret_value(),
@@ -138,7 +146,7 @@ def bootstrap(settings: Settings) -> Patronage:
         ledger=ledger,
         giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
-        inbox=Inbox(ledger, giving),
+        inbox=Inbox(ledger, giving, stripe_lookups(settings)),
         campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),
@@ -162,6 +170,22 @@ def projections_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         poller.stop()
+
+
+@contextmanager
+def parked_sweep_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread tries the parked webhook events again every
+    `parked_sweep_seconds` (each API process may run one: applying is idempotent)."""
+    interval = patronage.settings.parked_sweep_seconds
+    if interval <= 0:
+        yield
+        return
+    sweeper = Sweeper(patronage.inbox.retry_parked, interval)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
 
 
 def run_view_worker(settings: Settings, name: str) -> None:
