@@ -156,3 +156,37 @@ def test_the_sweep_applies_what_a_failed_release_left_parked_and_staff_see_its_a
         client.get("/staff/inbox/parked", params={"older_than_seconds": 0}, headers=STAFF).json()
         == []
     )
+
+
+def test_fetch_missed_records_events_carrying_a_price(
+    settings: Settings, patronage: Patronage, fake_stripe: FakeStripe
+) -> None:
+    """A Price's decimal-string fields come back from the SDK as Decimal: still recorded."""
+    subscription = se.subscription("sub_fetched", 1500, se.our_metadata(ADA, kind="monthly"))
+    price = subscription["items"]["data"][0]["price"]
+    price |= {"object": "price", "unit_amount_decimal": "1500", "billing_scheme": "per_unit"}
+    subscription["plan"] = {"id": "price_monthly", "object": "plan", "amount_decimal": "1500"}
+    session = se.checkout_session(
+        "cs_fetched",
+        1500,
+        ADA,
+        se.our_metadata(ADA),
+        mode="subscription",
+        subscription="sub_fetched",
+    )
+    fake_stripe.state.events = [
+        se.event("customer.subscription.created", subscription, created=se.T0 + 1),
+        se.event("checkout.session.completed", session, created=se.T0),
+    ]
+    env = cli_env(settings, stripe_secret_key=fake_stripe.api_key, stripe_api_base=fake_stripe.url)
+    fetched = CliRunner().invoke(cli, ["inbox", "fetch-missed"], env=env)
+    assert fetched.exit_code == 0, fetched.output
+    assert "applied" in fetched.output
+    membership = patronage.ledger.get_typed(membership_id_for("sub_fetched"), Membership)
+    assert membership.monthly_amount == Money(1500, "USD")
+    recorded = patronage.inbox.get(fake_stripe.state.events[0]["id"])
+    assert recorded is not None
+    assert (
+        recorded.payload["data"]["object"]["items"]["data"][0]["price"]["unit_amount_decimal"]
+        == "1500"
+    )
