@@ -24,12 +24,14 @@ from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.year_end import YearEndJobs
+from patronage.application.sweeper import Sweeper
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
 from patronage.payments.stripe.gateway import StripePaymentGateway
+from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
@@ -193,6 +195,12 @@ def checkout_for(
     )
 
 
+def stripe_lookups(settings: Settings) -> StripeApiLookups | None:
+    """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
+    client = make_stripe_client(settings)
+    return None if client is None else StripeApiLookups(client)
+
+
 def supporter_tokens(settings: Settings) -> SupporterTokens:
     return SupporterTokens(
         settings.supporter_token_secret.get_secret_value(),
@@ -215,7 +223,7 @@ def bootstrap(settings: Settings) -> Patronage:
         ledger=ledger,
         giving=giving,
         receipting=receipting,
-        inbox=Inbox(ledger, giving),
+        inbox=Inbox(ledger, giving, stripe_lookups(settings)),
         campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),
@@ -255,6 +263,22 @@ def receipts_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         patronage.receipt_worker.stop()
+
+
+@contextmanager
+def parked_sweep_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread tries the parked webhook events again every
+    `parked_sweep_seconds` (each API process may run one: applying is idempotent)."""
+    interval = patronage.settings.parked_sweep_seconds
+    if interval <= 0:
+        yield
+        return
+    sweeper = Sweeper(patronage.inbox.retry_parked, interval)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
 
 
 def run_view_worker(settings: Settings, name: str) -> None:

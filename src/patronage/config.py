@@ -131,6 +131,11 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
+    # The webhook inbox: how often parked events are tried again, and after how long a parked
+    # event is shown to staff as stuck.
+    parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)
+    parked_alert_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
+
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
     projection_poll_seconds: float = Field(default=0.25, gt=0, le=60)

@@ -27,7 +27,12 @@ from patronage.api import (
     webhooks,
 )
 from patronage.api.openapi import openapi_with_sentence_422s
-from patronage.bootstrap import Patronage, projections_running, receipts_running
+from patronage.bootstrap import (
+    Patronage,
+    parked_sweep_running,
+    projections_running,
+    receipts_running,
+)
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -36,7 +41,11 @@ log = structlog.get_logger(__name__)
 def create_app(patronage: Patronage) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with projections_running(patronage), receipts_running(patronage):
+        with (
+            projections_running(patronage),
+            receipts_running(patronage),
+            parked_sweep_running(patronage),
+        ):
             yield
 
     app = FastAPI(
