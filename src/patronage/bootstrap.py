@@ -23,8 +23,8 @@ from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
-from patronage.application.year_end import YearEndJobs
 from patronage.application.sweeper import Sweeper
+from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
@@ -44,9 +44,11 @@ from patronage.receipts.pdf import Branding
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store."""
+    # Without table creation (production), `patronage setup` creates them before the start.
+    tables = {"CREATE_TABLE": "yes" if settings.create_tables else "no"}
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return {
+        return tables | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
@@ -55,7 +57,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     dbname = url.path.lstrip("/")
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
-    env = {
+    env = tables | {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
@@ -240,6 +242,11 @@ def bootstrap(settings: Settings) -> Patronage:
     )
 
 
+def set_up_tables(settings: Settings) -> None:
+    """Create the event store's and every view's tables if missing (`patronage setup`)."""
+    bootstrap(settings.model_copy(update={"create_tables": True})).close()
+
+
 @contextmanager
 def projections_running(patronage: Patronage) -> Iterator[None]:
     """While the service runs: on SQLite a thread keeps the views; on PostgreSQL the
@@ -294,7 +301,8 @@ def rebuild_view(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the named view aside and swap it in; returns its new position."""
-    env = small_pool(eventsourcing_env(settings))
+    # A rebuild always creates its new tables aside, whatever PATRONAGE_CREATE_TABLES says.
+    env = small_pool(eventsourcing_env(settings)) | {"CREATE_TABLE": "yes"}
     ledger = Ledger(env=env)
     try:
         return rebuild(name, ledger, env, on_start=on_start, progress=progress)

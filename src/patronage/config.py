@@ -26,6 +26,7 @@ from patronage.domain.receipt import Jurisdiction
 
 
 class LogFormat(StrEnum):
+    AUTO = "auto"  # JSON lines unless the output is a terminal
     CONSOLE = "console"
     JSON = "json"
 
@@ -59,6 +60,9 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    create_tables: bool = Field(
+        default=True, description="Create missing tables at start (false: `patronage setup` does)"
+    )
 
     # Stripe
     stripe_secret_key: SecretStr = SecretStr("")
@@ -104,9 +108,18 @@ class Settings(BaseSettings):
     # The service
     staff_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     supporter_token_secret: SecretStr = SecretStr("")
-    log_format: LogFormat = LogFormat.CONSOLE
+    log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Operations (docs/operations.md)
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="0: /metrics on the API for staff; else this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Interface of the metrics port")
+    ready_max_lag: int = Field(
+        default=1000, ge=0, description="/readyz fails while a view is more events behind"
+    )
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)

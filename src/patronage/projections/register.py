@@ -447,3 +447,10 @@ class RegisterQueries:
                 limit=limit,
             )
         return [UUID(r["receipt_id"]) for r in rows]
+
+
+def count_by_status(store: ViewStore) -> dict[str, int]:
+    """How many receipts are in each status (issued, emailed, void, replaced)."""
+    with store.read() as tx:
+        rows = tx.all("SELECT status, COUNT(*) AS n FROM {receipts} GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}
