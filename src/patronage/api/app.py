@@ -29,7 +29,12 @@ from patronage.api import (
 )
 from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.openapi import openapi_with_sentence_422s
-from patronage.bootstrap import Patronage, projections_running
+from patronage.bootstrap import (
+    Patronage,
+    parked_sweep_running,
+    projections_running,
+    receipts_running,
+)
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
@@ -47,7 +52,12 @@ def create_app(patronage: Patronage) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with projections_running(patronage), metrics_port(settings, process_metrics):
+        with (
+            projections_running(patronage),
+            receipts_running(patronage),
+            parked_sweep_running(patronage),
+            metrics_port(settings, process_metrics),
+        ):
             yield
 
     app = FastAPI(
