@@ -15,8 +15,13 @@ from dataclasses import dataclass, replace
 
 import typer
 
-from patronage.bootstrap import database_problem, organisation_details, smtp_config
-from patronage.config import Settings, SettingsError, load_settings
+from patronage.bootstrap import (
+    database_problem,
+    kurrentdb_problem,
+    organisation_details,
+    smtp_config,
+)
+from patronage.config import EventStore, Settings, SettingsError, load_settings
 from patronage.domain.receipt import Jurisdiction
 from patronage.receipts.mail import DeliveryFailedError, SmtpMailer
 
@@ -54,6 +59,18 @@ def check_database(settings: Settings) -> Iterator[Finding]:
     problem = database_problem(settings, timeout_seconds=5)
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
     yield _ok("database", f"{store} answers") if problem is None else _fail("database", problem)
+
+
+def check_event_store(settings: Settings) -> Iterator[Finding]:
+    if settings.event_store != EventStore.KURRENTDB:
+        return
+    problem = kurrentdb_problem(settings)
+    if problem is not None:
+        yield _fail("event store", problem)
+        return
+    yield _fail(
+        "event store", "KurrentDB answers, but the Ledger cannot run on it yet (docs/scaling.md)"
+    )
 
 
 def check_stripe(settings: Settings) -> Iterator[Finding]:
@@ -138,6 +155,7 @@ def check_receipt_profile(settings: Settings) -> Iterator[Finding]:
 
 CHECKS: tuple[Callable[[Settings], Iterator[Finding]], ...] = (
     check_database,
+    check_event_store,
     check_stripe,
     check_staff,
     check_smtp,
