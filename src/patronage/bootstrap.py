@@ -30,7 +30,7 @@ from patronage.payments.stripe.gateway import PaymentGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
-from patronage.projections.store import small_pool
+from patronage.projections.recorders import small_pool
 from patronage.projections.worker import run_until_signalled
 
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.polling import Poller, wait_for
+from patronage.projections.recorders import open_store
 from patronage.projections.register import RegisterProjection
-from patronage.projections.store import ViewStore, open_store
+from patronage.projections.store import ViewStore
 from patronage.projections.supporters import SupportersProjection
 from patronage.projections.ticker import Raised, TickerProjection, raised
 from patronage.projections.totals import TotalsProjection
