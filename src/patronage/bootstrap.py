@@ -13,12 +13,14 @@ from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from patronage.application.allocation import BanditScores
+from patronage.application.asks import Asks
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
 from patronage.asks.token import SupporterTokens
@@ -86,7 +88,7 @@ class Patronage:
     inbox: Inbox
     campaigns: Campaigns
     impressions: ImpressionCounter
-    bandit: BanditScores
+    asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
     views: Views
@@ -133,19 +135,32 @@ def bootstrap(settings: Settings) -> Patronage:
     giving = Giving(ledger)
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
+    results = CampaignResults(views)
+    campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    checkout = checkout_for(settings, ledger, giving)
+    tokens = supporter_tokens(settings)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
         inbox=Inbox(ledger, giving),
-        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
+        campaigns=campaigns,
         impressions=impressions,
-        bandit=BanditScores(impressions, settings.default_currency),
-        tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving),
+        asks=Asks(
+            catalogue=campaigns.catalogue,
+            tokens=tokens,
+            bandit=BanditScores(impressions, settings.default_currency),
+            gifts=results,
+            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            impressions=impressions,
+            rules=checkout.rules,
+            default_currency=settings.default_currency,
+        ),
+        tokens=tokens,
+        checkout=checkout,
         views=views,
-        campaign_results=CampaignResults(views),
+        campaign_results=results,
     )
 
 

@@ -10,6 +10,7 @@ from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.application.raised import RaisedCache
 from patronage.asks.selection import VariantScore
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
@@ -234,3 +235,17 @@ def test_the_newsrooms_own_site_may_call_asks_cross_origin(patronage: Patronage)
     assert allowed.headers["access-control-allow-origin"] == "https://news.example"
     other = client.options("/checkout", headers={"Origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_the_ticker_in_an_ask_is_read_from_memory_and_refreshed_periodically(
+    patronage: Patronage,
+) -> None:
+    now = [0.0]
+    cache = RaisedCache(patronage.campaign_results, refresh_seconds=15, clock=lambda: now[0])
+    give_to(patronage, "control", [("pi_1", Money(1000, "USD"))])
+    assert cache.raised("spring", "USD") == Money(1000, "USD")
+    give_to(patronage, "control", [("pi_2", Money(500, "USD"))])
+    now[0] = 14.0
+    assert cache.raised("spring", "USD") == Money(1000, "USD")  # from memory
+    now[0] = 15.0
+    assert cache.raised("spring", "USD") == Money(1500, "USD")
