@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import structlog
+
 from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
@@ -34,6 +36,8 @@ from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
 from patronage.projections.recorders import small_pool
 from patronage.projections.worker import run_until_signalled
+
+log = structlog.get_logger(__name__)
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -95,7 +99,10 @@ class Patronage:
     campaign_results: CampaignResults
 
     def close(self) -> None:
-        self.impressions.flush()
+        try:
+            self.impressions.flush()
+        except Exception:  # view counts are not worth failing a shutdown for
+            log.warning("impressions_lost_at_shutdown", exc_info=True)
         self.views.close()
         self.ledger.close()
 
@@ -133,8 +140,8 @@ def bootstrap(settings: Settings) -> Patronage:
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger)
-    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
+    impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
     checkout = checkout_for(settings, ledger, giving)

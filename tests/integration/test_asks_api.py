@@ -12,11 +12,13 @@ from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.application.raised import RaisedCache
 from patronage.asks.selection import VariantScore
-from patronage.bootstrap import Patronage, bootstrap
+from patronage.bootstrap import Patronage, bootstrap, eventsourcing_env
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
+from patronage.projections import impressions
+from patronage.projections.recorders import open_store
 from tests.support.campaigns import variant
 from tests.support.projections import catch_up_all
 
@@ -249,3 +251,37 @@ def test_the_ticker_in_an_ask_is_read_from_memory_and_refreshed_periodically(
     assert cache.raised("spring", "USD") == Money(1000, "USD")  # from memory
     now[0] = 15.0
     assert cache.raised("spring", "USD") == Money(1500, "USD")
+
+
+def test_a_failing_view_count_never_fails_an_ask_and_its_counts_wait(settings: Settings) -> None:
+    patronage = bootstrap(settings.model_copy(update={"impression_flush_seconds": 0.0}))
+    try:
+        start_campaign(patronage, control_bp=10_000)
+        store = open_store(impressions.SCHEMA, eventsourcing_env(settings))
+        try:
+            with store.write() as tx:  # the counter table is gone: every flush fails
+                tx.run("DROP TABLE {daily}")
+            client = TestClient(create_app(patronage))
+            for _ in range(3):
+                answer = client.post("/asks", json=ask_body())
+                assert answer.status_code == 200 and answer.json()["kind"] == "ask"
+            with store.write() as tx:
+                tx.run(impressions.SCHEMA.tables["daily"])
+            patronage.impressions.flush()
+            stored = impressions.ImpressionTable(store).views("spring", datetime.now(UTC).date())
+            assert stored == {"control": 3}
+        finally:
+            store.close()
+    finally:
+        patronage.close()
+
+
+def test_view_counts_stay_out_of_the_ledger(patronage: Patronage) -> None:
+    start_campaign(patronage)
+    head = patronage.ledger.head()
+    client = TestClient(create_app(patronage))
+    for i in range(5):
+        client.post("/asks", json=ask_body(reader_id=f"r{i}"))
+    patronage.impressions.flush()
+    assert sum(patronage.impressions.views("spring", datetime.now(UTC).date()).values()) == 5
+    assert patronage.ledger.head() == head

@@ -155,6 +155,12 @@ class ViewStore(TrackingRecorder):
         change(ViewTx(cursor, self.render))
 
     @contextmanager
+    def write(self) -> Iterator[ViewTx]:
+        """A transaction that commits its changes, for tables no event feeds (counters)."""
+        with self.transaction(commit=True) as cursor:
+            yield ViewTx(cursor, self.render)
+
+    @contextmanager
     def read(self) -> Iterator[ViewTx]:
         """A read-only transaction: the rows a reader sees are of one moment."""
         with self.transaction(commit=False) as cursor:
