@@ -82,3 +82,13 @@ def test_demo_pages_are_mounted_only_in_demo_mode(patronage: Patronage) -> None:
     article = demo.get("/demo/article")
     assert article.status_code == 200
     assert "patronage-embed.js" in article.text
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_the_api_has_one_model_for_money(patronage: Patronage) -> None:
+    schema = TestClient(create_app(patronage)).get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    assert [name for name in models if set(models[name].get("properties", {})) >= {
+        "minor", "currency", "text"}] == ["MoneyOut"]  # fmt: skip
+    quote = models["QuoteOut"]["properties"]["fee"]
+    assert quote["$ref"] == "#/components/schemas/MoneyOut"

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from patronage.api.amounts import AmountOut
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
 from patronage.application.asks import AskCopy, ReaderInput, TickerLine
 from patronage.asks.selection import PageContext, WeeklyCount
@@ -60,18 +60,18 @@ class ActionOut(BaseModel):
 
 class ChoicesOut(BaseModel):
     currency: str
-    one_time: list[AmountOut]
-    monthly: list[AmountOut]
-    default_one_time: AmountOut
-    default_monthly: AmountOut
+    one_time: list[MoneyOut]
+    monthly: list[MoneyOut]
+    default_one_time: MoneyOut
+    default_monthly: MoneyOut
     default_frequency: Frequency
-    minimum: AmountOut
-    maximum: AmountOut
+    minimum: MoneyOut
+    maximum: MoneyOut
 
 
 class TickerOut(BaseModel):
-    goal: AmountOut
-    raised: AmountOut
+    goal: MoneyOut
+    raised: MoneyOut
 
 
 class AskContent(BaseModel):
@@ -111,7 +111,7 @@ def _action(action: Action | None) -> ActionOut | None:
 def _ticker(ticker: TickerLine | None) -> TickerOut | None:
     if ticker is None:
         return None
-    return TickerOut(goal=AmountOut.of(ticker.goal), raised=AmountOut.of(ticker.raised))
+    return TickerOut(goal=MoneyOut.of(ticker.goal), raised=MoneyOut.of(ticker.raised))
 
 
 def _content(copy: AskCopy) -> AskContent:
@@ -124,13 +124,13 @@ def _content(copy: AskCopy) -> AskContent:
         secondary=_action(copy.secondary),
         choices=ChoicesOut(
             currency=choices.currency,
-            one_time=[AmountOut.of(m) for m in choices.one_time],
-            monthly=[AmountOut.of(m) for m in choices.monthly],
-            default_one_time=AmountOut.of(choices.default_one_time),
-            default_monthly=AmountOut.of(choices.default_monthly),
+            one_time=[MoneyOut.of(m) for m in choices.one_time],
+            monthly=[MoneyOut.of(m) for m in choices.monthly],
+            default_one_time=MoneyOut.of(choices.default_one_time),
+            default_monthly=MoneyOut.of(choices.default_monthly),
             default_frequency=choices.default_frequency,
-            minimum=AmountOut.of(choices.minimum),
-            maximum=AmountOut.of(choices.maximum),
+            minimum=MoneyOut.of(choices.minimum),
+            maximum=MoneyOut.of(choices.maximum),
         ),
         ticker=_ticker(copy.ticker),
         article_count=copy.article_count,
