@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import stripe
 import structlog
 
 from patronage.application.allocation import BanditScores
@@ -30,11 +31,13 @@ from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
+from patronage.payments.stripe.events import StripeEventList
 from patronage.payments.stripe.gateway import PaymentGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
-from patronage.projections.recorders import small_pool
+from patronage.projections.recorders import datastore_of, open_store, small_pool
+from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
 
 log = structlog.get_logger(__name__)
@@ -97,18 +100,29 @@ class Patronage:
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    stripe_events: StripeEventList | None  # None without a Stripe secret key
 
     def close(self) -> None:
         try:
             self.impressions.flush()
         except Exception:  # view counts are not worth failing a shutdown for
             log.warning("impressions_lost_at_shutdown", exc_info=True)
-        self.views.close()
         self.ledger.close()
 
 
-def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
-    client = make_stripe_client(settings)
+def view_stores(settings: Settings, ledger: Ledger) -> StoreOpener:
+    """Views open their stores on the Ledger's database and share its connection pool."""
+    postgres, datastore = settings.uses_postgres, datastore_of(ledger)
+
+    def open_view(schema: ViewSchema, suffix: str = "") -> ViewStore:
+        return open_store(schema, postgres=postgres, datastore=datastore, suffix=suffix)
+
+    return open_view
+
+
+def checkout_for(
+    settings: Settings, ledger: Ledger, giving: Giving, client: stripe.StripeClient | None
+) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
@@ -140,11 +154,12 @@ def bootstrap(settings: Settings) -> Patronage:
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger)
-    views = Views(ledger, env)
+    views = Views(ledger, view_stores(settings, ledger))
     impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
-    checkout = checkout_for(settings, ledger, giving)
+    stripe_client = make_stripe_client(settings)
+    checkout = checkout_for(settings, ledger, giving, stripe_client)
     tokens = supporter_tokens(settings)
     return Patronage(
         settings=settings,
@@ -168,6 +183,7 @@ def bootstrap(settings: Settings) -> Patronage:
         checkout=checkout,
         views=views,
         campaign_results=results,
+        stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
     )
 
 
@@ -202,6 +218,7 @@ def rebuild_view(
     env = small_pool(eventsourcing_env(settings))
     ledger = Ledger(env=env)
     try:
-        return rebuild(name, ledger, env, on_start=on_start, progress=progress)
+        opener = view_stores(settings, ledger)
+        return rebuild(name, ledger, opener, on_start=on_start, progress=progress)
     finally:
         ledger.close()

@@ -12,13 +12,13 @@ from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.application.raised import RaisedCache
 from patronage.asks.selection import VariantScore
-from patronage.bootstrap import Patronage, bootstrap, eventsourcing_env
+from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import impressions
-from patronage.projections.recorders import open_store
+from patronage.projections.recorders import datastore_of, open_store
 from tests.support.campaigns import variant
 from tests.support.projections import catch_up_all
 
@@ -257,21 +257,22 @@ def test_a_failing_view_count_never_fails_an_ask_and_its_counts_wait(settings: S
     patronage = bootstrap(settings.model_copy(update={"impression_flush_seconds": 0.0}))
     try:
         start_campaign(patronage, control_bp=10_000)
-        store = open_store(impressions.SCHEMA, eventsourcing_env(settings))
-        try:
-            with store.write() as tx:  # the counter table is gone: every flush fails
-                tx.run("DROP TABLE {daily}")
-            client = TestClient(create_app(patronage))
-            for _ in range(3):
-                answer = client.post("/asks", json=ask_body())
-                assert answer.status_code == 200 and answer.json()["kind"] == "ask"
-            with store.write() as tx:
-                tx.run(impressions.SCHEMA.tables["daily"])
-            patronage.impressions.flush()
-            stored = impressions.ImpressionTable(store).views("spring", datetime.now(UTC).date())
-            assert stored == {"control": 3}
-        finally:
-            store.close()
+        store = open_store(
+            impressions.SCHEMA,
+            postgres=settings.uses_postgres,
+            datastore=datastore_of(patronage.ledger),
+        )
+        with store.write() as tx:  # the counter table is gone: every flush fails
+            tx.run("DROP TABLE {daily}")
+        client = TestClient(create_app(patronage))
+        for _ in range(3):
+            answer = client.post("/asks", json=ask_body())
+            assert answer.status_code == 200 and answer.json()["kind"] == "ask"
+        with store.write() as tx:
+            tx.run(impressions.SCHEMA.tables["daily"])
+        patronage.impressions.flush()
+        stored = impressions.ImpressionTable(store).views("spring", datetime.now(UTC).date())
+        assert stored == {"control": 3}
     finally:
         patronage.close()
 

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from patronage.api.app import create_app
+from patronage.application.campaigns import CampaignSettings
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.cli.main import cli
 from patronage.config import Settings
+from patronage.domain.campaign import Targeting
+from tests.support.campaigns import variant
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 CAMPAIGN = {
@@ -102,3 +106,25 @@ def test_cli_creates_starts_and_shows_history(settings: Settings, tmp_path: Path
         assert spec is not None and spec.status.value == "live"
     finally:
         patronage.close()
+
+
+def test_concurrent_edits_from_two_processes_both_land(patronage: Patronage) -> None:
+    patronage.campaigns.create(
+        CampaignSettings("spring", "Spring", 1, Targeting()), [variant("control")], by="test"
+    )
+    other = bootstrap(patronage.settings)
+    try:
+        # Each unit of work retries on the other's save, on top of what it saved.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = [
+                pool.submit(service.add_variant, "spring", variant(name), by=name)
+                for service, name in ((patronage.campaigns, "urgent"), (other.campaigns, "calm"))
+            ]
+            for future in done:
+                future.result()
+    finally:
+        other.close()
+    patronage.campaigns.catalogue.refresh()
+    spec = patronage.campaigns.catalogue.get("spring")
+    assert spec is not None
+    assert sorted(v.name for v in spec.variants) == ["calm", "control", "urgent"]

@@ -16,7 +16,8 @@ from eventsourcing.postgres import PostgresRecorder, PostgresTrackingRecorder
 from eventsourcing.projection import ProjectionRunner
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
 
-from patronage.projections.recorders import open_store, store_class
+from patronage.application.ledger import Ledger
+from patronage.projections.recorders import datastore_of, open_store, store_class
 from patronage.projections.store import ViewTx
 from patronage.projections.ticker import SCHEMA
 
@@ -66,21 +67,28 @@ def test_factory_and_runner_construct_a_view_from_its_class_and_datastore() -> N
 
 
 def test_a_view_store_built_on_them_applies_a_position_once(tmp_path: Path) -> None:
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(tmp_path / "v.db")}
-    store = open_store(SCHEMA, env)
-    try:
-        assert isinstance(store, store_class(SCHEMA, postgres=False))
+    datastore = SQLiteDatastore(str(tmp_path / "v.db"))
+    store = open_store(SCHEMA, postgres=False, datastore=datastore)
+    assert isinstance(store, store_class(SCHEMA, postgres=False))
 
-        def change(tx: ViewTx) -> None:
-            tx.run("INSERT INTO {backers} VALUES ('spring', 's1')")
+    def change(tx: ViewTx) -> None:
+        tx.run("INSERT INTO {backers} VALUES ('spring', 's1')")
 
+    store.apply(Tracking("Ledger", 7), change)
+    with pytest.raises(IntegrityError):
         store.apply(Tracking("Ledger", 7), change)
-        with pytest.raises(IntegrityError):
-            store.apply(Tracking("Ledger", 7), change)
-        assert store.position("Ledger") == 7
-        with store.transaction(commit=False) as cursor:
-            assert store.position_in(cursor, "Ledger") == 7
-        with store.read() as tx:
-            assert tx.value("SELECT COUNT(*) FROM {backers}") == 1
+    assert store.position("Ledger") == 7
+    with store.transaction(commit=False) as cursor:
+        assert store.position_in(cursor, "Ledger") == 7
+    with store.read() as tx:
+        assert tx.value("SELECT COUNT(*) FROM {backers}") == 1
+
+
+def test_views_share_the_pool_of_the_applications_recorder(tmp_path: Path) -> None:
+    ledger = Ledger(env={"PERSISTENCE_MODULE": "eventsourcing.sqlite",
+                         "SQLITE_DBNAME": str(tmp_path / "l.db")})  # fmt: skip
+    try:
+        assert isinstance(datastore_of(ledger), SQLiteDatastore)
     finally:
-        store.close()
+        ledger.close()
+    assert "self.datastore = datastore" in inspect.getsource(PostgresRecorder.__init__)

@@ -16,17 +16,10 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from eventsourcing.persistence import (
-    InfrastructureFactory,
-    IntegrityError,
-    OperationalError,
-    ProgrammingError,
-    Tracking,
-    TrackingRecorder,
-)
+from eventsourcing.application import Application
+from eventsourcing.persistence import IntegrityError, OperationalError, ProgrammingError, Tracking
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
 
 from patronage.projections.store import Dialect, ViewSchema, ViewStore
 
@@ -35,8 +28,6 @@ CREATE_ATTEMPTS = 5
 
 class LibraryStore(ViewStore):
     """What both stores take from the library's recorder next in their MRO."""
-
-    _factory: Any = None  # the factory of the pool this store opened itself, if any
 
     if TYPE_CHECKING:  # set or defined by the library's SQLite and PostgreSQL recorders
         datastore: Any
@@ -79,10 +70,6 @@ class LibraryStore(ViewStore):
             return self.max_tracking_id(self.table_migration_identifier) is not None
         except (OperationalError, ProgrammingError):  # no tracking table yet
             return False
-
-    def close(self) -> None:
-        if self._factory is not None:
-            self._factory.close()
 
 
 class SQLiteViewStore(LibraryStore, SQLiteTrackingRecorder):
@@ -148,21 +135,16 @@ def small_pool(env: Mapping[str, str]) -> dict[str, str]:
     return {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
 
 
-def open_store(
-    schema: ViewSchema, env: Mapping[str, str], suffix: str = "", datastore: Any = None
-) -> ViewStore:
-    """A view's store on the Ledger's database, its tables created if missing.
+def datastore_of(application: Application[Any]) -> Any:
+    """The connection pool of an application's recorder, for its views to share."""
+    return application.recorder.datastore  # type: ignore[attr-defined]
 
-    With `datastore` (the Ledger's own), the view shares the Ledger's connection pool: one
-    pool per API process however many views it reads. Without, it opens its own pool."""
-    postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
-    factory = None
-    if datastore is None:
-        factory = InfrastructureFactory[TrackingRecorder].construct(
-            env=Environment(schema.name, dict(env))
-        )
-        datastore = factory.datastore  # type: ignore[attr-defined]
+
+def open_store(
+    schema: ViewSchema, *, postgres: bool, datastore: Any, suffix: str = ""
+) -> ViewStore:
+    """A view's store on the given datastore (the Ledger's pool), its tables created if
+    missing. Which database, and whose pool, the composition root decides."""
     store = store_class(schema, postgres)(datastore, suffix=suffix)  # type: ignore[call-arg]
     store.create_table()
-    store._factory = factory  # closed with the store, when the store opened it
     return store

@@ -18,7 +18,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
@@ -128,10 +128,6 @@ class ViewStore(TrackingRecorder):
     def position_in(self, cursor: Any, application_name: str) -> int:
         """The view's position, read within an open transaction."""
 
-    @abstractmethod
-    def close(self) -> None:
-        """Close the connections this store opened itself, if any."""
-
     def _tables(self) -> dict[str, str]:
         return {**self.schema.tables, self.tracking_table: ""}
 
@@ -168,6 +164,13 @@ class ViewStore(TrackingRecorder):
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
+
+
+class StoreOpener(Protocol):
+    """Opens a view's store (under `suffix`, for a rebuild) on the database the composition
+    root chose."""
+
+    def __call__(self, schema: ViewSchema, suffix: str = "") -> ViewStore: ...
 
 
 def iter_tables(schema: ViewSchema) -> Iterator[str]:
