@@ -13,8 +13,8 @@ from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
-from patronage.application.asks import AskCopy, ReaderInput, TickerLine
-from patronage.asks.selection import PageContext, WeeklyCount
+from patronage.application.asks import AskCopy, TickerLine
+from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
 from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
@@ -115,7 +115,11 @@ def _ticker(ticker: TickerLine | None) -> TickerOut | None:
 
 
 def _content(copy: AskCopy) -> AskContent:
-    choices = copy.choices
+    choices, amounts = copy.choices, copy.choices.amounts
+
+    def money(minor: int) -> MoneyOut:
+        return MoneyOut.of(minor, amounts.currency)
+
     return AskContent(
         heading=copy.heading,
         paragraphs=list(copy.paragraphs),
@@ -123,11 +127,11 @@ def _content(copy: AskCopy) -> AskContent:
         cta=ActionOut(text=copy.cta.text, url=copy.cta.url),
         secondary=_action(copy.secondary),
         choices=ChoicesOut(
-            currency=choices.currency,
-            one_time=[MoneyOut.of(m) for m in choices.one_time],
-            monthly=[MoneyOut.of(m) for m in choices.monthly],
-            default_one_time=MoneyOut.of(choices.default_one_time),
-            default_monthly=MoneyOut.of(choices.default_monthly),
+            currency=amounts.currency,
+            one_time=[money(m) for m in amounts.one_time],
+            monthly=[money(m) for m in amounts.monthly],
+            default_one_time=money(amounts.default_one_time),
+            default_monthly=money(amounts.default_monthly),
             default_frequency=choices.default_frequency,
             minimum=MoneyOut.of(choices.minimum),
             maximum=MoneyOut.of(choices.maximum),
@@ -160,16 +164,16 @@ def ask(
             sensitive=page.sensitive,
             hidden=page.hidden,
         ),
-        ReaderInput(
+        ReaderContext(
             reader_id=reader.reader_id,
             country=reader.country or (request.headers.get(header, "") if header else ""),
             weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in reader.weekly_counts),
             asks_seen=tuple(reader.asks_seen),
-            supporter_token=reader.supporter_token,
             device=reader.device,
             signed_in=reader.signed_in,
             article_count_opt_out=reader.article_count_opt_out,
         ),
+        reader.supporter_token,
         force,
     )
     result = AskAnswer(kind=outcome.kind)

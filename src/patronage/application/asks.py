@@ -8,7 +8,7 @@ the last refresh. The only write is a view count, in memory, flushed in batches.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Literal
 
@@ -25,7 +25,6 @@ from patronage.asks.selection import (
     ReaderContext,
     Rejection,
     Thanks,
-    WeeklyCount,
     choose,
     preview,
 )
@@ -35,6 +34,7 @@ from patronage.domain.campaign import (
     Action,
     CampaignSpec,
     Frequency,
+    SuggestedAmounts,
     Variant,
 )
 from patronage.domain.money import Money
@@ -42,26 +42,10 @@ from patronage.payments.amounts import AmountRules
 
 
 @dataclass(frozen=True, slots=True)
-class ReaderInput:
-    """What the article page says about its reader, before the token is read."""
-
-    reader_id: str
-    country: str = ""
-    weekly_counts: tuple[WeeklyCount, ...] = ()
-    asks_seen: tuple[datetime, ...] = ()
-    supporter_token: str = ""
-    device: str = ""
-    signed_in: bool = False
-    article_count_opt_out: bool = False
-
-
-@dataclass(frozen=True, slots=True)
 class Choices:
-    currency: str
-    one_time: tuple[Money, ...]
-    monthly: tuple[Money, ...]
-    default_one_time: Money
-    default_monthly: Money
+    """The variant's suggested amounts in the reader's currency, and the limits of a gift."""
+
+    amounts: SuggestedAmounts
     default_frequency: Frequency
     minimum: Money
     maximum: Money
@@ -120,11 +104,23 @@ class Asks:
         self._default_currency = default_currency
         self._now = now
 
-    def answer(self, page: PageContext, given: ReaderInput, force: str | None = None) -> AskOutcome:
-        """The ask for this page and reader; `force` (`campaign:variant`) is an editor's
-        preview, which skips the filters and is not counted as a view."""
+    def answer(
+        self,
+        page: PageContext,
+        given: ReaderContext,
+        supporter_token: str = "",
+        force: str | None = None,
+    ) -> AskOutcome:
+        """The ask for this page and reader (as the page describes them; their audience comes
+        from their token); `force` (`campaign:variant`) is an editor's preview, which skips
+        the filters and is not counted as a view."""
         now = self._now()
-        reader = self._reader(given, now)
+        reader = replace(
+            given,
+            country=given.country.upper()[:2],
+            asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
+            audience=self._tokens.audience(supporter_token, now),
+        )
         specs = self._catalogue.specs()
         choice: Choice
         if force:
@@ -134,18 +130,6 @@ class Asks:
             if isinstance(choice, Ask):
                 self._impressions.record(choice.campaign.code, choice.variant.name)
         return self._outcome(choice, reader)
-
-    def _reader(self, given: ReaderInput, now: datetime) -> ReaderContext:
-        return ReaderContext(
-            reader_id=given.reader_id,
-            country=given.country.upper()[:2],
-            weekly_counts=given.weekly_counts,
-            asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
-            audience=self._tokens.audience(given.supporter_token, now),
-            device=given.device,
-            signed_in=given.signed_in,
-            article_count_opt_out=given.article_count_opt_out,
-        )
 
     def _outcome(self, choice: Choice, reader: ReaderContext) -> AskOutcome:
         if isinstance(choice, Ask):
@@ -185,20 +169,11 @@ class Asks:
         """The variant's amounts in the reader's currency, else the default, else its first."""
         wanted = currency_for(country, self._default_currency)
         amounts = variant.amounts_for(wanted) or variant.amounts[0]
-        currency = amounts.currency
-
-        def money(minor: int) -> Money:
-            return Money(minor, currency)
-
         return Choices(
-            currency=currency,
-            one_time=tuple(money(m) for m in amounts.one_time),
-            monthly=tuple(money(m) for m in amounts.monthly),
-            default_one_time=money(amounts.default_one_time),
-            default_monthly=money(amounts.default_monthly),
+            amounts=amounts,
             default_frequency=variant.default_frequency,
-            minimum=self._rules.minimum(currency),
-            maximum=self._rules.maximum(currency),
+            minimum=self._rules.minimum(amounts.currency),
+            maximum=self._rules.maximum(amounts.currency),
         )
 
     def _ticker(self, spec: CampaignSpec) -> TickerLine | None:

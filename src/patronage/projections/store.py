@@ -94,6 +94,11 @@ class ViewTx:
     def run(self, sql: str, **params: Any) -> None:
         self._cursor.execute(self._render(sql), params)
 
+    def insert(self, table: str, **values: Any) -> None:
+        """Insert one row into a view's table (its logical name), a value per column."""
+        columns, params = ", ".join(values), ", ".join(f":{column}" for column in values)
+        self.run(f"INSERT INTO {{{table}}} ({columns}) VALUES ({params})", **values)
+
     def all(self, sql: str, **params: Any) -> list[Row]:
         self._cursor.execute(self._render(sql), params)
         return [dict(row) for row in self._cursor.fetchall()]
