@@ -12,7 +12,10 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import structlog
+
 from patronage.application.allocation import BanditScores
+from patronage.application.asks import Asks
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
@@ -20,6 +23,7 @@ from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ports import PaymentGateway
+from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
@@ -35,11 +39,13 @@ from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
+from patronage.projections.recorders import small_pool
 from patronage.projections.register import RegisterQueries
-from patronage.projections.store import small_pool
 from patronage.projections.worker import run_until_signalled
 from patronage.receipts.mail import SmtpConfig, SmtpMailer
 from patronage.receipts.pdf import Branding
+
+log = structlog.get_logger(__name__)
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -152,7 +158,7 @@ class Patronage:
     inbox: Inbox
     campaigns: Campaigns
     impressions: ImpressionCounter
-    bandit: BanditScores
+    asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
     views: Views
@@ -163,7 +169,10 @@ class Patronage:
     branding: Branding
 
     def close(self) -> None:
-        self.impressions.flush()
+        try:
+            self.impressions.flush()
+        except Exception:  # view counts are not worth failing a shutdown for
+            log.warning("impressions_lost_at_shutdown", exc_info=True)
         self.views.close()
         self.ledger.close()
 
@@ -215,24 +224,37 @@ def bootstrap(settings: Settings) -> Patronage:
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger)
-    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
     register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
     receipting = Receipting(ledger, organisation, settings.zone, register)
     outbox = receipt_outbox(settings, ledger, register)
+    impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
+    results = CampaignResults(views)
+    campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    checkout = checkout_for(settings, ledger, giving, payment_gateway(settings))
+    tokens = supporter_tokens(settings)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=receipting,
         inbox=Inbox(ledger, giving, stripe_lookups(settings)),
-        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
+        campaigns=campaigns,
         impressions=impressions,
-        bandit=BanditScores(impressions, settings.default_currency),
-        tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving, payment_gateway(settings)),
+        asks=Asks(
+            catalogue=campaigns.catalogue,
+            tokens=tokens,
+            bandit=BanditScores(impressions, settings.default_currency),
+            gifts=results,
+            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            impressions=impressions,
+            rules=checkout.rules,
+            default_currency=settings.default_currency,
+        ),
+        tokens=tokens,
+        checkout=checkout,
         views=views,
-        campaign_results=CampaignResults(views),
+        campaign_results=results,
         outbox=outbox,
         receipt_worker=ReceiptWorker(
             receipting, outbox, settings.receipts_single_automatic, settings.receipts_worker_seconds

@@ -9,7 +9,7 @@ import pytest
 from patronage.bootstrap import eventsourcing_env
 from patronage.config import Settings
 from patronage.projections.catalog import PROJECTIONS
-from patronage.projections.store import open_store, small_pool
+from patronage.projections.recorders import open_store, small_pool
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from patronage.projections import impressions
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.polling import PENDING_CAP, Poller, pending, wait_for
+from patronage.projections.recorders import open_store
 from patronage.projections.register import RegisterProjection
-from patronage.projections.store import ViewStore, open_store
+from patronage.projections.store import ViewStore
 from patronage.projections.supporters import SupportersProjection
 from patronage.projections.ticker import Raised, TickerProjection, raised
 from patronage.projections.totals import TotalsProjection
@@ -41,6 +43,9 @@ class Views:
             name: open_store(p.schema, self.env, datastore=datastore)
             for name, p in PROJECTIONS.items()
         }
+        # The asks' view counts: kept beside the views, fed by the service, not by events.
+        self._impressions_store = open_store(impressions.SCHEMA, self.env, datastore=datastore)
+        self.impressions = impressions.ImpressionTable(self._impressions_store)
 
     @property
     def supporters(self) -> ViewStore:
@@ -82,5 +87,5 @@ class Views:
         wait_for(self.ledger, store, projection_class(name).topics, notification_id, timeout)
 
     def close(self) -> None:
-        for store in self.stores.values():
+        for store in (*self.stores.values(), self._impressions_store):
             store.close()

@@ -69,33 +69,38 @@ def gift_facts(rebook: Rebook | None = None) -> Handlers:
     handlers = Handlers()
     handlers.extend(_gift_facts)
 
-    @handlers.on(Gift, "ReceivedAtCorrected", "AttributionLearnt")
-    def _moved(tx: ViewTx, e: Any) -> None:
-        if rebook is not None:
-            rebook(tx, gift(tx, e.originator_id), -1)
-        _update_gift(tx, e)
-        if rebook is not None:
-            rebook(tx, gift(tx, e.originator_id), +1)
+    def moved(update: Callable[[ViewTx, Any], None]) -> Callable[[ViewTx, Any], None]:
+        def handler(tx: ViewTx, e: Any) -> None:
+            if rebook is not None:
+                rebook(tx, gift(tx, e.originator_id), -1)
+            update(tx, e)
+            if rebook is not None:
+                rebook(tx, gift(tx, e.originator_id), +1)
 
+        return handler
+
+    handlers.on(Gift, "ReceivedAtCorrected")(moved(_received_at_corrected))
+    handlers.on(Gift, "AttributionLearnt")(moved(_attribution_learnt))
     return handlers
 
 
-def _update_gift(tx: ViewTx, e: Any) -> None:
-    if type(e).__name__ == "ReceivedAtCorrected":
-        tx.run(
-            "UPDATE {gifts} SET received_at = :at WHERE gift_id = :id",
-            at=iso(e.received_at),
-            id=str(e.originator_id),
-        )
-    else:
-        tx.run(
-            "UPDATE {gifts} SET article_id = :article_id, campaign = :campaign,"
-            " variant = :variant WHERE gift_id = :id",
-            article_id=e.attribution.article_id,
-            campaign=e.attribution.campaign,
-            variant=e.attribution.variant,
-            id=str(e.originator_id),
-        )
+def _received_at_corrected(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {gifts} SET received_at = :at WHERE gift_id = :id",
+        at=iso(e.received_at),
+        id=str(e.originator_id),
+    )
+
+
+def _attribution_learnt(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {gifts} SET article_id = :article_id, campaign = :campaign,"
+        " variant = :variant WHERE gift_id = :id",
+        article_id=e.attribution.article_id,
+        campaign=e.attribution.campaign,
+        variant=e.attribution.variant,
+        id=str(e.originator_id),
+    )
 
 
 @_gift_facts.on(Gift, "Received")
@@ -200,14 +205,22 @@ def _dispute_updated(tx: ViewTx, e: Any) -> None:
     )
 
 
-@_gift_facts.on(Gift, "ReceiptAttached", "ReceiptDetached")
-def _receipt(tx: ViewTx, e: Any) -> None:
-    attached = type(e).__name__ == "ReceiptAttached"
+def _set_receipt(tx: ViewTx, e: Any, receipt_id: str | None) -> None:
     tx.run(
         "UPDATE {gifts} SET receipt_id = :receipt WHERE gift_id = :id",
-        receipt=str(e.receipt_id) if attached else None,
+        receipt=receipt_id,
         id=str(e.originator_id),
     )
+
+
+@_gift_facts.on(Gift, "ReceiptAttached")
+def _receipt_attached(tx: ViewTx, e: Any) -> None:
+    _set_receipt(tx, e, str(e.receipt_id))
+
+
+@_gift_facts.on(Gift, "ReceiptDetached")
+def _receipt_detached(tx: ViewTx, e: Any) -> None:
+    _set_receipt(tx, e, None)
 
 
 # Memberships -------------------------------------------------------------------------------
@@ -261,16 +274,19 @@ def _cancelled(tx: ViewTx, e: Any) -> None:
     _set(tx, e, status=MembershipStatus.CANCELLED.value, status_as_of=at, cancelled_at=at)
 
 
-_NAMED = {
-    "CancellationScheduled": MembershipStatus.CANCELLATION_SCHEDULED.value,
-    "Paused": MembershipStatus.PAUSED.value,
-}
+@membership_facts.on(Membership, "CancellationScheduled")
+def _cancellation_scheduled(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, status=MembershipStatus.CANCELLATION_SCHEDULED.value, status_as_of=iso(e.as_of))
 
 
-@membership_facts.on(Membership, "CancellationScheduled", "Paused", "Resumed", "StatusChanged")
+@membership_facts.on(Membership, "Paused")
+def _paused(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, status=MembershipStatus.PAUSED.value, status_as_of=iso(e.as_of))
+
+
+@membership_facts.on(Membership, "Resumed", "StatusChanged")
 def _status(tx: ViewTx, e: Any) -> None:
-    status = _NAMED.get(type(e).__name__) or str(e.status)
-    _set(tx, e, status=status, status_as_of=iso(e.as_of))
+    _set(tx, e, status=str(e.status), status_as_of=iso(e.as_of))
 
 
 @membership_facts.on(Membership, "StatusConfirmed")

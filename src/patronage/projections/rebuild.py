@@ -20,13 +20,8 @@ from eventsourcing.persistence import Tracking
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.polling import catch_up, select_after
-from patronage.projections.store import (
-    Dialect,
-    ViewStore,
-    iter_tables,
-    open_store,
-    small_pool,
-)
+from patronage.projections.recorders import open_store, small_pool
+from patronage.projections.store import Dialect, ViewStore, iter_tables
 
 
 def rebuild(
@@ -50,7 +45,7 @@ def rebuild(
             on_start(ledger.recorder.max_notification_id() or 0)
         catch_up(ledger, projection, progress=progress)
         live = Dialect(name, schema=side.dialect.schema)
-        with side._transaction(commit=True) as cursor:
+        with side.transaction(commit=True) as cursor:
             _lock_out_live_runner(live, side, cursor)
             position = _apply_tail(ledger, projection, cursor, progress)
             _swap(side, live, cursor)
@@ -80,7 +75,7 @@ def _apply_tail(
     """Apply, inside the swap's transaction, the events that arrived during the build;
     returns the new tables' position."""
     side = projection.view
-    position = side._max_tracking_id(ledger.name, cursor) or 0
+    position = side.position_in(cursor, ledger.name)
     while tail := select_after(ledger, projection.topics, position):
         for n in tail:
             change = projection.change_for(ledger.mapper.to_domain_event(n))
