@@ -80,7 +80,7 @@ class RunningApi:
 @contextmanager
 def running_api(settings: Settings) -> Iterator[RunningApi]:
     """Serve the API for `settings` with uvicorn on a free loopback port, in a thread of this
-    process, until the block ends; ready once `/health` answers."""
+    process, until the block ends; ready once `/healthz` answers."""
     patronage = bootstrap(settings)
     port = free_port()
     server = uvicorn.Server(
@@ -91,7 +91,7 @@ def running_api(settings: Settings) -> Iterator[RunningApi]:
     url = f"http://127.0.0.1:{port}"
     try:
         eventually(lambda: server.started, f"uvicorn to start on {url}", abort=stopped(thread))
-        wait_until_ready(f"{url}/health")
+        wait_until_ready(f"{url}/healthz")
         yield RunningApi(url=url, patronage=patronage)
     finally:
         server.should_exit = True
