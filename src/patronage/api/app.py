@@ -16,6 +16,7 @@ from patronage.api import (
     asks,
     campaigns,
     checkout,
+    demo_mail,
     health,
     receipting,
     register,
@@ -91,6 +92,8 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(asks.router)
     app.include_router(checkout.router)
     app.include_router(web.router)
+    if patronage.settings.demo_mode:
+        app.include_router(demo_mail.router)
     for router in (
         supporters.router,
         totals.router,
