@@ -17,6 +17,7 @@ from patronage.api import (
     campaigns,
     checkout,
     demo,
+    demo_mail,
     health,
     metrics,
     receipting,
@@ -125,6 +126,7 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(web.router)
     if patronage.settings.demo_mode:
         app.include_router(demo.router)
+        app.include_router(demo_mail.router)
     for router in (
         supporters.router,
         totals.router,
