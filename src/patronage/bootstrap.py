@@ -6,12 +6,14 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import psycopg
 import structlog
 
 from patronage.application.allocation import BanditScores
@@ -79,6 +81,26 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if settings.database_schema:
         env["POSTGRES_SCHEMA"] = settings.database_schema
     return env
+
+
+def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None:
+    """Why the configured database cannot be reached right now, or None when it answers.
+
+    A fresh connection, not the pool: the pool's own retries take far longer than a probe
+    (or an operator) should wait to hear that the database is gone."""
+    if settings.database_url is None:
+        directory = settings.data_dir
+        if directory.is_dir() and os.access(directory, os.W_OK):
+            return None
+        return f"the data directory {directory} is missing or not writable"
+    try:
+        with psycopg.connect(
+            settings.database_url.get_secret_value(), connect_timeout=max(timeout_seconds, 2)
+        ) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL does not answer: {str(error).strip()}"
+    return None
 
 
 _ORGANISATION_SETTINGS = {
