@@ -1,9 +1,16 @@
+"""The staff campaign API and CLI: commands as status codes and exit codes, on SQLite.
+
+The rules themselves are tested on the in-memory store (tests/service/test_campaigns.py);
+the catalogue's reading of the log on both stores in test_asks_api.py.
+"""
+
 from __future__ import annotations
 
 import json
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
@@ -14,6 +21,8 @@ from patronage.cli.main import cli
 from patronage.config import Settings
 from patronage.domain.campaign import Targeting
 from tests.support.campaigns import variant
+
+pytestmark = pytest.mark.parametrize("store", ["sqlite"])
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 CAMPAIGN = {
@@ -58,6 +67,9 @@ def test_staff_manage_a_campaign_and_see_who_changed_it(patronage: Patronage) ->
     assert client.post("/staff/campaigns/spring-drive/pause", headers=STAFF).status_code == 200
     assert client.post("/staff/campaigns/spring-drive/pause", headers=STAFF).status_code == 422
     assert client.post("/staff/campaigns/nope/start", headers=STAFF).status_code == 404
+    documented = client.get("/openapi.json").json()["paths"]["/staff/campaigns/{code}/pause"]
+    assert "422" in documented["post"]["responses"]
+    assert "409" not in documented["post"]["responses"], "refusals are 422, as answered"
 
     history = client.get("/staff/campaigns/spring-drive/history", headers=STAFF).json()
     assert [h["change"] for h in history] == [

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
+from patronage.api.metrics import MetricsDep
 from patronage.application.asks import AskCopy, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
 from patronage.domain.campaign import Action, Frequency
@@ -146,6 +147,7 @@ def ask(
     body: AskRequest,
     request: Request,
     patronage: PatronageDep,
+    metrics: MetricsDep,
     force: Annotated[
         str | None,
         Query(max_length=200, description="campaign:variant, for an editor's preview"),
@@ -182,6 +184,8 @@ def ask(
         result.tracking = Tracking(
             campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
         )
+    if outcome.kind == "ask" and not force:  # previews are not views
+        metrics.asks_served.labels(outcome.campaign, outcome.variant).inc()
     if debug:
         result.reason = outcome.reason
         result.rejections = [

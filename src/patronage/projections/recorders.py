@@ -141,10 +141,12 @@ def datastore_of(application: Application[Any]) -> Any:
 
 
 def open_store(
-    schema: ViewSchema, *, postgres: bool, datastore: Any, suffix: str = ""
+    schema: ViewSchema, *, postgres: bool, datastore: Any, create: bool = True, suffix: str = ""
 ) -> ViewStore:
     """A view's store on the given datastore (the Ledger's pool), its tables created if
-    missing. Which database, and whose pool, the composition root decides."""
+    missing when `create` (off in production: `patronage setup` creates them). Which
+    database, whose pool and whether to create, the composition root decides."""
     store = store_class(schema, postgres)(datastore, suffix=suffix)  # type: ignore[call-arg]
-    store.create_table()
+    if create:
+        store.create_table()
     return store

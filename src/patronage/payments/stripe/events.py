@@ -26,6 +26,7 @@ class StripeEventList:
         try:
             listed = self._client.v1.events.list(params=params)  # type: ignore[arg-type]
             for event in listed.auto_paging_iter():
-                yield event.to_dict()
+                # for_json: the SDK keeps decimal strings (unit_amount_decimal) as Decimal.
+                yield event.to_dict(for_json=True)
         except stripe.StripeError as error:
             raise StripeListRefusedError(error.user_message or str(error)) from None
