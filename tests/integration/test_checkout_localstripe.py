@@ -11,10 +11,10 @@ import stripe
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
-from patronage.bootstrap import bootstrap
+from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.checkout import checkout_id_for
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from patronage.payments import metadata as keys
 from tests.support.checkout import RecordingProxy, recording_proxy, stripe_objects, with_stripe
 from tests.support.servers import LocalStripe, free_port, localstripe_server
@@ -85,7 +85,9 @@ def test_one_time_gift_is_a_payment_intent_with_our_metadata_and_idempotency_key
     assert intent["amount"] == 2587 and intent["currency"] == "usd"
     assert intent["status"] == "succeeded"
     metadata = intent["metadata"]
-    assert metadata[keys.SUPPORTER_ID] == str(supporter_id_for("ada.reader@example.org"))
+    patronage: Patronage = demo.app.state.patronage  # type: ignore[attr-defined]
+    ada = patronage.giving.directory.id_for("ada.reader@example.org")
+    assert metadata[keys.SUPPORTER_ID] == str(ada)
     assert metadata[keys.GIFT_KIND] == "one_time"
     assert (metadata[keys.CAMPAIGN], metadata[keys.VARIANT]) == ("spring", "urgent")
     assert (metadata[keys.ARTICLE_ID], metadata[keys.READER_ID]) == ("a-42", "reader-7")
@@ -124,7 +126,9 @@ def test_monthly_gift_is_a_plan_based_subscription_with_our_metadata(
     # The supporter is in the ledger, linked to the Stripe customer.
     patronage = bootstrap(settings)
     try:
-        supporter = patronage.ledger.get_typed(supporter_id_for(body["email"]), Supporter)
+        supporter = patronage.ledger.get_typed(
+            patronage.giving.directory.id_for(body["email"]), Supporter
+        )
         assert supporter.stripe_customer_ids == [subscription["customer"]]
         assert len(stripe_objects(localstripe, "customers")) == 1  # reused for the second
     finally:

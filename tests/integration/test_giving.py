@@ -20,7 +20,7 @@ from patronage.domain.errors import RefundExceedsPaymentError
 from patronage.domain.gift import Gift, GiftKind
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 
 WHEN = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -52,7 +52,7 @@ def test_recording_the_same_payment_twice_makes_one_gift(patronage: Patronage) -
 def test_same_email_in_another_case_is_the_same_supporter(patronage: Patronage) -> None:
     patronage.giving.record_gift(a_gift("pi_1", "Ada@Example.org"))
     patronage.giving.record_gift(a_gift("pi_2", "  ada@EXAMPLE.org "))
-    supporter_id = supporter_id_for("ada@example.org")
+    supporter_id = patronage.giving.directory.id_for("ada@example.org")
     gifts = [patronage.ledger.get_typed(g, Gift) for g in _gift_ids(patronage, ["pi_1", "pi_2"])]
     assert {g.supporter_id for g in gifts} == {supporter_id}
     supporter = patronage.ledger.get_typed(supporter_id, Supporter)

@@ -13,7 +13,7 @@ from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage
 from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
+from tests.support.stripe_events import supporter_id_for
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 ADA = supporter_id_for("ada@example.org")
@@ -23,7 +23,9 @@ def give(patronage: Patronage, payment_id: str, minor: int, when: datetime) -> N
     patronage.giving.record_gift(
         RecordGift(
             payment_id=payment_id,
-            supporter=SupporterDetails(email="ada@example.org", name="Ada Lovelace"),
+            supporter=SupporterDetails(
+                email="ada@example.org", name="Ada Lovelace", supporter_id=ADA
+            ),
             amount=Money(minor, "USD"),
             received_at=when,
         )

@@ -43,7 +43,7 @@ from patronage.domain.inbox import (
     inbox_event_id_for,
     waitlist_id_for,
 )
-from patronage.domain.supporter import supporter_id_for
+from patronage.domain.supporter import is_email, supporter_id_for
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
 
 log = structlog.get_logger(__name__)
@@ -133,7 +133,7 @@ def validate_event(event: object) -> Mapping[str, Any]:
     return event
 
 
-def provided_keys(command: GivingCommand) -> list[str]:
+def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
     """What a command puts in the ledger that a parked event may be waiting for: the keys of
     CounterpartMissingError ("payment:<id>", "supporter:<id>") and "refund-reversal:<id>".
     A link from a PaymentIntent to its invoice provides "payment:<PaymentIntent id>": what
@@ -154,8 +154,10 @@ def provided_keys(command: GivingCommand) -> list[str]:
         keys.append(f"payment:{command.payment_id}")
     elif isinstance(command, RecordRefund) and not command.succeeded:
         keys.append(f"refund-reversal:{command.payment_id}")
-    if supporter is not None and "@" in supporter.email:
-        keys.append(f"supporter:{supporter_id_for(supporter.email)}")
+    if supporter is not None and supporter.supporter_id is not None:
+        keys.append(f"supporter:{supporter.supporter_id}")
+    if supporter is not None and is_email(supporter.email):
+        keys.append(f"supporter:{supporter_id_for(identity_key, supporter.email)}")
     return keys
 
 
@@ -282,7 +284,8 @@ class Inbox:
                 parked_under = key
                 self._park(event_id, key)
                 continue
-            return applied, [key for command in translation for key in provided_keys(command)]
+            secret = self.ledger.identity_key
+            return applied, [key for c in translation for key in provided_keys(c, secret)]
         return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
 
     def _apply(self, event_id: str, commands: list[GivingCommand], force: bool) -> InboxEvent:

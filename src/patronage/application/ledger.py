@@ -16,8 +16,11 @@ from uuid import UUID
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.utils import EnvType
 
+from patronage.application.keys import KeyStore, key_store_for
+from patronage.application.sealing import SealingMapper
 from patronage.application.transcodings import register_patronage_transcodings
 
 T = TypeVar("T")
@@ -32,8 +35,34 @@ MAX_ATTEMPTS = 12
 BACKOFF_SECONDS = 0.005
 
 
+# The key table's row for a generated identity key (when PATRONAGE_IDENTITY_KEY is unset).
+IDENTITY_SUBJECT = "identity"
+
+
 class Ledger(Application[UUID]):
+    """Besides the library's settings, its env may hold IDENTITY_KEY: the secret that
+    supporter ids and email claims are keyed hashes under (domain/supporter.py)."""
+
     name = "Ledger"
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env=env)
+        self.keys: KeyStore = key_store_for(self.recorder, self.mapper.cipher)
+        self.sealing.keys = self.keys
+        configured = self.env.get("IDENTITY_KEY")
+        self.identity_key: bytes = (
+            configured.encode() if configured else self.keys.get_or_create(IDENTITY_SUBJECT)
+        )
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
+
+    @property
+    def sealing(self) -> SealingMapper:
+        assert isinstance(self.mapper, SealingMapper)
+        return self.mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)

@@ -536,6 +536,7 @@ def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
                 supporter_id=meta.read_supporter_id(_dict(customer.get("metadata"))),
             ),
             previous_email=_email(previous.get("email")),
+            as_of=at,
         )
     ]
 
