@@ -19,8 +19,10 @@ from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.payloads import StripePayloads
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
+from patronage.application.supporters import Supporters
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
@@ -34,6 +36,17 @@ from patronage.projections.store import small_pool
 from patronage.projections.worker import run_until_signalled
 
 
+def personal_data_env(settings: Settings) -> dict[str, str]:
+    """The library's cipher over every stored event, and the Ledger's identity key."""
+    env: dict[str, str] = {}
+    if settings.cipher_key is not None:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key.get_secret_value()
+    if settings.identity_key is not None:
+        env["IDENTITY_KEY"] = settings.identity_key.get_secret_value()
+    return env
+
+
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store."""
     if settings.database_url is None:
@@ -42,6 +55,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
+            **personal_data_env(settings),
         }
     url = urlsplit(settings.database_url.get_secret_value())
     dbname = url.path.lstrip("/")
@@ -62,7 +76,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     }
     if settings.database_schema:
         env["POSTGRES_SCHEMA"] = settings.database_schema
-    return env
+    return env | personal_data_env(settings)
 
 
 def organisation_details(settings: Settings) -> OrganisationDetails:
@@ -84,6 +98,8 @@ class Patronage:
     giving: Giving
     receipting: Receipting
     inbox: Inbox
+    payloads: StripePayloads
+    supporters: Supporters
     campaigns: Campaigns
     impressions: ImpressionCounter
     bandit: BanditScores
@@ -133,12 +149,16 @@ def bootstrap(settings: Settings) -> Patronage:
     giving = Giving(ledger)
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
+    inbox = Inbox(ledger, giving)
+    payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=Receipting(ledger, organisation_details(settings)),
-        inbox=Inbox(ledger, giving),
+        inbox=inbox,
+        payloads=payloads,
+        supporters=Supporters(ledger, payloads),
         campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),

@@ -20,6 +20,7 @@ from patronage.api import (
     receipting,
     register,
     staff_inbox,
+    supporter_actions,
     supporters,
     ticker,
     totals,
@@ -93,6 +94,7 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(web.router)
     for router in (
         supporters.router,
+        supporter_actions.router,
         totals.router,
         register.router,
         receipting.router,

@@ -38,7 +38,7 @@ from patronage.domain.gift import (
 )
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, is_email
+from patronage.domain.supporter import Supporter, SupporterErasedError, is_email
 
 __all__ = [
     "CounterpartMissingError",
@@ -131,6 +131,8 @@ class Giving:
             supporter = self.directory.find(unit, supporter_id, "")
             if supporter is None:
                 raise LookupError(f"no supporter {supporter_id}")
+            if supporter.erased:
+                raise SupporterErasedError(f"supporter {supporter.id} was erased")
             self._update(unit, supporter, details, None)
 
         self._run(handler)

@@ -11,6 +11,7 @@ from datetime import datetime
 from uuid import UUID
 
 from patronage.application.ledger import Ledger, UnitOfWork
+from patronage.domain.gift import Gift
 from patronage.domain.supporter import (
     EmailClaim,
     Supporter,
@@ -89,3 +90,16 @@ class SupporterDirectory:
         finds, or the id the supporter will be registered with."""
         found = self.find(UnitOfWork(self.ledger), None, email)
         return found.id if found is not None else supporter_id_for(self._secret, email)
+
+
+def concerns_erased(unit: UnitOfWork) -> bool:
+    """Whether a command in `unit` was about a person who was erased (directly, or through
+    a gift of theirs): then what reported it must not be kept whole."""
+    for aggregate in unit.loaded():
+        if isinstance(aggregate, Supporter) and aggregate.erased:
+            return True
+        if isinstance(aggregate, Gift):
+            giver = unit.get_or_none(aggregate.supporter_id, Supporter)
+            if giver is not None and giver.erased:
+                return True
+    return False

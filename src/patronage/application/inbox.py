@@ -25,7 +25,9 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
 from patronage.application.giving import CounterpartMissingError, Giving
+from patronage.application.identity import concerns_erased
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.application.sealing import payload_subject
 from patronage.domain.commands import (
     GivingCommand,
     LinkInvoicePayment,
@@ -44,6 +46,7 @@ from patronage.domain.inbox import (
     waitlist_id_for,
 )
 from patronage.domain.supporter import is_email, supporter_id_for
+from patronage.payments.reduction import reduced_payload_json
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
 
 log = structlog.get_logger(__name__)
@@ -296,9 +299,16 @@ class Inbox:
             outcomes = [self.giving.apply(unit, command) for command in commands]
             self._leave_waitlist(unit, inbox_event)
             inbox_event.mark_applied("; ".join(outcomes))
+            if concerns_erased(unit):
+                # The money is booked; the person asked to be forgotten: keep no more of
+                # them than the books need (docs/personal-data.md).
+                inbox_event.reduce_payload(reduced_payload_json(inbox_event.payload))
             return inbox_event
 
-        return in_one_transaction(self.ledger, work)
+        applied = in_one_transaction(self.ledger, work)
+        if applied.payload_reduced:
+            self.ledger.keys.delete(payload_subject(applied.id))
+        return applied
 
     def _park(self, event_id: str, key: str) -> None:
         def work(unit: UnitOfWork) -> bool:

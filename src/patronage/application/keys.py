@@ -59,11 +59,11 @@ class KeyStore(ABC):
         assert created is not None
         return created
 
-    def delete(self, subject: str) -> bool:
-        """Forget a subject's key for good; True if there was one."""
+    def delete(self, subject: str) -> None:
+        """Forget a subject's key for good (nothing happens if it has none)."""
         with self._lock:
             self._cache.pop(subject, None)
-        return self._delete(subject)
+        self._delete(subject)
 
     def _wrap(self, key: bytes) -> str:
         sealed = self._wrapper.encrypt(key) if self._wrapper else key
@@ -80,7 +80,7 @@ class KeyStore(ABC):
     def _insert_if_absent(self, subject: str, stored: str) -> None: ...
 
     @abstractmethod
-    def _delete(self, subject: str) -> bool: ...
+    def _delete(self, subject: str) -> None: ...
 
 
 class MemoryKeyStore(KeyStore):
@@ -96,8 +96,8 @@ class MemoryKeyStore(KeyStore):
     def _insert_if_absent(self, subject: str, stored: str) -> None:
         self._rows.setdefault(subject, stored)
 
-    def _delete(self, subject: str) -> bool:
-        return self._rows.pop(subject, None) is not None
+    def _delete(self, subject: str) -> None:
+        self._rows.pop(subject, None)
 
 
 class SQLKeyStore(KeyStore):
@@ -140,11 +140,9 @@ class SQLKeyStore(KeyStore):
                 (subject, stored),
             )
 
-    def _delete(self, subject: str) -> bool:
+    def _delete(self, subject: str) -> None:
         with self._tx() as cursor:
             cursor.execute(f"DELETE FROM {self._table} WHERE subject = {self._p}", (subject,))
-            deleted: int = cursor.rowcount
-        return deleted > 0
 
 
 def key_store_for(recorder: Recorder, wrapper: Cipher | None) -> KeyStore:

@@ -116,6 +116,9 @@ class UnitOfWork:
             raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
         return aggregate
 
+    def loaded(self) -> list[Aggregate]:
+        return list(self._aggregates.values())
+
     def add(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
             self._aggregates[aggregate.id] = aggregate

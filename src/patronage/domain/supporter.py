@@ -36,6 +36,10 @@ class SupporterMergeError(DomainError):
     """Two supporters that cannot be merged (the same one, or one already merged/erased)."""
 
 
+class SupporterErasedError(DomainError):
+    """A staff change to a person who was erased: their details are not taken again."""
+
+
 class Supporter(Aggregate):
     """Personal fields (email, name, address) are sealed with the supporter's own data key
     when stored (application/sealing.py): erasing the supporter deletes that key."""

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from patronage.domain.receipt import ReceiptStatus, TaxReceipt
+from patronage.domain.supporter import Supporter
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection
 from patronage.projections.store import Index, ViewSchema, ViewStore, ViewTx
@@ -56,6 +57,19 @@ def _issued(tx: ViewTx, e: Any) -> None:
         status=ReceiptStatus.ISSUED.value,
         issued_on=e.issued_on.isoformat(),
         replaces=e.replaces_number,
+    )
+
+
+@handlers.on(Supporter, "Absorbed")
+def _absorbed(tx: ViewTx, e: Any) -> None:
+    facts.move_supporter(tx, str(e.duplicate_id), str(e.originator_id), ["gifts", "receipts"])
+
+
+@handlers.on(Supporter, "Erased")
+def _erased(tx: ViewTx, e: Any) -> None:
+    # The receipt numbers, amounts and dates stay for the books; the name goes.
+    tx.run(
+        "UPDATE {receipts} SET donor_name = '' WHERE supporter_id = :id", id=str(e.originator_id)
     )
 
 
