@@ -81,9 +81,10 @@ class SupporterDirectory:
     def change_email(
         self, unit: UnitOfWork, supporter: Supporter, email: str, as_of: datetime | None
     ) -> None:
-        """A new contact email; the old one still finds the supporter (late events name it)."""
-        if supporter.change_email(email, as_of):
-            self.claim(unit, supporter, email)
+        """A reported contact email. It finds the supporter from now on even if a newer
+        report wins, as do the older ones: late events name them."""
+        supporter.change_email(email, as_of)
+        self.claim(unit, supporter, email)
 
     def id_for(self, email: str) -> UUID:
         """The id a checkout puts in Stripe's metadata for this email: the supporter it

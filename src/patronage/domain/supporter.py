@@ -95,23 +95,37 @@ class Supporter(Aggregate):
     def _renamed(self, name: str) -> None:
         self.name = name
 
-    def change_email(self, email: str, as_of: datetime | None = None) -> bool:
-        """Record a new contact email, unless a newer change is known (`as_of` is the
-        reporting event's time; None, a staff edit, counts as newest). True if it changed."""
+    def change_email(self, email: str, as_of: datetime | None = None) -> None:
+        """Record a contact email reported at `as_of` (Stripe's time; None, a staff edit,
+        counts as newest). The newest report wins whatever order reports arrive in; two in
+        the same second are settled by a fixed rule (the greater address), as Stripe gives
+        no finer order."""
         if not is_email(email):
             raise InvalidEmailError("a supporter needs an email address")
-        if not self.is_active or normalise_email(email) == self.email:
-            return False
-        if as_of is not None and self.email_as_of is not None and as_of < self.email_as_of:
-            return False
-        self._email_changed(email=normalise_email(email), as_of=as_of)
-        return True
+        email = normalise_email(email)
+        if not self.is_active:
+            return
+        if as_of is None or self.email_as_of is None or as_of > self.email_as_of:
+            newer = True
+        else:
+            newer = as_of == self.email_as_of and email > self.email
+        if not newer:
+            return
+        if email != self.email:
+            self._email_changed(email=email, as_of=as_of)
+        elif as_of is not None:
+            self._email_confirmed(as_of=as_of)
 
     @event("EmailChanged")
     def _email_changed(self, email: str, as_of: datetime | None = None) -> None:
         self.email = email
         if as_of is not None:
             self.email_as_of = as_of
+
+    @event("EmailConfirmed")
+    def _email_confirmed(self, as_of: datetime) -> None:
+        """The same email reported again at a newer time, which older reports must lose to."""
+        self.email_as_of = as_of
 
     def move(self, address: PostalAddress) -> None:
         if self.is_active and not address.is_empty() and address != self.address:
