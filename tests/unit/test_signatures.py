@@ -47,7 +47,7 @@ def test_a_header_with_several_signatures_verifies_if_one_matches() -> None:
         "other-secret",
         "other-body",
         "stale",
-    ],  # fmt: skip
+    ],
 )
 def test_refusals_say_why(header: str | None, reason: str) -> None:
     with pytest.raises(SignatureRefusedError, match=reason):
