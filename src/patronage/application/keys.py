@@ -109,15 +109,18 @@ class SQLKeyStore(KeyStore):
         transaction: Any,
         table: str,
         placeholder: str,
+        create_table: bool,
     ) -> None:
         super().__init__(wrapper)
         self._transaction = transaction
         self._table = table
         self._p = placeholder
-        with self._tx() as cursor:
-            cursor.execute(
-                f"CREATE TABLE IF NOT EXISTS {table} (subject TEXT PRIMARY KEY, key TEXT NOT NULL)"
-            )
+        if create_table:  # else `patronage setup` made it, as it makes the library's tables
+            with self._tx() as cursor:
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table}"
+                    " (subject TEXT PRIMARY KEY, key TEXT NOT NULL)"
+                )
 
     def _tx(self) -> AbstractContextManager[Any]:
         context: AbstractContextManager[Any] = self._transaction(commit=True)
@@ -145,12 +148,12 @@ class SQLKeyStore(KeyStore):
             cursor.execute(f"DELETE FROM {self._table} WHERE subject = {self._p}", (subject,))
 
 
-def key_store_for(recorder: Recorder, wrapper: Cipher | None) -> KeyStore:
+def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool) -> KeyStore:
     """The key store in the same database as `recorder`'s events."""
     if isinstance(recorder, PostgresRecorder):
         datastore = recorder.datastore
         table = f'"{datastore.schema}".{TABLE}'
-        return SQLKeyStore(wrapper, datastore.transaction, table, "%s")
+        return SQLKeyStore(wrapper, datastore.transaction, table, "%s", create_table)
     if isinstance(recorder, SQLiteRecorder):
-        return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?")
+        return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
     return MemoryKeyStore(wrapper)

@@ -17,7 +17,7 @@ import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
-from eventsourcing.utils import EnvType
+from eventsourcing.utils import EnvType, strtobool
 
 from patronage.application.bulk_read import get_many
 from patronage.application.keys import KeyStore, key_store_for
@@ -52,12 +52,18 @@ class Ledger(Application[UUID]):
 
     def __init__(self, env: EnvType | None = None) -> None:
         super().__init__(env=env)
-        self.keys: KeyStore = key_store_for(self.recorder, self.mapper.cipher)
+        create_table = strtobool(self.env.get("CREATE_TABLE") or "yes")
+        self.keys: KeyStore = key_store_for(self.recorder, self.mapper.cipher, create_table)
         self.sealing.keys = self.keys
         configured = self.env.get("IDENTITY_KEY")
-        self.identity_key: bytes = (
-            configured.encode() if configured else self.keys.get_or_create(IDENTITY_SUBJECT)
-        )
+        self._identity_key: bytes | None = configured.encode() if configured else None
+
+    @property
+    def identity_key(self) -> bytes:
+        # Read on first use, not at start: before `patronage setup` its table may not exist.
+        if self._identity_key is None:
+            self._identity_key = self.keys.get_or_create(IDENTITY_SUBJECT)
+        return self._identity_key
 
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(
