@@ -39,6 +39,11 @@ class SmtpSecurity(StrEnum):
     TLS = "tls"
 
 
+class EventStore(StrEnum):
+    SQL = "sql"  # SQLite, or PostgreSQL with PATRONAGE_DATABASE_URL
+    KURRENTDB = "kurrentdb"  # wired up to the server, not supported beyond: docs/scaling.md
+
+
 class SettingsError(Exception):
     """Settings that cannot start Patronage; the message names the setting and the problem."""
 
@@ -62,6 +67,10 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    event_store: EventStore = EventStore.SQL
+    kurrentdb_uri: SecretStr | None = Field(
+        default=None, description="kurrentdb://host:2113?Tls=true (with event_store=kurrentdb)"
+    )
     create_tables: bool = Field(
         default=True, description="Create missing tables at start (false: `patronage setup` does)"
     )
@@ -144,6 +153,7 @@ class Settings(BaseSettings):
         default="", description="Header with the reader's country, e.g. CF-IPCountry"
     )
     impression_flush_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    ticker_refresh_seconds: float = Field(default=15.0, ge=0.0, le=3600.0)
     supporter_token_days: int = Field(default=365, ge=1, le=3650)
     checkout_currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP", "CAD", "AUD"]
     checkout_minimum: int = Field(default=2, ge=1, description="Smallest gift, whole units")
@@ -243,6 +253,18 @@ class Settings(BaseSettings):
             raise ValueError("PATRONAGE_SMTP_FROM needs an address when PATRONAGE_SMTP_HOST is set")
         if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
             raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
+        return self
+
+    @model_validator(mode="after")
+    def _kurrentdb_is_complete(self) -> Settings:
+        if self.event_store == EventStore.KURRENTDB:
+            if self.kurrentdb_uri is None:
+                raise ValueError("PATRONAGE_EVENT_STORE=kurrentdb needs PATRONAGE_KURRENTDB_URI")
+            if self.database_url is None:
+                raise ValueError(
+                    "PATRONAGE_EVENT_STORE=kurrentdb keeps the views in PostgreSQL: "
+                    "set PATRONAGE_DATABASE_URL too"
+                )
         return self
 
     @property

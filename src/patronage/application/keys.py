@@ -18,6 +18,7 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from eventsourcing.persistence import Cipher, Recorder
+from eventsourcing.popo import POPORecorder
 from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 
@@ -156,4 +157,7 @@ def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool
         return SQLKeyStore(wrapper, datastore.transaction, table, "%s", create_table)
     if isinstance(recorder, SQLiteRecorder):
         return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
-    return MemoryKeyStore(wrapper)
+    if isinstance(recorder, POPORecorder):
+        return MemoryKeyStore(wrapper)
+    # Keys kept only in memory would make every sealed field unreadable after a restart.
+    raise TypeError(f"no data key table for a {type(recorder).__name__}")

@@ -468,8 +468,11 @@ class RegisterQueries:
         return [UUID(r["receipt_id"]) for r in rows]
 
 
-def count_by_status(store: ViewStore) -> dict[str, int]:
-    """How many receipts are in each status (issued, emailed, void, replaced)."""
+def counts(store: ViewStore) -> dict[tuple[str, str], int]:
+    """How many receipts are in each (status, email state): issued, emailed, void or
+    replaced; and pending, sent or failed."""
     with store.read() as tx:
-        rows = tx.all("SELECT status, COUNT(*) AS n FROM {receipts} GROUP BY status")
-    return {str(r["status"]): int(r["n"]) for r in rows}
+        rows = tx.all(
+            "SELECT status, email_state, COUNT(*) AS n FROM {receipts} GROUP BY status, email_state"
+        )
+    return {(str(r["status"]), str(r["email_state"])): int(r["n"]) for r in rows}
