@@ -25,11 +25,13 @@ from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.payloads import StripePayloads
 from patronage.application.ports import PaymentGateway
 from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
+from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
@@ -53,6 +55,17 @@ from patronage.receipts.pdf import Branding
 log = structlog.get_logger(__name__)
 
 
+def personal_data_env(settings: Settings) -> dict[str, str]:
+    """The library's cipher over every stored event, and the Ledger's identity key."""
+    env: dict[str, str] = {}
+    if settings.cipher_key is not None:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key.get_secret_value()
+    if settings.identity_key is not None:
+        env["IDENTITY_KEY"] = settings.identity_key.get_secret_value()
+    return env
+
+
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store."""
     # Without table creation (production), `patronage setup` creates them before the start.
@@ -63,6 +76,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
+            **personal_data_env(settings),
         }
     url = urlsplit(settings.database_url.get_secret_value())
     dbname = url.path.lstrip("/")
@@ -83,7 +97,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     }
     if settings.database_schema:
         env["POSTGRES_SCHEMA"] = settings.database_schema
-    return env
+    return env | personal_data_env(settings)
 
 
 def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None:
@@ -227,6 +241,8 @@ class Patronage:
     giving: Giving
     receipting: Receipting
     inbox: Inbox
+    payloads: StripePayloads
+    supporters: Supporters
     campaigns: Campaigns
     impressions: ImpressionCounter
     asks: Asks
@@ -323,12 +339,16 @@ def bootstrap(settings: Settings) -> Patronage:
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, giving, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
+    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
+    payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=receipting,
-        inbox=Inbox(ledger, giving, stripe_lookups(stripe_client)),
+        inbox=inbox,
+        payloads=payloads,
+        supporters=Supporters(ledger, payloads),
         campaigns=campaigns,
         impressions=impressions,
         asks=Asks(

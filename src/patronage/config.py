@@ -6,6 +6,8 @@ the eventsourcing environment and every concrete part.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -72,6 +74,17 @@ class Settings(BaseSettings):
     create_tables: bool = Field(
         default=True, description="Create missing tables at start (false: `patronage setup` does)"
     )
+
+    # Personal data (docs/personal-data.md)
+    cipher_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 AES key (16, 24 or 32 bytes) encrypting every stored event",
+    )
+    identity_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that supporter ids and email claims are keyed hashes under",
+    )
+    stripe_payload_retention_days: int = Field(default=30, ge=0, le=3650)
 
     # Stripe
     stripe_secret_key: SecretStr = SecretStr("")
@@ -185,6 +198,25 @@ class Settings(BaseSettings):
             ("postgresql://", "postgres://")
         ):
             raise ValueError("must be a postgresql:// URL (leave it unset for embedded SQLite)")
+        return value
+
+    @field_validator("cipher_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                size = len(base64.b64decode(value.get_secret_value(), validate=True))
+            except binascii.Error:
+                size = -1
+            if size not in (16, 24, 32):
+                raise ValueError("must be base64 of 16, 24 or 32 random bytes")
+        return value
+
+    @field_validator("identity_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (32 random bytes, base64, is good)")
         return value
 
     @field_validator("org_time_zone")

@@ -122,6 +122,25 @@ def _issued(tx: ViewTx, e: Any) -> None:
         )
 
 
+@handlers.on(Supporter, "Absorbed")
+def _absorbed(tx: ViewTx, e: Any) -> None:
+    duplicate = str(e.duplicate_id)
+    facts.move_supporter(tx, duplicate, str(e.originator_id), ["gifts", "receipts"])
+    tx.run("DELETE FROM {donors} WHERE supporter_id = :id", id=duplicate)
+
+
+@handlers.on(Supporter, "Erased")
+def _erased(tx: ViewTx, e: Any) -> None:
+    # The receipt numbers, amounts and dates stay for the books; the name goes.
+    sid = str(e.originator_id)
+    tx.run("UPDATE {receipts} SET donor_name = '' WHERE supporter_id = :id", id=sid)
+    tx.run(
+        "UPDATE {donors} SET name = '', line1 = '', city = '', postal_code = ''"
+        " WHERE supporter_id = :id",
+        id=sid,
+    )
+
+
 @handlers.on(TaxReceipt, "Emailed")
 def _emailed(tx: ViewTx, e: Any) -> None:
     tx.run(
