@@ -32,6 +32,7 @@ from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
 from patronage.projections.store import small_pool
 from patronage.projections.worker import run_until_signalled
+from patronage.storage import fail_fast_env
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -56,8 +57,12 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_size),
-        # The library's defaults wait 30 s per try (and retry): fail fast instead.
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # The library's defaults wait 30 s for a connection, ten times: fail fast instead
+        # (a few seconds, then 503), and check a pooled connection before use, so the
+        # first requests after an outage do not meet its dead connections.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_timeout_seconds),
+        "POSTGRES_PRE_PING": "y",
+        **fail_fast_env(),
         "POSTGRES_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
     }
     if settings.database_schema:

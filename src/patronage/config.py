@@ -52,6 +52,9 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    database_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="Wait for a PostgreSQL connection; then 503"
+    )
 
     # Stripe
     stripe_secret_key: SecretStr = SecretStr("")
@@ -74,6 +77,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.CONSOLE
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)

@@ -7,8 +7,6 @@ again. Nothing is recorded for a body that is too large, unsigned, forged or sta
 
 from __future__ import annotations
 
-import json
-
 import structlog
 from eventsourcing.persistence import PersistenceError
 from fastapi import APIRouter, HTTPException, Request, status
@@ -17,6 +15,7 @@ from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
+from patronage.payments.envelope import RefusedBodyError, parse_event_body
 from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
 
 log = structlog.get_logger(__name__)
@@ -87,10 +86,9 @@ async def stripe_webhook(request: Request, patronage: PatronageDep) -> WebhookAc
     except SignatureRefusedError as refused:
         raise _refuse(str(refused)) from None
     try:
-        event = validate_event(json.loads(payload))
-    except ValueError as error:  # JSONDecodeError and InvalidStripeEventError
-        reason = str(error) if isinstance(error, InvalidStripeEventError) else "not JSON"
-        raise _refuse(f"not a Stripe event: {reason}") from None
+        event = validate_event(parse_event_body(payload))
+    except (RefusedBodyError, InvalidStripeEventError) as error:
+        raise _refuse(f"not a Stripe event: {error}") from None
     try:
         outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)
     except PersistenceError as error:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from patronage.domain.text import refuse_control_characters
 from patronage.domain.values import Attribution, Tribute
 
 SUPPORTER_ID = "patronage_supporter_id"
@@ -51,7 +52,7 @@ def checkout_metadata(
 def read_attribution(metadata: Mapping[str, object]) -> Attribution:
     def text(key: str) -> str:
         value = metadata.get(key)
-        return value if isinstance(value, str) else ""
+        return refuse_control_characters(value) if isinstance(value, str) else ""
 
     return Attribution(
         article_id=text(ARTICLE_ID),
@@ -82,5 +83,5 @@ def read_minor(metadata: Mapping[str, object], key: str) -> int:
 def read_tribute(metadata: Mapping[str, object]) -> Tribute | None:
     kind, name = metadata.get(TRIBUTE_KIND), metadata.get(TRIBUTE_NAME)
     if kind in ("honour", "memory") and isinstance(name, str) and name:
-        return Tribute(kind=str(kind), name=name)
+        return Tribute(kind=str(kind), name=refuse_control_characters(name))
     return None

@@ -35,8 +35,10 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money, MoneyError
+from patronage.domain.text import has_control_characters
 from patronage.domain.values import PostalAddress
 from patronage.payments import metadata as meta
+from patronage.payments.envelope import LATEST_TIMESTAMP
 
 Json = Mapping[str, Any]
 
@@ -63,7 +65,12 @@ def _dict(value: object) -> Json:
 
 
 def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if has_control_characters(value):
+        # No name, email, id or code holds one; PostgreSQL refuses NUL in any view.
+        raise UntranslatableEventError("a text field holds control characters")
+    return value
 
 
 def _int(value: object) -> int | None:
@@ -73,7 +80,7 @@ def _int(value: object) -> int | None:
 def _id(value: object) -> str:
     """An object's id, whether the field holds the id or the expanded object."""
     if isinstance(value, str):
-        return value
+        return _str(value)
     return _str(_dict(value).get("id"))
 
 
@@ -85,7 +92,9 @@ def _items(value: object) -> list[Json]:
 
 def _time(value: object) -> datetime | None:
     seconds = _int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None and seconds > 0 else None
+    if seconds is None or not 0 < seconds <= LATEST_TIMESTAMP:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _required_id(obj: Json, what: str) -> str:

@@ -27,9 +27,11 @@ from eventsourcing.persistence import (
     Tracking,
     TrackingRecorder,
 )
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 from eventsourcing.utils import Environment
+
+from patronage.storage import FailFastTrackingRecorder
 
 Row = dict[str, Any]
 CREATE_ATTEMPTS = 5
@@ -230,7 +232,7 @@ class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
         ]
 
 
-class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
+class PostgresViewStore(ViewStore, FailFastTrackingRecorder):
     """A view in the Ledger's PostgreSQL schema (POSTGRES_SCHEMA), tracking in `<view>_tracking`."""
 
     def __init__(self, datastore: PostgresDatastore, *, suffix: str = "", **kwargs: Any) -> None:
