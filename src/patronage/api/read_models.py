@@ -9,7 +9,7 @@ from fastapi import HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep
+from patronage.api.deps import PatronageDep, StaffDep
 from patronage.domain.money import CURRENCY_EXPONENTS, Money, MoneyError, normalise_currency
 
 
@@ -62,9 +62,13 @@ def currency_param(value: str | None) -> str | None:
 def fresh(view: str) -> Callable[..., None]:
     """A dependency for read-your-writes: with `?after=N` (the position a command returned,
     or the log head after a staff action), wait until view `view` has applied the events up
-    to N; 503 with Retry-After if it has not within the configured timeout."""
+    to N; 503 with Retry-After if it has not within the configured timeout.
+
+    Staff only, and authenticated before any wait: an anonymous `?after=` must neither hold
+    a thread nor learn how far behind a view is."""
 
     def wait(
+        _staff: StaffDep,
         patronage: PatronageDep,
         after: Annotated[
             int | None,
