@@ -21,6 +21,7 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
+from patronage.application.view_operations import ViewOperations
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
@@ -96,6 +97,7 @@ class Patronage:
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    view_operations: ViewOperations
 
     def close(self) -> None:
         self.impressions.flush()
@@ -151,6 +153,7 @@ def bootstrap(settings: Settings) -> Patronage:
         checkout=checkout_for(settings, ledger, giving),
         views=views,
         campaign_results=CampaignResults(views),
+        view_operations=ViewOperations(ledger, views),
     )
 
 

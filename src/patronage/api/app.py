@@ -23,6 +23,7 @@ from patronage.api import (
     supporters,
     ticker,
     totals,
+    view_operations,
     web,
     webhooks,
 )
@@ -108,6 +109,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         register.router,
         receipting.router,
         ticker.router,
+        view_operations.router,
     ):
         app.include_router(router)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from patronage.projections.base import EventLog, ViewProjection
+from patronage.projections.faults import FaultLog, skip_event
 from patronage.projections.polling import Poller, wait_for
 from patronage.projections.register import RegisterProjection
 from patronage.projections.store import ViewStore, open_store
@@ -41,6 +42,7 @@ class Views:
             name: open_store(p.schema, self.env, datastore=datastore)
             for name, p in PROJECTIONS.items()
         }
+        self.faults = FaultLog.open(self.env, datastore=datastore)
 
     @property
     def supporters(self) -> ViewStore:
@@ -68,7 +70,14 @@ class Views:
     def poller(self, interval: float, names: Sequence[str] = ()) -> Poller:
         """The in-process runner of the named views, or all (SQLite, which cannot LISTEN)."""
         chosen = names or list(self.stores)
-        return Poller(self.ledger, [self.projection(name) for name in chosen], interval)
+        projections = [self.projection(name) for name in chosen]
+        return Poller(self.ledger, projections, interval, self.faults)
+
+    def skip(self, name: str, notification_id: int) -> None:
+        """Move view `name` past the event it is stuck on, without applying it (the caller
+        records who decided it, and why); NotStuckError if it waits for another event."""
+        skip_event(self.ledger, self.stores[name], projection_class(name).topics, notification_id)
+        self.faults.clear(name, passed=notification_id)
 
     def wait(self, name: str, notification_id: int, timeout: float) -> None:
         """Read-your-writes: wait until view `name` has applied its events up to
@@ -80,3 +89,4 @@ class Views:
     def close(self) -> None:
         for store in self.stores.values():
             store.close()
+        self.faults.close()
