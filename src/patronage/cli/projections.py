@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import getpass
 import signal
-import subprocess
-import sys
 from typing import Annotated
 
 import typer
@@ -22,6 +20,7 @@ from rich.table import Table
 
 from patronage.bootstrap import rebuild_view, run_view_worker
 from patronage.cli.common import patronage_or_exit, settings_or_exit
+from patronage.cli.supervisor import supervise_workers
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
 from patronage.projections.faults import Fault
 
@@ -60,25 +59,7 @@ def run(names: Names = None) -> None:
     if len(views) == 1:
         run_view_worker(settings, views[0])
         return
-    _run_workers(views)
-
-
-def _run_workers(views: list[str]) -> None:
-    """One child process per view; SIGTERM or Ctrl-C stops them all."""
-    children = [
-        subprocess.Popen([sys.executable, "-m", "patronage", "projections", "run", name])  # noqa: S603
-        for name in views
-    ]
-
-    def stop(_signum: int, _frame: object) -> None:
-        for child in children:
-            child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    codes = [child.wait() for child in children]
-    if any(codes):
-        raise typer.Exit(1)
+    supervise_workers(views)
 
 
 @projections_cli.command()
