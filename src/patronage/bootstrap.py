@@ -105,12 +105,11 @@ class Patronage:
         self.ledger.close()
 
 
-def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
+def checkout_for(settings: Settings, ledger: Ledger) -> Checkout:
     client = make_stripe_client(settings)
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
-        giving=giving,
         gateway=None if client is None else PaymentGateway(client, settings.demo_mode),
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
@@ -150,7 +149,7 @@ def bootstrap(settings: Settings) -> Patronage:
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving),
+        checkout=checkout_for(settings, ledger),
         views=views,
         campaign_results=CampaignResults(views),
         view_operations=ViewOperations(ledger, views),

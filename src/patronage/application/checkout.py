@@ -1,6 +1,6 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: rate limits, strict validation, register the supporter, record the attempt
+Order of work: rate limits, strict validation, record the attempt
 (our idempotency, durable before Stripe is called), create the payment with keys derived from
 the attempt id, record what Stripe made. A retry with the same key resumes the same attempt.
 """
@@ -13,14 +13,13 @@ from uuid import UUID
 
 import structlog
 
-from patronage.application.giving import Giving, SupporterDetails
 from patronage.application.ledger import Ledger, retrying
 from patronage.application.ratelimit import RateLimiter
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter
+from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
@@ -87,14 +86,12 @@ class Checkout:
     def __init__(
         self,
         ledger: Ledger,
-        giving: Giving,
         gateway: PaymentGateway | None,
         rules: AmountRules,
         limits: Limits,
         tokens: SupporterTokens,
     ) -> None:
         self.ledger = ledger
-        self.giving = giving
         self.gateway = gateway
         self.rules = rules
         self.limits = limits
@@ -111,10 +108,11 @@ class Checkout:
         return self.gateway
 
     def start(self, request: CheckoutRequest) -> CheckoutResult:
+        """Open the attempt and create its payment. Nothing here changes a supporter: anyone
+        may type anyone's email, so the name and email travel in the payment's metadata and
+        take effect when Stripe confirms the payment (its webhook)."""
         gateway = self._gateway()
-        supporter_id = self.giving.register_supporter(
-            SupporterDetails(email=request.email, name=request.name)
-        )
+        supporter_id = supporter_id_for(request.email)
         fee = self.fee_for(request.amount, request.cover_fees)
         attempt = self._open(request, supporter_id, fee)
         if attempt.payment_intent_id or attempt.subscription_id:
@@ -163,7 +161,6 @@ class Checkout:
     def _create(
         self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
     ) -> CreatedPayment:
-        supporter = self.ledger.get_typed(attempt.supporter_id, Supporter)
         order = PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
@@ -175,8 +172,9 @@ class Checkout:
                 attempt.attribution,
                 fee_covered_minor=attempt.fee.minor,
                 tribute=attempt.tribute,
+                donor_email=request.email,
+                donor_name=request.name,
             ),
-            customer_id=supporter.stripe_customer_ids[-1] if supporter.stripe_customer_ids else "",
         )
         if request.frequency == Frequency.MONTHLY:
             payment = gateway.monthly(order)
@@ -202,14 +200,6 @@ class Checkout:
             variant=attempt.attribution.variant,
             status=payment.status,
         )
-        if payment.customer_id:
-            self.giving.register_supporter(
-                SupporterDetails(
-                    supporter_id=attempt.supporter_id,
-                    email=request.email,
-                    stripe_customer_id=payment.customer_id,
-                )
-            )
         return payment
 
     def _result(self, attempt: CheckoutAttempt, payment: CreatedPayment) -> CheckoutResult:

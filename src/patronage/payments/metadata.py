@@ -23,6 +23,10 @@ FEE_COVERED_MINOR = "patronage_fee_covered_minor"
 BENEFIT_VALUE_MINOR = "patronage_benefit_value_minor"
 TRIBUTE_KIND = "patronage_tribute_kind"
 TRIBUTE_NAME = "patronage_tribute_name"
+# What the donor typed into the checkout form: applied to the supporter only when Stripe
+# confirms the payment (a checkout that is never paid changes no one).
+DONOR_EMAIL = "patronage_donor_email"
+DONOR_NAME = "patronage_donor_name"
 
 
 def checkout_metadata(
@@ -32,6 +36,8 @@ def checkout_metadata(
     fee_covered_minor: int = 0,
     benefit_value_minor: int = 0,
     tribute: Tribute | None = None,
+    donor_email: str = "",
+    donor_name: str = "",
 ) -> dict[str, str]:
     metadata = {
         SUPPORTER_ID: str(supporter_id),
@@ -43,6 +49,10 @@ def checkout_metadata(
         FEE_COVERED_MINOR: str(fee_covered_minor),
         BENEFIT_VALUE_MINOR: str(benefit_value_minor),
     }
+    if donor_email:
+        metadata[DONOR_EMAIL] = donor_email[:500]
+    if donor_name:
+        metadata[DONOR_NAME] = donor_name[:500]
     if tribute is not None:
         metadata[TRIBUTE_KIND] = tribute.kind
         metadata[TRIBUTE_NAME] = tribute.name[:500]
@@ -59,6 +69,15 @@ def read_attribution(metadata: Mapping[str, object]) -> Attribution:
         campaign=text(CAMPAIGN),
         variant=text(VARIANT),
         reader_id=text(READER_ID),
+    )
+
+
+def read_donor(metadata: Mapping[str, object]) -> tuple[str, str]:
+    """The email and name the donor gave our checkout, or empty strings."""
+    email, name = metadata.get(DONOR_EMAIL), metadata.get(DONOR_NAME)
+    return (
+        refuse_control_characters(email).strip() if isinstance(email, str) else "",
+        refuse_control_characters(name).strip() if isinstance(name, str) else "",
     )
 
 

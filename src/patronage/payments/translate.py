@@ -141,7 +141,10 @@ def _email(value: object) -> str:
 
 def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
     """Our supporter id from the metadata, with the payer's email, name and address as
-    the payload tells them (the email is the fallback key when the id is unknown)."""
+    the payload tells them (the email is the fallback key when the id is unknown). The name
+    and email given to our checkout come with the metadata: this confirmed payment is when
+    they take effect."""
+    donor_email, donor_name = meta.read_donor(metadata)
     customer = _dict(obj.get("customer"))
     customer_details = _dict(obj.get("customer_details"))
     billing = _dict(obj.get("billing_details"))
@@ -158,8 +161,10 @@ def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
             _email(billing.get("email")),
             _email(customer.get("email")),
             _email(charge_billing.get("email")),
+            _email(donor_email),
         ),
         name=_first(
+            donor_name,
             _str(customer_details.get("name")),
             _str(obj.get("customer_name")),
             _str(billing.get("name")),
