@@ -50,10 +50,12 @@ def test_read_endpoints_answer_as_documented(patronage: Patronage) -> None:
     seed_many(patronage.ledger, supporters=5, gifts_each=2)
     catch_up_all(patronage)
     paths = check_operations(patronage, "GET")
-    assert {"/staff/supporters", "/staff/inbox", "/ticker/{campaign}", "/health"} <= paths
+    assert {"/staff/supporters", "/staff/inbox", "/ticker/{campaign}", "/health",
+            "/staff/projections"} <= paths  # fmt: skip
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_write_endpoints_answer_as_documented(patronage: Patronage) -> None:
     paths = check_operations(patronage, "POST")
-    assert {"/asks", "/checkout/quote", "/webhooks/stripe", "/staff/receipts/single"} <= paths
+    assert {"/asks", "/checkout/quote", "/webhooks/stripe", "/staff/receipts/single",
+            "/staff/projections/{view}/skip"} <= paths  # fmt: skip
