@@ -1,4 +1,5 @@
-"""structlog set-up: JSON lines in production, readable console output in development.
+"""structlog set-up: JSON lines whenever the output is not a terminal (a file, a pipe, a
+container's log), readable console output in a terminal; never colour codes in a file.
 
 A processor bounds and scrubs every value: each text is cut to a fixed length first, then
 emails are masked and anything that looks like a secret or card data is dropped, so that no
@@ -89,9 +90,19 @@ def scrub_sensitive(
     return event_dict
 
 
-def configure_logging(json_lines: bool, level: str = "INFO") -> None:
+def output_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def configure_logging(json_lines: bool | None = None, level: str = "INFO") -> None:
+    """`json_lines` None: JSON unless standard output is a terminal."""
+    terminal = output_is_terminal()
+    if json_lines is None:
+        json_lines = not terminal
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=terminal)
     )
     shared: list[Any] = [
         structlog.processors.add_log_level,

@@ -50,8 +50,14 @@ def test_read_endpoints_answer_as_documented(patronage: Patronage) -> None:
     seed_many(patronage.ledger, supporters=5, gifts_each=2)
     catch_up_all(patronage)
     paths = check_operations(patronage, "GET")
-    assert {"/staff/supporters", "/staff/inbox", "/ticker/{campaign}", "/health",
-            "/staff/projections"} <= paths  # fmt: skip
+    assert {
+        "/staff/supporters",
+        "/staff/inbox",
+        "/ticker/{campaign}",
+        "/healthz",
+        "/readyz",
+        "/staff/projections",
+    } <= paths
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])

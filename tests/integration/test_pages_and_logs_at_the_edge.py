@@ -19,11 +19,13 @@ from tests.support import stripe_events as se
 
 @pytest.fixture
 def client(patronage: Patronage) -> Iterator[TestClient]:
+    """The app as `patronage demo` serves it: the demo pages are mounted in demo mode only."""
+    patronage.settings = patronage.settings.model_copy(update={"demo_mode": True})
     with TestClient(create_app(patronage)) as test_client:
         yield test_client
 
 
-@pytest.mark.parametrize("path", ["/staff", "/docs", "/redoc", "/demo/article", "/health"])
+@pytest.mark.parametrize("path", ["/staff", "/docs", "/redoc", "/demo/article", "/healthz"])
 def test_pages_and_answers_carry_security_headers(client: TestClient, path: str) -> None:
     response = client.get(path)
     assert response.status_code == 200

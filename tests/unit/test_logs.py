@@ -83,3 +83,23 @@ def test_standard_library_records_and_tracebacks_are_one_scrubbed_json_line(
     assert record["event"] == "Exception in ASGI application"
     assert "RuntimeError" in record["exception"]
     assert "4242 4242" not in lines[0] and "ada.lovelace" not in lines[0]
+
+
+def test_logs_are_json_lines_without_colour_when_output_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging()  # the default: decide by the output (captured: not a terminal)
+    structlog.get_logger("t").warning("disk_nearly_full", percent=91)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "\x1b[" not in line
+    assert json.loads(line)["event"] == "disk_nearly_full"
+
+
+def test_console_format_forced_into_a_file_has_no_colour_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(json_lines=False)
+    structlog.get_logger("t").warning("disk_nearly_full", percent=91)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "disk_nearly_full" in line
+    assert "\x1b[" not in line

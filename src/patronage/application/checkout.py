@@ -1,8 +1,18 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: rate limits, strict validation, record the attempt
-(our idempotency, durable before Stripe is called), create the payment with keys derived from
-the attempt id, record what Stripe made. A retry with the same key resumes the same attempt.
+Order of work: rate limits, strict validation, then two units of work around one call to
+the payment gateway, which cannot join a database transaction:
+
+1. record the attempt (our idempotency, durable before Stripe is called);
+2. create the payment, with idempotency keys derived from the attempt id;
+3. record what Stripe made on the attempt.
+
+Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
+into the payment's metadata and take effect when Stripe confirms the payment (its webhook);
+an existing supporter's Stripe customer is never reused for a new checkout.
+
+A crash between 2 and 3 leaves an attempt without its payment: the retry with the same key
+asks Stripe again with the same idempotency keys, gets the same payment, and records it.
 """
 
 from __future__ import annotations
@@ -13,7 +23,8 @@ from uuid import UUID
 
 import structlog
 
-from patronage.application.ledger import Ledger, retrying
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
@@ -23,12 +34,7 @@ from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
-from patronage.payments.stripe.gateway import (
-    SUCCEEDED,
-    CreatedPayment,
-    PaymentGateway,
-    PaymentOrder,
-)
+from patronage.payments.orders import SUCCEEDED, CreatedPayment, PaymentOrder
 
 log = structlog.get_logger(__name__)
 
@@ -108,16 +114,23 @@ class Checkout:
         return self.gateway
 
     def start(self, request: CheckoutRequest) -> CheckoutResult:
-        """Open the attempt and create its payment. Nothing here changes a supporter: anyone
-        may type anyone's email, so the name and email travel in the payment's metadata and
-        take effect when Stripe confirms the payment (its webhook)."""
         gateway = self._gateway()
-        supporter_id = supporter_id_for(request.email)
         fee = self.fee_for(request.amount, request.cover_fees)
-        attempt = self._open(request, supporter_id, fee)
+        attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        return self._result(attempt, self._create(gateway, attempt, request))
+        payment = self._create(gateway, attempt, request)
+        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
+        log.info(
+            "checkout_payment_created",
+            checkout_id=str(attempt.id),
+            frequency=attempt.frequency,
+            total=str(attempt.total),
+            campaign=attempt.attribution.campaign,
+            variant=attempt.attribution.variant,
+            status=payment.status,
+        )
+        return self._result(attempt, payment)
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
@@ -129,34 +142,30 @@ class Checkout:
             raise LookupError(f"no checkout {checkout_id} with a payment")
         payment = gateway.current(attempt.payment_intent_id, attempt.subscription_id)
         if payment.status == SUCCEEDED and attempt.outcome != SUCCEEDED:
-
-            def settle() -> None:
-                fresh = self.ledger.get_typed(checkout_id, CheckoutAttempt)
-                fresh.settle(SUCCEEDED)
-                self.ledger.save(fresh)
-
-            retrying(settle)
+            in_one_transaction(
+                self.ledger,
+                lambda unit: unit.get_typed(checkout_id, CheckoutAttempt).settle(SUCCEEDED),
+            )
         return self._result(attempt, payment)
 
-    def _open(self, request: CheckoutRequest, supporter_id: UUID, fee: Money) -> CheckoutAttempt:
-        def command() -> CheckoutAttempt:
-            attempt = self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
-            if attempt is not None:
-                attempt.check_same(supporter_id, request.frequency.value, request.amount, fee)
-                return attempt
-            attempt = CheckoutAttempt(
-                request.key,
-                supporter_id,
-                request.frequency.value,
-                request.amount,
-                fee,
-                request.attribution,
-                request.tribute,
-            )
-            self.ledger.save(attempt)
+    def _open(self, unit: UnitOfWork, request: CheckoutRequest, fee: Money) -> CheckoutAttempt:
+        """This key's attempt, new or (on a retry) as first made."""
+        supporter_id = supporter_id_for(request.email)
+        attempt = unit.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
+        if attempt is not None:
+            attempt.check_same(supporter_id, request.frequency.value, request.amount, fee)
             return attempt
-
-        return retrying(command)
+        attempt = CheckoutAttempt(
+            request.key,
+            supporter_id,
+            request.frequency.value,
+            request.amount,
+            fee,
+            request.attribution,
+            request.tribute,
+        )
+        unit.add(attempt)
+        return attempt
 
     def _create(
         self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
@@ -177,30 +186,18 @@ class Checkout:
             ),
         )
         if request.frequency == Frequency.MONTHLY:
-            payment = gateway.monthly(order)
-        else:
-            payment = gateway.one_time(order)
+            return gateway.monthly(order)
+        return gateway.one_time(order)
 
-        def record() -> None:
-            fresh = self.ledger.get_typed(attempt.id, CheckoutAttempt)
-            fresh.record_payment(
-                payment.payment_intent_id, payment.subscription_id, payment.customer_id
-            )
-            if payment.status == SUCCEEDED:
-                fresh.settle(SUCCEEDED)
-            self.ledger.save(fresh)
-
-        retrying(record)
-        log.info(
-            "checkout_payment_created",
-            checkout_id=str(attempt.id),
-            frequency=attempt.frequency,
-            total=str(attempt.total),
-            campaign=attempt.attribution.campaign,
-            variant=attempt.attribution.variant,
-            status=payment.status,
+    def _record(self, unit: UnitOfWork, checkout_id: UUID, payment: CreatedPayment) -> None:
+        """What Stripe made, on the attempt (its customer reaches the supporter with the
+        confirmed payment's webhook)."""
+        attempt = unit.get_typed(checkout_id, CheckoutAttempt)
+        attempt.record_payment(
+            payment.payment_intent_id, payment.subscription_id, payment.customer_id
         )
-        return payment
+        if payment.status == SUCCEEDED:
+            attempt.settle(SUCCEEDED)
 
     def _result(self, attempt: CheckoutAttempt, payment: CreatedPayment) -> CheckoutResult:
         token = ""

@@ -10,7 +10,7 @@ from patronage.domain.text import refuse_control_characters
 from patronage.domain.view_skip import SkippedViewEvent, skip_id_for
 from patronage.projections.catalog import Views, projection_class
 from patronage.projections.faults import Fault, check_waiting_for
-from patronage.projections.polling import PENDING_CAP, pending
+from patronage.projections.polling import PENDING_CAP
 
 
 @dataclass(frozen=True)
@@ -39,7 +39,7 @@ class ViewOperations:
                 name=name,
                 position=store.position(self.ledger.name),
                 head=head,
-                pending=pending(self.ledger, store, projection_class(name).topics),
+                pending=self.views.lag(name),
                 fault=faults.get(name),
             )
             for name, store in self.views.stores.items()

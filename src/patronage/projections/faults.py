@@ -11,7 +11,7 @@ position moves past that one event, and the ledger records who skipped what and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from eventsourcing.persistence import IntegrityError, Tracking
 
 from patronage.projections.errors import EventFailedError
 from patronage.projections.polling import select_after
-from patronage.projections.store import ViewSchema, ViewStore, ViewTx, open_store
+from patronage.projections.store import ViewSchema, ViewStore
 
 log = structlog.get_logger(__name__)
 
@@ -79,14 +79,6 @@ class FaultLog:
     def __init__(self, store: ViewStore) -> None:
         self.store = store
 
-    @classmethod
-    def open(cls, env: Mapping[str, str], datastore: Any = None) -> FaultLog:
-        return cls(open_store(FAULTS, env, datastore=datastore))
-
-    def _write(self, change: Callable[[ViewTx], None]) -> None:
-        with self.store._transaction(commit=True) as cursor:
-            change(ViewTx(cursor, self.store.render))
-
     def record(self, failure: EventFailedError, now: datetime | None = None) -> Fault:
         """Count one more failed attempt on the event (the first, if the view was stuck on
         another one before) and set when to try again."""
@@ -106,7 +98,7 @@ class FaultLog:
             next_attempt_at=now + timedelta(seconds=backoff(attempts)),
         )
 
-        def upsert(tx: ViewTx) -> None:
+        with self.store.write() as tx:
             tx.run("DELETE FROM {stuck} WHERE view_name = :view", view=fault.view)
             tx.run(
                 "INSERT INTO {stuck} VALUES (:view, :notification_id, :topic, :error, "
@@ -121,7 +113,6 @@ class FaultLog:
                 next_attempt_at=fault.next_attempt_at.isoformat(),
             )
 
-        self._write(upsert)
         log.error("projection_event_failed", view=fault.view, notification_id=fault.notification_id,
                   topic=fault.topic, error=fault.error, attempts=fault.attempts,
                   next_attempt_at=fault.next_attempt_at.isoformat())  # fmt: skip
@@ -140,7 +131,7 @@ class FaultLog:
     def clear(self, view: str, passed: int | None = None) -> None:
         """Forget the view's fault (only if it is at or before `passed`, when given)."""
 
-        def delete(tx: ViewTx) -> None:
+        with self.store.write() as tx:
             if passed is None:
                 tx.run("DELETE FROM {stuck} WHERE view_name = :view", view=view)
             else:
@@ -149,11 +140,6 @@ class FaultLog:
                     view=view,
                     passed=passed,
                 )
-
-        self._write(delete)
-
-    def close(self) -> None:
-        self.store.close()
 
 
 def check_waiting_for(

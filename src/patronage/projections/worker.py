@@ -15,13 +15,16 @@ from datetime import UTC, datetime
 from types import FrameType
 
 import structlog
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
 from eventsourcing.projection import ProjectionRunner
+from eventsourcing.utils import Environment, strtobool
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.errors import EventFailedError
-from patronage.projections.faults import FaultLog, backoff
-from patronage.projections.store import ViewStore, small_pool, store_class
+from patronage.projections.faults import FAULTS, FaultLog, backoff
+from patronage.projections.recorders import open_store, small_pool, store_class
+from patronage.projections.store import ViewStore
 
 log = structlog.get_logger(__name__)
 
@@ -37,7 +40,13 @@ def supervise(
     (a lost connection), after a pause that doubles while the failures go on."""
     projection = projection_class(name)
     view_class = store_class(projection.schema, postgres=True)
-    faults = FaultLog.open(small_pool(env))
+    # The fault log on a small pool of its own: it is read and written while no runner is.
+    factory = InfrastructureFactory[TrackingRecorder].construct(
+        env=Environment(FAULTS.name, small_pool(env))
+    )
+    create = strtobool(env.get("CREATE_TABLE", "yes"))
+    datastore = factory.datastore  # type: ignore[attr-defined]
+    faults = FaultLog(open_store(FAULTS, postgres=True, datastore=datastore, create=create))
     failures = 0
     try:
         while not stopping.is_set():
@@ -52,7 +61,7 @@ def supervise(
                 log.exception("projection_runner_failed", view=name, failures=failures)
                 stopping.wait(backoff(failures))
     finally:
-        faults.close()
+        factory.close()
     log.info("projection_stopped", view=name)
 
 
