@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    database_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="Wait for a PostgreSQL connection; then 503"
+    )
     event_store: EventStore = EventStore.SQL
     kurrentdb_uri: SecretStr | None = Field(
         default=None, description="kurrentdb://host:2113?Tls=true (with event_store=kurrentdb)"
@@ -133,6 +136,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # Operations (docs/operations.md)
     metrics_port: int = Field(
