@@ -17,8 +17,9 @@ from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
 from tests.support import stripe_events as se
-from tests.support.processes import patronage_process, process_env, wait_until
-from tests.support.servers import free_port, wait_until_ready
+from tests.support.polling import answers, eventually, exited
+from tests.support.processes import patronage_process, process_env
+from tests.support.servers import free_port
 from tests.support.stores import store_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -58,7 +59,12 @@ def test_a_sigkilled_service_loses_and_doubles_nothing_acknowledged(tmp_path: Pa
         log = tmp_path / "serve.log"
 
         with patronage_process(serve, env, log) as server:
-            wait_until_ready(f"{url}/health", server)
+            eventually(
+                lambda: answers(f"{url}/healthz"),
+                "serve to answer",
+                timeout=120,
+                abort=exited(server),
+            )
 
             def stream(first: int) -> None:  # two senders, as Stripe delivers concurrently
                 for n in range(first, EVENTS, 2):
@@ -68,7 +74,12 @@ def test_a_sigkilled_service_loses_and_doubles_nothing_acknowledged(tmp_path: Pa
             senders = [threading.Thread(target=stream, args=(first,)) for first in (0, 1)]
             for sender in senders:
                 sender.start()
-            wait_until(lambda: len(acknowledged) >= KILL_AFTER, 120, "events acknowledged", server)
+            eventually(
+                lambda: len(acknowledged) >= KILL_AFTER,
+                "events acknowledged",
+                timeout=120,
+                abort=exited(server),
+            )
             server.send_signal(signal.SIGKILL)
             server.wait()
             for sender in senders:
@@ -77,11 +88,21 @@ def test_a_sigkilled_service_loses_and_doubles_nothing_acknowledged(tmp_path: Pa
         assert KILL_AFTER <= before_kill < EVENTS, "the kill must come part way through"
 
         with patronage_process(serve, env, log) as server:
-            wait_until_ready(f"{url}/health", server)
+            eventually(
+                lambda: answers(f"{url}/healthz"),
+                "serve to answer",
+                timeout=120,
+                abort=exited(server),
+            )
             # Redelivery: every event not acknowledged, and every tenth one that was.
             for n in range(EVENTS):
                 if n not in acknowledged or n % 10 == 0:
-                    wait_until(lambda n=n: _deliver(url, events[n]), 60, f"event {n}", server)
+                    eventually(
+                        lambda n=n: _deliver(url, events[n]),
+                        f"event {n}",
+                        timeout=60,
+                        abort=exited(server),
+                    )
                     acknowledged.add(n)
 
         patronage = bootstrap(settings)

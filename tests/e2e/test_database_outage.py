@@ -1,6 +1,6 @@
 """PostgreSQL taken away behind a TCP proxy (the shared server itself is never stopped):
 while it is away, webhooks answer 503 within the pool's bounded wait (no library retry
-storm), and so do the ticker, staff totals and health (not 500); once it is back, the
+storm), and so do the ticker, staff totals and /readyz (not 500); once it is back, the
 service recovers by itself and Stripe's redeliveries are booked once (issue 15, defect 5)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import pytest
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
 from tests.support import stripe_events as se
-from tests.support.processes import wait_until
+from tests.support.polling import eventually
 from tests.support.servers import running_api
 from tests.support.stores import POSTGRES_URL, postgres_schema
 from tests.support.tcp_proxy import tcp_proxy
@@ -70,7 +70,7 @@ def test_an_outage_answers_503_fast_and_recovers_by_itself(tmp_path: Path) -> No
             for path, headers in (
                 ("/ticker/spring", {}),
                 ("/staff/totals", STAFF),
-                ("/health", {}),
+                ("/readyz", {}),
             ):
                 answer = httpx.get(
                     f"{api.url}{path}", headers=headers, timeout=CALLER_TIMEOUT_SECONDS
@@ -80,7 +80,7 @@ def test_an_outage_answers_503_fast_and_recovers_by_itself(tmp_path: Path) -> No
 
             proxy.start()
             back = time.monotonic()
-            wait_until(lambda: _post(api.url, events[0]).status_code == 200, 60, "recovery")
+            eventually(lambda: _post(api.url, events[0]).status_code == 200, "recovery", timeout=60)
             print(
                 f"outage: first 200 after the database came back: {time.monotonic() - back:.1f} s"
             )

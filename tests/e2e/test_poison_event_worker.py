@@ -13,7 +13,8 @@ from patronage.config import load_settings
 from patronage.projections.faults import backoff
 from patronage.projections.polling import pending
 from tests.integration.test_poison_events import poison_then_good
-from tests.support.processes import patronage_process, process_env, wait_until
+from tests.support.polling import eventually, exited
+from tests.support.processes import patronage_process, process_env
 from tests.support.stores import store_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -32,7 +33,12 @@ def test_a_worker_backs_off_a_poison_event_and_resumes_once_it_is_skipped(
             with patronage_process(
                 ["projections", "run", "totals"], process_env(settings), log
             ) as worker:
-                wait_until(lambda: faults.get("totals") is not None, 60, "the fault", worker)
+                eventually(
+                    lambda: faults.get("totals") is not None,
+                    "the fault",
+                    timeout=60,
+                    abort=exited(worker),
+                )
                 fault = faults.get("totals")
                 assert fault is not None and fault.notification_id == poison
                 assert "out of range" in fault.error or "Overflow" in fault.error
@@ -41,11 +47,11 @@ def test_a_worker_backs_off_a_poison_event_and_resumes_once_it_is_skipped(
 
                 patronage.view_operations.skip("totals", poison, "ops", "impossible amount")
                 topics = patronage.views.projection("totals").topics
-                wait_until(
+                eventually(
                     lambda: pending(patronage.ledger, patronage.views.totals, topics) == 0,
-                    60,
                     "the worker to go on past the skipped event",
-                    worker,
+                    timeout=60,
+                    abort=exited(worker),
                 )
                 assert faults.get("totals") is None
                 worker.terminate()

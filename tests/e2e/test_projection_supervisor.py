@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from patronage.config import load_settings
-from tests.support.processes import patronage_process, process_env, wait_until
+from tests.support.polling import eventually, exited
+from tests.support.processes import patronage_process, process_env
 from tests.support.stores import store_settings
 
 pytestmark = [pytest.mark.postgres, pytest.mark.e2e]
@@ -48,29 +49,43 @@ def test_workers_are_restarted_and_never_outlive_their_supervisor(tmp_path: Path
         env = process_env(settings)
         log = tmp_path / "supervisor.log"
         with patronage_process(["projections", "run", *VIEWS], env, log) as parent:
-            wait_until(lambda: len(children_of(parent.pid)) == 2, 60, "two workers", parent)
+            eventually(
+                lambda: len(children_of(parent.pid)) == 2,
+                "two workers",
+                timeout=60,
+                abort=exited(parent),
+            )
             first = children_of(parent.pid)
 
             # A worker that dies is started again.
             victim = min(first)
             os.kill(victim, signal.SIGKILL)
-            wait_until(
+            eventually(
                 lambda: len(children_of(parent.pid)) == 2 and victim not in children_of(parent.pid),
-                60,
                 "the dead worker to be replaced",
-                parent,
+                timeout=60,
+                abort=exited(parent),
             )
             workers = children_of(parent.pid)
 
             # SIGKILL to the supervisor: its workers stop too (no orphans).
             parent.send_signal(signal.SIGKILL)
             parent.wait()
-            wait_until(lambda: not any(alive(w) for w in workers), 30, "the orphans to stop")
+            eventually(
+                lambda: not any(alive(w) for w in workers), "the orphans to stop", timeout=30
+            )
 
         # So a second supervisor runs exactly its own two; SIGTERM stops them all.
         with patronage_process(["projections", "run", *VIEWS], env, log) as parent:
-            wait_until(lambda: len(children_of(parent.pid)) == 2, 60, "two workers", parent)
+            eventually(
+                lambda: len(children_of(parent.pid)) == 2,
+                "two workers",
+                timeout=60,
+                abort=exited(parent),
+            )
             workers = children_of(parent.pid)
             parent.terminate()
             assert parent.wait(timeout=30) == 0
-            wait_until(lambda: not any(alive(w) for w in workers), 30, "the workers to stop")
+            eventually(
+                lambda: not any(alive(w) for w in workers), "the workers to stop", timeout=30
+            )
