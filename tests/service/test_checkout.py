@@ -14,7 +14,6 @@ from patronage.bootstrap import checkout_for
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, CheckoutMismatchError, checkout_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments import metadata as keys
 from patronage.payments.orders import PaymentProviderError
@@ -49,7 +48,9 @@ def test_a_one_time_gift_asks_for_the_total_with_our_metadata(services: Services
     assert stored.order.total == Money(2587, "USD")
     assert stored.order.checkout_id == checkout_id_for(request.key)
     metadata = stored.order.metadata
-    assert metadata[keys.SUPPORTER_ID] == str(supporter_id_for("ada.reader@example.org"))
+    assert metadata[keys.SUPPORTER_ID] == str(
+        services.giving.directory.id_for("ada.reader@example.org")
+    )
     assert metadata[keys.GIFT_KIND] == "one_time"
     assert (metadata[keys.CAMPAIGN], metadata[keys.VARIANT]) == ("spring", "urgent")
     assert (metadata[keys.ARTICLE_ID], metadata[keys.READER_ID]) == ("a-42", "reader-7")
@@ -83,7 +84,7 @@ def test_a_monthly_gift_shares_the_plan_and_leaves_the_supporter_to_the_webhook(
     # Each checkout has a customer of its own (whoever types an email may not own it), and
     # the supporter is registered from the confirmed payment's webhook, not here.
     assert len(services.gateway.customers) == 2 and len(services.gateway.plans) == 1
-    assert services.ledger.get_or_none(supporter_id_for(request.email), Supporter) is None
+    assert services.giving.directory.id_for(request.email) not in services.ledger.repository
     assert [o.metadata[keys.DONOR_NAME] for o in orders] == [request.name, request.name]
 
 

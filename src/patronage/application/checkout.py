@@ -23,6 +23,7 @@ from uuid import UUID
 
 import structlog
 
+from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
@@ -30,7 +31,6 @@ from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
@@ -102,6 +102,9 @@ class Checkout:
         self.rules = rules
         self.limits = limits
         self.tokens = tokens
+        # Names the supporter a payment is for (found, or the id they will be registered
+        # with) without registering anyone: that waits for Stripe's confirmation.
+        self.directory = SupporterDirectory(ledger)
 
     def fee_for(self, amount: Money, cover_fees: bool) -> Money:
         return self.rules.cover_fee(amount) if cover_fees else Money.zero(amount.currency)
@@ -150,7 +153,7 @@ class Checkout:
 
     def _open(self, unit: UnitOfWork, request: CheckoutRequest, fee: Money) -> CheckoutAttempt:
         """This key's attempt, new or (on a retry) as first made."""
-        supporter_id = supporter_id_for(request.email)
+        supporter_id = self.directory.id_for(request.email)
         attempt = unit.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
         if attempt is not None:
             attempt.check_same(supporter_id, request.frequency.value, request.amount, fee)
