@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import stripe
 
 from patronage.domain.commands import (
     LinkInvoicePayment,
@@ -224,6 +226,14 @@ def test_refunds_from_both_views_name_the_same_refund() -> None:
         ("charge.dispute.closed", "won", DisputeStatus.WON),
         ("charge.dispute.closed", "warning_closed", DisputeStatus.WON),
         ("charge.dispute.closed", "lost", DisputeStatus.LOST),
+        ("charge.dispute.created", "warning_needs_response", DisputeStatus.OPEN),
+        ("charge.dispute.updated", "warning_under_review", DisputeStatus.OPEN),
+        ("charge.dispute.updated", "under_review", DisputeStatus.OPEN),
+        ("charge.dispute.closed", "prevented", DisputeStatus.WON),
+        ("charge.dispute.updated", "appeal_needs_response", DisputeStatus.APPEALING),
+        ("charge.dispute.updated", "appeal_under_review", DisputeStatus.APPEALING),
+        ("charge.dispute.closed", "won", DisputeStatus.WON),  # an appeal decided
+        ("charge.dispute.funds_reinstated", "won", DisputeStatus.WON),
     ],
 )
 def test_disputes(event_type: str, status: str, expected: DisputeStatus) -> None:
@@ -234,6 +244,16 @@ def test_disputes(event_type: str, status: str, expected: DisputeStatus) -> None
         expected,
         Money(1000, "USD"),
     )
+
+
+def test_every_dispute_status_of_the_api_is_understood() -> None:
+    """Stripe's Dispute.status values, as the pinned SDK declares them."""
+    declared = set(typing.get_args(typing.get_args(stripe.Dispute.__annotations__["status"])[0]))
+    assert len(declared) == 10
+    for status in declared:
+        for event_type in ("charge.dispute.created", "charge.dispute.closed"):
+            command = only(se.event(event_type, se.dispute("dp_1", "pi_1", 1000, status)))
+            assert isinstance(command, RecordDispute)
 
 
 def test_customer_updates_carry_the_previous_email() -> None:

@@ -485,11 +485,34 @@ def _refund_changed(event: Json, refund: Json, at: datetime) -> Translation:
     return [_refund(refund, payment_id, at)]
 
 
-_DISPUTE_EVENTS = {
-    "charge.dispute.created": DisputeStatus.OPEN,
+_DISPUTE_FUNDS_EVENTS = {
     "charge.dispute.funds_withdrawn": DisputeStatus.FUNDS_WITHDRAWN,
     "charge.dispute.funds_reinstated": DisputeStatus.FUNDS_REINSTATED,
 }
+# Stripe's dispute statuses (Dispute.status in the API) and what they mean for the gift.
+_DISPUTE_STATUSES = {
+    "warning_needs_response": DisputeStatus.OPEN,  # an inquiry: no money taken yet
+    "warning_under_review": DisputeStatus.OPEN,
+    "warning_closed": DisputeStatus.WON,  # the inquiry ended without a chargeback
+    "needs_response": DisputeStatus.OPEN,
+    "under_review": DisputeStatus.OPEN,
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    "prevented": DisputeStatus.WON,  # stopped before it became a chargeback
+    "appeal_needs_response": DisputeStatus.APPEALING,
+    "appeal_under_review": DisputeStatus.APPEALING,
+}
+
+
+def dispute_status(event_type: str, stripe_status: str) -> DisputeStatus:
+    """The dispute's state on the gift: Stripe's status, with the funds movements that the
+    funds_withdrawn / funds_reinstated events report while it is still open."""
+    status = _DISPUTE_STATUSES.get(stripe_status)
+    if status is None:
+        raise UntranslatableEventError(f"unknown dispute status {stripe_status!r}")
+    if status == DisputeStatus.OPEN:
+        return _DISPUTE_FUNDS_EVENTS.get(event_type, status)
+    return status
 
 
 def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
@@ -497,23 +520,12 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
     payment_id = _id(dispute.get("payment_intent"))
     if not payment_id:
         return Ignore(f"dispute {dispute_id} has no PaymentIntent: not one of our gifts")
-    event_type = _str(event.get("type"))
-    if event_type == "charge.dispute.closed":
-        outcome = _str(dispute.get("status"))
-        if outcome == "lost":
-            status = DisputeStatus.LOST
-        elif outcome in ("won", "warning_closed"):
-            status = DisputeStatus.WON
-        else:
-            raise UntranslatableEventError(f"dispute {dispute_id} closed as {outcome!r}")
-    else:
-        status = _DISPUTE_EVENTS[event_type]
     return [
         RecordDispute(
             payment_id=payment_id,
             dispute_id=dispute_id,
             amount=_money(dispute.get("amount"), dispute.get("currency"), "dispute amount"),
-            status=status,
+            status=dispute_status(_str(event.get("type")), _str(dispute.get("status"))),
             reason=_str(dispute.get("reason")),
             at=at,
         )
@@ -569,6 +581,7 @@ TRANSLATORS: dict[str, Translator] = {
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
     "charge.dispute.created": _dispute_changed,
+    "charge.dispute.updated": _dispute_changed,
     "charge.dispute.funds_withdrawn": _dispute_changed,
     "charge.dispute.funds_reinstated": _dispute_changed,
     "charge.dispute.closed": _dispute_changed,

@@ -166,10 +166,10 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
-    if facts.loses(e):
+    if change := facts.lost_change(e):  # lost, or given back by an appeal won
         d = facts.dispute(tx, e.dispute_id)
         row = facts.gift(tx, d["gift_id"])
-        _book(tx, row["supporter_id"], row["currency"], iso(e.at), "lost", d["amount"])
+        _book(tx, row["supporter_id"], row["currency"], iso(e.at), "lost", change * d["amount"])
 
 
 # A supporter may have had several memberships: show the one that matters now, a live one
