@@ -25,7 +25,7 @@ from patronage.application.ledger import Ledger
 from patronage.application.receipting import IssueReceipt
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
-from patronage.domain.gift import DisputeStatus, Gift, gift_id_for
+from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift, gift_id_for
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.money import Money
 from patronage.domain.receipt import ReceiptKind, TaxReceipt, receipt_id_for
@@ -287,6 +287,7 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
     # Money movements with the day each is booked on, from the events.
     refunds: dict[str, tuple[UUID, int, datetime]] = {}
     disputes: dict[str, tuple[UUID, int]] = {}
+    losing: dict[str, bool] = {}
     moves: list[tuple[UUID, datetime, str, int]] = []  # (gift, when, column, minor)
     for e in history:
         n = _name(e)
@@ -303,9 +304,13 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
         elif n == "Gift.DisputeOpened":
             disputes[e.dispute_id] = (e.originator_id, e.amount.minor)
             moves.append((e.originator_id, e.opened_at, "disputed", e.amount.minor))
-        elif n == "Gift.DisputeUpdated" and e.status == DisputeStatus.LOST:
+        elif n == "Gift.DisputeUpdated":
+            # Lost (or appealing) takes the money; an appeal won gives it back.
             gid, minor = disputes[e.dispute_id]
-            moves.append((gid, e.at, "lost", minor))
+            was, now = losing.get(e.dispute_id, False), e.status in DISPUTE_LOSING
+            losing[e.dispute_id] = now
+            if now != was:
+                moves.append((gid, e.at, "lost", minor if now else -minor))
 
     zero = {"gifts": 0, "gross": 0, "refunded": 0, "disputed": 0, "lost": 0}
     by_day: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict(zero))

@@ -178,6 +178,7 @@ def invoice(
     currency: str = "usd",
     customer: str = "cus_1",
     include_payments: bool = True,
+    billing_reason: str = "subscription_cycle",
 ) -> dict[str, Any]:
     """An invoice of a subscription, in the old (pre-basil) or the new (basil+) shape."""
     paid = status == "paid"
@@ -187,7 +188,7 @@ def invoice(
         "amount_due": amount,
         "amount_paid": amount if paid else 0,
         "amount_remaining": 0 if paid else amount,
-        "billing_reason": "subscription_cycle",
+        "billing_reason": billing_reason,
         "currency": currency,
         "customer": customer,
         "customer_email": email,

@@ -170,7 +170,7 @@ def test_failed_invoices_are_failures_of_the_membership() -> None:
         ({"status": "active", "cancel_at": se.T0 + 100}, False,
          MembershipStatus.CANCELLATION_SCHEDULED),
         ({"status": "canceled"}, False, MembershipStatus.CANCELLED),
-        ({"status": "incomplete_expired"}, False, MembershipStatus.CANCELLED),
+        ({"status": "incomplete_expired"}, False, MembershipStatus.INCOMPLETE_EXPIRED),
         ({"status": "active"}, True, MembershipStatus.CANCELLED),
     ],
 )  # fmt: skip

@@ -311,7 +311,9 @@ class Giving:
 
     def _record_membership_failure(self, unit: UnitOfWork, command: RecordMembershipFailure) -> str:
         membership = self._membership(unit, command.membership)
-        membership.fail_payment(command.invoice_id, command.reason, command.failed_at)
+        membership.fail_payment(
+            command.invoice_id, command.reason, command.failed_at, first=command.first_invoice
+        )
         return (
             f"invoice {command.invoice_id} failed ({command.reason}): "
             f"membership is {membership.status}"

@@ -79,6 +79,7 @@ class RecordMembershipFailure:
     invoice_id: str
     reason: str
     failed_at: datetime
+    first_invoice: bool = False  # the subscription's first invoice: incomplete, not past due
 
 
 @dataclass(frozen=True)

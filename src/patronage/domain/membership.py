@@ -32,12 +32,17 @@ def membership_id_for(subscription_id: str) -> UUID:
 
 
 class MembershipStatus(StrEnum):
-    INCOMPLETE = "incomplete"
+    INCOMPLETE = "incomplete"  # the first payment failed or needs the donor's action
     ACTIVE = "active"
-    PAST_DUE = "past_due"
+    PAST_DUE = "past_due"  # a renewal failed
     CANCELLATION_SCHEDULED = "cancellation_scheduled"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    INCOMPLETE_EXPIRED = "incomplete_expired"  # the first payment never came (Stripe: 23 h)
+
+
+# Statuses nothing comes back from.
+ENDED = {MembershipStatus.CANCELLED, MembershipStatus.INCOMPLETE_EXPIRED}
 
 
 # Which of two reports made in the same second wins: the one further along.
@@ -48,11 +53,12 @@ _RANK = {
     MembershipStatus.PAUSED: 3,
     MembershipStatus.CANCELLATION_SCHEDULED: 4,
     MembershipStatus.CANCELLED: 5,
+    MembershipStatus.INCOMPLETE_EXPIRED: 6,
 }
 
 
 def _status_key(status: MembershipStatus, as_of: datetime) -> tuple[bool, datetime, int]:
-    return (status == MembershipStatus.CANCELLED, as_of, _RANK[status])
+    return (status in ENDED, as_of, _RANK[status])
 
 
 class Membership(Aggregate):
@@ -88,7 +94,7 @@ class Membership(Aggregate):
 
     @property
     def is_cancelled(self) -> bool:
-        return self.status == MembershipStatus.CANCELLED
+        return self.status in ENDED
 
     # Money ---------------------------------------------------------------------------------
 
@@ -117,15 +123,19 @@ class Membership(Aggregate):
         self.payments[invoice_id] = amount
         self.payment_gifts[invoice_id] = gift_id
 
-    def fail_payment(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
-        """A renewal that failed or needs the donor's authentication: no money, past due.
+    def fail_payment(
+        self, invoice_id: str, reason: str, failed_at: datetime, first: bool = False
+    ) -> None:
+        """A payment that failed or needs the donor's authentication: no money. The first
+        invoice failing leaves the membership incomplete (as Stripe says), a renewal past due.
 
         Each failed invoice is remembered once, even if it is paid later; every attempt that
-        failed is a report that the membership was past due at that time.
+        failed is a report of that status at that time.
         """
         if invoice_id not in self.failures:
             self._payment_failed(invoice_id=invoice_id, reason=reason, failed_at=failed_at)
-        self.report_status(MembershipStatus.PAST_DUE, failed_at)
+        status = MembershipStatus.INCOMPLETE if first else MembershipStatus.PAST_DUE
+        self.report_status(status, failed_at)
 
     @event("PaymentFailed")
     def _payment_failed(self, invoice_id: str, reason: str, failed_at: datetime) -> None:

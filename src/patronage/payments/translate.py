@@ -371,6 +371,7 @@ def _invoice_failed(event: Json, invoice: Json, at: datetime) -> Translation:
             if needs_action
             else "the payment failed",
             failed_at=at,
+            first_invoice=_str(invoice.get("billing_reason")) == "subscription_create",
         )
     ]
 
@@ -393,7 +394,9 @@ def _invoice_payment_paid(event: Json, invoice_payment: Json, at: datetime) -> T
 def membership_status(subscription: Json, deleted: bool = False) -> MembershipStatus:
     """Stripe's subscription status, cancellation schedule and pause, as a membership status."""
     status = _str(subscription.get("status"))
-    if deleted or status in ("canceled", "incomplete_expired"):
+    if status == "incomplete_expired":
+        return MembershipStatus.INCOMPLETE_EXPIRED
+    if deleted or status == "canceled":
         return MembershipStatus.CANCELLED
     if status == "paused" or subscription.get("pause_collection"):
         return MembershipStatus.PAUSED
