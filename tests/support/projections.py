@@ -366,7 +366,11 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
             "first_gift_at": min((g.received_at for g in mine), default=None),
             "last_gift_at": max((g.received_at for g in mine), default=None),
             "membership_status": m.status.value if m else None,
-            "membership_monthly": m.monthly_amount if m else None,
+            "membership_monthly": (
+                Money(m.period.monthly_minor(m.monthly_amount.minor), m.monthly_amount.currency)
+                if m
+                else None
+            ),
             "receipts_issued": sum(
                 1 for r in receipts if r.donor.supporter_id == str(s.id) and not r.is_void
             ),
@@ -378,7 +382,8 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
     for m in memberships:
         if m.status in _ACTIVE:
             n, mrr = active.get(m.monthly_amount.currency, (0, 0))
-            active[m.monthly_amount.currency] = (n + 1, mrr + m.monthly_amount.minor)
+            monthly = m.period.monthly_minor(m.monthly_amount.minor)
+            active[m.monthly_amount.currency] = (n + 1, mrr + monthly)
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for m in memberships:  # started at the earliest time any report named
         months[m.started_at.astimezone(UTC).strftime("%Y-%m")][0] += 1

@@ -133,6 +133,9 @@ def subscription(
     customer: str = "cus_1",
     cancel_at_period_end: bool = False,
     pause_collection: dict[str, Any] | None = None,
+    interval: str = "month",
+    interval_count: int = 1,
+    discount: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": sub,
@@ -150,13 +153,15 @@ def subscription(
                     "price": {
                         "id": "price_monthly",
                         "currency": currency,
-                        "recurring": {"interval": "month", "interval_count": 1},
+                        "recurring": {"interval": interval, "interval_count": interval_count},
                         "unit_amount": amount,
                     },
                     "quantity": 1,
                 }
             ],
         },
+        "discount": discount,
+        "discounts": [discount["id"]] if discount else [],
         "metadata": metadata,
         "pause_collection": pause_collection,
         "start_date": start_date,
@@ -306,3 +311,23 @@ def deliver(
 
 def supporter_of(email: str) -> UUID:
     return supporter_id_for(email)
+
+
+def discount(
+    coupon_id: str, percent_off: float | None = None, amount_off: int | None = None
+) -> dict[str, Any]:
+    """A Discount object (the legacy `subscription.discount` shape, always expanded)."""
+    return {
+        "id": f"di_{coupon_id}",
+        "object": "discount",
+        "coupon": {
+            "id": coupon_id,
+            "object": "coupon",
+            "amount_off": amount_off,
+            "currency": "usd" if amount_off else None,
+            "duration": "forever",
+            "percent_off": percent_off,
+            "valid": True,
+        },
+        "end": None,
+    }

@@ -23,7 +23,7 @@ from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
 from patronage.domain.supporter import supporter_id_for
-from patronage.domain.values import Tribute
+from patronage.domain.values import BillingPeriod, Tribute
 from patronage.payments.translate import (
     HANDLED_EVENT_TYPES,
     Ignore,
@@ -296,3 +296,42 @@ def test_missing_essentials_are_untranslatable(broken: dict[str, Any]) -> None:
     event = se.event("payment_intent.succeeded", {}) | broken
     with pytest.raises(UntranslatableEventError):
         translate(event)
+
+
+@pytest.mark.parametrize(
+    ("fields", "minor", "period"),
+    [
+        ({"interval": "year"}, 12000, BillingPeriod("year")),
+        ({"interval": "week", "interval_count": 2}, 12000, BillingPeriod("week", 2)),
+        ({"discount": se.discount("quarter_off", percent_off=25.0)}, 9000, BillingPeriod()),
+        ({"discount": se.discount("ten_off", amount_off=1000)}, 11000, BillingPeriod()),
+    ],
+)
+def test_a_subscription_reports_its_billing_period_and_discounted_amount(
+    fields: dict[str, Any], minor: int, period: BillingPeriod
+) -> None:
+    sub = se.subscription("sub_1", 12000, {}, **fields)
+    command = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(command, ReportMembership)
+    assert (command.monthly_amount, command.period) == (Money(minor, "USD"), period)
+
+
+def test_a_discount_named_only_by_id_is_not_guessed() -> None:
+    sub = se.subscription("sub_1", 12000, {}) | {"discounts": ["di_unexpanded"]}
+    command = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(command, ReportMembership)
+    assert command.monthly_amount == Money(12000, "USD")
+
+
+@pytest.mark.parametrize(
+    ("period", "minor", "monthly"),
+    [
+        (BillingPeriod("month"), 1000, 1000),
+        (BillingPeriod("year"), 12000, 1000),
+        (BillingPeriod("month", 3), 3000, 1000),
+        (BillingPeriod("week"), 1000, 4333),  # 1000 * 52 / 12 = 4333.33
+        (BillingPeriod("day"), 100, 3042),  # 100 * 365 / 12 = 3041.67
+    ],
+)
+def test_any_period_normalises_to_a_month(period: BillingPeriod, minor: int, monthly: int) -> None:
+    assert period.monthly_minor(minor) == monthly

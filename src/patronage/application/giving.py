@@ -239,6 +239,7 @@ class Giving:
                 attribution=report.attribution,
                 started_at=started_at,
                 amount_as_of=report.as_of if report.amount_is_current else None,
+                period=report.period,
             )
             unit.add(membership)
         else:
@@ -255,7 +256,7 @@ class Giving:
                 if member is not None:
                     _link_customer(unit, member, report.supporter.stripe_customer_id)
         if report.amount_is_current:
-            membership.change_amount(report.monthly_amount, report.as_of)
+            membership.change_amount(report.monthly_amount, report.as_of, report.period)
         if report.status is not None:
             membership.report_status(report.status, report.as_of)
         return membership
@@ -267,7 +268,7 @@ class Giving:
         membership = self._membership(unit, report)
         return membership.id, (
             f"membership {report.subscription_id} is {membership.status} "
-            f"at {membership.monthly_amount} a month"
+            f"at {membership.monthly_amount} every {membership.period}"
         )
 
     def record_membership_payment(self, command: RecordMembershipPayment) -> UUID:

@@ -13,7 +13,7 @@ from uuid import UUID
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.values import Attribution, PostalAddress, Tribute
+from patronage.domain.values import Attribution, BillingPeriod, PostalAddress, Tribute
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class ReportMembership:
     attribution: Attribution = field(default_factory=Attribution)
     started_at: datetime | None = None
     amount_is_current: bool = True
+    # How often `monthly_amount` is charged (the name predates yearly and weekly plans).
+    period: BillingPeriod = field(default_factory=BillingPeriod)
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from eventsourcing.domain import Aggregate, event
 from patronage.domain.errors import DomainError
 from patronage.domain.identity import natural_id
 from patronage.domain.money import Money
-from patronage.domain.values import Attribution
+from patronage.domain.values import Attribution, BillingPeriod
 
 
 def membership_id_for(subscription_id: str) -> UUID:
@@ -75,12 +75,15 @@ class Membership(Aggregate):
         attribution: Attribution,
         started_at: datetime,
         amount_as_of: datetime | None = None,
+        period: BillingPeriod | None = None,  # None in events stored before other periods
     ) -> None:
         if not monthly_amount.is_positive():
-            raise DomainError("a membership needs a positive monthly amount")
+            raise DomainError("a membership needs a positive amount")
         self.subscription_id = subscription_id
         self.supporter_id = supporter_id
+        # The amount charged each `period` (the name predates yearly and weekly plans).
         self.monthly_amount = monthly_amount
+        self.period = period or BillingPeriod()
         # None: the amount was read off an invoice, and any report from the subscription wins.
         self.amount_as_of = amount_as_of
         self.attribution = attribution
@@ -143,8 +146,12 @@ class Membership(Aggregate):
 
     # What the subscription reports -------------------------------------------------------
 
-    def change_amount(self, monthly_amount: Money, as_of: datetime) -> None:
-        """Apply the amount the subscription had at `as_of`, unless a newer one is known."""
+    def change_amount(
+        self, monthly_amount: Money, as_of: datetime, period: BillingPeriod | None = None
+    ) -> None:
+        """Apply the amount (and period) the subscription had at `as_of`, unless a newer one
+        is known."""
+        period = period or BillingPeriod()
         if not monthly_amount.is_positive():
             return
         if self.amount_as_of is not None and (as_of, monthly_amount.minor) <= (
@@ -152,15 +159,18 @@ class Membership(Aggregate):
             self.monthly_amount.minor,
         ):
             return
-        if monthly_amount != self.monthly_amount:
-            self._amount_changed(monthly_amount=monthly_amount, as_of=as_of)
+        if monthly_amount != self.monthly_amount or period != self.period:
+            self._amount_changed(monthly_amount=monthly_amount, as_of=as_of, period=period)
         else:
             self._amount_confirmed(as_of=as_of)
 
     @event("AmountChanged")
-    def _amount_changed(self, monthly_amount: Money, as_of: datetime) -> None:
+    def _amount_changed(
+        self, monthly_amount: Money, as_of: datetime, period: BillingPeriod | None = None
+    ) -> None:
         self.monthly_amount = monthly_amount
         self.amount_as_of = as_of
+        self.period = period or BillingPeriod()
 
     @event("AmountConfirmed")
     def _amount_confirmed(self, as_of: datetime) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from patronage.domain.commands import (
@@ -35,7 +36,7 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money, MoneyError
-from patronage.domain.values import PostalAddress
+from patronage.domain.values import BillingPeriod, PostalAddress
 from patronage.payments import metadata as meta
 
 Json = Mapping[str, Any]
@@ -409,8 +410,45 @@ def membership_status(subscription: Json, deleted: bool = False) -> MembershipSt
     return MembershipStatus.INCOMPLETE
 
 
-def _subscription_amount(subscription: Json) -> Money | None:
+def _period(price: Json) -> BillingPeriod | None:
+    """A price's billing period (`recurring.interval`), or a legacy plan's (`interval`)."""
+    recurring = _dict(price.get("recurring")) or price
+    interval = _str(recurring.get("interval"))
+    if not interval:
+        return None
+    try:
+        return BillingPeriod(interval, _int(recurring.get("interval_count")) or 1)
+    except ValueError as error:
+        raise UntranslatableEventError(str(error)) from None
+
+
+def _discounted(total: Money, subscription: Json) -> Money:
+    """The amount after the subscription's discounts, when the payload carries them as
+    objects (the legacy `discount`, or `discounts` expanded); discount ids alone say nothing."""
+    coupons = [
+        _dict(discount.get("coupon")) or _dict(_dict(discount.get("source")).get("coupon"))
+        for discount in [
+            *_items(subscription.get("discounts")),
+            _dict(subscription.get("discount")),
+        ]
+    ]
+    minor = Decimal(total.minor)
+    for coupon in coupons:
+        amount_off = _int(coupon.get("amount_off"))
+        if amount_off and _str(coupon.get("currency")).upper() == total.currency:
+            minor -= amount_off
+        percent = coupon.get("percent_off")
+        if isinstance(percent, int | float) and not isinstance(percent, bool):
+            # Stripe sends percent_off as a JSON number: read it as its decimal text.
+            minor = minor * (100 - Decimal(str(percent))) / 100
+    rounded = int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return Money(max(rounded, 0), total.currency)
+
+
+def _subscription_amount(subscription: Json) -> tuple[Money, BillingPeriod] | None:
+    """What the subscription charges each period, after discounts, and the period."""
     total: Money | None = None
+    period: BillingPeriod | None = None
     for item in _items(subscription.get("items")):
         price = _dict(item.get("price")) or _dict(item.get("plan"))
         unit = _int(price.get("unit_amount"))
@@ -421,20 +459,25 @@ def _subscription_amount(subscription: Json) -> Money | None:
             continue
         line = _money(unit * (quantity if quantity is not None else 1), currency, "price")
         total = line if total is None else total + line
+        period = period or _period(price)
     if total is None:
         plan = _dict(subscription.get("plan"))
         unit = _int(plan.get("amount"))
         if unit is not None:
             quantity = _int(subscription.get("quantity"))
             total = _money(unit * (quantity or 1), plan.get("currency"), "plan amount")
-    return total
+            period = _period(plan)
+    if total is None:
+        return None
+    return _discounted(total, subscription), period or BillingPeriod()
 
 
 def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Translation:
     subscription_id = _required_id(subscription, "subscription")
-    amount = _subscription_amount(subscription)
-    if amount is None or not amount.is_positive():
-        return Ignore(f"subscription {subscription_id} has no price we can read")
+    priced = _subscription_amount(subscription)
+    if priced is None or not priced[0].is_positive():
+        return Ignore(f"subscription {subscription_id} has no price we can read, or is free")
+    amount, period = priced
     metadata = _dict(subscription.get("metadata"))
     started_at = _time(subscription.get("start_date")) or _time(subscription.get("created"))
     deleted = _str(event.get("type")) == "customer.subscription.deleted"
@@ -447,6 +490,7 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
             as_of=at,
             attribution=meta.read_attribution(metadata),
             started_at=started_at,
+            period=period,
         )
     ]
 

@@ -21,6 +21,7 @@ from typing import Any
 
 from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift
 from patronage.domain.membership import Membership, MembershipStatus
+from patronage.domain.values import BillingPeriod
 from patronage.projections.base import Handlers, iso
 from patronage.projections.store import Row, ViewTx
 
@@ -206,6 +207,16 @@ def _dispute_updated(tx: ViewTx, e: Any) -> None:
     )
 
 
+@_gift_facts.on(Gift, "ReceiptAttached", "ReceiptDetached")
+def _receipt(tx: ViewTx, e: Any) -> None:
+    attached = type(e).__name__ == "ReceiptAttached"
+    tx.run(
+        "UPDATE {gifts} SET receipt_id = :receipt WHERE gift_id = :id",
+        receipt=str(e.receipt_id) if attached else None,
+        id=str(e.originator_id),
+    )
+
+
 # Memberships -------------------------------------------------------------------------------
 
 membership_facts = Handlers()
@@ -227,6 +238,12 @@ def _set(tx: ViewTx, e: Any, **columns: Any) -> None:
     )
 
 
+def _monthly_minor(e: Any) -> int:
+    """The amount a month, whatever the plan's period (events before periods: monthly)."""
+    period = getattr(e, "period", None) or BillingPeriod()
+    return period.monthly_minor(e.monthly_amount.minor)
+
+
 @membership_facts.on(Membership, "Started")
 def _started(tx: ViewTx, e: Any) -> None:
     tx.run(
@@ -235,7 +252,7 @@ def _started(tx: ViewTx, e: Any) -> None:
         id=str(e.originator_id),
         supporter_id=str(e.supporter_id),
         status=MembershipStatus.INCOMPLETE.value,
-        minor=e.monthly_amount.minor,
+        minor=_monthly_minor(e),
         currency=e.monthly_amount.currency,
         at=iso(e.started_at),
     )
@@ -243,7 +260,7 @@ def _started(tx: ViewTx, e: Any) -> None:
 
 @membership_facts.on(Membership, "AmountChanged")
 def _amount_changed(tx: ViewTx, e: Any) -> None:
-    _set(tx, e, monthly_minor=e.monthly_amount.minor)
+    _set(tx, e, monthly_minor=_monthly_minor(e))
 
 
 @membership_facts.on(Membership, "StartMoved")
