@@ -216,3 +216,33 @@ def test_a_first_invoice_that_fails_leaves_the_membership_incomplete_then_expire
     assert membership.status == MembershipStatus.INCOMPLETE_EXPIRED
     catch_up_all(patronage)
     assert members(patronage.views.totals).active == []
+
+
+def renewal(pi_known_to_stripe: FakeStripe) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
+    """A renewal in the current shape (the webhook's invoice names no PaymentIntent), a
+    refund and a dispute that name only the PaymentIntent; Stripe knows which paid what."""
+    pi_known_to_stripe.state.invoice_of_payment["pi_renewal"] = "in_renewal"
+    metadata = se.our_metadata(ADA, kind="monthly")
+    invoice = se.invoice(
+        "in_renewal", "sub_r", 2000, metadata, ADA, pi="pi_renewal", include_payments=False
+    )
+    return (
+        se.event("invoice.paid", invoice),
+        se.event("refund.created", se.refund("re_r", "pi_renewal", 500), se.T0 + 10),
+        se.event("charge.dispute.created", se.dispute("dp_r", "pi_renewal", 1500), se.T0 + 20),
+    )
+
+
+@pytest.mark.parametrize("order", ["invoice first", "invoice last"])
+def test_renewal_refunds_and_disputes_resolve_without_invoice_payment_paid(
+    with_stripe: Patronage, fake_stripe: FakeStripe, order: str
+) -> None:
+    paid, refunded, disputed = renewal(fake_stripe)
+    history = [paid, refunded, disputed] if order == "invoice first" else [refunded, disputed, paid]
+    for evt in history:
+        receive(with_stripe, evt)
+    assert with_stripe.inbox.waiting() == []
+    gift = with_stripe.ledger.get_typed(gift_id_for("in_renewal"), Gift)
+    assert gift.refunds == {"re_r": Money(500, "USD")}
+    assert set(gift.disputes) == {"dp_r"}
+    assert "GET /v1/invoice_payments" in fake_stripe.state.calls
