@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
-from patronage.application.giving import Giving
+from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
@@ -138,7 +138,7 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 def bootstrap(settings: Settings) -> Patronage:
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
-    giving = Giving(ledger)
+    giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
     return Patronage(

@@ -341,7 +341,7 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
         mine = [m for m in memberships if m.supporter_id == sid]
         mine.sort(key=lambda m: str(m.id))
         mine.sort(key=lambda m: m.started_at, reverse=True)
-        mine.sort(key=lambda m: m.status == MembershipStatus.CANCELLED)
+        mine.sort(key=lambda m: m.is_cancelled)
         return mine[0] if mine else None
 
     def totals(sid: str, year: int | None) -> dict[str, tuple[int, int, int]]:

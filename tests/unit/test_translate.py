@@ -16,6 +16,7 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     UpdateCustomer,
 )
@@ -105,8 +106,16 @@ def test_a_subscription_checkout_links_and_books_no_money() -> None:
 def test_only_our_one_time_payment_intents_are_gifts() -> None:
     ours = se.payment_intent("pi_1", 700, se.our_metadata(ADA), ADA)
     assert isinstance(only(se.event("payment_intent.succeeded", ours)), RecordGift)
-    invoice_payment = se.payment_intent("pi_2", 700, {})
-    assert isinstance(translate(se.event("payment_intent.succeeded", invoice_payment)), Ignore)
+    legacy_invoice_payment = se.payment_intent("pi_2", 700, {}) | {"invoice": "in_2"}
+    legacy = translate(se.event("payment_intent.succeeded", legacy_invoice_payment))
+    assert isinstance(legacy, Ignore)
+    foreign = only(se.event("payment_intent.succeeded", se.payment_intent("pi_4", 700, {}, ADA)))
+    assert isinstance(foreign, RecordUnattributedPayment)
+    assert (foreign.amount, foreign.supporter.email, foreign.no_invoice) == (
+        Money(700, "USD"),
+        ADA,
+        False,
+    )
     monthly = se.payment_intent("pi_3", 700, se.our_metadata(ADA, kind="monthly"))
     assert isinstance(translate(se.event("payment_intent.succeeded", monthly)), Ignore)
     failed = translate(se.event("payment_intent.payment_failed", ours))
@@ -137,11 +146,13 @@ def test_both_invoice_shapes_give_the_same_payment(shape: str) -> None:
     assert report.supporter.email == ADA
 
 
-def test_an_invoice_without_subscription_or_money_books_nothing() -> None:
-    one_off = se.invoice("in_2", "sub_x", 1000, {}, ADA, shape="legacy")
+def test_a_one_off_invoice_is_money_outside_checkout_and_a_free_one_books_nothing() -> None:
+    one_off = se.invoice("in_2", "sub_x", 1000, {}, ADA, shape="legacy", pi="pi_2")
     one_off["subscription"] = None
     one_off["lines"]["data"][0]["subscription"] = None
-    assert isinstance(translate(se.event("invoice.paid", one_off)), Ignore)
+    foreign = only(se.event("invoice.paid", one_off))
+    assert isinstance(foreign, RecordUnattributedPayment)
+    assert (foreign.payment_id, foreign.source, foreign.no_invoice) == ("pi_2", "invoice", True)
     free = se.invoice("in_3", "sub_1", 0, {}, ADA)
     assert isinstance(translate(se.event("invoice.paid", free)), Ignore)
 

@@ -9,6 +9,7 @@ transaction; the public methods run one command in a transaction of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from enum import StrEnum
 from functools import partial
 from typing import TypeVar
 from uuid import UUID
@@ -22,6 +23,7 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
@@ -39,6 +41,7 @@ from patronage.domain.gift import (
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.unattributed import UnattributedPayment, unattributed_payment_id_for
 
 __all__ = [
     "CounterpartMissingError",
@@ -79,6 +82,15 @@ def _supporter_key(details: SupporterDetails) -> str:
     raise DomainError("the payment names no supporter: no email, customer or supporter id")
 
 
+def as_gift(command: RecordUnattributedPayment) -> RecordGift:
+    return RecordGift(
+        payment_id=command.payment_id,
+        supporter=command.supporter,
+        amount=command.amount,
+        received_at=command.received_at,
+    )
+
+
 def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> None:
     """Remember that the Stripe customer is this supporter (the first link is kept)."""
     if not customer_id:
@@ -88,11 +100,21 @@ def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> 
         unit.add(StripeCustomer(customer_id=customer_id, supporter_id=supporter.id))
 
 
+class UnattributedPolicy(StrEnum):
+    """What to do with money that did not come through our checkout."""
+
+    REVIEW = "review"  # list it for staff, who book it as a gift or dismiss it
+    BOOK = "book"  # the account takes only donations: book it as a gift
+
+
 class Giving:
     """The command handlers for money coming in and going back out."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(
+        self, ledger: Ledger, unattributed: UnattributedPolicy = UnattributedPolicy.REVIEW
+    ) -> None:
         self.ledger = ledger
+        self.unattributed = unattributed
 
     def _run(self, handler: Callable[[UnitOfWork], T]) -> T:
         return in_one_transaction(self.ledger, handler)
@@ -113,6 +135,8 @@ class Giving:
             return self._record_dispute(unit, command)
         if isinstance(command, LinkInvoicePayment):
             return self._link_invoice_payment(unit, command)
+        if isinstance(command, RecordUnattributedPayment):
+            return self._record_unattributed(unit, command)
         return self._update_customer(unit, command)
 
     # Supporters ----------------------------------------------------------------------------
@@ -220,6 +244,64 @@ class Giving:
         unit.add(gift)
         return gift_id, f"one-time gift of {command.amount} recorded for {command.payment_id}"
 
+    # Money outside our checkout ------------------------------------------------------------
+
+    def _record_unattributed(self, unit: UnitOfWork, command: RecordUnattributedPayment) -> str:
+        payment_id = command.payment_id
+        if unit.get_or_none(gift_id_for(payment_id), Gift) is not None:
+            return f"{payment_id} is booked already"
+        if unit.get_or_none(payment_link_id_for(payment_id), PaymentLink) is not None:
+            return f"{payment_id} paid an invoice: booked from its invoice, not twice"
+        # Booking needs Stripe's word that no invoice owns the payment (basil PaymentIntents
+        # name no invoice); without it the payment waits for staff.
+        if self.unattributed == UnattributedPolicy.BOOK and command.no_invoice:
+            return self._record_gift(unit, as_gift(command))[1]
+        noted_id = unattributed_payment_id_for(payment_id)
+        if unit.get_or_none(noted_id, UnattributedPayment) is None:
+            details = command.supporter
+            unit.add(
+                UnattributedPayment(
+                    payment_id=payment_id,
+                    amount=command.amount,
+                    received_at=command.received_at,
+                    email=details.email,
+                    name=details.name,
+                    stripe_customer_id=details.stripe_customer_id,
+                    source=command.source,
+                )
+            )
+        return f"{command.amount} without our metadata ({payment_id}) is listed for staff review"
+
+    def book_unattributed(self, payment_id: str, by: str) -> UUID:
+        """Staff book a listed payment as a one-time gift; returns the gift id."""
+
+        def handler(unit: UnitOfWork) -> UUID:
+            noted = unit.get_or_none(unattributed_payment_id_for(payment_id), UnattributedPayment)
+            if noted is None:
+                raise LookupError(f"no payment {payment_id} waits for review")
+            noted.book(by)
+            details = SupporterDetails(
+                email=noted.email, name=noted.name, stripe_customer_id=noted.stripe_customer_id
+            )
+            command = RecordGift(
+                payment_id=payment_id,
+                supporter=details,
+                amount=noted.amount,
+                received_at=noted.received_at,
+            )
+            return self._record_gift(unit, command)[0]
+
+        return self._run(handler)
+
+    def dismiss_unattributed(self, payment_id: str, by: str, reason: str) -> None:
+        def handler(unit: UnitOfWork) -> None:
+            noted = unit.get_or_none(unattributed_payment_id_for(payment_id), UnattributedPayment)
+            if noted is None:
+                raise LookupError(f"no payment {payment_id} waits for review")
+            noted.dismiss(by, reason)
+
+        self._run(handler)
+
     # Memberships ---------------------------------------------------------------------------
 
     def _membership(self, unit: UnitOfWork, report: ReportMembership) -> Membership:
@@ -301,6 +383,7 @@ class Giving:
             fee_covered=Money.zero(command.amount.currency),
             membership_id=membership.id,
             invoice_id=command.invoice_id,
+            through_stripe=not command.out_of_band,
         )
         unit.add(gift)
         return gift_id, (

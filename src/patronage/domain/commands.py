@@ -73,6 +73,22 @@ class RecordMembershipPayment:
     payment_id: str  # the PaymentIntent id when known, else the invoice id
     amount: Money
     paid_at: datetime
+    out_of_band: bool = False  # marked paid outside Stripe (cash, a cheque): not through Stripe
+
+
+@dataclass(frozen=True)
+class RecordUnattributedPayment:
+    """Money without our checkout's metadata: booked as a gift or listed for staff, as the
+    `unattributed_payments` setting says. `no_invoice` is True when the payment is surely
+    not an invoice's (a one-off invoice itself, or Stripe said so): an invoice's own
+    PaymentIntent is booked from its invoice, never twice."""
+
+    payment_id: str
+    supporter: SupporterDetails
+    amount: Money
+    received_at: datetime
+    source: str  # "payment_intent" or "invoice"
+    no_invoice: bool = False
 
 
 @dataclass(frozen=True)
@@ -132,4 +148,5 @@ GivingCommand = (
     | RecordDispute
     | UpdateCustomer
     | LinkInvoicePayment
+    | RecordUnattributedPayment
 )

@@ -78,6 +78,7 @@ class Gift(Aggregate):
         membership_id: UUID | None = None,
         invoice_id: str = "",
         tribute: Tribute | None = None,
+        through_stripe: bool = True,  # False: an invoice marked paid out of band
     ) -> None:
         if not amount.is_positive():
             raise DomainError("a gift must be a positive amount")
@@ -95,6 +96,7 @@ class Gift(Aggregate):
         self.membership_id = membership_id
         self.invoice_id = invoice_id
         self.tribute = tribute
+        self.through_stripe = through_stripe
         self.refunds: dict[str, Money] = {}
         self.reversed_refunds: set[str] = set()
         self.disputes: dict[str, DisputeStatus] = {}

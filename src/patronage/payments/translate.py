@@ -29,6 +29,7 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
@@ -243,16 +244,27 @@ def _checkout_async_failed(event: Json, session: Json, at: datetime) -> Translat
 def _payment_intent_succeeded(event: Json, intent: Json, at: datetime) -> Translation:
     payment_id = _required_id(intent, "PaymentIntent")
     metadata = _dict(intent.get("metadata"))
-    if metadata.get(meta.GIFT_KIND) != "one_time":
-        return Ignore(
-            f"PaymentIntent {payment_id} is not one of our one-time gifts (an invoice's "
-            "payment is booked from its invoice)"
-        )
     received = _int(intent.get("amount_received"))
     amount = _money(
         received if received else intent.get("amount"), intent.get("currency"), "payment amount"
     )
-    return [_gift(payment_id, intent, metadata, amount, at)]
+    kind = metadata.get(meta.GIFT_KIND)
+    if kind == "one_time":
+        return [_gift(payment_id, intent, metadata, amount, at)]
+    if kind or _id(intent.get("invoice")):
+        return Ignore(
+            f"PaymentIntent {payment_id} paid an invoice: booked from its invoice, not twice"
+        )
+    # Not made by our checkout (a Payment Link, the Dashboard, another form).
+    return [
+        RecordUnattributedPayment(
+            payment_id=payment_id,
+            supporter=_supporter(intent, metadata),
+            amount=amount,
+            received_at=at,
+            source="payment_intent",
+        )
+    ]
 
 
 def _payment_intent_failed(event: Json, intent: Json, at: datetime) -> Translation:
@@ -341,11 +353,23 @@ def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
 
 def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
     paid_at = _time(_dict(invoice.get("status_transitions")).get("paid_at")) or at
-    report = _invoice_report(invoice, paid_at)
-    if isinstance(report, Ignore):
-        return report
     invoice_id = _required_id(invoice, "invoice")
     paid = _int(invoice.get("amount_paid"))
+    report = _invoice_report(invoice, paid_at)
+    if isinstance(report, Ignore):
+        if _invoice_subscription(invoice) or paid is None or paid <= 0:
+            return report
+        # A one-off invoice (made in the Dashboard): money outside our checkout.
+        return [
+            RecordUnattributedPayment(
+                payment_id=_invoice_payment_intent(invoice) or invoice_id,
+                supporter=_supporter(invoice, {}),
+                amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
+                received_at=paid_at,
+                source="invoice",
+                no_invoice=True,
+            )
+        ]
     if paid is None or paid <= 0:
         return [report]
     return [
@@ -355,6 +379,7 @@ def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
             payment_id=_invoice_payment_intent(invoice) or invoice_id,
             amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
             paid_at=paid_at,
+            out_of_band=invoice.get("paid_out_of_band") is True,
         )
     ]
 
