@@ -6,41 +6,60 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import psycopg
+import stripe
+import structlog
+
 from patronage.application.allocation import BanditScores
+from patronage.application.asks import Asks
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.ports import PaymentGateway
+from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
+from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.sweeper import Sweeper
+from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
-from patronage.domain.receipt import OrganisationDetails
+from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
-from patronage.payments.stripe.gateway import PaymentGateway
+from patronage.payments.stripe.events import StripeEventList
+from patronage.payments.stripe.gateway import StripePaymentGateway
 from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
-from patronage.projections.store import small_pool
+from patronage.projections.recorders import datastore_of, open_store, small_pool
+from patronage.projections.register import RegisterQueries
+from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
+from patronage.receipts.mail import SmtpConfig, SmtpMailer
+from patronage.receipts.pdf import Branding
+
+log = structlog.get_logger(__name__)
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store."""
+    # Without table creation (production), `patronage setup` creates them before the start.
+    tables = {"CREATE_TABLE": "yes" if settings.create_tables else "no"}
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return {
+        return tables | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
@@ -49,7 +68,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     dbname = url.path.lstrip("/")
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
-    env = {
+    env = tables | {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
@@ -67,13 +86,89 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None:
+    """Why the configured database cannot be reached right now, or None when it answers.
+
+    A fresh connection, not the pool: the pool's own retries take far longer than a probe
+    (or an operator) should wait to hear that the database is gone."""
+    if settings.database_url is None:
+        directory = settings.data_dir
+        if directory.is_dir() and os.access(directory, os.W_OK):
+            return None
+        return f"the data directory {directory} is missing or not writable"
+    try:
+        with psycopg.connect(
+            settings.database_url.get_secret_value(), connect_timeout=max(timeout_seconds, 2)
+        ) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL does not answer: {str(error).strip()}"
+    return None
+
+
+_ORGANISATION_SETTINGS = {
+    "name": "PATRONAGE_ORG_NAME",
+    "address": "PATRONAGE_ORG_ADDRESS",
+    "tax or registration number": "PATRONAGE_ORG_TAX_ID",
+    "place of issue": "PATRONAGE_ORG_PLACE_OF_ISSUE",
+    "authorised signatory": "PATRONAGE_ORG_SIGNATORY",
+}
+
+
 def organisation_details(settings: Settings) -> OrganisationDetails:
-    return OrganisationDetails(
+    """The organisation as receipts print it; a SettingsError names every field its
+    jurisdiction requires that is missing, so Patronage never starts unable to receipt."""
+    organisation = OrganisationDetails(
         name=settings.org_name,
         address=settings.org_address,
         tax_id=settings.org_tax_id,
         jurisdiction=settings.org_jurisdiction.value,
-        issued_at_place=settings.org_address,
+        issued_at_place=settings.org_place_of_issue,
+        signatory=settings.org_signatory,
+    )
+    missing = missing_organisation_details(organisation)
+    if missing:
+        names = ", ".join(f"{_ORGANISATION_SETTINGS[m]} ({m})" for m in missing)
+        raise SettingsError(
+            f"invalid settings: {settings.org_jurisdiction.value} receipts need {names}"
+        )
+    return organisation
+
+
+def branding(settings: Settings) -> Branding:
+    return Branding(
+        logo=settings.org_logo_path.read_bytes() if settings.org_logo_path else None,
+        signature=settings.org_signature_path.read_bytes() if settings.org_signature_path else None,
+    )
+
+
+def receipt_outbox(
+    settings: Settings, ledger: Ledger, register: RegisterQueries
+) -> ReceiptOutbox | None:
+    """The email outbox, or None while no SMTP server is configured."""
+    if not settings.smtp_host:
+        return None
+    config = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security.value,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        sender=settings.smtp_from,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    return ReceiptOutbox(
+        ledger,
+        register,
+        SmtpMailer(config),
+        config.sender,
+        config.sender_domain,
+        branding(settings),
+        RetryPolicy(
+            first=timedelta(seconds=settings.receipt_email_retry_seconds),
+            most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
+            lease=timedelta(seconds=settings.receipt_email_lease_seconds),
+        ),
     )
 
 
@@ -88,25 +183,54 @@ class Patronage:
     inbox: Inbox
     campaigns: Campaigns
     impressions: ImpressionCounter
-    bandit: BanditScores
+    asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    outbox: ReceiptOutbox | None
+    receipt_worker: ReceiptWorker
+    year_end: YearEndJobs
+    branding: Branding
+    stripe_events: StripeEventList | None  # None without a Stripe secret key
 
     def close(self) -> None:
-        self.impressions.flush()
-        self.views.close()
+        try:
+            self.impressions.flush()
+        except Exception:  # view counts are not worth failing a shutdown for
+            log.warning("impressions_lost_at_shutdown", exc_info=True)
         self.ledger.close()
 
 
-def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
-    client = make_stripe_client(settings)
+def view_stores(settings: Settings, ledger: Ledger, *, create: bool) -> StoreOpener:
+    """Views open their stores on the Ledger's database and share its connection pool;
+    `create` makes their tables where missing."""
+    postgres, datastore = settings.uses_postgres, datastore_of(ledger)
+
+    def open_view(schema: ViewSchema, suffix: str = "") -> ViewStore:
+        return open_store(
+            schema, postgres=postgres, datastore=datastore, create=create, suffix=suffix
+        )
+
+    return open_view
+
+
+def payment_gateway(
+    settings: Settings, client: stripe.StripeClient | None = None
+) -> PaymentGateway | None:
+    """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
+    client = client or make_stripe_client(settings)
+    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+
+
+def checkout_for(
+    settings: Settings, ledger: Ledger, giving: Giving, gateway: PaymentGateway | None
+) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
         giving=giving,
-        gateway=None if client is None else PaymentGateway(client, settings.demo_mode),
+        gateway=gateway,
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
             minimum_major=settings.checkout_minimum,
@@ -122,9 +246,8 @@ def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout
     )
 
 
-def stripe_lookups(settings: Settings) -> StripeApiLookups | None:
+def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | None:
     """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
-    client = make_stripe_client(settings)
     return None if client is None else StripeApiLookups(client)
 
 
@@ -136,25 +259,57 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 
 
 def bootstrap(settings: Settings) -> Patronage:
+    organisation = organisation_details(settings)  # before anything opens: fail fast
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
-    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
-    views = Views(ledger, env)
+    views = Views(ledger, view_stores(settings, ledger, create=settings.create_tables))
+    register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
+    receipting = Receipting(ledger, organisation, settings.zone, register)
+    outbox = receipt_outbox(settings, ledger, register)
+    impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
+    results = CampaignResults(views)
+    campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    # One client for every call to Stripe: checkout's payments, the inbox's lookups and
+    # the inbox CLI's list of missed events.
+    stripe_client = make_stripe_client(settings)
+    checkout = checkout_for(settings, ledger, giving, payment_gateway(settings, stripe_client))
+    tokens = supporter_tokens(settings)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
-        receipting=Receipting(ledger, organisation_details(settings)),
-        inbox=Inbox(ledger, giving, stripe_lookups(settings)),
-        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
+        receipting=receipting,
+        inbox=Inbox(ledger, giving, stripe_lookups(stripe_client)),
+        campaigns=campaigns,
         impressions=impressions,
-        bandit=BanditScores(impressions, settings.default_currency),
-        tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving),
+        asks=Asks(
+            catalogue=campaigns.catalogue,
+            tokens=tokens,
+            bandit=BanditScores(impressions, settings.default_currency),
+            gifts=results,
+            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            impressions=impressions,
+            rules=checkout.rules,
+            default_currency=settings.default_currency,
+        ),
+        tokens=tokens,
+        checkout=checkout,
         views=views,
-        campaign_results=CampaignResults(views),
+        campaign_results=results,
+        outbox=outbox,
+        receipt_worker=ReceiptWorker(
+            receipting, outbox, settings.receipts_single_automatic, settings.receipts_worker_seconds
+        ),
+        year_end=YearEndJobs(receipting),
+        branding=branding(settings),
+        stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
     )
+
+
+def set_up_tables(settings: Settings) -> None:
+    """Create the event store's and every view's tables if missing (`patronage setup`)."""
+    bootstrap(settings.model_copy(update={"create_tables": True})).close()
 
 
 @contextmanager
@@ -170,6 +325,16 @@ def projections_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         poller.stop()
+
+
+@contextmanager
+def receipts_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: automatic single receipts (if on) and the email outbox."""
+    patronage.receipt_worker.start()
+    try:
+        yield
+    finally:
+        patronage.receipt_worker.stop()
 
 
 @contextmanager
@@ -201,9 +366,11 @@ def rebuild_view(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the named view aside and swap it in; returns its new position."""
-    env = small_pool(eventsourcing_env(settings))
+    # A rebuild always creates its new tables aside, whatever PATRONAGE_CREATE_TABLES says.
+    env = small_pool(eventsourcing_env(settings)) | {"CREATE_TABLE": "yes"}
     ledger = Ledger(env=env)
     try:
-        return rebuild(name, ledger, env, on_start=on_start, progress=progress)
+        opener = view_stores(settings, ledger, create=True)
+        return rebuild(name, ledger, opener, on_start=on_start, progress=progress)
     finally:
         ledger.close()

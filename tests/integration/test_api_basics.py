@@ -1,4 +1,4 @@
-"""The API's shared behaviour: health, request ids in logs, staff authentication."""
+"""The API's shared behaviour: request ids in logs, staff authentication."""
 
 from __future__ import annotations
 
@@ -29,17 +29,11 @@ def client(patronage: Patronage) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_health_reports_the_store(client: TestClient, store: str) -> None:
-    body = client.get("/health").json()
-    assert body["status"] == "ok"
-    assert body["store"] == {"sqlite": "sqlite", "postgres": "postgresql"}[store]
-
-
 def test_every_request_log_line_carries_the_request_id(
     client: TestClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure_logging(json_lines=True)
-    response = client.get("/health", headers={"x-request-id": "req-123"})
+    response = client.get("/healthz", headers={"x-request-id": "req-123"})
     assert response.headers["x-request-id"] == "req-123"
     lines = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
@@ -69,3 +63,26 @@ def test_staff_endpoints_accept_a_configured_key(client: TestClient) -> None:
     response = client.get("/staff/whoami", headers={"Authorization": "Bearer staff-key-for-tests"})
     assert response.status_code == 200
     assert response.json() == {"staff": "staff-key-1"}
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_demo_pages_are_mounted_only_in_demo_mode(patronage: Patronage) -> None:
+    plain = TestClient(create_app(patronage))
+    assert plain.get("/demo/article").status_code == 404
+    assert plain.get("/static/patronage-embed.js").status_code == 200  # the embed is not demo
+
+    patronage.settings = patronage.settings.model_copy(update={"demo_mode": True})
+    demo = TestClient(create_app(patronage))
+    article = demo.get("/demo/article")
+    assert article.status_code == 200
+    assert "patronage-embed.js" in article.text
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_the_api_has_one_model_for_money(patronage: Patronage) -> None:
+    schema = TestClient(create_app(patronage)).get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    assert [name for name in models if set(models[name].get("properties", {})) >= {
+        "minor", "currency", "text"}] == ["MoneyOut"]  # fmt: skip
+    quote = models["QuoteOut"]["properties"]["fee"]
+    assert quote["$ref"] == "#/components/schemas/MoneyOut"

@@ -16,7 +16,10 @@ from patronage.api import (
     asks,
     campaigns,
     checkout,
+    demo,
+    demo_mail,
     health,
+    metrics,
     receipting,
     register,
     staff_inbox,
@@ -26,17 +29,37 @@ from patronage.api import (
     web,
     webhooks,
 )
+from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.openapi import openapi_with_sentence_422s
-from patronage.bootstrap import Patronage, parked_sweep_running, projections_running
+from patronage.bootstrap import (
+    Patronage,
+    parked_sweep_running,
+    projections_running,
+    receipts_running,
+)
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
 
+def _route_of(request: Request) -> str:
+    """The matched route's template (never the raw path: ids would explode the labels)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
 def create_app(patronage: Patronage) -> FastAPI:
+    settings = patronage.settings
+    process_metrics = Metrics(patronage)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with projections_running(patronage), parked_sweep_running(patronage):
+        with (
+            projections_running(patronage),
+            receipts_running(patronage),
+            parked_sweep_running(patronage),
+            metrics_port(settings, process_metrics),
+        ):
             yield
 
     app = FastAPI(
@@ -46,6 +69,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.patronage = patronage
+    app.state.metrics = process_metrics
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
@@ -67,12 +91,19 @@ def create_app(patronage: Patronage) -> FastAPI:
         started = time.perf_counter()
         try:
             response = await call_next(request)
+            elapsed = time.perf_counter() - started
+            route = _route_of(request)
+            process_metrics.request_seconds.labels(
+                request.method, route, str(response.status_code)
+            ).observe(elapsed)
             log.info(
                 "request_handled",
                 method=request.method,
                 path=request.url.path,
                 status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(elapsed * 1000, 1),
+                # Set by the webhook endpoint, whose own context this middleware cannot see.
+                **getattr(request.state, "log_context", {}),
             )
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
@@ -85,12 +116,17 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    if settings.metrics_port == 0:  # else only on the metrics port, without a staff key
+        app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(staff_inbox.router)
     app.include_router(campaigns.router)
     app.include_router(asks.router)
     app.include_router(checkout.router)
     app.include_router(web.router)
+    if patronage.settings.demo_mode:
+        app.include_router(demo.router)
+        app.include_router(demo_mail.router)
     for router in (
         supporters.router,
         totals.router,

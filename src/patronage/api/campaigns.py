@@ -136,7 +136,6 @@ router = APIRouter(
     responses={
         401: {"description": "no valid staff API key"},
         404: {"description": "no campaign with that code"},
-        409: {"description": "the campaign's rules refuse it (e.g. it has ended)"},
     },
 )
 

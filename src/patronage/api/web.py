@@ -1,10 +1,10 @@
-"""The embed script, and a sample article page that shows the ask at its end."""
+"""The embed script and the staff console page."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -15,13 +15,6 @@ _templates = Environment(
 _EMBED = files("patronage").joinpath("web/static/patronage-embed.js")
 _STAFF_CONSOLE = files("patronage").joinpath("web/static/staff-console.js")
 
-ARTICLE = {
-    "article_id": "2026-water-rates-analysis",
-    "title": "Who pays for Springfield's new water pipes?",
-    "section": "politics",
-    "tags": ["local-government", "water", "budget", "elections"],
-}
-
 
 @router.get("/static/patronage-embed.js", include_in_schema=False)
 def embed_script() -> Response:
@@ -30,15 +23,6 @@ def embed_script() -> Response:
         media_type="text/javascript",
         headers={"Cache-Control": "public, max-age=300"},
     )
-
-
-@router.get("/demo/article", response_class=HTMLResponse, include_in_schema=False)
-def demo_article(request: Request) -> HTMLResponse:
-    base = str(request.base_url).rstrip("/")
-    page = _templates.get_template("article.html").render(
-        **ARTICLE, country="US", api_base=base, embed_url=f"{base}/static/patronage-embed.js"
-    )
-    return HTMLResponse(page)
 
 
 @router.get("/static/staff-console.js", include_in_schema=False)

@@ -180,6 +180,11 @@ class Giving:
         _link_customer(unit, supporter, customer_id)
         return supporter
 
+    def supporter_in(self, unit: UnitOfWork, details: SupporterDetails) -> Supporter:
+        """The supporter for `details` within another command's unit of work (a checkout
+        registers its donor in the same transaction as its attempt)."""
+        return self._supporter(unit, details)
+
     def register_supporter(self, details: SupporterDetails) -> UUID:
         return self._run(lambda unit: self._supporter(unit, details).id)
 

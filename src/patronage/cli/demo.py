@@ -5,21 +5,26 @@ from __future__ import annotations
 import secrets
 import signal
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from patronage.api.demo_mail import mail_directory
 from patronage.bootstrap import bootstrap
+from patronage.cli.common import json_lines
 from patronage.cli.demo_setup import (
     DEMO_CAMPAIGN,
     LOCALSTRIPE_KEY,
     free_port,
     load_demo_campaign,
+    load_last_year,
     localstripe,
     register_webhook,
 )
+from patronage.cli.mail_catcher import mail_catcher
 from patronage.config import SettingsError, load_settings
 from patronage.logs import configure_logging
 
@@ -49,7 +54,10 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="patronage-demo-") as scratch:
         directory = data_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
-        with localstripe(directory / "localstripe.log") as stripe_url:
+        with (
+            localstripe(directory / "localstripe.log") as stripe_url,
+            mail_catcher(mail_directory(directory)) as mail,
+        ):
             base = f"http://127.0.0.1:{port}"
             webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
             staff_key = f"staff-demo-{secrets.token_hex(8)}"
@@ -64,15 +72,21 @@ def demo(
                     staff_api_keys=staff_key,
                     supporter_token_secret=secrets.token_hex(32),
                     demo_mode=True,
+                    smtp_host=mail.host,
+                    smtp_port=mail.port,
+                    smtp_security="none",
+                    smtp_from="Patronage Demo Newsroom <receipts@demo-newsroom.example>",
+                    receipts_worker_seconds=1.0,
                 )
             except SettingsError as error:
                 typer.secho(str(error), err=True, fg=typer.colors.RED)
                 raise typer.Exit(2) from None
-            configure_logging(json_lines=False, level=settings.log_level)
+            configure_logging(json_lines=json_lines(settings), level=settings.log_level)
             register_webhook(stripe_url, f"{base}/webhooks/stripe", webhook_secret)
             patronage = bootstrap(settings)
             try:
                 load_demo_campaign(patronage.campaigns)
+                last_year = load_last_year(patronage.giving, settings.zone, datetime.now(UTC))
                 from patronage.api.app import create_app
 
                 preview = f"{DEMO_CAMPAIGN}:article-count"
@@ -81,6 +95,10 @@ def demo(
                     f"  article with the ask: {base}/demo/article\n"
                     f"  preview a variant:    {base}/demo/article?force={preview}\n"
                     f"  staff console:        {base}/staff\n"
+                    f"  year end:             patronage receipts issue-annual --year {last_year}"
+                    f" (with PATRONAGE_DATA_DIR={directory}),\n"
+                    f"                        or POST {base}/staff/receipts/year-end\n"
+                    f"  caught email:         {base}/demo/mail\n"
                     f"  API docs:             {base}/docs\n"
                     f"  staff API key:        {staff_key}\n"
                     f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"
