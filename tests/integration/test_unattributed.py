@@ -69,10 +69,13 @@ def test_review_lists_foreign_money_for_staff_who_book_or_dismiss_it(
         ("pi_other", 1800, ADA),
     ]
     assert patronage.ledger.get_or_none(gift_id_for("pi_link"), Gift) is None
+    refund = se.event("refund.created", se.refund("re_link", "pi_link", 300))
+    assert "noted on pi_link" in se.deliver(client, refund).json()["detail"]
     booked = client.post("/staff/inbox/unbooked/pi_link/book", headers=STAFF)
     assert booked.status_code == 200, booked.text
     gift = patronage.ledger.get_typed(gift_id_for("pi_link"), Gift)
     assert (gift.amount, gift.supporter_id) == (Money(1800, "USD"), supporter_id_for(ADA))
+    assert gift.net == Money(1500, "USD"), "the refund reported while it waited goes with it"
     dismissed = client.post(
         "/staff/inbox/unbooked/pi_other/dismiss", json={"reason": "a ticket sale"}, headers=STAFF
     )

@@ -41,7 +41,11 @@ from patronage.domain.gift import (
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, supporter_id_for
-from patronage.domain.unattributed import UnattributedPayment, unattributed_payment_id_for
+from patronage.domain.unattributed import (
+    ReviewStatus,
+    UnattributedPayment,
+    unattributed_payment_id_for,
+)
 
 __all__ = [
     "CounterpartMissingError",
@@ -294,7 +298,13 @@ class Giving:
                 amount=noted.amount,
                 received_at=noted.received_at,
             )
-            return self._record_gift(unit, command)[0]
+            gift_id = self._record_gift(unit, command)[0]
+            gift = unit.get_typed(gift_id, Gift)
+            for refund_id, (amount, at) in noted.refunds.items():
+                gift.refund(refund_id, amount, at)
+            for refund_id in noted.reversed_refunds:
+                gift.reverse_refund(refund_id, "refund failed or was cancelled")
+            return gift_id
 
         return self._run(handler)
 
@@ -433,6 +443,15 @@ class Giving:
         self._run(partial(self._record_refund, command=command))
 
     def _record_refund(self, unit: UnitOfWork, command: RecordRefund) -> str:
+        noted = unit.get_or_none(
+            unattributed_payment_id_for(command.payment_id), UnattributedPayment
+        )
+        if noted is not None and noted.status != ReviewStatus.BOOKED:
+            # Money staff have not booked (or dismissed): the refund goes with it.
+            noted.note_refund(
+                command.refund_id, command.amount, command.refunded_at, command.succeeded
+            )
+            return f"refund {command.refund_id} noted on {command.payment_id}, not booked"
         gift = self._gift_for_payment(unit, command.payment_id)
         if command.succeeded:
             gift.refund(command.refund_id, command.amount, command.refunded_at)

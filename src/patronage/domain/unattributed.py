@@ -51,6 +51,27 @@ class UnattributedPayment(Aggregate):
         self.status = ReviewStatus.PENDING
         self.decided_by = ""
         self.reason = ""
+        # Refunds Stripe reported while the payment waited for staff: booked with it.
+        self.refunds: dict[str, tuple[Money, datetime]] = {}
+        self.reversed_refunds: set[str] = set()
+
+    def note_refund(self, refund_id: str, amount: Money, at: datetime, succeeded: bool) -> None:
+        """Keep a refund for the gift staff may book (a failed one is never kept again)."""
+        if refund_id in self.reversed_refunds:
+            return
+        if not succeeded:
+            self._refund_reversed(refund_id=refund_id)
+        elif refund_id not in self.refunds:
+            self._refund_noted(refund_id=refund_id, amount=amount, at=at)
+
+    @event("RefundNoted")
+    def _refund_noted(self, refund_id: str, amount: Money, at: datetime) -> None:
+        self.refunds[refund_id] = (amount, at)
+
+    @event("RefundReversed")
+    def _refund_reversed(self, refund_id: str) -> None:
+        self.refunds.pop(refund_id, None)
+        self.reversed_refunds.add(refund_id)
 
     def _check_pending(self) -> None:
         if self.status != ReviewStatus.PENDING:
