@@ -527,21 +527,13 @@ class Inbox:
     def event_ids(self, statuses: Iterable[InboxStatus] = ()) -> Iterator[str]:
         """Every recorded event id, oldest first, optionally only those in `statuses`."""
         wanted = set(statuses)
-        position = 0
-        while True:
-            batch = self.ledger.recorder.select_notifications(
-                position, 500, topics=[RECEIVED_TOPIC], inclusive_of_start=False
-            )
-            if not batch:
-                return
-            for notification in batch:
-                if wanted:
-                    inbox_event = self._inbox_event_at(notification.originator_id)
-                    if inbox_event.status in wanted:
-                        yield inbox_event.event_id
-                else:  # the Received event alone names it: no need to rebuild the aggregate
-                    yield self.ledger.mapper.to_domain_event(notification).event_id  # type: ignore[attr-defined]
-            position = batch[-1].id
+        for notification in self._notifications(RECEIVED_TOPIC):
+            if wanted:
+                inbox_event = self._inbox_event_at(notification.originator_id)
+                if inbox_event.status in wanted:
+                    yield inbox_event.event_id
+            else:  # the Received event alone names it: no need to rebuild the aggregate
+                yield self.ledger.mapper.to_domain_event(notification).event_id  # type: ignore[attr-defined]
 
     def entries(
         self,
