@@ -14,7 +14,6 @@ from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.unattributed import UnattributedPayment, unattributed_payment_id_for
 from tests.support import stripe_events as se
 from tests.support.fake_stripe import FakeStripe, fake_stripe_server
@@ -74,7 +73,10 @@ def test_review_lists_foreign_money_for_staff_who_book_or_dismiss_it(
     booked = client.post("/staff/inbox/unbooked/pi_link/book", headers=STAFF)
     assert booked.status_code == 200, booked.text
     gift = patronage.ledger.get_typed(gift_id_for("pi_link"), Gift)
-    assert (gift.amount, gift.supporter_id) == (Money(1800, "USD"), supporter_id_for(ADA))
+    assert (gift.amount, gift.supporter_id) == (
+        Money(1800, "USD"),
+        patronage.giving.directory.id_for(ADA),
+    )
     assert gift.net == Money(1500, "USD"), "the refund reported while it waited goes with it"
     dismissed = client.post(
         "/staff/inbox/unbooked/pi_other/dismiss", json={"reason": "a ticket sale"}, headers=STAFF
@@ -102,7 +104,10 @@ def test_book_books_foreign_money_with_the_customer_from_stripe_but_never_an_inv
     evt = foreign("pi_link", email=None, customer="cus_link")
     assert patronage.inbox.receive(se.body_of(evt), evt).status == "applied"
     gift = patronage.ledger.get_typed(gift_id_for("pi_link"), Gift)
-    assert (gift.supporter_id, gift.through_stripe) == (supporter_id_for(ADA), True)
+    assert (gift.supporter_id, gift.through_stripe) == (
+        patronage.giving.directory.id_for(ADA),
+        True,
+    )
     # A basil invoice's PaymentIntent carries neither metadata nor its invoice: Stripe knows.
     fake.state.invoice_of_payment["pi_renewal"] = "in_renewal"
     renewal = foreign("pi_renewal")

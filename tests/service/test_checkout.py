@@ -14,7 +14,7 @@ from patronage.bootstrap import checkout_for
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, CheckoutMismatchError, checkout_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments import metadata as keys
 from patronage.payments.orders import PaymentProviderError
@@ -49,7 +49,9 @@ def test_a_one_time_gift_asks_for_the_total_with_our_metadata(services: Services
     assert stored.order.total == Money(2587, "USD")
     assert stored.order.checkout_id == checkout_id_for(request.key)
     metadata = stored.order.metadata
-    assert metadata[keys.SUPPORTER_ID] == str(supporter_id_for("ada.reader@example.org"))
+    assert metadata[keys.SUPPORTER_ID] == str(
+        services.giving.directory.id_for("ada.reader@example.org")
+    )
     assert metadata[keys.GIFT_KIND] == "one_time"
     assert (metadata[keys.CAMPAIGN], metadata[keys.VARIANT]) == ("spring", "urgent")
     assert (metadata[keys.ARTICLE_ID], metadata[keys.READER_ID]) == ("a-42", "reader-7")
@@ -83,7 +85,9 @@ def test_a_monthly_gift_links_the_supporter_to_one_customer_and_shares_the_plan(
     # The second checkout names the customer the first one made: no second customer.
     assert orders[1].customer_id == first.payment.customer_id
     assert len(services.gateway.customers) == 1 and len(services.gateway.plans) == 1
-    supporter = services.ledger.get_typed(supporter_id_for(request.email), Supporter)
+    supporter = services.ledger.get_typed(
+        services.giving.directory.id_for(request.email), Supporter
+    )
     assert supporter.stripe_customer_ids == [first.payment.customer_id]
 
 

@@ -23,6 +23,7 @@ from patronage.api import (
     receipting,
     register,
     staff_inbox,
+    supporter_actions,
     supporters,
     ticker,
     totals,
@@ -129,6 +130,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         app.include_router(demo_mail.router)
     for router in (
         supporters.router,
+        supporter_actions.router,
         totals.router,
         register.router,
         receipting.router,

@@ -30,6 +30,7 @@ router = APIRouter(
         401: {"description": "no valid staff API key"},
         404: {"description": "no such gift, supporter, receipt or job"},
         409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
+        503: {"description": "the receipt register is catching up with the ledger: try again"},
     },
 )
 
@@ -102,7 +103,14 @@ def issue_annual(
         currency = normalise_currency(body.currency)
     except MoneyError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
-    issued = patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency)
+    try:
+        issued = patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency)
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the receipt register is catching up with the ledger",
+            headers={"Retry-After": "5"},
+        ) from None
     return _answer(patronage, issued)
 
 

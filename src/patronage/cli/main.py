@@ -16,6 +16,7 @@ from patronage.cli.demo import demo
 from patronage.cli.inbox import inbox_cli
 from patronage.cli.projections import projections_cli
 from patronage.cli.receipts import receipts_cli
+from patronage.cli.supporters import supporters_cli
 from patronage.config import SettingsError
 
 cli = typer.Typer(
@@ -70,6 +71,7 @@ def setup() -> None:
 cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(supporters_cli, name="supporters")
 cli.add_typer(receipts_cli, name="receipts")
 cli.command()(demo)
 cli.command()(check)

@@ -624,6 +624,7 @@ def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
         UpdateCustomer(
             details=customer_details(customer),
             previous_email=_email(previous.get("email")),
+            as_of=at,
         )
     ]
 
