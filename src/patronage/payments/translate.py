@@ -230,18 +230,8 @@ def _checkout_completed(event: Json, session: Json, at: datetime) -> Translation
                 "start the membership"
             )
         # Links the supporter, the customer and the subscription; books no money (the
-        # invoice does) and says nothing about the status (the subscription does).
-        return [
-            ReportMembership(
-                subscription_id=subscription_id,
-                supporter=_supporter(session, metadata),
-                monthly_amount=amount,
-                status=None,
-                as_of=at,
-                attribution=meta.read_attribution(metadata),
-                amount_is_current=False,
-            )
-        ]
+        # invoice does).
+        return [_paid_for_membership(subscription_id, session, metadata, amount, at)]
     return Ignore(f"Checkout Session {session_id} in {mode or 'unknown'} mode books nothing")
 
 
@@ -353,10 +343,18 @@ def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
     )
     if amount is None or not amount.is_positive():
         return Ignore(f"invoice {invoice_id} is for no money")
-    metadata = _invoice_metadata(invoice)
+    return _paid_for_membership(subscription_id, invoice, _invoice_metadata(invoice), amount, at)
+
+
+def _paid_for_membership(
+    subscription_id: str, paid_by: Json, metadata: Json, amount: Money, at: datetime
+) -> ReportMembership:
+    """What a payment for a membership (an invoice, a Checkout Session) tells: who pays and
+    where their ask came from. It says nothing about the status, and its amount only starts
+    the membership: the subscription's own events tell both."""
     return ReportMembership(
         subscription_id=subscription_id,
-        supporter=_supporter(invoice, metadata),
+        supporter=_supporter(paid_by, metadata),
         monthly_amount=amount,
         status=None,
         as_of=at,
