@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, status
@@ -23,35 +22,15 @@ router = APIRouter(
 ViewName = Annotated[str, Path(pattern="^(" + "|".join(PROJECTIONS) + ")$")]
 
 
-class StuckOut(BaseModel):
-    notification_id: int = Field(description="the event the view cannot apply")
-    topic: str
-    error: str
-    attempts: int
-    first_failed_at: datetime
-    last_failed_at: datetime
-    next_attempt_at: datetime
-
-    @classmethod
-    def of(cls, fault: Fault) -> StuckOut:
-        return cls(
-            notification_id=fault.notification_id,
-            topic=fault.topic,
-            error=fault.error,
-            attempts=fault.attempts,
-            first_failed_at=fault.first_failed_at,
-            last_failed_at=fault.last_failed_at,
-            next_attempt_at=fault.next_attempt_at,
-        )
-
-
 class ViewOut(BaseModel):
     view: str
     position: int
     head: int
     pending: int = Field(description="events of the view not applied yet (counted to a cap)")
     pending_capped: bool
-    stuck: StuckOut | None = Field(description="the event the view fails on, if any")
+    stuck: Fault | None = Field(
+        description="the event the view fails on (`notification_id`), if any, and its retries"
+    )
 
 
 class SkipIn(BaseModel):
@@ -77,7 +56,7 @@ def views(_staff: StaffDep, patronage: PatronageDep) -> list[ViewOut]:
             head=s.head,
             pending=s.pending,
             pending_capped=s.pending_capped,
-            stuck=None if s.fault is None else StuckOut.of(s.fault),
+            stuck=s.fault,
         )
         for s in patronage.view_operations.states()
     ]
@@ -101,11 +80,4 @@ def skip(view: ViewName, body: SkipIn, staff: StaffDep, patronage: PatronageDep)
         raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
     except ValueError as error:  # a reason of spaces only
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
-    return SkipOut(
-        view=trail.view,
-        notification_id=trail.notification_id,
-        topic=trail.topic,
-        error=trail.error,
-        by=trail.by,
-        reason=trail.reason,
-    )
+    return SkipOut.model_validate(trail, from_attributes=True)
