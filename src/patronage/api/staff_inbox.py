@@ -4,7 +4,7 @@ what was ignored or failed; and re-applying an event after a fix."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from uuid import UUID
 
 import structlog
@@ -15,7 +15,12 @@ from pydantic import BaseModel, Field
 from patronage.api.deps import PatronageDep, StaffDep
 from patronage.api.read_models import MAX_POSITION, MoneyOut
 from patronage.application.giving import CounterpartMissingError
-from patronage.application.inbox import InboxEntry, InboxEventDetail
+from patronage.application.inbox import (
+    InboxEventDetail,
+    InboxPage,
+    ParkedEntry,
+    WaitingKey,
+)
 from patronage.domain.inbox import InboxStatus
 
 log = structlog.get_logger(__name__)
@@ -30,70 +35,10 @@ router = APIRouter(
 )
 
 
-class InboxEntryOut(BaseModel):
-    position: int
-    event_id: str
-    event_type: str
-    status: InboxStatus
-    detail: str
-    stripe_created: datetime
-    recorded_at: datetime
-    updated_at: datetime
-    livemode: bool
-    api_version: str
-    source: str
-
-    @classmethod
-    def of(cls, entry: InboxEntry) -> InboxEntryOut:
-        return cls(**entry.__dict__)
-
-
-class InboxPageOut(BaseModel):
-    entries: list[InboxEntryOut]
-    next_before: int | None
-
-
-class HistoryItemOut(BaseModel):
-    event: str
-    at: datetime
-    detail: str
-
-
-class InboxEventOut(BaseModel):
-    event_id: str
-    event_type: str
-    status: InboxStatus
-    detail: str
-    stripe_created: datetime
-    recorded_at: datetime
-    livemode: bool
-    api_version: str
-    source: str
-    history: list[HistoryItemOut]
-    payload: dict[str, Any]
-
-    @classmethod
-    def of(cls, found: InboxEventDetail | None, event_id: str) -> InboxEventOut:
-        if found is None:
-            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
-        fields = found.__dict__ | {
-            "history": [HistoryItemOut(**item.__dict__) for item in found.history]
-        }
-        return cls(**fields)
-
-
-class WaitingOut(BaseModel):
-    key: str
-    event_ids: list[str]
-
-
-class ParkedOut(BaseModel):
-    event_id: str
-    event_type: str
-    waiting_for: str
-    stripe_created: datetime
-    parked_since: datetime
-    age_seconds: int
+def _found(detail: InboxEventDetail | None, event_id: str) -> InboxEventDetail:
+    if detail is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
+    return detail
 
 
 @router.get("")
@@ -111,20 +56,17 @@ def list_inbox(
         Query(ge=1, le=MAX_POSITION, description="position to page back from (next_before)"),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-) -> InboxPageOut:
+) -> InboxPage:
     """Inbox events, newest first."""
-    page = patronage.inbox.entries(
+    return patronage.inbox.entries(
         before=before, limit=limit, status=status_, event_type=event_type
-    )
-    return InboxPageOut(
-        entries=[InboxEntryOut.of(e) for e in page.entries], next_before=page.next_before
     )
 
 
 @router.get("/waiting")
-def waiting(patronage: PatronageDep, _staff: StaffDep) -> list[WaitingOut]:
+def waiting(patronage: PatronageDep, _staff: StaffDep) -> list[WaitingKey]:
     """What parked events wait for ("payment:pi_...": a refund or dispute before its payment)."""
-    return [WaitingOut(key=w.key, event_ids=w.event_ids) for w in patronage.inbox.waiting()]
+    return patronage.inbox.waiting()
 
 
 @router.get("/parked")
@@ -140,13 +82,12 @@ def parked(
             "(default: PATRONAGE_PARKED_ALERT_SECONDS)",
         ),
     ] = None,
-) -> list[ParkedOut]:
+) -> list[ParkedEntry]:
     """Events parked longer than the threshold, with their age: the longest waiting first."""
     threshold = older_than_seconds
     if threshold is None:
         threshold = patronage.settings.parked_alert_seconds
-    found = patronage.inbox.parked(timedelta(seconds=threshold))
-    return [ParkedOut(**entry.__dict__) for entry in found]
+    return patronage.inbox.parked(timedelta(seconds=threshold))
 
 
 class UnbookedOut(BaseModel):
@@ -222,13 +163,17 @@ EventIdPath = Annotated[str, Path(max_length=255, description="Stripe's event id
 
 
 @router.get("/{event_id}")
-def inbox_event(event_id: EventIdPath, patronage: PatronageDep, _staff: StaffDep) -> InboxEventOut:
+def inbox_event(
+    event_id: EventIdPath, patronage: PatronageDep, _staff: StaffDep
+) -> InboxEventDetail:
     """One inbox event: its state, its history and the payload as Stripe sent it."""
-    return InboxEventOut.of(patronage.inbox.detail(event_id), event_id)
+    return _found(patronage.inbox.detail(event_id), event_id)
 
 
 @router.post("/{event_id}/replay")
-async def replay(event_id: EventIdPath, patronage: PatronageDep, staff: StaffDep) -> InboxEventOut:
+async def replay(
+    event_id: EventIdPath, patronage: PatronageDep, staff: StaffDep
+) -> InboxEventDetail:
     """Apply the event again through the current translation (idempotent)."""
     log.info("inbox_event_replayed", event_id=event_id, by=staff)
-    return InboxEventOut.of(await run_in_threadpool(patronage.inbox.replay, event_id), event_id)
+    return _found(await run_in_threadpool(patronage.inbox.replay, event_id), event_id)
