@@ -84,10 +84,9 @@ class InboxOutcome:
 
 
 @dataclass(frozen=True)
-class InboxEntry:
-    """One inbox event as staff see it."""
+class InboxEventFacts:
+    """What staff see of an inbox event, in the list and alone."""
 
-    position: int  # where it was recorded in the event log: newer is larger
     event_id: str
     event_type: str
     status: InboxStatus
@@ -99,21 +98,32 @@ class InboxEntry:
     api_version: str
     source: str
 
+
+def _facts(inbox_event: InboxEvent) -> dict[str, Any]:
+    """The InboxEventFacts fields of a recorded event."""
+    return {
+        "event_id": inbox_event.event_id,
+        "event_type": inbox_event.event_type,
+        "status": inbox_event.status,
+        "detail": inbox_event.detail,
+        "stripe_created": inbox_event.created,
+        "recorded_at": inbox_event.created_on,
+        "updated_at": inbox_event.modified_on,
+        "livemode": inbox_event.livemode,
+        "api_version": inbox_event.api_version,
+        "source": inbox_event.source,
+    }
+
+
+@dataclass(frozen=True)
+class InboxEntry(InboxEventFacts):
+    """One inbox event in the list."""
+
+    position: int  # where it was recorded in the event log: newer is larger
+
     @classmethod
     def of(cls, position: int, inbox_event: InboxEvent) -> InboxEntry:
-        return cls(
-            position=position,
-            event_id=inbox_event.event_id,
-            event_type=inbox_event.event_type,
-            status=inbox_event.status,
-            detail=inbox_event.detail,
-            stripe_created=inbox_event.created,
-            recorded_at=inbox_event.created_on,
-            updated_at=inbox_event.modified_on,
-            livemode=inbox_event.livemode,
-            api_version=inbox_event.api_version,
-            source=inbox_event.source,
-        )
+        return cls(position=position, **_facts(inbox_event))
 
 
 @dataclass(frozen=True)
@@ -175,18 +185,9 @@ class HistoryItem:
 
 
 @dataclass(frozen=True)
-class InboxEventDetail:
+class InboxEventDetail(InboxEventFacts):
     """One inbox event with its history and the payload as Stripe sent it."""
 
-    event_id: str
-    event_type: str
-    status: InboxStatus
-    detail: str
-    stripe_created: datetime
-    recorded_at: datetime
-    livemode: bool
-    api_version: str
-    source: str
     history: list[HistoryItem]
     payload: dict[str, Any]
 
@@ -662,17 +663,7 @@ class Inbox:
         if inbox_event is None:
             return None
         return InboxEventDetail(
-            event_id=inbox_event.event_id,
-            event_type=inbox_event.event_type,
-            status=inbox_event.status,
-            detail=inbox_event.detail,
-            stripe_created=inbox_event.created,
-            recorded_at=inbox_event.created_on,
-            livemode=inbox_event.livemode,
-            api_version=inbox_event.api_version,
-            source=inbox_event.source,
-            history=self._history(inbox_event),
-            payload=inbox_event.payload,
+            **_facts(inbox_event), history=self._history(inbox_event), payload=inbox_event.payload
         )
 
     def replay(self, event_id: str) -> InboxEventDetail | None:
