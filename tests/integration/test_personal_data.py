@@ -14,12 +14,14 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from eventsourcing.persistence import MapperDeserialisationError
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.application.sealing import payload_subject
-from patronage.bootstrap import Patronage, rebuild_view
+from patronage.bootstrap import Patronage, bootstrap, rebuild_view
 from patronage.config import Settings, load_settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus, inbox_event_id_for
@@ -227,8 +229,6 @@ def test_events_are_encrypted_at_rest(
 
 
 def test_personal_fields_are_sealed_even_without_the_cipher(tmp_path: Path) -> None:
-    from patronage.bootstrap import bootstrap
-
     settings = load_settings(_env_file=None, data_dir=tmp_path / "data")
     patronage = bootstrap(settings)
     try:
@@ -357,3 +357,26 @@ def test_erasure_by_email_from_the_command_line(patronage: Patronage, settings: 
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert str(ada) in done.stdout and "2 kept Stripe payloads reduced" in done.stdout
+
+
+def test_the_cipher_key_rotates_offline(patronage: Patronage, settings: Settings) -> None:
+    with TestClient(create_app(patronage)) as client:  # stops its view thread on exit
+        ada = give(client, "pi_1", ADA)
+    before = raw_text(settings, "events", "state")
+    new_key = base64.b64encode(os.urandom(32)).decode()
+    rows = patronage.ledger.rotate_cipher_key(new_key)
+    assert rows == patronage.ledger.head()
+    assert raw_text(settings, "events", "state") != before
+    rotated = bootstrap(settings.model_copy(update={"cipher_key": SecretStr(new_key)}))
+    try:
+        supporter = rotated.ledger.get_typed(ada, Supporter)
+        assert (supporter.email, supporter.name) == (ADA, "Ada Lovelace")
+        assert rotated.ledger.get_typed(gift_id_for("pi_1"), Gift).amount == Money(2500, "USD")
+    finally:
+        rotated.close()
+    stale = bootstrap(settings)  # the old key opens nothing any more
+    try:
+        with pytest.raises(MapperDeserialisationError):
+            stale.ledger.get_typed(ada, Supporter)
+    finally:
+        stale.close()

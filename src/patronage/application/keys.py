@@ -148,6 +148,46 @@ class SQLKeyStore(KeyStore):
         with self._tx() as cursor:
             cursor.execute(f"DELETE FROM {self._table} WHERE subject = {self._p}", (subject,))
 
+    def reencrypt(self, tables: list[str], old: Cipher | None, new: Cipher) -> int:
+        """Every stored event's state in `tables` and every wrapped data key, from the
+        `old` cipher (None: not encrypted) to the `new` one, in one transaction. Offline
+        only: a process still running with the old key would write rows nobody can read."""
+        rows = 0
+        p = self._p
+        with self._tx() as cursor:
+            for table in tables:
+                cursor.execute(f"SELECT originator_id, originator_version, state FROM {table}")
+                for row in cursor.fetchall():
+                    columns = ("originator_id", "originator_version", "state")
+                    originator_id, version, state = _columns(row, *columns)
+                    plain = old.decrypt(bytes(state)) if old else bytes(state)
+                    cursor.execute(
+                        f"UPDATE {table} SET state = {p}"
+                        f" WHERE originator_id = {p} AND originator_version = {p}",
+                        (new.encrypt(plain), originator_id, version),
+                    )
+                    rows += 1
+            cursor.execute(f"SELECT subject, key FROM {self._table}")
+            for row in cursor.fetchall():
+                subject, stored = _columns(row, "subject", "key")
+                raw = base64.b64decode(stored)
+                rewrapped = new.encrypt(old.decrypt(raw) if old else raw)
+                cursor.execute(
+                    f"UPDATE {self._table} SET key = {p} WHERE subject = {p}",
+                    (base64.b64encode(rewrapped).decode(), subject),
+                )
+        self._wrapper = new
+        with self._lock:
+            self._cache.clear()
+        return rows
+
+
+def _columns(row: Any, *names: str) -> tuple[Any, ...]:
+    """Named columns of a row from either store (PostgreSQL's are dicts, SQLite's tuples)."""
+    if isinstance(row, dict):
+        return tuple(row[name] for name in names)
+    return tuple(row)
+
 
 def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool) -> KeyStore:
     """The key store in the same database as `recorder`'s events."""

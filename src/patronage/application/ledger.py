@@ -15,12 +15,14 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
-from eventsourcing.utils import EnvType, strtobool
+from eventsourcing.postgres import PostgresRecorder
+from eventsourcing.utils import Environment, EnvType, strtobool
 
 from patronage.application.bulk_read import get_many
-from patronage.application.keys import KeyStore, key_store_for
+from patronage.application.keys import KeyStore, SQLKeyStore, key_store_for
 from patronage.application.sealing import SealingMapper
 from patronage.application.transcodings import register_patronage_transcodings
 from patronage.domain.receipt import ReceiptSeries
@@ -77,6 +79,18 @@ class Ledger(Application[UUID]):
             self._identity_key = self.keys.get_or_create(IDENTITY_SUBJECT)
         return self._identity_key
 
+    def rotate_cipher_key(self, new_key: str) -> int:
+        """Re-encrypt every stored event (and snapshot) and every data key under `new_key`
+        (base64 AES key); returns the rows rewritten. Every other process must be stopped,
+        and started again with the new key (docs/personal-data.md, "Key rotation")."""
+        if not isinstance(self.keys, SQLKeyStore):
+            raise TypeError("only a database's stored events can be re-encrypted")
+        tables = [_table_of(self.recorder)]
+        if self.snapshots is not None:
+            tables.append(_table_of(self.snapshots.recorder))
+        new = AESCipher(Environment(env={"CIPHER_KEY": new_key}))
+        return self.keys.reencrypt(tables, self.mapper.cipher, new)
+
     def construct_mapper(self) -> Mapper[UUID]:
         return self.factory.mapper(
             transcoder=self.construct_transcoder(), mapper_class=SealingMapper
@@ -112,6 +126,13 @@ class Ledger(Application[UUID]):
     def head(self) -> int:
         """The notification id of the newest event, 0 for an empty ledger."""
         return self.recorder.max_notification_id() or 0
+
+
+def _table_of(recorder: object) -> str:
+    table: str = getattr(recorder, "events_table_name")  # noqa: B009  (both stores have it)
+    if isinstance(recorder, PostgresRecorder):
+        return f'"{recorder.datastore.schema}".{table}'
+    return table
 
 
 class UnitOfWork:
