@@ -21,7 +21,7 @@ from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
-from patronage.application.giving import Giving
+from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
@@ -33,6 +33,7 @@ from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, R
 from patronage.application.receipting import Receipting
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
+from patronage.application.view_operations import ViewOperations
 from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
 from patronage.config import EventStore, Settings, SettingsError
@@ -51,6 +52,7 @@ from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
 from patronage.receipts.mail import SmtpConfig, SmtpMailer
 from patronage.receipts.pdf import Branding
+from patronage.storage import fail_fast_env
 
 log = structlog.get_logger(__name__)
 
@@ -91,8 +93,12 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_size),
-        # The library's defaults wait 30 s per try (and retry): fail fast instead.
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # The library's defaults wait 30 s for a connection, ten times: fail fast instead
+        # (a few seconds, then 503), and check a pooled connection before use, so the
+        # first requests after an outage do not meet its dead connections.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_timeout_seconds),
+        "POSTGRES_PRE_PING": "y",
+        **fail_fast_env(),
         "POSTGRES_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
     }
     if settings.database_schema:
@@ -250,6 +256,7 @@ class Patronage:
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    view_operations: ViewOperations
     outbox: ReceiptOutbox | None
     receipt_worker: ReceiptWorker
     year_end: YearEndJobs
@@ -285,13 +292,10 @@ def payment_gateway(
     return None if client is None else StripePaymentGateway(client, settings.demo_mode)
 
 
-def checkout_for(
-    settings: Settings, ledger: Ledger, giving: Giving, gateway: PaymentGateway | None
-) -> Checkout:
+def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | None) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
-        giving=giving,
         gateway=gateway,
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
@@ -326,7 +330,7 @@ def bootstrap(settings: Settings) -> Patronage:
     organisation = organisation_details(settings)  # before anything opens: fail fast
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
-    giving = Giving(ledger)
+    giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
     views = Views(ledger, view_stores(settings, ledger, create=settings.create_tables))
     register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
     receipting = Receipting(ledger, organisation, settings.zone, register)
@@ -337,7 +341,7 @@ def bootstrap(settings: Settings) -> Patronage:
     # One client for every call to Stripe: checkout's payments, the inbox's lookups and
     # the inbox CLI's list of missed events.
     stripe_client = make_stripe_client(settings)
-    checkout = checkout_for(settings, ledger, giving, payment_gateway(settings, stripe_client))
+    checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
     payloads = StripePayloads(ledger, inbox)
@@ -372,6 +376,7 @@ def bootstrap(settings: Settings) -> Patronage:
         year_end=YearEndJobs(receipting),
         branding=branding(settings),
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
+        view_operations=ViewOperations(ledger, views),
     )
 
 

@@ -10,7 +10,7 @@ import base64
 import binascii
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -67,6 +67,9 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    database_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="Wait for a PostgreSQL connection; then 503"
+    )
     event_store: EventStore = EventStore.SQL
     kurrentdb_uri: SecretStr | None = Field(
         default=None, description="kurrentdb://host:2113?Tls=true (with event_store=kurrentdb)"
@@ -133,6 +136,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # Operations (docs/operations.md)
     metrics_port: int = Field(
@@ -171,6 +175,8 @@ class Settings(BaseSettings):
     # event is shown to staff as stuck.
     parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)
     parked_alert_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
+    # Money without our checkout's metadata: "review" (listed for staff) or "book" (a gift).
+    unattributed_payments: Literal["review", "book"] = "review"
 
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
