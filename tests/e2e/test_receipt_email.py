@@ -95,8 +95,12 @@ def test_a_receipt_is_emailed_once_with_its_pdf(emailing: Patronage, caught: Cau
     text = PdfReader(io.BytesIO(attachment.get_content())).pages[0].extract_text()
     assert issued.number in text and "300.00 USD" in text
     emailing.views.wait("register", emailing.ledger.head(), 10)
+    (entry,) = view.receipts(emailing.views.register, number=issued.number)[1]
+    assert (entry.status, entry.email_state) == ("emailed", "sent")
     emailing.receipting.resend(issued.number, "finance")
     emailing.views.wait("register", emailing.ledger.head(), 10)
+    (entry,) = view.receipts(emailing.views.register, number=issued.number)[1]
+    assert (entry.status, entry.email_state) == ("emailed", "pending")
     assert emailing.outbox.send_due() == 1
     assert [m["Message-ID"] for m in caught.messages()][1].endswith("-2@ledger.example>")
 
@@ -142,6 +146,9 @@ def test_an_unreachable_server_is_retried_with_backoff_and_shown_in_the_register
     outbox.clock = lambda: retry_at
     assert outbox.send_due() == 1
     assert len(caught.messages()) == 1
+    emailing.views.wait("register", emailing.ledger.head(), 10)
+    (entry,) = view.receipts(emailing.views.register, number=issued.number)[1]
+    assert (entry.email_state, entry.email_error) == ("sent", "")
 
 
 @pytest.mark.parametrize("store", ["sqlite"])

@@ -141,35 +141,39 @@ def _erased(tx: ViewTx, e: Any) -> None:
     )
 
 
+def _set_email(
+    tx: ViewTx, e: Any, state: str, error: str = "", retry_at: str | None = None
+) -> None:
+    """The receipt's place in the email outbox: pending, sent or failed (and when to retry)."""
+    tx.run(
+        "UPDATE {receipts} SET email_state = :state, email_error = :error, retry_at = :retry"
+        " WHERE receipt_id = :id",
+        state=state,
+        error=error,
+        retry=retry_at,
+        id=str(e.originator_id),
+    )
+
+
 @handlers.on(TaxReceipt, "Emailed")
 def _emailed(tx: ViewTx, e: Any) -> None:
     tx.run(
-        "UPDATE {receipts} SET status = CASE WHEN status = :issued THEN :emailed ELSE status END,"
-        " email_state = 'sent', email_error = '', retry_at = NULL WHERE receipt_id = :id",
+        "UPDATE {receipts} SET status = :emailed WHERE receipt_id = :id AND status = :issued",
         issued=ReceiptStatus.ISSUED.value,
         emailed=ReceiptStatus.EMAILED.value,
         id=str(e.originator_id),
     )
+    _set_email(tx, e, "sent")
 
 
 @handlers.on(TaxReceipt, "EmailFailed")
 def _email_failed(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {receipts} SET email_state = 'failed', email_error = :error, retry_at = :retry"
-        " WHERE receipt_id = :id",
-        error=e.error,
-        retry=iso(e.retry_at),
-        id=str(e.originator_id),
-    )
+    _set_email(tx, e, "failed", e.error, iso(e.retry_at))
 
 
 @handlers.on(TaxReceipt, "ResendRequested")
 def _resend(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {receipts} SET email_state = 'pending', email_error = '', retry_at = NULL"
-        " WHERE receipt_id = :id",
-        id=str(e.originator_id),
-    )
+    _set_email(tx, e, "pending")
 
 
 @handlers.on(TaxReceipt, "Voided")
