@@ -13,6 +13,7 @@ from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
 from patronage.application.allocation import BanditScores
+from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving
@@ -21,6 +22,7 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipting import Receipting
+from patronage.application.staff import ApiTokens, StaffAccounts
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails
@@ -91,6 +93,9 @@ class Patronage:
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    staff: StaffAccounts
+    api_tokens: ApiTokens
+    audit: Audit
 
     def close(self) -> None:
         self.impressions.flush()
@@ -146,6 +151,9 @@ def bootstrap(settings: Settings) -> Patronage:
         checkout=checkout_for(settings, ledger, giving),
         views=views,
         campaign_results=CampaignResults(views),
+        staff=StaffAccounts(ledger),
+        api_tokens=ApiTokens(ledger),
+        audit=Audit(ledger),
     )
 
 

@@ -98,6 +98,12 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
+    # The staff console (docs/staff.md): signs session cookies and CSRF tokens. Unset, a
+    # random secret per process is used: sessions then end on restart and work only with
+    # one API process.
+    console_secret: SecretStr = SecretStr("")
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
     projection_poll_seconds: float = Field(default=0.25, gt=0, le=60)

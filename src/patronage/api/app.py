@@ -16,6 +16,8 @@ from patronage.api import (
     asks,
     campaigns,
     checkout,
+    docs,
+    exports,
     health,
     receipting,
     register,
@@ -26,6 +28,7 @@ from patronage.api import (
     web,
     webhooks,
 )
+from patronage.api.console.routes import install as install_console
 from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import Patronage, projections_running
 from patronage.domain.errors import DomainError
@@ -44,6 +47,9 @@ def create_app(patronage: Patronage) -> FastAPI:
         version="0.1.0",
         description="Donations and memberships for reader-funded newsrooms.",
         lifespan=lifespan,
+        # Served by api/docs.py with local assets: FastAPI's own pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.patronage = patronage
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
@@ -85,6 +91,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    app.include_router(docs.router)
     app.include_router(webhooks.router)
     app.include_router(staff_inbox.router)
     app.include_router(campaigns.router)
@@ -97,6 +104,8 @@ def create_app(patronage: Patronage) -> FastAPI:
         register.router,
         receipting.router,
         ticker.router,
+        exports.router,
     ):
         app.include_router(router)
+    install_console(app, patronage)
     return app

@@ -9,7 +9,7 @@ from fastapi import HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep
+from patronage.api.deps import AUTH_RESPONSES, PatronageDep
 from patronage.domain.money import CURRENCY_EXPONENTS, Money, MoneyError, normalise_currency
 
 
@@ -32,7 +32,7 @@ OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 # The answers every staff read endpoint may give besides its own, for the OpenAPI schema.
 STAFF_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid staff API key"},
+    **AUTH_RESPONSES,
     503: {"description": "the view has not reached the position given in `after` yet"},
 }
 

@@ -14,7 +14,7 @@ from eventsourcing.application import AggregateNotFoundError
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.api.register import Receipt
 from patronage.application.receipting import IssueReceipt
 from patronage.bootstrap import Patronage
@@ -27,7 +27,7 @@ router = APIRouter(
     prefix="/staff/receipts",
     tags=["staff: receipts"],
     responses={
-        401: {"description": "no valid staff API key"},
+        **AUTH_RESPONSES,
         404: {"description": "no such gift, supporter or receipt"},
         409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
     },
@@ -86,24 +86,21 @@ def _not_found(what: str) -> HTTPException:
 
 
 @router.post("/single", status_code=status.HTTP_201_CREATED)
-def issue_single(
-    body: IssueSingleIn, _staff: StaffDep, patronage: PatronageDep
-) -> ReceiptActionOut:
+def issue_single(body: IssueSingleIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
     """Issue a receipt for one gift, numbered next in its tax year's series."""
     gift = patronage.ledger.get_or_none(body.gift_id, Gift)
     if gift is None:
         raise _not_found(f"gift {body.gift_id}")
     tax_year = gift.received_at.year
-    receipt_id = patronage.receipting.issue(
-        IssueReceipt([gift.id], ReceiptKind.SINGLE, tax_year, _today().date())
-    )
+    with patronage.audit.action(staff, "receipt.issued", f"gift {gift.id}"):
+        receipt_id = patronage.receipting.issue(
+            IssueReceipt([gift.id], ReceiptKind.SINGLE, tax_year, _today().date())
+        )
     return _answer(patronage, receipt_id)
 
 
 @router.post("/annual", status_code=status.HTTP_201_CREATED)
-def issue_annual(
-    body: IssueAnnualIn, _staff: StaffDep, patronage: PatronageDep
-) -> ReceiptActionOut:
+def issue_annual(body: IssueAnnualIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
     """Issue one annual receipt for a supporter's gifts of a year in one currency that no
     valid receipt covers yet (gifts receipted singly are left out; disputed ones wait)."""
     try:
@@ -121,11 +118,13 @@ def issue_annual(
             status.HTTP_409_CONFLICT,
             detail=f"no unreceipted {currency} gifts of {body.tax_year} for this supporter",
         )
-    receipt_id = patronage.receipting.issue(
-        IssueReceipt(
-            [UUID(g) for g in gift_ids], ReceiptKind.ANNUAL, body.tax_year, _today().date()
+    subject = f"supporter {body.supporter_id}"
+    with patronage.audit.action(staff, "receipt.issued", subject, {"year": str(body.tax_year)}):
+        receipt_id = patronage.receipting.issue(
+            IssueReceipt(
+                [UUID(g) for g in gift_ids], ReceiptKind.ANNUAL, body.tax_year, _today().date()
+            )
         )
-    )
     return _answer(patronage, receipt_id)
 
 
@@ -137,7 +136,8 @@ def void_receipt(
     be receipted again."""
     receipt_id = receipt_id_for(number)
     try:
-        patronage.receipting.void(receipt_id, body.reason, by=staff)
+        with patronage.audit.action(staff, "receipt.voided", number, {"reason": body.reason}):
+            patronage.receipting.void(receipt_id, body.reason, by=staff)
     except AggregateNotFoundError:
         raise _not_found(f"receipt {number}") from None
     return _answer(patronage, receipt_id)
@@ -149,9 +149,10 @@ def replace_receipt(
 ) -> ReceiptActionOut:
     """Void a receipt and issue its replacement, which names the original's number."""
     try:
-        replacement = patronage.receipting.replace(
-            receipt_id_for(number), body.reason, by=staff, issued_on=_today().date()
-        )
+        with patronage.audit.action(staff, "receipt.replaced", number, {"reason": body.reason}):
+            replacement = patronage.receipting.replace(
+                receipt_id_for(number), body.reason, by=staff, issued_on=_today().date()
+            )
     except AggregateNotFoundError:
         raise _not_found(f"receipt {number}") from None
     return _answer(patronage, replacement)

@@ -8,10 +8,9 @@ from typing import Annotated, Any
 
 import structlog
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep
 from patronage.api.read_models import MAX_POSITION
 from patronage.application.inbox import InboxEntry
 from patronage.bootstrap import Patronage
@@ -23,7 +22,7 @@ router = APIRouter(
     prefix="/staff/inbox",
     tags=["staff: webhook inbox"],
     responses={
-        401: {"description": "no valid staff API key"},
+        **AUTH_RESPONSES,
         404: {"description": "no such inbox event"},
     },
 )
@@ -93,7 +92,7 @@ def _history(patronage: Patronage, inbox_event: InboxEvent) -> list[HistoryItem]
     return items
 
 
-def _detail(patronage: Patronage, event_id: str) -> InboxEventOut:
+def inbox_event_detail(patronage: Patronage, event_id: str) -> InboxEventOut:
     inbox_event = patronage.ledger.get_or_none(inbox_event_id_for(event_id), InboxEvent)
     if inbox_event is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
@@ -149,14 +148,15 @@ EventIdPath = Annotated[str, Path(max_length=255, description="Stripe's event id
 @router.get("/{event_id}")
 def inbox_event(event_id: EventIdPath, patronage: PatronageDep, _staff: StaffDep) -> InboxEventOut:
     """One inbox event: its state, its history and the payload as Stripe sent it."""
-    return _detail(patronage, event_id)
+    return inbox_event_detail(patronage, event_id)
 
 
 @router.post("/{event_id}/replay")
-async def replay(event_id: EventIdPath, patronage: PatronageDep, staff: StaffDep) -> InboxEventOut:
-    """Apply the event again through the current translation (idempotent)."""
+def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> InboxEventOut:
+    """Apply the event again through the current translation (idempotent); admin only."""
     log.info("inbox_event_replayed", event_id=event_id, by=staff)
     if patronage.inbox.get(event_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
-    await run_in_threadpool(patronage.inbox.process, event_id, force=True)
-    return await run_in_threadpool(_detail, patronage, event_id)
+    with patronage.audit.action(staff, "inbox.event_replayed", event_id):
+        patronage.inbox.process(event_id, force=True)
+    return inbox_event_detail(patronage, event_id)

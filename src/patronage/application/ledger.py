@@ -10,14 +10,15 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
 
+from patronage.application import acting
 from patronage.application.transcodings import register_patronage_transcodings
 
 T = TypeVar("T")
@@ -38,6 +39,15 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_patronage_transcodings(transcoder)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, with the audit record of the staff action in progress (application/acting.py)
+        in the same transaction."""
+        record = acting.pending_record()
+        recordings = super().save(*objs, *([record] if record else []), **kwargs)
+        if record is not None:
+            acting.record_saved()
+        return recordings
 
     def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
         try:

@@ -12,6 +12,7 @@ from patronage.cli.common import patronage_or_exit
 from patronage.cli.demo import demo
 from patronage.cli.inbox import inbox_cli
 from patronage.cli.projections import projections_cli
+from patronage.cli.staff import staff_cli
 
 cli = typer.Typer(
     name="patronage",
@@ -46,6 +47,7 @@ def serve(
 cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(staff_cli, name="staff")
 cli.command()(demo)
 
 
