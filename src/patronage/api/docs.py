@@ -15,6 +15,18 @@ from fastapi.openapi.docs import (
 from fastapi.responses import HTMLResponse, Response
 
 router = APIRouter(include_in_schema=False)
+# The pages may load only from here: ReDoc's footer would fetch its logo from its CDN.
+DOCS_POLICY = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
+    " img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+)
+
+
+def _offline(page: HTMLResponse) -> HTMLResponse:
+    page.headers["Content-Security-Policy"] = DOCS_POLICY
+    return page
+
+
 ASSETS = "/docs/assets"
 _FILES = files("fastapi_offline").joinpath("static")
 _TYPES = {
@@ -27,13 +39,15 @@ _TYPES = {
 
 @router.get("/docs")
 def swagger_ui() -> HTMLResponse:
-    return get_swagger_ui_html(
-        openapi_url="/openapi.json",
-        title="Patronage API",
-        oauth2_redirect_url="/docs/oauth2-redirect",
-        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-        swagger_css_url=f"{ASSETS}/swagger-ui.css",
-        swagger_favicon_url=f"{ASSETS}/favicon.png",
+    return _offline(
+        get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="Patronage API",
+            oauth2_redirect_url="/docs/oauth2-redirect",
+            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{ASSETS}/favicon.png",
+        )
     )
 
 
@@ -44,12 +58,14 @@ def swagger_ui_redirect() -> HTMLResponse:
 
 @router.get("/redoc")
 def redoc() -> HTMLResponse:
-    return get_redoc_html(
-        openapi_url="/openapi.json",
-        title="Patronage API",
-        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-        redoc_favicon_url=f"{ASSETS}/favicon.png",
-        with_google_fonts=False,
+    return _offline(
+        get_redoc_html(
+            openapi_url="/openapi.json",
+            title="Patronage API",
+            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+            redoc_favicon_url=f"{ASSETS}/favicon.png",
+            with_google_fonts=False,
+        )
     )
 
 

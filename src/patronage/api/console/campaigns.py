@@ -151,7 +151,7 @@ def campaign(
     else:  # before the first counted view, the gifts alone
         chart = bar_chart("Gifts by variant", [(r.variant, r.gifts, str(r.gifts)) for r in results])
     return render(
-        request, "campaign.html", user, spec=spec, results=results, chart=chart,
+        request, "campaign.html", user, spec=spec, results=results, results_chart=chart,
         history=run(lambda: patronage.campaigns.history(code)),
         targeting=json.dumps(spec.targeting.as_dict(), indent=2), notice=notice, error=error,
     )  # fmt: skip
