@@ -20,27 +20,37 @@ from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
+from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
+from patronage.application.sweeper import Sweeper
+from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
 from patronage.config import Settings, SettingsError
-from patronage.domain.receipt import OrganisationDetails
+from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
-from patronage.payments.stripe.gateway import PaymentGateway
+from patronage.payments.stripe.gateway import StripePaymentGateway
+from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
+from patronage.projections.register import RegisterQueries
 from patronage.projections.store import small_pool
 from patronage.projections.worker import run_until_signalled
+from patronage.receipts.mail import SmtpConfig, SmtpMailer
+from patronage.receipts.pdf import Branding
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
     """The eventsourcing library's settings for the configured store."""
+    # Without table creation (production), `patronage setup` creates them before the start.
+    tables = {"CREATE_TABLE": "yes" if settings.create_tables else "no"}
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
-        return {
+        return tables | {
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
@@ -49,7 +59,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     dbname = url.path.lstrip("/")
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
-    env = {
+    env = tables | {
         "PERSISTENCE_MODULE": "eventsourcing.postgres",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
@@ -67,13 +77,69 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+_ORGANISATION_SETTINGS = {
+    "name": "PATRONAGE_ORG_NAME",
+    "address": "PATRONAGE_ORG_ADDRESS",
+    "tax or registration number": "PATRONAGE_ORG_TAX_ID",
+    "place of issue": "PATRONAGE_ORG_PLACE_OF_ISSUE",
+    "authorised signatory": "PATRONAGE_ORG_SIGNATORY",
+}
+
+
 def organisation_details(settings: Settings) -> OrganisationDetails:
-    return OrganisationDetails(
+    """The organisation as receipts print it; a SettingsError names every field its
+    jurisdiction requires that is missing, so Patronage never starts unable to receipt."""
+    organisation = OrganisationDetails(
         name=settings.org_name,
         address=settings.org_address,
         tax_id=settings.org_tax_id,
         jurisdiction=settings.org_jurisdiction.value,
-        issued_at_place=settings.org_address,
+        issued_at_place=settings.org_place_of_issue,
+        signatory=settings.org_signatory,
+    )
+    missing = missing_organisation_details(organisation)
+    if missing:
+        names = ", ".join(f"{_ORGANISATION_SETTINGS[m]} ({m})" for m in missing)
+        raise SettingsError(
+            f"invalid settings: {settings.org_jurisdiction.value} receipts need {names}"
+        )
+    return organisation
+
+
+def branding(settings: Settings) -> Branding:
+    return Branding(
+        logo=settings.org_logo_path.read_bytes() if settings.org_logo_path else None,
+        signature=settings.org_signature_path.read_bytes() if settings.org_signature_path else None,
+    )
+
+
+def receipt_outbox(
+    settings: Settings, ledger: Ledger, register: RegisterQueries
+) -> ReceiptOutbox | None:
+    """The email outbox, or None while no SMTP server is configured."""
+    if not settings.smtp_host:
+        return None
+    config = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        security=settings.smtp_security.value,
+        username=settings.smtp_username,
+        password=settings.smtp_password.get_secret_value(),
+        sender=settings.smtp_from,
+        timeout=settings.smtp_timeout_seconds,
+    )
+    return ReceiptOutbox(
+        ledger,
+        register,
+        SmtpMailer(config),
+        config.sender,
+        config.sender_domain,
+        branding(settings),
+        RetryPolicy(
+            first=timedelta(seconds=settings.receipt_email_retry_seconds),
+            most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
+            lease=timedelta(seconds=settings.receipt_email_lease_seconds),
+        ),
     )
 
 
@@ -96,6 +162,10 @@ class Patronage:
     staff: StaffAccounts
     api_tokens: ApiTokens
     audit: Audit
+    outbox: ReceiptOutbox | None
+    receipt_worker: ReceiptWorker
+    year_end: YearEndJobs
+    branding: Branding
 
     def close(self) -> None:
         self.impressions.flush()
@@ -103,13 +173,20 @@ class Patronage:
         self.ledger.close()
 
 
-def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout:
+def payment_gateway(settings: Settings) -> PaymentGateway | None:
+    """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = make_stripe_client(settings)
+    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+
+
+def checkout_for(
+    settings: Settings, ledger: Ledger, giving: Giving, gateway: PaymentGateway | None
+) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
         giving=giving,
-        gateway=None if client is None else PaymentGateway(client, settings.demo_mode),
+        gateway=gateway,
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
             minimum_major=settings.checkout_minimum,
@@ -125,6 +202,12 @@ def checkout_for(settings: Settings, ledger: Ledger, giving: Giving) -> Checkout
     )
 
 
+def stripe_lookups(settings: Settings) -> StripeApiLookups | None:
+    """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
+    client = make_stripe_client(settings)
+    return None if client is None else StripeApiLookups(client)
+
+
 def supporter_tokens(settings: Settings) -> SupporterTokens:
     return SupporterTokens(
         settings.supporter_token_secret.get_secret_value(),
@@ -133,28 +216,43 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 
 
 def bootstrap(settings: Settings) -> Patronage:
+    organisation = organisation_details(settings)  # before anything opens: fail fast
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger)
     impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
     views = Views(ledger, env)
+    register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
+    receipting = Receipting(ledger, organisation, settings.zone, register)
+    outbox = receipt_outbox(settings, ledger, register)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
-        receipting=Receipting(ledger, organisation_details(settings)),
-        inbox=Inbox(ledger, giving),
+        receipting=receipting,
+        inbox=Inbox(ledger, giving, stripe_lookups(settings)),
         campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
         impressions=impressions,
         bandit=BanditScores(impressions, settings.default_currency),
         tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving),
+        checkout=checkout_for(settings, ledger, giving, payment_gateway(settings)),
         views=views,
         campaign_results=CampaignResults(views),
         staff=StaffAccounts(ledger),
         api_tokens=ApiTokens(ledger),
         audit=Audit(ledger),
+        outbox=outbox,
+        receipt_worker=ReceiptWorker(
+            receipting, outbox, settings.receipts_single_automatic, settings.receipts_worker_seconds
+        ),
+        year_end=YearEndJobs(receipting),
+        branding=branding(settings),
     )
+
+
+def set_up_tables(settings: Settings) -> None:
+    """Create the event store's and every view's tables if missing (`patronage setup`)."""
+    bootstrap(settings.model_copy(update={"create_tables": True})).close()
 
 
 @contextmanager
@@ -172,6 +270,32 @@ def projections_running(patronage: Patronage) -> Iterator[None]:
         poller.stop()
 
 
+@contextmanager
+def receipts_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: automatic single receipts (if on) and the email outbox."""
+    patronage.receipt_worker.start()
+    try:
+        yield
+    finally:
+        patronage.receipt_worker.stop()
+
+
+@contextmanager
+def parked_sweep_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread tries the parked webhook events again every
+    `parked_sweep_seconds` (each API process may run one: applying is idempotent)."""
+    interval = patronage.settings.parked_sweep_seconds
+    if interval <= 0:
+        yield
+        return
+    sweeper = Sweeper(patronage.inbox.retry_parked, interval)
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
+
+
 def run_view_worker(settings: Settings, name: str) -> None:
     """One PostgreSQL worker process following the Ledger for the named view."""
     run_until_signalled(name, Ledger, eventsourcing_env(settings))
@@ -185,7 +309,8 @@ def rebuild_view(
     progress: Callable[[int], None] | None = None,
 ) -> int:
     """Rebuild the named view aside and swap it in; returns its new position."""
-    env = small_pool(eventsourcing_env(settings))
+    # A rebuild always creates its new tables aside, whatever PATRONAGE_CREATE_TABLES says.
+    env = small_pool(eventsourcing_env(settings)) | {"CREATE_TABLE": "yes"}
     ledger = Ledger(env=env)
     try:
         return rebuild(name, ledger, env, on_start=on_start, progress=progress)

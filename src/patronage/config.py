@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AnyHttpUrl,
@@ -25,8 +26,15 @@ from patronage.domain.receipt import Jurisdiction
 
 
 class LogFormat(StrEnum):
+    AUTO = "auto"  # JSON lines unless the output is a terminal
     CONSOLE = "console"
     JSON = "json"
+
+
+class SmtpSecurity(StrEnum):
+    NONE = "none"  # loopback catchers only
+    STARTTLS = "starttls"
+    TLS = "tls"
 
 
 class SettingsError(Exception):
@@ -52,6 +60,9 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    create_tables: bool = Field(
+        default=True, description="Create missing tables at start (false: `patronage setup` does)"
+    )
 
     # Stripe
     stripe_secret_key: SecretStr = SecretStr("")
@@ -66,14 +77,49 @@ class Settings(BaseSettings):
     org_address: str = "1 Press Row, Springfield, IL 62701, USA"
     org_tax_id: str = "00-0000000"
     org_jurisdiction: Jurisdiction = Jurisdiction.US
+    org_time_zone: str = Field(
+        default="America/New_York",
+        description="IANA zone that decides tax years and receipt dates, e.g. America/Toronto",
+    )
+    org_place_of_issue: str = Field(default="", description="Printed on receipts (CA requires)")
+    org_signatory: str = Field(default="", description="Authorised signer's name and title")
+    org_logo_path: Path | None = Field(default=None, description="PNG or JPEG on receipts")
+    org_signature_path: Path | None = Field(default=None, description="PNG or JPEG signature")
     default_currency: str = "USD"
+
+    # Receipts (docs/receipts.md)
+    receipts_single_automatic: bool = Field(
+        default=False, description="Issue a single receipt after each one-time gift"
+    )
+    receipts_worker_seconds: float = Field(default=5.0, gt=0, le=3600)
+    receipt_email_retry_seconds: float = Field(default=60.0, gt=0, le=86400)
+    receipt_email_retry_max_seconds: float = Field(default=3600.0, gt=0, le=7 * 86400)
+    receipt_email_lease_seconds: float = Field(default=300.0, gt=0, le=86400)
+
+    # Email (SMTP); receipts are not emailed while smtp_host is empty.
+    smtp_host: str = ""
+    smtp_port: int = Field(default=587, ge=1, le=65535)
+    smtp_security: SmtpSecurity = SmtpSecurity.STARTTLS
+    smtp_username: str = ""
+    smtp_password: SecretStr = SecretStr("")
+    smtp_from: str = Field(default="", description="e.g. Receipts <receipts@news.example>")
+    smtp_timeout_seconds: float = Field(default=30.0, gt=0, le=300)
 
     # The service
     staff_api_keys: Annotated[list[SecretStr], NoDecode] = Field(default_factory=list)
     supporter_token_secret: SecretStr = SecretStr("")
-    log_format: LogFormat = LogFormat.CONSOLE
+    log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+
+    # Operations (docs/operations.md)
+    metrics_port: int = Field(
+        default=0, ge=0, le=65535, description="0: /metrics on the API for staff; else this port"
+    )
+    metrics_host: str = Field(default="127.0.0.1", description="Interface of the metrics port")
+    ready_max_lag: int = Field(
+        default=1000, ge=0, description="/readyz fails while a view is more events behind"
+    )
 
     # Asks and checkout (docs/asks.md)
     campaign_check_seconds: float = Field(default=2.0, ge=0.0, le=300.0)
@@ -103,6 +149,10 @@ class Settings(BaseSettings):
     # one API process.
     console_secret: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    # The webhook inbox: how often parked events are tried again, and after how long a parked
+    # event is shown to staff as stuck.
+    parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)
+    parked_alert_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
 
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
@@ -132,6 +182,24 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL (leave it unset for embedded SQLite)")
         return value
 
+    @field_validator("org_time_zone")
+    @classmethod
+    def _time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"{value!r} is not an IANA time zone such as America/New_York"
+            ) from None
+        return value
+
+    @field_validator("org_logo_path", "org_signature_path")
+    @classmethod
+    def _image_exists(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no image file at {value}")
+        return value
+
     @field_validator("default_currency")
     @classmethod
     def _currency(cls, value: str) -> str:
@@ -144,6 +212,8 @@ class Settings(BaseSettings):
     def _checkout_is_coherent(self) -> Settings:
         if self.checkout_minimum > self.checkout_maximum:
             raise ValueError("PATRONAGE_CHECKOUT_MINIMUM is above PATRONAGE_CHECKOUT_MAXIMUM")
+        if self.smtp_host and "@" not in self.smtp_from:
+            raise ValueError("PATRONAGE_SMTP_FROM needs an address when PATRONAGE_SMTP_HOST is set")
         if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
             raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
         return self
@@ -151,6 +221,10 @@ class Settings(BaseSettings):
     @property
     def uses_postgres(self) -> bool:
         return self.database_url is not None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.org_time_zone)
 
 
 def load_settings(**overrides: object) -> Settings:

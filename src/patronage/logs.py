@@ -1,4 +1,5 @@
-"""structlog set-up: JSON lines in production, readable console output in development.
+"""structlog set-up: JSON lines whenever the output is not a terminal (a file, a pipe, a
+container's log), readable console output in a terminal; never colour codes in a file.
 
 A processor masks emails and drops anything that looks like a secret or card data, so that
 no call site can leak them by accident.
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import re
+import sys
 from collections.abc import MutableMapping
 from typing import Any
 
@@ -54,9 +56,19 @@ def scrub_sensitive(
     return event_dict
 
 
-def configure_logging(json_lines: bool, level: str = "INFO") -> None:
+def output_is_terminal() -> bool:
+    return sys.stdout.isatty()
+
+
+def configure_logging(json_lines: bool | None = None, level: str = "INFO") -> None:
+    """`json_lines` None: JSON unless standard output is a terminal."""
+    terminal = output_is_terminal()
+    if json_lines is None:
+        json_lines = not terminal
     renderer: Any = (
-        structlog.processors.JSONRenderer() if json_lines else structlog.dev.ConsoleRenderer()
+        structlog.processors.JSONRenderer()
+        if json_lines
+        else structlog.dev.ConsoleRenderer(colors=terminal)
     )
     structlog.configure(
         processors=[

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 def test_terminating_the_demo_stops_its_localstripe(tmp_path: Path) -> None:
     with demo_server(tmp_path) as demo:
-        assert httpx.get(f"{demo.url}/health").json()["status"] == "ok"
+        assert httpx.get(f"{demo.url}/readyz").json()["status"] == "ready"
         httpx.get(f"{demo.localstripe_url}/v1/customers")  # answers while the demo runs
     deadline = time.monotonic() + 15
     while True:

@@ -123,7 +123,7 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
                 ) as worker,
                 patronage_process(["serve", "--port", str(port)], env, tmp_path / "api.log") as api,
             ):
-                wait_until_ready(f"{base}/health", api)
+                wait_until_ready(f"{base}/healthz", api)
                 wait_until(
                     lambda: _pending(patronage, "supporters") == 0,
                     120,

@@ -1,4 +1,4 @@
-"""The API's shared behaviour: health, request ids in logs, staff authentication."""
+"""The API's shared behaviour: request ids in logs, staff authentication."""
 
 from __future__ import annotations
 
@@ -29,17 +29,11 @@ def client(patronage: Patronage) -> Iterator[TestClient]:
         yield test_client
 
 
-def test_health_reports_the_store(client: TestClient, store: str) -> None:
-    body = client.get("/health").json()
-    assert body["status"] == "ok"
-    assert body["store"] == {"sqlite": "sqlite", "postgres": "postgresql"}[store]
-
-
 def test_every_request_log_line_carries_the_request_id(
     client: TestClient, capsys: pytest.CaptureFixture[str]
 ) -> None:
     configure_logging(json_lines=True)
-    response = client.get("/health", headers={"x-request-id": "req-123"})
+    response = client.get("/healthz", headers={"x-request-id": "req-123"})
     assert response.headers["x-request-id"] == "req-123"
     lines = [
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")

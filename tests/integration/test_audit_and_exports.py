@@ -73,7 +73,7 @@ def test_a_staff_action_is_recorded_with_its_actor_in_the_same_transaction(
 def test_a_refused_action_records_nothing(client: TestClient, patronage: Patronage) -> None:
     headers = finance_token(patronage)
     refused = client.post(
-        "/staff/receipts/2026-000099/void", json={"reason": "no such"}, headers=headers
+        "/staff/receipts/S2026-000099/void", json={"reason": "no such"}, headers=headers
     )
     assert refused.status_code == 404
     assert patronage.audit.entries().entries == []
@@ -156,7 +156,7 @@ def test_the_gift_export_matches_the_ledger(client: TestClient, patronage: Patro
     assert mallory["name"] == '\'=HYPERLINK("http://x")', "a formula is shown as text"
     assert (mallory["disputes_lost"], mallory["net"]) == ("100.00", "0.00")
     receipted = next(r for r in exported if r["payment_id"] == "pi_chen_2")
-    assert receipted["receipt_number"].startswith("2026-")
+    assert receipted["receipt_number"].startswith("S2026-")
 
 
 def test_the_gift_export_takes_the_gift_list_filters(

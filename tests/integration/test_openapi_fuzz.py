@@ -50,7 +50,13 @@ def test_read_endpoints_answer_as_documented(patronage: Patronage) -> None:
     seed_many(patronage.ledger, supporters=5, gifts_each=2)
     catch_up_all(patronage)
     paths = check_operations(patronage, "GET")
-    assert {"/staff/supporters", "/staff/inbox", "/ticker/{campaign}", "/health"} <= paths
+    assert {
+        "/staff/supporters",
+        "/staff/inbox",
+        "/ticker/{campaign}",
+        "/healthz",
+        "/readyz",
+    } <= paths
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])

@@ -4,7 +4,7 @@ stopped by the app's lifespan; reads after a staff action wait for it (read-your
 from __future__ import annotations
 
 import threading
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,12 +14,10 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
-from patronage.application.receipting import IssueReceipt
 from patronage.bootstrap import Patronage, bootstrap, rebuild_view
 from patronage.config import Settings
 from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
-from patronage.domain.receipt import ReceiptKind
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, ticker
 from patronage.projections.polling import catch_up, pending
@@ -116,13 +114,11 @@ def test_rebuild_on_sqlite_while_the_service_polls_and_writes(patronage: Patrona
 def test_a_receipt_just_issued_is_in_the_register_read_after_it(patronage: Patronage) -> None:
     _give(patronage, 1)
     with TestClient(create_app(patronage)) as client:
-        patronage.receipting.issue(
-            IssueReceipt([gift_id_for("pi_live_1")], ReceiptKind.SINGLE, 2026, date(2026, 5, 2))
-        )
+        patronage.receipting.issue_single(gift_id_for("pi_live_1"))
         after = patronage.ledger.head()
         register = client.get("/staff/receipts", headers=STAFF, params={"after": after}).json()
         assert [(r["number"], r["status"]) for r in register["items"]] == [
-            ("2026-000001", "issued")
+            ("S2026-000001", "issued")
         ]
         waiting = client.get(
             "/staff/receipts/unreceipted", headers=STAFF, params={"tax_year": 2026, "after": after}

@@ -226,7 +226,7 @@ def test_a_subscription_report_without_email_waits_for_its_supporter(
         se.subscription("sub_3", 1500, metadata, status="incomplete"),
         created=se.T0,
     )
-    assert se.deliver(client, created).json()["detail"] == f"supporter:{supporter_id_for(GRACE)}"
+    assert se.deliver(client, created).json()["detail"] == "subscription:sub_3"
     invoice = se.invoice("in_3", "sub_3", 1500, metadata, GRACE, pi="pi_in_3", paid_at=se.T0 + 5)
     assert se.deliver(client, se.event("invoice.paid", invoice, se.T0 + 5)).status_code == 200
     membership = patronage.ledger.get_typed(membership_id_for("sub_3"), Membership)

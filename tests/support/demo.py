@@ -56,7 +56,7 @@ def demo_server(tmp_path: Path) -> Iterator[RunningDemo]:
         process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
         try:
             url = f"http://127.0.0.1:{port}"
-            wait_until_ready(f"{url}/health", process)
+            wait_until_ready(f"{url}/healthz", process)
             yield RunningDemo(
                 url=url,
                 localstripe_url=_printed(log, "localstripe", process),

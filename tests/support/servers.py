@@ -91,7 +91,7 @@ class RunningApi:
 @contextmanager
 def running_api(settings: Settings) -> Iterator[RunningApi]:
     """Serve the API for `settings` with uvicorn on a free loopback port, in a thread of this
-    process, until the block ends; ready once `/health` answers."""
+    process, until the block ends; ready once `/healthz` answers."""
     patronage = bootstrap(settings)
     port = free_port()
     server = uvicorn.Server(
@@ -106,7 +106,7 @@ def running_api(settings: Settings) -> Iterator[RunningApi]:
             if not thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError(f"uvicorn did not start on {url}")
             time.sleep(0.02)  # polling readiness, not synchronisation
-        wait_until_ready(f"{url}/health")
+        wait_until_ready(f"{url}/healthz")
         yield RunningApi(url=url, patronage=patronage)
     finally:
         server.should_exit = True

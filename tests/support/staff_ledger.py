@@ -5,9 +5,8 @@ and a name that a spreadsheet would run as a formula."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 
-from patronage.application.receipting import IssueReceipt
 from patronage.bootstrap import Patronage
 from patronage.cli.demo_setup import DEMO_CAMPAIGN, load_demo_campaign
 from patronage.domain.commands import (
@@ -21,7 +20,6 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus, gift_id_for
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.receipt import ReceiptKind, TaxReceipt
 from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution, PostalAddress, Tribute
 
@@ -90,8 +88,5 @@ def seed_staff_ledger(patronage: Patronage) -> StaffLedger:
                 received_at=at(5, day), attribution=SPRING,
             )
         )  # fmt: skip
-    receipt_id = patronage.receipting.issue(
-        IssueReceipt([gift_id_for("pi_chen_2")], ReceiptKind.SINGLE, 2026, date(2026, 5, 20))
-    )
-    number = patronage.ledger.get_typed(receipt_id, TaxReceipt).number
+    number = patronage.receipting.issue_single(gift_id_for("pi_chen_2")).number
     return StaffLedger(ada_id=str(supporter_id_for(ADA.email)), receipt_number=number)

@@ -7,6 +7,7 @@ under CI=true, where a skipped store would hide a broken build.
 from __future__ import annotations
 
 import os
+import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,3 +66,44 @@ def cli_env(settings: Settings, **extra: str) -> dict[str, str]:
         env["PATRONAGE_DATABASE_URL"] = settings.database_url.get_secret_value()
         env["PATRONAGE_DATABASE_SCHEMA"] = settings.database_schema
     return env | {f"PATRONAGE_{name.upper()}": value for name, value in extra.items()}
+
+
+@contextmanager
+def writes_refused(
+    settings: Settings, originator_id: uuid.UUID, from_version: int
+) -> Iterator[None]:
+    """The store itself refuses to record events of one aggregate from `from_version` on (a
+    trigger in the real database), as an outage at exactly that write would; lifted after."""
+    if settings.database_url is None:
+        with sqlite3.connect(settings.data_dir / "ledger.sqlite3") as conn:
+            conn.execute(
+                "CREATE TRIGGER refuse_writes BEFORE INSERT ON stored_events"
+                f" WHEN NEW.originator_id = '{originator_id.hex}'"
+                f" AND NEW.originator_version >= {int(from_version)}"
+                " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"
+            )
+        try:
+            yield
+        finally:
+            with sqlite3.connect(settings.data_dir / "ledger.sqlite3") as conn:
+                conn.execute("DROP TRIGGER refuse_writes")
+        return
+    schema = settings.database_schema
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(
+            f"CREATE FUNCTION {schema}.refuse_writes() RETURNS trigger AS $$ BEGIN"
+            f" IF NEW.originator_id = '{originator_id}'::uuid"
+            f" AND NEW.originator_version >= {int(from_version)}"
+            " THEN RAISE EXCEPTION 'refused by the test'; END IF; RETURN NEW; END $$"
+            " LANGUAGE plpgsql"
+        )
+        conn.execute(
+            f"CREATE TRIGGER refuse_writes BEFORE INSERT ON {schema}.ledger_events"
+            f" FOR EACH ROW EXECUTE FUNCTION {schema}.refuse_writes()"
+        )
+    try:
+        yield
+    finally:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+            conn.execute(f"DROP TRIGGER refuse_writes ON {schema}.ledger_events")
+            conn.execute(f"DROP FUNCTION {schema}.refuse_writes()")

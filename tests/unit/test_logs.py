@@ -37,3 +37,23 @@ def test_json_logs_never_carry_emails_secrets_or_card_numbers(
         "grace@",
     ):
         assert leaked not in line
+
+
+def test_logs_are_json_lines_without_colour_when_output_is_not_a_terminal(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging()  # the default: decide by the output (captured: not a terminal)
+    structlog.get_logger("t").warning("disk_nearly_full", percent=91)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "\x1b[" not in line
+    assert json.loads(line)["event"] == "disk_nearly_full"
+
+
+def test_console_format_forced_into_a_file_has_no_colour_codes(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(json_lines=False)
+    structlog.get_logger("t").warning("disk_nearly_full", percent=91)
+    line = capsys.readouterr().out.strip().splitlines()[-1]
+    assert "disk_nearly_full" in line
+    assert "\x1b[" not in line

@@ -37,8 +37,17 @@ def test_a_header_with_several_signatures_verifies_if_one_matches() -> None:
         (signature(BODY, "whsec_current", timestamp=int(time.time()) - 301), "stale"),
     ],
     # Fixed ids: the signed headers carry the time, which differs between xdist workers.
-    ids=["none", "empty", "garbage", "bad-time", "no-v1", "no-time", "other-secret",
-         "other-body", "stale"],  # fmt: skip
+    ids=[
+        "none",
+        "empty",
+        "garbage",
+        "bad-time",
+        "no-v1",
+        "no-time",
+        "other-secret",
+        "other-body",
+        "stale",
+    ],
 )
 def test_refusals_say_why(header: str | None, reason: str) -> None:
     with pytest.raises(SignatureRefusedError, match=reason):

@@ -19,6 +19,7 @@ from patronage.api import (
     docs,
     exports,
     health,
+    metrics,
     receipting,
     register,
     staff_inbox,
@@ -29,17 +30,37 @@ from patronage.api import (
     webhooks,
 )
 from patronage.api.console.routes import install as install_console
+from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.openapi import openapi_with_sentence_422s
-from patronage.bootstrap import Patronage, projections_running
+from patronage.bootstrap import (
+    Patronage,
+    parked_sweep_running,
+    projections_running,
+    receipts_running,
+)
 from patronage.domain.errors import DomainError
 
 log = structlog.get_logger(__name__)
 
 
+def _route_of(request: Request) -> str:
+    """The matched route's template (never the raw path: ids would explode the labels)."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
+
+
 def create_app(patronage: Patronage) -> FastAPI:
+    settings = patronage.settings
+    process_metrics = Metrics(patronage)
+
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        with projections_running(patronage):
+        with (
+            projections_running(patronage),
+            receipts_running(patronage),
+            parked_sweep_running(patronage),
+            metrics_port(settings, process_metrics),
+        ):
             yield
 
     app = FastAPI(
@@ -52,6 +73,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         redoc_url=None,
     )
     app.state.patronage = patronage
+    app.state.metrics = process_metrics
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
@@ -73,12 +95,19 @@ def create_app(patronage: Patronage) -> FastAPI:
         started = time.perf_counter()
         try:
             response = await call_next(request)
+            elapsed = time.perf_counter() - started
+            route = _route_of(request)
+            process_metrics.request_seconds.labels(
+                request.method, route, str(response.status_code)
+            ).observe(elapsed)
             log.info(
                 "request_handled",
                 method=request.method,
                 path=request.url.path,
                 status=response.status_code,
-                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                duration_ms=round(elapsed * 1000, 1),
+                # Set by the webhook endpoint, whose own context this middleware cannot see.
+                **getattr(request.state, "log_context", {}),
             )
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
@@ -92,6 +121,8 @@ def create_app(patronage: Patronage) -> FastAPI:
 
     app.include_router(health.router)
     app.include_router(docs.router)
+    if settings.metrics_port == 0:  # else only on the metrics port, without a staff key
+        app.include_router(metrics.router)
     app.include_router(webhooks.router)
     app.include_router(staff_inbox.router)
     app.include_router(campaigns.router)

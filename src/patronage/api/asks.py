@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
+from patronage.api.metrics import MetricsDep
 from patronage.asks.currency import currency_for
 from patronage.asks.selection import (
     Ask,
@@ -203,6 +204,7 @@ def ask(
     body: AskRequest,
     request: Request,
     patronage: PatronageDep,
+    metrics: MetricsDep,
     force: Annotated[
         str | None,
         Query(max_length=200, description="campaign:variant, for an editor's preview"),
@@ -237,6 +239,7 @@ def ask(
         if isinstance(choice, Ask):
             # Previews are not views: only count what readers were served.
             patronage.impressions.record(choice.campaign.code, choice.variant.name)
+            metrics.asks_served.labels(choice.campaign.code, choice.variant.name).inc()
     result = answer(choice, body.page, reader, patronage)
     if debug:
         result.reason = choice.reason if isinstance(choice, NoAsk) else result.kind

@@ -25,7 +25,7 @@ from patronage.domain.campaign import Frequency
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountError
-from patronage.payments.stripe.gateway import PaymentProviderError, PaymentRefusedError
+from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 
 router = APIRouter(
     prefix="/checkout",

@@ -1,39 +1,40 @@
-"""Staff: issue, void and replace tax receipts.
+"""Staff: issue, void, replace and resend tax receipts, download their PDFs, run year end.
 
-Each action answers once the receipt register has applied it (read-your-writes), so the
-person who acted sees the receipt in the register straight away.
+Each route maps HTTP to one Receipting call. An action answers once the receipt register
+has applied it (read-your-writes), so the person who acted sees it there straight away.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
 from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.api.register import Receipt
-from patronage.application.receipting import IssueReceipt
+from patronage.application.receipting import Issued, ReceiptNotFoundError
+from patronage.application.year_end import YearEndJob
 from patronage.bootstrap import Patronage
-from patronage.domain.gift import Gift
 from patronage.domain.money import MoneyError, normalise_currency
-from patronage.domain.receipt import ReceiptKind, TaxReceipt, receipt_id_for
 from patronage.projections import register as view
+from patronage.receipts.pdf import render_receipt
 
 router = APIRouter(
     prefix="/staff/receipts",
     tags=["staff: receipts"],
     responses={
         **AUTH_RESPONSES,
-        404: {"description": "no such gift, supporter or receipt"},
+        404: {"description": "no such gift, supporter, receipt or job"},
         409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
     },
 )
 
-ReceiptNumber = Annotated[str, Path(pattern=r"^\d{4}-\d{6}$", examples=["2026-000042"])]
+ReceiptNumber = Annotated[str, Path(pattern=r"^[SA]\d{4}-\d{6,9}$", examples=["A2026-000042"])]
+T = TypeVar("T")
 
 
 class IssueSingleIn(BaseModel):
@@ -59,44 +60,52 @@ class ReceiptActionOut(BaseModel):
     )
 
 
-def _today() -> datetime:
-    return datetime.now(UTC)
-
-
-def _answer(patronage: Patronage, receipt_id: UUID) -> ReceiptActionOut:
+def _answer(patronage: Patronage, issued: Issued) -> ReceiptActionOut:
     """The receipt as the register shows it, once the register has applied the action."""
-    number = patronage.ledger.get_typed(receipt_id, TaxReceipt).number
     position = patronage.ledger.head()
     entry = None
     try:
         patronage.views.wait(
             "register", position, patronage.settings.read_your_writes_timeout_seconds
         )
-        _total, entries = view.receipts(patronage.views.register, number=number, limit=1)
+        _total, entries = view.receipts(patronage.views.register, number=issued.number, limit=1)
         entry = Receipt.of(entries[0]) if entries else None
     except TimeoutError:
         entry = None
     return ReceiptActionOut(
-        receipt_id=receipt_id, number=number, position=position, in_register=entry
+        receipt_id=issued.receipt_id, number=issued.number, position=position, in_register=entry
     )
 
 
-def _not_found(what: str) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no {what}")
+def _found(call: Callable[[], T]) -> T:
+    try:
+        return call()
+    except ReceiptNotFoundError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+
+
+def _act(
+    patronage: Patronage,
+    staff: str,
+    action: str,
+    subject: str,
+    call: Callable[[], T],
+    details: dict[str, str] | None = None,
+) -> T:
+    """A receipt action, saved with its audit record; 404 (and no record) for an unknown
+    gift or receipt."""
+    with patronage.audit.action(staff, action, subject, details):
+        return _found(call)
 
 
 @router.post("/single", status_code=status.HTTP_201_CREATED)
 def issue_single(body: IssueSingleIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
-    """Issue a receipt for one gift, numbered next in its tax year's series."""
-    gift = patronage.ledger.get_or_none(body.gift_id, Gift)
-    if gift is None:
-        raise _not_found(f"gift {body.gift_id}")
-    tax_year = gift.received_at.year
-    with patronage.audit.action(staff, "receipt.issued", f"gift {gift.id}"):
-        receipt_id = patronage.receipting.issue(
-            IssueReceipt([gift.id], ReceiptKind.SINGLE, tax_year, _today().date())
-        )
-    return _answer(patronage, receipt_id)
+    """Issue a receipt for one gift, numbered next in its tax year's single series."""
+    issued = _act(
+        patronage, staff, "receipt.issued", f"gift {body.gift_id}",
+        lambda: patronage.receipting.issue_single(body.gift_id),
+    )  # fmt: skip
+    return _answer(patronage, issued)
 
 
 @router.post("/annual", status_code=status.HTTP_201_CREATED)
@@ -107,25 +116,94 @@ def issue_annual(body: IssueAnnualIn, staff: StaffDep, patronage: PatronageDep) 
         currency = normalise_currency(body.currency)
     except MoneyError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
-    patronage.views.wait(
-        "register", patronage.ledger.head(), patronage.settings.read_your_writes_timeout_seconds
-    )
-    gift_ids = view.unreceipted_gift_ids(
-        patronage.views.register, str(body.supporter_id), body.tax_year, currency
-    )
-    if not gift_ids:
-        raise HTTPException(
-            status.HTTP_409_CONFLICT,
-            detail=f"no unreceipted {currency} gifts of {body.tax_year} for this supporter",
+    issued = _act(
+        patronage, staff, "receipt.issued", f"supporter {body.supporter_id}",
+        lambda: patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency),
+        {"tax_year": str(body.tax_year), "currency": currency},
+    )  # fmt: skip
+    return _answer(patronage, issued)
+
+
+class YearEndIn(BaseModel):
+    tax_year: int = Field(ge=1900, le=2999)
+    dry_run: bool = False
+
+
+class YearEndOut(BaseModel):
+    job_id: str
+    tax_year: int
+    dry_run: bool
+    state: Literal["running", "done", "failed"]
+    done: int = Field(description="supporter and currency groups processed so far")
+    total: int
+    issued: int = Field(description="receipts issued (in a dry run: that would be)")
+    missing_details: int = Field(description="supporters skipped until their details are complete")
+    first_number: str
+    last_number: str
+    error: str
+
+    @classmethod
+    def of(cls, job: YearEndJob) -> YearEndOut:
+        report = job.report
+        return cls(
+            job_id=job.job_id,
+            tax_year=job.tax_year,
+            dry_run=job.dry_run,
+            state=job.state,
+            done=job.done,
+            total=job.total,
+            issued=report.issued if report else 0,
+            missing_details=len(report.missing_details) if report else 0,
+            first_number=report.first_number if report else "",
+            last_number=report.last_number if report else "",
+            error=job.error,
         )
-    subject = f"supporter {body.supporter_id}"
-    with patronage.audit.action(staff, "receipt.issued", subject, {"year": str(body.tax_year)}):
-        receipt_id = patronage.receipting.issue(
-            IssueReceipt(
-                [UUID(g) for g in gift_ids], ReceiptKind.ANNUAL, body.tax_year, _today().date()
-            )
-        )
-    return _answer(patronage, receipt_id)
+
+
+@router.post("/year-end", status_code=status.HTTP_202_ACCEPTED)
+def start_year_end(body: YearEndIn, staff: StaffDep, patronage: PatronageDep) -> YearEndOut:
+    """Start year end (annual receipts for every supporter) in the background; read its
+    progress at /staff/receipts/year-end/{job_id}. A second run issues nothing new."""
+    job = patronage.year_end.start(body.tax_year, body.dry_run)
+    patronage.audit.record(
+        staff, "receipt.year_end_started", str(body.tax_year),
+        {"job_id": job.job_id, "dry_run": str(body.dry_run).lower()},
+    )  # fmt: skip
+    return YearEndOut.of(job)
+
+
+@router.get("/year-end/{job_id}")
+def year_end_job(
+    job_id: Annotated[str, Path(pattern=r"^[0-9a-f]{32}$")],
+    _staff: StaffDep,
+    patronage: PatronageDep,
+) -> YearEndOut:
+    """A year-end run's progress and result (kept by the process that runs it)."""
+    job = patronage.year_end.get(job_id)
+    if job is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no year-end job {job_id}")
+    return YearEndOut.of(job)
+
+
+@router.get(
+    "/{number}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}, "description": "the receipt's PDF"}},
+)
+def receipt_pdf(
+    number: ReceiptNumber,
+    _staff: StaffDep,
+    patronage: PatronageDep,
+    download: Annotated[bool, Query(description="as an attachment rather than inline")] = False,
+) -> Response:
+    """The receipt's PDF, as the donor received it (a void one is marked so)."""
+    receipt = _found(lambda: patronage.receipting.receipt(number))
+    disposition = "attachment" if download else "inline"
+    return Response(
+        render_receipt(receipt, patronage.branding),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'{disposition}; filename="receipt-{number}.pdf"'},
+    )
 
 
 @router.post("/{number}/void")
@@ -134,25 +212,37 @@ def void_receipt(
 ) -> ReceiptActionOut:
     """Void a receipt: it stays in the register, is never emailed again, and its gifts may
     be receipted again."""
-    receipt_id = receipt_id_for(number)
-    try:
-        with patronage.audit.action(staff, "receipt.voided", number, {"reason": body.reason}):
-            patronage.receipting.void(receipt_id, body.reason, by=staff)
-    except AggregateNotFoundError:
-        raise _not_found(f"receipt {number}") from None
-    return _answer(patronage, receipt_id)
+    voided = _act(
+        patronage, staff, "receipt.voided", number,
+        lambda: patronage.receipting.void(number, body.reason, staff), {"reason": body.reason},
+    )  # fmt: skip
+    return _answer(patronage, voided)
 
 
 @router.post("/{number}/replace", status_code=status.HTTP_201_CREATED)
 def replace_receipt(
     number: ReceiptNumber, body: ReasonIn, staff: StaffDep, patronage: PatronageDep
 ) -> ReceiptActionOut:
-    """Void a receipt and issue its replacement, which names the original's number."""
-    try:
-        with patronage.audit.action(staff, "receipt.replaced", number, {"reason": body.reason}):
-            replacement = patronage.receipting.replace(
-                receipt_id_for(number), body.reason, by=staff, issued_on=_today().date()
-            )
-    except AggregateNotFoundError:
-        raise _not_found(f"receipt {number}") from None
-    return _answer(patronage, replacement)
+    """Void a receipt and issue its corrected replacement (what its gifts hold now, after
+    refunds and lost disputes), which names the original's number. With nothing left to
+    receipt the original is only voided, and the answer is the voided original."""
+    issued = _act(
+        patronage, staff, "receipt.replaced", number,
+        lambda: patronage.receipting.replace(number, body.reason, staff), {"reason": body.reason},
+    )  # fmt: skip
+    return _answer(patronage, issued)
+
+
+@router.post("/{number}/resend", status_code=status.HTTP_202_ACCEPTED)
+def resend_receipt(
+    number: ReceiptNumber, staff: StaffDep, patronage: PatronageDep
+) -> ReceiptActionOut:
+    """Email the receipt again through the outbox; refused for a void receipt."""
+    resent = _act(
+        patronage,
+        staff,
+        "receipt.resent",
+        number,
+        lambda: patronage.receipting.resend(number, staff),
+    )
+    return _answer(patronage, resent)

@@ -3,7 +3,7 @@ what was ignored or failed; and re-applying an event after a fix."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 import structlog
@@ -12,9 +12,8 @@ from pydantic import BaseModel
 
 from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep
 from patronage.api.read_models import MAX_POSITION
-from patronage.application.inbox import InboxEntry
-from patronage.bootstrap import Patronage
-from patronage.domain.inbox import InboxEvent, InboxStatus, inbox_event_id_for
+from patronage.application.inbox import InboxEntry, InboxEventDetail
+from patronage.domain.inbox import InboxStatus
 
 log = structlog.get_logger(__name__)
 
@@ -51,7 +50,7 @@ class InboxPageOut(BaseModel):
     next_before: int | None
 
 
-class HistoryItem(BaseModel):
+class HistoryItemOut(BaseModel):
     event: str
     at: datetime
     detail: str
@@ -67,8 +66,17 @@ class InboxEventOut(BaseModel):
     livemode: bool
     api_version: str
     source: str
-    history: list[HistoryItem]
+    history: list[HistoryItemOut]
     payload: dict[str, Any]
+
+    @classmethod
+    def of(cls, found: InboxEventDetail | None, event_id: str) -> InboxEventOut:
+        if found is None:
+            raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
+        fields = found.__dict__ | {
+            "history": [HistoryItemOut(**item.__dict__) for item in found.history]
+        }
+        return cls(**fields)
 
 
 class WaitingOut(BaseModel):
@@ -76,39 +84,13 @@ class WaitingOut(BaseModel):
     event_ids: list[str]
 
 
-def _history(patronage: Patronage, inbox_event: InboxEvent) -> list[HistoryItem]:
-    items = []
-    for stored in patronage.ledger.events.get(inbox_event.id):
-        detail = next(
-            (
-                str(getattr(stored, name))
-                for name in ("outcome", "waiting_for", "reason", "error", "source")
-                if hasattr(stored, name)
-            ),
-            "",
-        )
-        at: datetime = getattr(stored, "timestamp")  # noqa: B009 (every aggregate event has one)
-        items.append(HistoryItem(event=type(stored).__name__, at=at, detail=detail))
-    return items
-
-
-def inbox_event_detail(patronage: Patronage, event_id: str) -> InboxEventOut:
-    inbox_event = patronage.ledger.get_or_none(inbox_event_id_for(event_id), InboxEvent)
-    if inbox_event is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
-    return InboxEventOut(
-        event_id=inbox_event.event_id,
-        event_type=inbox_event.event_type,
-        status=inbox_event.status,
-        detail=inbox_event.detail,
-        stripe_created=inbox_event.created,
-        recorded_at=inbox_event.created_on,
-        livemode=inbox_event.livemode,
-        api_version=inbox_event.api_version,
-        source=inbox_event.source,
-        history=_history(patronage, inbox_event),
-        payload=inbox_event.payload,
-    )
+class ParkedOut(BaseModel):
+    event_id: str
+    event_type: str
+    waiting_for: str
+    stripe_created: datetime
+    parked_since: datetime
+    age_seconds: int
 
 
 @router.get("")
@@ -142,21 +124,40 @@ def waiting(patronage: PatronageDep, _staff: StaffDep) -> list[WaitingOut]:
     return [WaitingOut(key=w.key, event_ids=w.event_ids) for w in patronage.inbox.waiting()]
 
 
+@router.get("/parked")
+def parked(
+    patronage: PatronageDep,
+    _staff: StaffDep,
+    older_than_seconds: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=10 * 365 * 24 * 3600,
+            description="only events parked at least this long "
+            "(default: PATRONAGE_PARKED_ALERT_SECONDS)",
+        ),
+    ] = None,
+) -> list[ParkedOut]:
+    """Events parked longer than the threshold, with their age: the longest waiting first."""
+    threshold = older_than_seconds
+    if threshold is None:
+        threshold = patronage.settings.parked_alert_seconds
+    found = patronage.inbox.parked(timedelta(seconds=threshold))
+    return [ParkedOut(**entry.__dict__) for entry in found]
+
+
 EventIdPath = Annotated[str, Path(max_length=255, description="Stripe's event id, evt_...")]
 
 
 @router.get("/{event_id}")
 def inbox_event(event_id: EventIdPath, patronage: PatronageDep, _staff: StaffDep) -> InboxEventOut:
     """One inbox event: its state, its history and the payload as Stripe sent it."""
-    return inbox_event_detail(patronage, event_id)
+    return InboxEventOut.of(patronage.inbox.detail(event_id), event_id)
 
 
 @router.post("/{event_id}/replay")
 def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> InboxEventOut:
     """Apply the event again through the current translation (idempotent); admin only."""
     log.info("inbox_event_replayed", event_id=event_id, by=staff)
-    if patronage.inbox.get(event_id) is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=f"no inbox event {event_id}")
     with patronage.audit.action(staff, "inbox.event_replayed", event_id):
-        patronage.inbox.process(event_id, force=True)
-    return inbox_event_detail(patronage, event_id)
+        return InboxEventOut.of(patronage.inbox.replay(event_id), event_id)  # 404: no record

@@ -8,6 +8,8 @@ again. Nothing is recorded for a body that is too large, unsigned, forged or sta
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import PersistenceError
@@ -16,6 +18,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep
+from patronage.api.metrics import Metrics, MetricsDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
 from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
 
@@ -66,8 +69,29 @@ def _refuse(reason: str) -> HTTPException:
         503: {"description": "Not configured, or the store failed: Stripe will deliver again"},
     },
 )
-async def stripe_webhook(request: Request, patronage: PatronageDep) -> WebhookAccepted:
+async def stripe_webhook(
+    request: Request, patronage: PatronageDep, metrics: MetricsDep
+) -> WebhookAccepted:
     """Receive one Stripe event (no JSON body parameter: the signature covers the raw bytes)."""
+    try:
+        return await _handle(request, patronage, metrics)
+    except HTTPException as refused:
+        if refused.status_code in (400, 413):
+            metrics.webhook_events.labels("unknown", "refused").inc()
+        raise
+    finally:
+        structlog.contextvars.unbind_contextvars("stripe_event_id", "stripe_event_type")
+
+
+def _follow(request: Request, event: Mapping[str, Any]) -> None:
+    """Put the Stripe event's id and type on every log line from here on, including the
+    inbox's and the request's last line, so one event can be followed to its effect."""
+    context = {"stripe_event_id": event["id"], "stripe_event_type": event["type"]}
+    structlog.contextvars.bind_contextvars(**context)
+    request.state.log_context = context
+
+
+async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -> WebhookAccepted:
     settings = patronage.settings
     body = await _read_limited(request, settings.max_webhook_bytes)
     secrets = [s.get_secret_value() for s in settings.stripe_webhook_secrets]
@@ -91,15 +115,23 @@ async def stripe_webhook(request: Request, patronage: PatronageDep) -> WebhookAc
     except ValueError as error:  # JSONDecodeError and InvalidStripeEventError
         reason = str(error) if isinstance(error, InvalidStripeEventError) else "not JSON"
         raise _refuse(f"not a Stripe event: {reason}") from None
+    _follow(request, event)
     try:
         outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)
+        position = await run_in_threadpool(patronage.ledger.head)
     except PersistenceError as error:
-        log.warning("stripe_webhook_store_failed", event_id=event["id"], error=repr(error))
+        metrics.webhook_events.labels(event["type"], "store_failed").inc()
+        log.warning("stripe_webhook_store_failed", error=repr(error))
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
             detail="the ledger is unavailable; deliver again later",
             headers={"Retry-After": "30"},
         ) from None
+    result = "duplicate" if outcome.duplicate else str(outcome.status)
+    metrics.webhook_events.labels(outcome.event_type, result).inc()
+    # The views show this event's effect once their position (metrics, `projections
+    # status`) reaches this one.
+    log.info("stripe_webhook_handled", result=result, ledger_position=position)
     return WebhookAccepted(
         event_id=outcome.event_id,
         event_type=outcome.event_type,

@@ -1,8 +1,16 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: rate limits, strict validation, register the supporter, record the attempt
-(our idempotency, durable before Stripe is called), create the payment with keys derived from
-the attempt id, record what Stripe made. A retry with the same key resumes the same attempt.
+Order of work: rate limits, strict validation, then two units of work around one call to
+the payment gateway, which cannot join a database transaction:
+
+1. register the supporter and record the attempt (one transaction: our idempotency, durable
+   before Stripe is called);
+2. create the payment, with idempotency keys derived from the attempt id;
+3. record what Stripe made on the attempt and link the Stripe customer to the supporter (one
+   transaction).
+
+A crash between 2 and 3 leaves an attempt without its payment: the retry with the same key
+asks Stripe again with the same idempotency keys, gets the same payment, and records it.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from uuid import UUID
 import structlog
 
 from patronage.application.giving import Giving, SupporterDetails
-from patronage.application.ledger import Ledger, retrying
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
@@ -24,12 +33,7 @@ from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
-from patronage.payments.stripe.gateway import (
-    SUCCEEDED,
-    CreatedPayment,
-    PaymentGateway,
-    PaymentOrder,
-)
+from patronage.payments.orders import SUCCEEDED, CreatedPayment, PaymentOrder
 
 log = structlog.get_logger(__name__)
 
@@ -112,14 +116,24 @@ class Checkout:
 
     def start(self, request: CheckoutRequest) -> CheckoutResult:
         gateway = self._gateway()
-        supporter_id = self.giving.register_supporter(
-            SupporterDetails(email=request.email, name=request.name)
-        )
         fee = self.fee_for(request.amount, request.cover_fees)
-        attempt = self._open(request, supporter_id, fee)
+        attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        return self._result(attempt, self._create(gateway, attempt, request))
+        payment = self._create(gateway, attempt, request)
+        in_one_transaction(
+            self.ledger, lambda unit: self._record(unit, attempt.id, request.email, payment)
+        )
+        log.info(
+            "checkout_payment_created",
+            checkout_id=str(attempt.id),
+            frequency=attempt.frequency,
+            total=str(attempt.total),
+            campaign=attempt.attribution.campaign,
+            variant=attempt.attribution.variant,
+            status=payment.status,
+        )
+        return self._result(attempt, payment)
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
@@ -131,34 +145,32 @@ class Checkout:
             raise LookupError(f"no checkout {checkout_id} with a payment")
         payment = gateway.current(attempt.payment_intent_id, attempt.subscription_id)
         if payment.status == SUCCEEDED and attempt.outcome != SUCCEEDED:
-
-            def settle() -> None:
-                fresh = self.ledger.get_typed(checkout_id, CheckoutAttempt)
-                fresh.settle(SUCCEEDED)
-                self.ledger.save(fresh)
-
-            retrying(settle)
+            in_one_transaction(
+                self.ledger,
+                lambda unit: unit.get_typed(checkout_id, CheckoutAttempt).settle(SUCCEEDED),
+            )
         return self._result(attempt, payment)
 
-    def _open(self, request: CheckoutRequest, supporter_id: UUID, fee: Money) -> CheckoutAttempt:
-        def command() -> CheckoutAttempt:
-            attempt = self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
-            if attempt is not None:
-                attempt.check_same(supporter_id, request.frequency.value, request.amount, fee)
-                return attempt
-            attempt = CheckoutAttempt(
-                request.key,
-                supporter_id,
-                request.frequency.value,
-                request.amount,
-                fee,
-                request.attribution,
-                request.tribute,
-            )
-            self.ledger.save(attempt)
+    def _open(self, unit: UnitOfWork, request: CheckoutRequest, fee: Money) -> CheckoutAttempt:
+        """The donor's supporter and this key's attempt, new or (on a retry) as first made."""
+        supporter = self.giving.supporter_in(
+            unit, SupporterDetails(email=request.email, name=request.name)
+        )
+        attempt = unit.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
+        if attempt is not None:
+            attempt.check_same(supporter.id, request.frequency.value, request.amount, fee)
             return attempt
-
-        return retrying(command)
+        attempt = CheckoutAttempt(
+            request.key,
+            supporter.id,
+            request.frequency.value,
+            request.amount,
+            fee,
+            request.attribution,
+            request.tribute,
+        )
+        unit.add(attempt)
+        return attempt
 
     def _create(
         self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
@@ -179,38 +191,28 @@ class Checkout:
             customer_id=supporter.stripe_customer_ids[-1] if supporter.stripe_customer_ids else "",
         )
         if request.frequency == Frequency.MONTHLY:
-            payment = gateway.monthly(order)
-        else:
-            payment = gateway.one_time(order)
+            return gateway.monthly(order)
+        return gateway.one_time(order)
 
-        def record() -> None:
-            fresh = self.ledger.get_typed(attempt.id, CheckoutAttempt)
-            fresh.record_payment(
-                payment.payment_intent_id, payment.subscription_id, payment.customer_id
-            )
-            if payment.status == SUCCEEDED:
-                fresh.settle(SUCCEEDED)
-            self.ledger.save(fresh)
-
-        retrying(record)
-        log.info(
-            "checkout_payment_created",
-            checkout_id=str(attempt.id),
-            frequency=attempt.frequency,
-            total=str(attempt.total),
-            campaign=attempt.attribution.campaign,
-            variant=attempt.attribution.variant,
-            status=payment.status,
+    def _record(
+        self, unit: UnitOfWork, checkout_id: UUID, email: str, payment: CreatedPayment
+    ) -> None:
+        """What Stripe made, on the attempt, and its customer on the supporter."""
+        attempt = unit.get_typed(checkout_id, CheckoutAttempt)
+        attempt.record_payment(
+            payment.payment_intent_id, payment.subscription_id, payment.customer_id
         )
+        if payment.status == SUCCEEDED:
+            attempt.settle(SUCCEEDED)
         if payment.customer_id:
-            self.giving.register_supporter(
+            self.giving.supporter_in(
+                unit,
                 SupporterDetails(
                     supporter_id=attempt.supporter_id,
-                    email=request.email,
+                    email=email,
                     stripe_customer_id=payment.customer_id,
-                )
+                ),
             )
-        return payment
 
     def _result(self, attempt: CheckoutAttempt, payment: CreatedPayment) -> CheckoutResult:
         token = ""

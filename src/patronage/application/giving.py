@@ -26,6 +26,8 @@ from patronage.domain.commands import (
     SupporterDetails,
     UpdateCustomer,
 )
+from patronage.domain.customer import StripeCustomer, stripe_customer_id_for
+from patronage.domain.errors import DomainError
 from patronage.domain.gift import (
     DisputeStatus,
     Gift,
@@ -68,6 +70,24 @@ def _valid_email(email: str) -> bool:
     return "@" in email.strip()
 
 
+def _supporter_key(details: SupporterDetails) -> str:
+    """What a payment whose supporter is unknown waits for: its customer, else our id."""
+    if details.stripe_customer_id:
+        return f"customer:{details.stripe_customer_id}"
+    if details.supporter_id is not None:
+        return f"supporter:{details.supporter_id}"
+    raise DomainError("the payment names no supporter: no email, customer or supporter id")
+
+
+def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> None:
+    """Remember that the Stripe customer is this supporter (the first link is kept)."""
+    if not customer_id:
+        return
+    supporter.link_stripe_customer(customer_id)
+    if unit.get_or_none(stripe_customer_id_for(customer_id), StripeCustomer) is None:
+        unit.add(StripeCustomer(customer_id=customer_id, supporter_id=supporter.id))
+
+
 class Giving:
     """The command handlers for money coming in and going back out."""
 
@@ -97,17 +117,31 @@ class Giving:
 
     # Supporters ----------------------------------------------------------------------------
 
-    def _supporter(self, unit: UnitOfWork, details: SupporterDetails) -> Supporter:
-        """The supporter for these details, registered if new and updated with what is new."""
+    def _supporter(
+        self, unit: UnitOfWork, details: SupporterDetails, missing: str = ""
+    ) -> Supporter:
+        """The supporter for these details, registered if new and updated with what is new.
+
+        Found by our supporter id, else the email, else the Stripe customer; when none is
+        known and there is no email to register one by, the command waits for `missing`
+        (or for the customer, or the supporter id, whichever the details name)."""
         supporter = None
         if details.supporter_id is not None:
             supporter = unit.get_or_none(details.supporter_id, Supporter)
         if supporter is None and _valid_email(details.email):
             supporter = unit.get_or_none(supporter_id_for(details.email), Supporter)
+        customer_id = details.stripe_customer_id
+        customer = (
+            unit.get_or_none(stripe_customer_id_for(customer_id), StripeCustomer)
+            if customer_id
+            else None
+        )
+        if supporter is None and customer is not None:
+            supporter = unit.get_or_none(customer.supporter_id, Supporter)
         if supporter is None:
             if not _valid_email(details.email):
-                # Nothing to register a supporter by: wait for an event that names them.
-                raise CounterpartMissingError(f"supporter:{details.supporter_id}")
+                # Nothing to register a supporter by: wait for what will name them.
+                raise CounterpartMissingError(missing or _supporter_key(details))
             supporter = Supporter(
                 email=details.email,
                 name=details.name,
@@ -119,8 +153,13 @@ class Giving:
             if details.consent_to_contact:
                 supporter.set_consent(True)
         supporter.move(details.address)
-        supporter.link_stripe_customer(details.stripe_customer_id)
+        _link_customer(unit, supporter, customer_id)
         return supporter
+
+    def supporter_in(self, unit: UnitOfWork, details: SupporterDetails) -> Supporter:
+        """The supporter for `details` within another command's unit of work (a checkout
+        registers its donor in the same transaction as its attempt)."""
+        return self._supporter(unit, details)
 
     def register_supporter(self, details: SupporterDetails) -> UUID:
         return self._run(lambda unit: self._supporter(unit, details).id)
@@ -194,7 +233,10 @@ class Giving:
         started_at = report.started_at or report.as_of
         membership = unit.get_or_none(membership_id_for(report.subscription_id), Membership)
         if membership is None:
-            supporter = self._supporter(unit, report.supporter)
+            # A subscription made outside our checkout names only its customer: it waits
+            # for the subscription's first event that names the supporter.
+            missing = f"subscription:{report.subscription_id}"
+            supporter = self._supporter(unit, report.supporter, missing)
             membership = Membership(
                 subscription_id=report.subscription_id,
                 supporter_id=supporter.id,
@@ -216,7 +258,7 @@ class Giving:
             if report.supporter.stripe_customer_id:
                 member = unit.get_or_none(membership.supporter_id, Supporter)
                 if member is not None:
-                    member.link_stripe_customer(report.supporter.stripe_customer_id)
+                    _link_customer(unit, member, report.supporter.stripe_customer_id)
         if report.amount_is_current:
             membership.change_amount(report.monthly_amount, report.as_of)
         if report.status is not None:

@@ -14,8 +14,8 @@ from __future__ import annotations
 import json
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from typing import Any
 from uuid import UUID
@@ -34,6 +34,8 @@ from patronage.domain.commands import (
     RecordMembershipPayment,
     RecordRefund,
     ReportMembership,
+    SupporterDetails,
+    UpdateCustomer,
 )
 from patronage.domain.errors import RefundExceedsPaymentError
 from patronage.domain.inbox import (
@@ -44,6 +46,7 @@ from patronage.domain.inbox import (
     waitlist_id_for,
 )
 from patronage.domain.supporter import supporter_id_for
+from patronage.payments.lookups import LookupUnavailableError, StripeLookups
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
 
 log = structlog.get_logger(__name__)
@@ -55,7 +58,8 @@ WAITLIST_TOPIC = get_topic(vars(Waitlist)["Opened"])
 # Parking re-checks the counterpart once after the park is saved, so that a counterpart
 # committed concurrently is never missed; a chain of different missing keys is followed
 # this many times before the event stays parked.
-MAX_PARKING_ROUNDS = 4
+# Asking Stripe for what a payload lacks takes a round of its own.
+MAX_PARKING_ROUNDS = 6
 
 
 class InvalidStripeEventError(ValueError):
@@ -116,6 +120,42 @@ class WaitingKey:
     event_ids: list[str]
 
 
+@dataclass(frozen=True)
+class ParkedEntry:
+    """An event parked for a while: what it waits for and since when."""
+
+    event_id: str
+    event_type: str
+    waiting_for: str
+    stripe_created: datetime
+    parked_since: datetime
+    age_seconds: int
+
+
+@dataclass(frozen=True)
+class HistoryItem:
+    event: str  # Received, Parked, Applied, ...
+    at: datetime
+    detail: str
+
+
+@dataclass(frozen=True)
+class InboxEventDetail:
+    """One inbox event with its history and the payload as Stripe sent it."""
+
+    event_id: str
+    event_type: str
+    status: InboxStatus
+    detail: str
+    stripe_created: datetime
+    recorded_at: datetime
+    livemode: bool
+    api_version: str
+    source: str
+    history: list[HistoryItem]
+    payload: dict[str, Any]
+
+
 def validate_event(event: object) -> Mapping[str, Any]:
     """The event if it looks like a Stripe snapshot event, else InvalidStripeEventError."""
     if not isinstance(event, Mapping):
@@ -133,30 +173,68 @@ def validate_event(event: object) -> Mapping[str, Any]:
     return event
 
 
+def _supporter_of(command: GivingCommand) -> SupporterDetails | None:
+    if isinstance(command, RecordGift | ReportMembership):
+        return command.supporter
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        return command.membership.supporter
+    if isinstance(command, UpdateCustomer):
+        return command.details
+    return None
+
+
+def _subscription_of(command: GivingCommand) -> str:
+    if isinstance(command, ReportMembership):
+        return command.subscription_id
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        return command.membership.subscription_id
+    return ""
+
+
 def provided_keys(command: GivingCommand) -> list[str]:
     """What a command puts in the ledger that a parked event may be waiting for: the keys of
-    CounterpartMissingError ("payment:<id>", "supporter:<id>") and "refund-reversal:<id>".
-    A link from a PaymentIntent to its invoice provides "payment:<PaymentIntent id>": what
-    waits for it is tried again and, if the invoice is not booked yet, waits for that."""
+    CounterpartMissingError ("payment:<id>", "subscription:<id>", "customer:<id>",
+    "supporter:<id>") and "refund-reversal:<id>". A link from a PaymentIntent to its invoice
+    provides "payment:<PaymentIntent id>": what waits for it is tried again and, if the
+    invoice is not booked yet, waits for that."""
     keys: list[str] = []
-    supporter = None
-    if isinstance(command, RecordGift):
+    if isinstance(command, RecordGift | LinkInvoicePayment):
         keys.append(f"payment:{command.payment_id}")
-        supporter = command.supporter
     elif isinstance(command, RecordMembershipPayment):
-        keys.append(f"payment:{command.payment_id}")
-        supporter = command.membership.supporter
-    elif isinstance(command, RecordMembershipFailure):
-        supporter = command.membership.supporter
-    elif isinstance(command, ReportMembership):
-        supporter = command.supporter
-    elif isinstance(command, LinkInvoicePayment):
-        keys.append(f"payment:{command.payment_id}")
+        keys += [f"payment:{command.payment_id}", f"payment:{command.invoice_id}"]
     elif isinstance(command, RecordRefund) and not command.succeeded:
         keys.append(f"refund-reversal:{command.payment_id}")
-    if supporter is not None and "@" in supporter.email:
-        keys.append(f"supporter:{supporter_id_for(supporter.email)}")
-    return keys
+    if subscription := _subscription_of(command):
+        keys.append(f"subscription:{subscription}")
+    supporter = _supporter_of(command)
+    if supporter is not None and not isinstance(command, UpdateCustomer):
+        if supporter.stripe_customer_id:
+            keys.append(f"customer:{supporter.stripe_customer_id}")
+        if "@" in supporter.email:
+            keys.append(f"supporter:{supporter_id_for(supporter.email)}")
+    return list(dict.fromkeys(keys))
+
+
+def _with_supporter(command: GivingCommand, found: SupporterDetails) -> GivingCommand:
+    """The command with the supporter details it lacked filled in from a retrieved customer."""
+
+    def fill(details: SupporterDetails) -> SupporterDetails:
+        if "@" in details.email or details.stripe_customer_id != found.stripe_customer_id:
+            return details
+        return replace(
+            details,
+            email=found.email,
+            name=details.name or found.name,
+            address=found.address if details.address.is_empty() else details.address,
+            supporter_id=details.supporter_id or found.supporter_id,
+        )
+
+    if isinstance(command, RecordGift | ReportMembership):
+        return replace(command, supporter=fill(command.supporter))
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        membership = replace(command.membership, supporter=fill(command.membership.supporter))
+        return replace(command, membership=membership)
+    return command
 
 
 def _waiting_key(error: Exception, commands: list[GivingCommand]) -> str | None:
@@ -171,9 +249,12 @@ def _waiting_key(error: Exception, commands: list[GivingCommand]) -> str | None:
 
 
 class Inbox:
-    def __init__(self, ledger: Ledger, giving: Giving) -> None:
+    def __init__(
+        self, ledger: Ledger, giving: Giving, lookups: StripeLookups | None = None
+    ) -> None:
         self.ledger = ledger
         self.giving = giving
+        self.lookups = lookups  # None: no Stripe key configured, so parked events only wait
 
     # Recording -----------------------------------------------------------------------------
 
@@ -255,7 +336,9 @@ class Inbox:
     def _process_one(self, event_id: str, force: bool) -> tuple[InboxEvent, list[str]]:
         inbox_event = self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent)
         if not self._due(inbox_event, force):
-            return inbox_event, []
+            # Applied before: a redelivery still releases what waits on it, since the
+            # release that followed its first application may have failed.
+            return inbox_event, self._provided_by(inbox_event)
         try:
             translation = translate(inbox_event.payload)
         except (UntranslatableEventError, ValueError) as error:
@@ -265,6 +348,7 @@ class Inbox:
             ignored = partial(InboxEvent.ignore, reason=translation.reason)
             return self._mark(event_id, force, ignored), []
         parked_under: str | None = None
+        asked: set[str] = set()
         for _ in range(MAX_PARKING_ROUNDS):
             try:
                 applied = self._apply(event_id, translation, force)
@@ -276,6 +360,12 @@ class Inbox:
                     log.warning("stripe_event_failed", event_id=event_id, error=repr(error))
                     problem = f"{type(error).__name__}: {error}"
                     return self._mark(event_id, force, partial(InboxEvent.fail, error=problem)), []
+                if key not in asked:
+                    asked.add(key)
+                    completed = self._ask_stripe(key, translation)
+                    if completed is not None:
+                        translation = completed
+                        continue
                 if key == parked_under:
                     # Checked again after parking: still missing, so it waits.
                     return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
@@ -284,6 +374,55 @@ class Inbox:
                 continue
             return applied, [key for command in translation for key in provided_keys(command)]
         return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
+
+    @staticmethod
+    def _provided_by(inbox_event: InboxEvent) -> list[str]:
+        if inbox_event.status != InboxStatus.APPLIED:
+            return []
+        try:
+            translation = translate(inbox_event.payload)
+        except ValueError:
+            return []
+        if isinstance(translation, Ignore):
+            return []
+        return [key for command in translation for key in provided_keys(command)]
+
+    def _ask_stripe(self, key: str, commands: list[GivingCommand]) -> list[GivingCommand] | None:
+        """The commands completed with what Stripe knows about the missing `key`, or None
+        when Stripe cannot tell (or is not configured, or is unreachable: then it waits)."""
+        if self.lookups is None:
+            return None
+        kind, _, value = key.partition(":")
+        try:
+            if kind in ("subscription", "customer"):
+                return self._with_customers(self.lookups, commands)
+            if kind == "payment" and not value.startswith("in_"):
+                # Since basil a PaymentIntent names no invoice; a renewal's refund or
+                # dispute finds its gift through the invoice Stripe says it paid.
+                invoice_id = self.lookups.invoice_paid_by(value)
+                if invoice_id:
+                    return [LinkInvoicePayment(invoice_id=invoice_id, payment_id=value), *commands]
+        except LookupUnavailableError as error:
+            log.warning("stripe_lookup_unavailable", waiting_for=key, error=str(error))
+        return None
+
+    @staticmethod
+    def _with_customers(
+        lookups: StripeLookups, commands: list[GivingCommand]
+    ) -> list[GivingCommand] | None:
+        nameless = {
+            details.stripe_customer_id
+            for command in commands
+            if (details := _supporter_of(command)) is not None
+            and details.stripe_customer_id
+            and "@" not in details.email
+        }
+        completed = list(commands)
+        for customer_id in sorted(nameless):
+            found = lookups.customer(customer_id)
+            if found is not None and "@" in found.email:
+                completed = [_with_supporter(command, found) for command in completed]
+        return completed if completed != commands else None
 
     def _apply(self, event_id: str, commands: list[GivingCommand], force: bool) -> InboxEvent:
         def work(unit: UnitOfWork) -> InboxEvent:
@@ -404,6 +543,82 @@ class Inbox:
                 if waitlist.event_ids:
                     result.append(WaitingKey(key=waitlist.key, event_ids=list(waitlist.event_ids)))
             position = batch[-1].id
+
+    def parked(self, older_than: timedelta = timedelta(0)) -> list[ParkedEntry]:
+        """Events parked at least `older_than`, the longest waiting first."""
+        now = datetime.now(UTC)
+        found: list[ParkedEntry] = []
+        for waiting in self.waiting():
+            for event_id in waiting.event_ids:
+                inbox_event = self.get(event_id)
+                if inbox_event is None or inbox_event.status != InboxStatus.PARKED:
+                    continue
+                age = now - inbox_event.modified_on
+                if age >= older_than:
+                    found.append(
+                        ParkedEntry(
+                            event_id=event_id,
+                            event_type=inbox_event.event_type,
+                            waiting_for=inbox_event.waiting_for,
+                            stripe_created=inbox_event.created,
+                            parked_since=inbox_event.modified_on,
+                            age_seconds=int(age.total_seconds()),
+                        )
+                    )
+        return sorted(found, key=lambda entry: entry.parked_since)
+
+    def retry_parked(self) -> int:
+        """Try every parked event again (the sweep, and `patronage inbox retry-parked`): those
+        whose counterpart is in the ledger now, or that Stripe can now complete, are applied.
+        Returns how many were applied."""
+        applied = 0
+        for waiting in self.waiting():
+            for event_id in waiting.event_ids:
+                if self.process(event_id).status == InboxStatus.APPLIED:
+                    applied += 1
+        if applied:
+            log.info("parked_events_released_by_sweep", applied=applied)
+        return applied
+
+    def detail(self, event_id: str) -> InboxEventDetail | None:
+        inbox_event = self.get(event_id)
+        if inbox_event is None:
+            return None
+        return InboxEventDetail(
+            event_id=inbox_event.event_id,
+            event_type=inbox_event.event_type,
+            status=inbox_event.status,
+            detail=inbox_event.detail,
+            stripe_created=inbox_event.created,
+            recorded_at=inbox_event.created_on,
+            livemode=inbox_event.livemode,
+            api_version=inbox_event.api_version,
+            source=inbox_event.source,
+            history=self._history(inbox_event),
+            payload=inbox_event.payload,
+        )
+
+    def replay(self, event_id: str) -> InboxEventDetail | None:
+        """Apply a recorded event again through the current translation (idempotent)."""
+        if self.get(event_id) is None:
+            return None
+        self.process(event_id, force=True)
+        return self.detail(event_id)
+
+    def _history(self, inbox_event: InboxEvent) -> list[HistoryItem]:
+        items = []
+        for stored in self.ledger.events.get(inbox_event.id):
+            detail = next(
+                (
+                    str(getattr(stored, name))
+                    for name in ("outcome", "waiting_for", "reason", "error", "source")
+                    if hasattr(stored, name)
+                ),
+                "",
+            )
+            at: datetime = getattr(stored, "timestamp")  # noqa: B009 (every event has one)
+            items.append(HistoryItem(event=type(stored).__name__, at=at, detail=detail))
+        return items
 
 
 def payload_of(event: Mapping[str, Any]) -> str:

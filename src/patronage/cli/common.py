@@ -5,8 +5,13 @@ from __future__ import annotations
 import typer
 
 from patronage.bootstrap import Patronage, bootstrap
-from patronage.config import Settings, SettingsError, load_settings
+from patronage.config import LogFormat, Settings, SettingsError, load_settings
 from patronage.logs import configure_logging
+
+
+def json_lines(settings: Settings) -> bool | None:
+    """True or False when the format is chosen; None (auto) decides by the output."""
+    return {LogFormat.JSON: True, LogFormat.CONSOLE: False}.get(settings.log_format)
 
 
 def settings_or_exit() -> Settings:
@@ -16,7 +21,7 @@ def settings_or_exit() -> Settings:
     except SettingsError as error:
         typer.secho(str(error), err=True, fg=typer.colors.RED)
         raise typer.Exit(2) from None
-    configure_logging(json_lines=settings.log_format == "json", level=settings.log_level)
+    configure_logging(json_lines=json_lines(settings), level=settings.log_level)
     return settings
 
 

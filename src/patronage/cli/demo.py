@@ -12,6 +12,7 @@ import typer
 import uvicorn
 
 from patronage.bootstrap import Patronage, bootstrap
+from patronage.cli.common import json_lines
 from patronage.cli.demo_setup import (
     DEMO_CAMPAIGN,
     LOCALSTRIPE_KEY,
@@ -81,7 +82,7 @@ def demo(
             except SettingsError as error:
                 typer.secho(str(error), err=True, fg=typer.colors.RED)
                 raise typer.Exit(2) from None
-            configure_logging(json_lines=False, level=settings.log_level)
+            configure_logging(json_lines=json_lines(settings), level=settings.log_level)
             register_webhook(stripe_url, f"{base}/webhooks/stripe", webhook_secret)
             patronage = bootstrap(settings)
             try:

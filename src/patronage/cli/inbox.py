@@ -91,6 +91,23 @@ def inbox_replay(
         patronage.close()
 
 
+@inbox_cli.command("retry-parked")
+def inbox_retry_parked() -> None:
+    """Try every parked event again: those whose counterpart is in the ledger now (or that
+    Stripe can now complete) are applied. The service does this every
+    PATRONAGE_PARKED_SWEEP_SECONDS."""
+    patronage = patronage_or_exit()
+    try:
+        applied = patronage.inbox.retry_parked()
+        still = sum(len(waiting.event_ids) for waiting in patronage.inbox.waiting())
+    except PersistenceError as error:
+        typer.secho(f"the ledger failed: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    finally:
+        patronage.close()
+    Console().print(f"{applied} parked events applied; {still} still wait")
+
+
 @inbox_cli.command("fetch-missed")
 def inbox_fetch_missed(
     include_delivered: Annotated[
@@ -123,7 +140,8 @@ def inbox_fetch_missed(
         with _progress() as progress:
             task = progress.add_task("fetching events", total=None)
             for fetched in islice(events, limit):
-                event = fetched.to_dict()
+                # for_json: the SDK keeps decimal strings (unit_amount_decimal) as Decimal.
+                event = fetched.to_dict(for_json=True)
                 try:
                     outcome = patronage.inbox.receive(payload_of(event), event, source="fetched")
                 except InvalidStripeEventError as error:

@@ -6,13 +6,17 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from eventsourcing.persistence import PersistenceError
 
+from patronage.bootstrap import set_up_tables
 from patronage.cli.campaigns import campaigns_cli
-from patronage.cli.common import patronage_or_exit
+from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.cli.demo import demo
 from patronage.cli.inbox import inbox_cli
 from patronage.cli.projections import projections_cli
+from patronage.cli.receipts import receipts_cli
 from patronage.cli.staff import staff_cli
+from patronage.config import SettingsError
 
 cli = typer.Typer(
     name="patronage",
@@ -44,10 +48,30 @@ def serve(
         patronage.close()
 
 
+@cli.command()
+def setup() -> None:
+    """Create the event store's and the views' tables if missing, then exit.
+
+    Run it before the first start and after each upgrade, with PATRONAGE_CREATE_TABLES=false
+    on the API and the workers so that they never take the locks creating tables needs."""
+    settings = settings_or_exit()
+    try:
+        set_up_tables(settings)
+    except SettingsError as error:
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(2) from None
+    except PersistenceError as error:
+        typer.secho(f"the database refused: {error}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    store = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
+    typer.echo(f"tables ready ({store})")
+
+
 cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(staff_cli, name="staff")
+cli.add_typer(receipts_cli, name="receipts")
 cli.command()(demo)
 
 

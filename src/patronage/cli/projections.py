@@ -22,7 +22,7 @@ from rich.table import Table
 from patronage.bootstrap import rebuild_view, run_view_worker
 from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
-from patronage.projections.polling import PENDING_CAP, pending
+from patronage.projections.polling import PENDING_CAP
 
 projections_cli = typer.Typer(help="Run, inspect and rebuild the views.", no_args_is_help=True)
 
@@ -88,7 +88,7 @@ def status() -> None:
         head = patronage.ledger.head()
         table = Table("view", "position", "head", "lag (pending events)")
         for name, store in patronage.views.stores.items():
-            lag = pending(patronage.ledger, store, projection_class(name).topics)
+            lag = patronage.views.lag(name)
             shown = f"{lag}+" if lag >= PENDING_CAP else str(lag)
             table.add_row(name, str(store.position(patronage.ledger.name)), str(head), shown)
         Console().print(table)

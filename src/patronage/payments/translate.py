@@ -523,18 +523,22 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
 # Customers -----------------------------------------------------------------------------
 
 
+def customer_details(customer: Json) -> SupporterDetails:
+    """Who a Stripe Customer object is (from an event, or retrieved from Stripe)."""
+    return SupporterDetails(
+        email=_email(customer.get("email")),
+        name=_str(customer.get("name")).strip(),
+        address=_address(customer.get("address")),
+        stripe_customer_id=_required_id(customer, "customer"),
+        supporter_id=meta.read_supporter_id(_dict(customer.get("metadata"))),
+    )
+
+
 def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
-    customer_id = _required_id(customer, "customer")
     previous = _dict(_dict(event.get("data")).get("previous_attributes"))
     return [
         UpdateCustomer(
-            details=SupporterDetails(
-                email=_email(customer.get("email")),
-                name=_str(customer.get("name")).strip(),
-                address=_address(customer.get("address")),
-                stripe_customer_id=customer_id,
-                supporter_id=meta.read_supporter_id(_dict(customer.get("metadata"))),
-            ),
+            details=customer_details(customer),
             previous_email=_email(previous.get("email")),
         )
     ]

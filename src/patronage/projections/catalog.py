@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from patronage.projections.base import EventLog, ViewProjection
-from patronage.projections.polling import Poller, wait_for
+from patronage.projections.polling import PENDING_CAP, Poller, pending, wait_for
 from patronage.projections.register import RegisterProjection
 from patronage.projections.store import ViewStore, open_store
 from patronage.projections.supporters import SupportersProjection
@@ -69,6 +69,10 @@ class Views:
         """The in-process runner of the named views, or all (SQLite, which cannot LISTEN)."""
         chosen = names or list(self.stores)
         return Poller(self.ledger, [self.projection(name) for name in chosen], interval)
+
+    def lag(self, name: str, cap: int = PENDING_CAP) -> int:
+        """How many of its events view `name` has not applied yet, counted up to `cap`."""
+        return pending(self.ledger, self.stores[name], projection_class(name).topics, cap=cap)
 
     def wait(self, name: str, notification_id: int, timeout: float) -> None:
         """Read-your-writes: wait until view `name` has applied its events up to

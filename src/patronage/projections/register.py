@@ -1,21 +1,33 @@
-"""The receipt register: every receipt with its number, kind, supporter, year, amount and
-status (issued, emailed, void, replaced), and the gifts not yet receipted for a year.
+"""The receipt register: every receipt with its number, kind, supporter, year, amount,
+status (issued, emailed, void, replaced) and email state (pending, sent, failed), and what
+finance works from: the gifts not yet receipted, the receipts a refund or a lost dispute has
+made wrong ("needs correction"), and the supporters whose details a receipt still lacks.
 
 A gift waits for a receipt while it has money left to receipt (gross - refunded - lost)
-and no valid receipt covers it; one under an open dispute is listed as held.
+and no valid receipt covers it; one under an open dispute is held. A valid receipt needs
+correction while any of its lines is more than what its gift still holds. Tax years are
+ranges of UTC instants decided in the organisation's time zone (domain/tax_year.py); the
+readers take those bounds, so this view never needs to know the zone.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from uuid import UUID
 
+from patronage.domain.gift import GiftKind
 from patronage.domain.receipt import ReceiptStatus, TaxReceipt
+from patronage.domain.supporter import Supporter
+from patronage.domain.values import PostalAddress
 from patronage.projections import facts
-from patronage.projections.base import Handlers, ViewProjection
-from patronage.projections.store import Index, ViewSchema, ViewStore, ViewTx
+from patronage.projections.base import EventLog, Handlers, ViewProjection, iso
+from patronage.projections.polling import wait_for
+from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
 
 REPLACED = "replaced"
+VALID = (ReceiptStatus.ISSUED.value, ReceiptStatus.EMAILED.value)
 
 SCHEMA = ViewSchema(
     name="register",
@@ -25,25 +37,69 @@ SCHEMA = ViewSchema(
             supporter_id TEXT NOT NULL, donor_name TEXT NOT NULL, tax_year INTEGER NOT NULL,
             currency TEXT NOT NULL, amount BIGINT NOT NULL, eligible BIGINT NOT NULL,
             gift_count INTEGER NOT NULL, status TEXT NOT NULL, issued_on TEXT NOT NULL,
-            replaces_number TEXT NOT NULL, replaced_by_number TEXT NOT NULL DEFAULT '')""",
+            replaces_number TEXT NOT NULL, replaced_by_number TEXT NOT NULL DEFAULT '',
+            void_reason TEXT NOT NULL DEFAULT '', email_state TEXT NOT NULL DEFAULT 'pending',
+            email_error TEXT NOT NULL DEFAULT '', retry_at TEXT)""",
+        "receipt_lines": """CREATE TABLE IF NOT EXISTS {receipt_lines} (
+            receipt_id TEXT NOT NULL, gift_id TEXT NOT NULL, amount BIGINT NOT NULL,
+            PRIMARY KEY (receipt_id, gift_id))""",
+        "donors": """CREATE TABLE IF NOT EXISTS {donors} (
+            supporter_id TEXT PRIMARY KEY, name TEXT NOT NULL, line1 TEXT NOT NULL DEFAULT '',
+            city TEXT NOT NULL DEFAULT '', postal_code TEXT NOT NULL DEFAULT '')""",
         **facts.GIFT_TABLES,
     },
-    indexes=(Index("receipts", "year", "tax_year, number"), Index("gifts", "open", "receipt_id")),
+    indexes=(
+        Index("receipts", "year", "tax_year, number"),
+        Index("receipts", "number", "number"),
+        Index("receipts", "outbox", "email_state, retry_at"),
+        Index("receipt_lines", "gift", "gift_id"),
+        Index("gifts", "open", "receipt_id"),
+        Index("gifts", "received", "received_at"),
+        Index("gifts", "supporter", "supporter_id"),
+    ),
 )
 
 handlers = Handlers()
 handlers.extend(facts.gift_facts())
 
 
+@handlers.on(Supporter, "Registered")
+def _donor_registered(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "INSERT INTO {donors} (supporter_id, name) VALUES (:id, :name)",
+        id=str(e.originator_id),
+        name=e.name,
+    )
+
+
+@handlers.on(Supporter, "Renamed")
+def _donor_renamed(tx: ViewTx, e: Any) -> None:
+    tx.run("UPDATE {donors} SET name = :name WHERE supporter_id = :id",
+           name=e.name, id=str(e.originator_id))  # fmt: skip
+
+
+@handlers.on(Supporter, "AddressChanged")
+def _donor_moved(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {donors} SET line1 = :line1, city = :city, postal_code = :postal_code"
+        " WHERE supporter_id = :id",
+        line1=e.address.line1,
+        city=e.address.city,
+        postal_code=e.address.postal_code,
+        id=str(e.originator_id),
+    )
+
+
 @handlers.on(TaxReceipt, "Issued")
 def _issued(tx: ViewTx, e: Any) -> None:
     amount = sum(g.amount_minor for g in e.gifts)
+    receipt_id = str(e.originator_id)
     tx.run(
         "INSERT INTO {receipts} (receipt_id, number, kind, supporter_id, donor_name, tax_year,"
         " currency, amount, eligible, gift_count, status, issued_on, replaces_number) VALUES"
         " (:id, :number, :kind, :sid, :name, :year, :currency, :amount, :eligible, :count,"
         " :status, :issued_on, :replaces)",
-        id=str(e.originator_id),
+        id=receipt_id,
         number=e.number,
         kind=str(e.kind),
         sid=e.donor.supporter_id,
@@ -57,13 +113,42 @@ def _issued(tx: ViewTx, e: Any) -> None:
         issued_on=e.issued_on.isoformat(),
         replaces=e.replaces_number,
     )
+    for line in e.gifts:
+        tx.run(
+            "INSERT INTO {receipt_lines} (receipt_id, gift_id, amount) VALUES (:r, :g, :a)",
+            r=receipt_id,
+            g=line.gift_id,
+            a=line.amount_minor,
+        )
 
 
 @handlers.on(TaxReceipt, "Emailed")
 def _emailed(tx: ViewTx, e: Any) -> None:
     tx.run(
-        "UPDATE {receipts} SET status = :status WHERE receipt_id = :id",
-        status=ReceiptStatus.EMAILED.value,
+        "UPDATE {receipts} SET status = CASE WHEN status = :issued THEN :emailed ELSE status END,"
+        " email_state = 'sent', email_error = '', retry_at = NULL WHERE receipt_id = :id",
+        issued=ReceiptStatus.ISSUED.value,
+        emailed=ReceiptStatus.EMAILED.value,
+        id=str(e.originator_id),
+    )
+
+
+@handlers.on(TaxReceipt, "EmailFailed")
+def _email_failed(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {receipts} SET email_state = 'failed', email_error = :error, retry_at = :retry"
+        " WHERE receipt_id = :id",
+        error=e.error,
+        retry=iso(e.retry_at),
+        id=str(e.originator_id),
+    )
+
+
+@handlers.on(TaxReceipt, "ResendRequested")
+def _resend(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {receipts} SET email_state = 'pending', email_error = '', retry_at = NULL"
+        " WHERE receipt_id = :id",
         id=str(e.originator_id),
     )
 
@@ -71,9 +156,11 @@ def _emailed(tx: ViewTx, e: Any) -> None:
 @handlers.on(TaxReceipt, "Voided")
 def _voided(tx: ViewTx, e: Any) -> None:
     tx.run(
-        "UPDATE {receipts} SET status = :status, replaced_by_number = :by WHERE receipt_id = :id",
+        "UPDATE {receipts} SET status = :status, replaced_by_number = :by, void_reason = :reason"
+        " WHERE receipt_id = :id",
         status=REPLACED if e.replaced_by_number else ReceiptStatus.VOID.value,
         by=e.replaced_by_number,
+        reason=e.reason,
         id=str(e.originator_id),
     )
 
@@ -84,6 +171,13 @@ class RegisterProjection(ViewProjection):
 
 
 # Reading -----------------------------------------------------------------------------------
+
+# A valid receipt with a line worth more than its gift still holds (a refund, a lost dispute).
+_NEEDS_CORRECTION = (
+    "(r.status IN ('issued', 'emailed') AND EXISTS (SELECT 1 FROM {receipt_lines} l"
+    " JOIN {gifts} g ON g.gift_id = l.gift_id WHERE l.receipt_id = r.receipt_id"
+    " AND g.amount - g.refunded - g.lost < l.amount))"
+)
 
 
 @dataclass(frozen=True)
@@ -102,6 +196,10 @@ class ReceiptEntry:
     issued_on: str
     replaces_number: str
     replaced_by_number: str
+    void_reason: str
+    email_state: str
+    email_error: str
+    needs_correction: bool
 
 
 @dataclass(frozen=True)
@@ -113,64 +211,111 @@ class Unreceipted:
     held: int  # gifts under an open dispute, not receiptable until it closes
 
 
+@dataclass(frozen=True)
+class GiftState:
+    gift_id: str
+    kind: str
+    received_at: str
+    currency: str
+    amount_minor: int
+    refunded_minor: int
+    lost_minor: int
+    open_disputes: int
+    receipt_number: str
+    receipt_status: str
+
+
+@dataclass(frozen=True)
+class DonorWaiting:
+    """A supporter with gifts to receipt, and the details the register knows of them."""
+
+    supporter_id: str
+    name: str
+    address: PostalAddress
+    gifts: int
+
+
+def _entry(r: Row) -> ReceiptEntry:
+    return ReceiptEntry(
+        receipt_id=r["receipt_id"],
+        number=r["number"],
+        kind=r["kind"],
+        supporter_id=r["supporter_id"],
+        donor_name=r["donor_name"],
+        tax_year=int(r["tax_year"]),
+        currency=r["currency"],
+        amount_minor=int(r["amount"]),
+        eligible_minor=int(r["eligible"]),
+        gift_count=int(r["gift_count"]),
+        status=r["status"],
+        issued_on=r["issued_on"],
+        replaces_number=r["replaces_number"],
+        replaced_by_number=r["replaced_by_number"],
+        void_reason=r["void_reason"],
+        email_state=r["email_state"],
+        email_error=r["email_error"],
+        needs_correction=bool(r["needs_correction"]),
+    )
+
+
 def receipts(
     store: ViewStore,
     *,
     tax_year: int | None = None,
     supporter_id: str | None = None,
     status: str | None = None,
+    kind: str | None = None,
     number: str | None = None,
+    search: str | None = None,
+    needs_correction: bool = False,
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[ReceiptEntry]]:
     clauses, params = ["1 = 1"], {}
     for column, value in (("tax_year", tax_year), ("supporter_id", supporter_id),
-                          ("status", status), ("number", number)):  # fmt: skip
+                          ("status", status), ("kind", kind), ("number", number)):  # fmt: skip
         if value is not None:
-            clauses.append(f"{column} = :{column}")
+            clauses.append(f"r.{column} = :{column}")
             params[column] = value
+    if search:
+        # A number, a supporter id, or part of the donor's name.
+        clauses.append(
+            "(r.number = :exact OR r.supporter_id = :exact OR LOWER(r.donor_name) LIKE :like)"
+        )
+        params |= {"exact": search.strip(), "like": f"%{search.strip().lower()}%"}
+    if needs_correction:
+        clauses.append(_NEEDS_CORRECTION)
     where = " AND ".join(clauses)
     with store.read() as tx:
-        total = tx.value(f"SELECT COUNT(*) AS n FROM {{receipts}} WHERE {where}", **params)
+        total = tx.value(f"SELECT COUNT(*) AS n FROM {{receipts}} r WHERE {where}", **params)
         rows = tx.all(
-            f"SELECT * FROM {{receipts}} WHERE {where} ORDER BY tax_year, number"
-            " LIMIT :limit OFFSET :offset",
+            f"SELECT r.*, {_NEEDS_CORRECTION} AS needs_correction FROM {{receipts}} r"
+            f" WHERE {where} ORDER BY r.tax_year, r.number LIMIT :limit OFFSET :offset",
             limit=limit,
             offset=offset,
             **params,
         )
-    return int(total), [
-        ReceiptEntry(
-            receipt_id=r["receipt_id"],
-            number=r["number"],
-            kind=r["kind"],
-            supporter_id=r["supporter_id"],
-            donor_name=r["donor_name"],
-            tax_year=int(r["tax_year"]),
-            currency=r["currency"],
-            amount_minor=int(r["amount"]),
-            eligible_minor=int(r["eligible"]),
-            gift_count=int(r["gift_count"]),
-            status=r["status"],
-            issued_on=r["issued_on"],
-            replaces_number=r["replaces_number"],
-            replaced_by_number=r["replaced_by_number"],
-        )
-        for r in rows
-    ]
+    return int(total), [_entry(r) for r in rows]
 
 
-def unreceipted(store: ViewStore, tax_year: int) -> list[Unreceipted]:
-    """Per supporter and currency, the gifts of `tax_year` no valid receipt covers yet."""
+_RECEIPTABLE = "g.receipt_id IS NULL AND g.amount - g.refunded - g.lost > 0"
+_IN_YEAR = "g.received_at >= :start AND g.received_at < :end"
+
+
+def _bounds(year: tuple[datetime, datetime]) -> dict[str, str]:
+    return {"start": iso(year[0]), "end": iso(year[1])}
+
+
+def unreceipted(store: ViewStore, year: tuple[datetime, datetime]) -> list[Unreceipted]:
+    """Per supporter and currency, the gifts of a tax year no valid receipt covers yet."""
     with store.read() as tx:
         rows = tx.all(
-            "SELECT supporter_id, currency, COUNT(*) AS gifts,"
-            " SUM(amount - refunded - lost) AS amount,"
-            " SUM(CASE WHEN open_disputes > 0 THEN 1 ELSE 0 END) AS held"
-            " FROM {gifts} WHERE receipt_id IS NULL AND amount - refunded - lost > 0"
-            " AND SUBSTR(received_at, 1, 4) = :year"
-            " GROUP BY supporter_id, currency ORDER BY supporter_id, currency",
-            year=f"{tax_year:04d}",
+            "SELECT g.supporter_id, g.currency, COUNT(*) AS gifts,"
+            " SUM(g.amount - g.refunded - g.lost) AS amount,"
+            " SUM(CASE WHEN g.open_disputes > 0 THEN 1 ELSE 0 END) AS held"
+            f" FROM {{gifts}} g WHERE {_RECEIPTABLE} AND {_IN_YEAR}"
+            " GROUP BY g.supporter_id, g.currency ORDER BY g.supporter_id, g.currency",
+            **_bounds(year),
         )
     return [
         Unreceipted(
@@ -184,18 +329,128 @@ def unreceipted(store: ViewStore, tax_year: int) -> list[Unreceipted]:
     ]
 
 
-def unreceipted_gift_ids(
-    store: ViewStore, supporter_id: str, tax_year: int, currency: str
-) -> list[str]:
-    """The gifts an annual receipt for this supporter, year and currency would cover now
-    (gifts held by an open dispute wait until it closes)."""
+def supporter_gifts(store: ViewStore, supporter_id: str) -> list[GiftState]:
+    """A supporter's gifts, newest first, each with the valid receipt covering it."""
     with store.read() as tx:
         rows = tx.all(
-            "SELECT gift_id FROM {gifts} WHERE receipt_id IS NULL AND open_disputes = 0"
-            " AND amount - refunded - lost > 0 AND supporter_id = :sid AND currency = :currency"
-            " AND SUBSTR(received_at, 1, 4) = :year ORDER BY received_at, gift_id",
+            "SELECT g.*, COALESCE(r.number, '') AS receipt_number,"
+            " COALESCE(r.status, '') AS receipt_status FROM {gifts} g"
+            " LEFT JOIN {receipts} r ON r.receipt_id = g.receipt_id"
+            " WHERE g.supporter_id = :sid ORDER BY g.received_at DESC, g.gift_id",
             sid=supporter_id,
-            currency=currency,
-            year=f"{tax_year:04d}",
         )
-    return [r["gift_id"] for r in rows]
+    return [
+        GiftState(
+            gift_id=r["gift_id"],
+            kind=r["kind"],
+            received_at=r["received_at"],
+            currency=r["currency"],
+            amount_minor=int(r["amount"]),
+            refunded_minor=int(r["refunded"]),
+            lost_minor=int(r["lost"]),
+            open_disputes=int(r["open_disputes"]),
+            receipt_number=r["receipt_number"],
+            receipt_status=r["receipt_status"],
+        )
+        for r in rows
+    ]
+
+
+def _donors_waiting(store: ViewStore, year: tuple[datetime, datetime]) -> list[DonorWaiting]:
+    with store.read() as tx:
+        rows = tx.all(
+            "SELECT d.supporter_id, d.name, d.line1, d.city, d.postal_code, COUNT(*) AS gifts"
+            f" FROM {{gifts}} g JOIN {{donors}} d ON d.supporter_id = g.supporter_id"
+            f" WHERE {_RECEIPTABLE} AND {_IN_YEAR}"
+            " GROUP BY d.supporter_id, d.name, d.line1, d.city, d.postal_code"
+            " ORDER BY d.name, d.supporter_id",
+            **_bounds(year),
+        )
+    return [
+        DonorWaiting(
+            supporter_id=r["supporter_id"],
+            name=r["name"],
+            address=PostalAddress(line1=r["line1"], city=r["city"], postal_code=r["postal_code"]),
+            gifts=int(r["gifts"]),
+        )
+        for r in rows
+    ]
+
+
+class RegisterQueries:
+    """What receipting reads from the register to find work (the truth stays in the
+    aggregates it then loads): annual groups, one-time gifts to receipt, emails due."""
+
+    def __init__(self, store: ViewStore, ledger: EventLog, catch_up_seconds: float) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.catch_up_seconds = catch_up_seconds
+
+    def catch_up(self, timeout: float | None = None) -> None:
+        """Wait until the register has applied every event recorded so far."""
+        head = self.ledger.recorder.max_notification_id() or 0
+        wait = self.catch_up_seconds if timeout is None else timeout
+        wait_for(self.ledger, self.store, RegisterProjection.topics, head, wait)
+
+    def annual_groups(
+        self,
+        year: tuple[datetime, datetime],
+        supporter_id: UUID | None = None,
+        currency: str | None = None,
+    ) -> list[tuple[UUID, str, list[UUID]]]:
+        """(supporter, currency, gifts) an annual receipt would cover now; disputed gifts wait."""
+        clauses = [_RECEIPTABLE, _IN_YEAR, "g.open_disputes = 0"]
+        params: dict[str, Any] = _bounds(year)
+        if supporter_id is not None:
+            clauses.append("g.supporter_id = :sid")
+            params["sid"] = str(supporter_id)
+        if currency is not None:
+            clauses.append("g.currency = :currency")
+            params["currency"] = currency
+        with self.store.read() as tx:
+            rows = tx.all(
+                "SELECT g.supporter_id, g.currency, g.gift_id FROM {gifts} g WHERE "
+                + " AND ".join(clauses)
+                + " ORDER BY g.supporter_id, g.currency, g.received_at, g.gift_id",
+                **params,
+            )
+        groups: dict[tuple[str, str], list[UUID]] = {}
+        for r in rows:
+            groups.setdefault((r["supporter_id"], r["currency"]), []).append(UUID(r["gift_id"]))
+        return [(UUID(s), c, gifts) for (s, c), gifts in groups.items()]
+
+    def one_time_gifts_to_receipt(self, since: datetime, limit: int) -> list[UUID]:
+        """One-time gifts received since `since` that no receipt covers and none holds."""
+        with self.store.read() as tx:
+            rows = tx.all(
+                f"SELECT g.gift_id FROM {{gifts}} g WHERE {_RECEIPTABLE} AND g.kind = :kind"
+                " AND g.open_disputes = 0 AND g.received_at >= :since"
+                " ORDER BY g.received_at LIMIT :limit",
+                kind=GiftKind.ONE_TIME.value,
+                since=iso(since),
+                limit=limit,
+            )
+        return [UUID(r["gift_id"]) for r in rows]
+
+    def donors_waiting(self, year: tuple[datetime, datetime]) -> list[DonorWaiting]:
+        """Supporters with gifts of the year to receipt, and the details the register knows."""
+        return _donors_waiting(self.store, year)
+
+    def emails_due(self, now: datetime, limit: int) -> list[UUID]:
+        """Valid receipts whose email is pending, or failed and due for another try."""
+        with self.store.read() as tx:
+            rows = tx.all(
+                "SELECT receipt_id FROM {receipts} WHERE status IN ('issued', 'emailed')"
+                " AND (email_state = 'pending' OR (email_state = 'failed' AND retry_at <= :now))"
+                " ORDER BY issued_on, number LIMIT :limit",
+                now=iso(now),
+                limit=limit,
+            )
+        return [UUID(r["receipt_id"]) for r in rows]
+
+
+def count_by_status(store: ViewStore) -> dict[str, int]:
+    """How many receipts are in each status (issued, emailed, void, replaced)."""
+    with store.read() as tx:
+        rows = tx.all("SELECT status, COUNT(*) AS n FROM {receipts} GROUP BY status")
+    return {str(r["status"]): int(r["n"]) for r in rows}

@@ -29,7 +29,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from eventsourcing.utils import Environment
+from eventsourcing.utils import Environment, strtobool
 
 Row = dict[str, Any]
 CREATE_ATTEMPTS = 5
@@ -265,7 +265,8 @@ def small_pool(env: Mapping[str, str]) -> dict[str, str]:
 def open_store(
     schema: ViewSchema, env: Mapping[str, str], suffix: str = "", datastore: Any = None
 ) -> ViewStore:
-    """A view's store on the Ledger's database, its tables created if missing.
+    """A view's store on the Ledger's database, its tables created if missing (unless the
+    environment's CREATE_TABLE says not to).
 
     With `datastore` (the Ledger's own), the view shares the Ledger's connection pool: one
     pool per API process however many views it reads. Without, it opens its own pool."""
@@ -277,7 +278,8 @@ def open_store(
         )
         datastore = factory.datastore  # type: ignore[attr-defined]
     store = store_class(schema, postgres)(datastore, suffix=suffix)  # type: ignore[call-arg]
-    store.create_table()
+    if strtobool(env.get("CREATE_TABLE", "yes")):  # off in production: `patronage setup`
+        store.create_table()
     store._factory = factory  # closed with the store, when the store opened it
     return store
 

@@ -12,7 +12,6 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.api.console.pages import render
 from patronage.api.console.session import AdminUser, CheckedForm, ConsoleRefusedError, FinanceUser
 from patronage.api.deps import PatronageDep
-from patronage.api.staff_inbox import inbox_event_detail
 from patronage.domain.inbox import InboxStatus
 
 router = APIRouter(prefix="/console/inbox", include_in_schema=False)
@@ -47,9 +46,9 @@ def inbox_event(
     request: Request, user: FinanceUser, patronage: PatronageDep, event_id: EventId,
     notice: str = "",
 ) -> Response:  # fmt: skip
-    if patronage.inbox.get(event_id) is None:
+    detail = patronage.inbox.detail(event_id)
+    if detail is None:
         raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
-    detail = inbox_event_detail(patronage, event_id)
     return render(
         request, "inbox_event.html", user, event=detail, notice=notice,
         payload=json.dumps(detail.payload, indent=2, sort_keys=True),
@@ -61,8 +60,7 @@ def replay(
     user: AdminUser, _form: CheckedForm, patronage: PatronageDep, event_id: EventId
 ) -> Response:
     """Apply the event again through the current translation (idempotent)."""
-    if patronage.inbox.get(event_id) is None:
-        raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
     with patronage.audit.action(user.actor, "inbox.event_replayed", event_id):
-        patronage.inbox.process(event_id, force=True)
+        if patronage.inbox.replay(event_id) is None:
+            raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
     return RedirectResponse(f"/console/inbox/{quote(event_id)}?notice=Replayed.", status_code=303)

@@ -16,11 +16,12 @@ from patronage.api.console.pages import reason, render
 from patronage.api.console.session import CheckedForm, FinanceUser, text
 from patronage.api.deps import PatronageDep
 from patronage.domain.errors import DomainError
+from patronage.domain.tax_year import tax_year_bounds
 from patronage.projections import register
 
 router = APIRouter(prefix="/console/receipts", include_in_schema=False)
 PAGE = 50
-NUMBER = re.compile(r"^\d{4}-\d{6}$")
+NUMBER = re.compile(r"^[SA]\d{4}-\d{6,9}$")
 STATUSES = ("issued", "emailed", "void", "replaced")
 
 
@@ -38,7 +39,7 @@ def receipts(
 ) -> Response:
     year = int(tax_year) if tax_year.isdigit() and 1900 <= int(tax_year) <= 2999 else None
     chosen = status if status in STATUSES else None
-    wanted = number.strip() if NUMBER.match(number.strip()) else None
+    wanted = number.strip().upper() if NUMBER.match(number.strip().upper()) else None
     total, entries = register.receipts(
         patronage.views.register, tax_year=year, status=chosen, number=wanted, limit=PAGE,
         offset=max(offset, 0),
@@ -51,7 +52,9 @@ def receipts(
         request, "receipts.html", user, entries=entries, total=total, limit=PAGE,
         offset=max(offset, 0), query=query, tax_year=year, status=chosen, number=wanted or "",
         statuses=STATUSES, waiting_year=waiting_year, notice=notice, error=error,
-        waiting=register.unreceipted(patronage.views.register, waiting_year),
+        waiting=register.unreceipted(
+            patronage.views.register, tax_year_bounds(waiting_year, patronage.settings.zone)
+        ),
     )  # fmt: skip
 
 

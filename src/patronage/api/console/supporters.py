@@ -26,7 +26,7 @@ from patronage.projections import supporters as view
 
 router = APIRouter(prefix="/console/supporters", include_in_schema=False)
 PAGE = 25
-RECEIPT_NUMBER = re.compile(r"^\d{4}-\d{6}$")
+RECEIPT_NUMBER = re.compile(r"^[SA]\d{4}-\d{6,9}$")
 _EVENT_FIELDS_HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
@@ -41,8 +41,8 @@ def supporters(
 ) -> Response:
     """Search by email, name, Stripe customer id or receipt number."""
     query = q.strip()[:200]
-    if RECEIPT_NUMBER.match(query):
-        _total, found = register.receipts(patronage.views.register, number=query, limit=1)
+    if RECEIPT_NUMBER.match(query.upper()):
+        _total, found = register.receipts(patronage.views.register, number=query.upper(), limit=1)
         if found:
             return RedirectResponse(f"/console/supporters/{found[0].supporter_id}", 303)
     page = view.search(

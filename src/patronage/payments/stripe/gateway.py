@@ -1,4 +1,5 @@
-"""Creating payments at Stripe for a checkout: PaymentIntents and plan-based Subscriptions.
+"""The Stripe adapter of the application's `PaymentGateway` port: PaymentIntents and
+plan-based Subscriptions for a checkout.
 
 Every create call carries an idempotency key derived from our checkout id, and our metadata
 (supporter, attribution, fee, tribute), so every later event names its supporter and ask.
@@ -9,26 +10,22 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
 
 import stripe
 import structlog
 
 from patronage.domain.money import Money
+from patronage.payments.orders import (
+    SUCCEEDED,
+    CreatedPayment,
+    PaymentOrder,
+    PaymentProviderError,
+    PaymentRefusedError,
+)
 
 log = structlog.get_logger(__name__)
 TEST_PAYMENT_METHOD = "pm_card_visa"
-SUCCEEDED = "succeeded"
-
-
-class PaymentRefusedError(Exception):
-    """Stripe declined the card: say why; the donor may try another card."""
-
-
-class PaymentProviderError(Exception):
-    """Stripe could not be reached or failed: nothing to tell the donor but "try again"."""
 
 
 @contextmanager
@@ -44,31 +41,14 @@ def _stripe_errors() -> Iterator[None]:
         ) from None
 
 
-@dataclass(frozen=True, slots=True)
-class PaymentOrder:
-    checkout_id: UUID
-    email: str
-    name: str
-    total: Money
-    metadata: dict[str, str]
-    customer_id: str = ""  # the supporter's Stripe customer from an earlier membership
-
-
-@dataclass(frozen=True, slots=True)
-class CreatedPayment:
-    payment_intent_id: str = ""
-    subscription_id: str = ""
-    customer_id: str = ""
-    client_secret: str = ""
-    status: str = ""  # "succeeded", or what the page still has to do
-
-
 def plan_id_for(amount: Money) -> str:
     """One monthly plan per amount and currency, shared by every member who gives it."""
     return f"patronage-monthly-{amount.currency.lower()}-{amount.minor}"
 
 
-class PaymentGateway:
+class StripePaymentGateway:
+    """Implements application.ports.PaymentGateway with Stripe's API."""
+
     def __init__(self, client: stripe.StripeClient, confirm_on_server: bool) -> None:
         self._stripe = client
         self._confirm_on_server = confirm_on_server

@@ -10,24 +10,18 @@ pauses, scheduled cancellations, cancellation). Events of one second are common,
 from __future__ import annotations
 
 import json
-import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from patronage.bootstrap import Patronage, bootstrap
-from patronage.config import load_settings
 from patronage.domain.gift import Gift
 from patronage.domain.inbox import InboxEvent
 from patronage.domain.membership import Membership
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
-from tests.support.stores import store_settings
+from tests.support.memory import Services, in_memory
 
 Event = dict[str, Any]
 MONTH = 30 * 24 * 3600
@@ -192,26 +186,16 @@ def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
     return history, draw(st.permutations(history + duplicates))
 
 
-@contextmanager
-def fresh_patronage(store: str) -> Iterator[Patronage]:
-    with tempfile.TemporaryDirectory() as directory, store_settings(store, Path(directory)) as o:
-        patronage = bootstrap(load_settings(_env_file=None, **o))
-        try:
-            yield patronage
-        finally:
-            patronage.close()
-
-
-def ledger_state(patronage: Patronage) -> dict[str, Any]:
+def ledger_state(services: Services) -> dict[str, Any]:
     """Everything about money in the ledger, in a form that does not depend on the order
     events were saved in (names and the inbox's wording are left out)."""
     ids: dict[str, set[Any]] = {}
-    for notification in patronage.ledger.recorder.select_notifications(1, 1_000_000):
+    for notification in services.ledger.recorder.select_notifications(1, 1_000_000):
         ids.setdefault(notification.topic.rsplit(".", 1)[0], set()).add(notification.originator_id)
 
     def each(kind: type) -> list[Any]:
         topic = f"{kind.__module__}:{kind.__qualname__}"
-        return [patronage.ledger.repository.get(i) for i in ids.get(topic, ())]
+        return [services.ledger.repository.get(i) for i in ids.get(topic, ())]
 
     gift_fields = [
         "supporter_id",
@@ -252,22 +236,22 @@ def ledger_state(patronage: Patronage) -> dict[str, Any]:
     }
 
 
-def deliver_all(patronage: Patronage, events: list[Event]) -> None:
+def deliver_all(services: Services, events: list[Event]) -> None:
     for evt in events:
-        patronage.inbox.receive(json.dumps(evt), evt)
+        services.inbox.receive(json.dumps(evt), evt)
 
 
 @given(case=deliveries())
 @settings(
     max_examples=50,
     deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow],
 )
 def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
-    store: str, case: tuple[list[Event], list[Event]]
+    case: tuple[list[Event], list[Event]],
 ) -> None:
     history, shuffled = case
-    with fresh_patronage(store) as in_order, fresh_patronage(store) as any_order:
+    with in_memory() as in_order, in_memory() as any_order:
         deliver_all(in_order, history)
         deliver_all(any_order, shuffled)
         expected = ledger_state(in_order)

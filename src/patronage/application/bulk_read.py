@@ -1,0 +1,64 @@
+"""Many aggregates in a few queries: year end loads hundreds of thousands of them.
+
+The library reads one aggregate per query (half a millisecond each on PostgreSQL); this
+selects the stored events of a batch of ids in one query on either store and decodes them
+with the application's own mapper, so the aggregates are exactly those `repository.get`
+would return. Only for aggregates without snapshots (gifts, supporters, memberships).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.application import Application, project_aggregate
+from eventsourcing.persistence import StoredEvent
+
+
+def _rows(app: Application[UUID], ids: Sequence[UUID]) -> list[Any]:
+    recorder: Any = app.recorder
+    datastore = recorder.datastore
+    table = recorder.events_table_name
+    columns = "originator_id, originator_version, topic, state"
+    if hasattr(datastore, "schema"):  # PostgreSQL
+        from psycopg.sql import SQL, Identifier
+
+        # Composed from the library's own schema and table names, quoted as identifiers.
+        select = "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s)"  # noqa: S608
+        statement = SQL(select + " ORDER BY originator_id, originator_version").format(
+            Identifier(datastore.schema), Identifier(table)
+        )
+        with datastore.transaction(commit=False) as cursor:
+            cursor.execute(statement, [list(ids)])
+            return list(cursor.fetchall())
+    marks = ",".join("?" * len(ids))
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(
+            f"SELECT {columns} FROM {table} WHERE originator_id IN ({marks})"  # noqa: S608 - the library's table name and placeholders only
+            " ORDER BY originator_id, originator_version",
+            [i.hex for i in ids],
+        )
+        return list(cursor.fetchall())
+
+
+def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> dict[UUID, Any]:
+    """The aggregates with these ids that exist, by id."""
+    events: dict[UUID, list[Any]] = defaultdict(list)
+    unique = list(dict.fromkeys(ids))
+    for start in range(0, len(unique), chunk):
+        for row in _rows(app, unique[start : start + chunk]):
+            originator = row["originator_id"]
+            aggregate_id = originator if isinstance(originator, UUID) else UUID(originator)
+            stored = StoredEvent(
+                originator_id=aggregate_id,
+                originator_version=row["originator_version"],
+                topic=row["topic"],
+                state=bytes(row["state"]),
+            )
+            events[aggregate_id].append(app.mapper.to_domain_event(stored))
+    return {
+        aggregate_id: project_aggregate(None, domain_events)
+        for aggregate_id, domain_events in events.items()
+    }

@@ -1,0 +1,64 @@
+"""The application services on the library's in-memory store, for tests whose subject is not
+storage: what a command decides, not how a database keeps it.
+
+Storage itself (both SQL stores, concurrency, numbering, views, webhooks end to end) is
+tested on SQLite and PostgreSQL in tests/integration.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from patronage.application.campaigns import CampaignCatalogue, Campaigns
+from patronage.application.checkout import Checkout
+from patronage.application.giving import Giving
+from patronage.application.inbox import Inbox
+from patronage.application.ledger import Ledger
+from patronage.bootstrap import checkout_for
+from patronage.config import Settings, load_settings
+from tests.support.payments import InMemoryPaymentGateway
+
+IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+
+
+def service_settings(**changes: Any) -> Settings:
+    defaults: dict[str, Any] = {
+        "supporter_token_secret": "supporter-token-secret-for-tests",
+        "demo_mode": True,  # payments confirmed on the server, as in the demo
+    }
+    return load_settings(_env_file=None, **(defaults | changes))
+
+
+@dataclass
+class Services:
+    settings: Settings
+    ledger: Ledger
+    giving: Giving
+    inbox: Inbox
+    campaigns: Campaigns
+    gateway: InMemoryPaymentGateway
+    checkout: Checkout
+
+
+@contextmanager
+def in_memory(**setting_changes: Any) -> Iterator[Services]:
+    """Every command handler on one in-memory Ledger, paying through an in-memory gateway."""
+    settings = service_settings(**setting_changes)
+    ledger = Ledger(env=IN_MEMORY)
+    giving = Giving(ledger)
+    gateway = InMemoryPaymentGateway(confirm_on_server=settings.demo_mode)
+    try:
+        yield Services(
+            settings=settings,
+            ledger=ledger,
+            giving=giving,
+            inbox=Inbox(ledger, giving),
+            campaigns=Campaigns(ledger, CampaignCatalogue(ledger)),
+            gateway=gateway,
+            checkout=checkout_for(settings, ledger, giving, gateway),
+        )
+    finally:
+        ledger.close()
