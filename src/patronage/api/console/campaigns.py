@@ -31,6 +31,7 @@ from patronage.api.console.session import (
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.campaign import CampaignSpec
+from patronage.domain.money import Money, normalise_currency
 
 router = APIRouter(prefix="/console/campaigns", include_in_schema=False)
 
@@ -56,14 +57,27 @@ def _attempt(code: str, done: str, command: Callable[[], object]) -> RedirectRes
     return _back(code, notice=done)
 
 
-def _amounts(form: FormData, name: str) -> list[int]:
-    return [int(part) for part in text(form, name).replace(" ", "").split(",") if part]
+def _amounts(form: FormData, name: str, currency: str) -> list[int]:
+    """Amounts typed as decimals ("5, 10, 25.50") in minor units, parsed strictly."""
+    return [Money.parse(part.strip(), currency).minor for part in text(form, name).split(",")
+            if part.strip()]  # fmt: skip
+
+
+def _default(form: FormData, name: str, currency: str, amounts: list[int]) -> int:
+    typed = text(form, name)
+    if typed:
+        return Money.parse(typed, currency).minor
+    if not amounts:
+        raise ValueError(f"{name.replace('_', ' ')}: give the suggested amounts first")
+    return amounts[0]
 
 
 def variant_from(form: FormData) -> VariantIn:
-    """A variant from the copy form: paragraphs are separated by blank lines."""
+    """A variant from the copy form: paragraphs are separated by blank lines; amounts are
+    typed in major units and kept in minor units."""
     paragraphs = [p.strip() for p in text(form, "paragraphs", 4000).split("\n\n") if p.strip()]
-    one_time, monthly = _amounts(form, "one_time"), _amounts(form, "monthly")
+    currency = normalise_currency(text(form, "currency", 3) or "USD")
+    one_time, monthly = _amounts(form, "one_time", currency), _amounts(form, "monthly", currency)
     return VariantIn.model_validate(
         {
             "name": text(form, "name", 60),
@@ -73,11 +87,11 @@ def variant_from(form: FormData) -> VariantIn:
             "cta": {"text": text(form, "cta_text", 80), "url": text(form, "cta_url", 300)},
             "amounts": [
                 {
-                    "currency": text(form, "currency", 3).upper(),
+                    "currency": currency,
                     "one_time": one_time,
                     "monthly": monthly,
-                    "default_one_time": int(text(form, "default_one_time") or one_time[0]),
-                    "default_monthly": int(text(form, "default_monthly") or monthly[0]),
+                    "default_one_time": _default(form, "default_one_time", currency, one_time),
+                    "default_monthly": _default(form, "default_monthly", currency, monthly),
                 }
             ],
             "default_frequency": text(form, "default_frequency", 20) or "monthly",

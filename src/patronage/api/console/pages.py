@@ -48,6 +48,7 @@ _env = Environment(
 )
 _env.filters["money"] = money
 _env.filters["when"] = when
+_env.filters["major"] = lambda minor, currency: Money(int(minor), currency).decimal_text()
 _env.globals["bar_chart"] = bar_chart
 
 
