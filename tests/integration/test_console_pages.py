@@ -149,3 +149,35 @@ def test_search_finds_a_supporter_by_receipt_number(
         found.headers["location"]
         == f"/console/supporters/{supporter_id_for('chen.wei@example.org')}"
     )
+
+
+def test_an_admin_sees_the_settings_without_their_secrets(
+    client: TestClient, patronage: Patronage
+) -> None:
+    sign_in(client, "admin@news.example")
+    page = client.get("/console/settings").text
+    assert "PATRONAGE_CONSOLE_SESSION_HOURS" in page
+    secret = patronage.settings.supporter_token_secret.get_secret_value()
+    assert secret and secret not in page
+    assert "PATRONAGE_SUPPORTER_TOKEN_SECRET</code></td><td>set" in page
+
+
+def test_finance_resends_a_receipt_and_opens_its_pdf(
+    client: TestClient, patronage: Patronage, seeded: StaffLedger
+) -> None:
+    sign_in(client, "finance@news.example")
+    number = seeded.receipt_number
+    pdf = client.get(f"/console/receipts/{number}/pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    resent = post_form(client, "/console/receipts", f"/console/receipts/{number}/resend", {})
+    assert "notice=" in resent.headers["location"]
+    assert [e.action for e in patronage.audit.entries().entries][:1] == ["receipt.resent"]
+
+
+def test_the_audit_trail_through_the_api(client: TestClient, patronage: Patronage) -> None:
+    patronage.audit.record("ann@news.example", "export.gifts", "gifts")
+    admin = patronage.api_tokens.create("auditor", Role.ADMIN, 1, by="test").secret_text
+    answer = client.get("/staff/audit?action=export.", headers={"Authorization": f"Bearer {admin}"})
+    assert answer.status_code == 200
+    [entry] = answer.json()["entries"]
+    assert (entry["actor"], entry["action"]) == ("ann@news.example", "export.gifts")

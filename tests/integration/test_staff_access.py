@@ -62,7 +62,9 @@ def needed_role(method: str, path: str) -> Role:
     """The role each staff route is for (docs/staff.md)."""
     if path.startswith(("/staff/campaigns", "/console/campaigns")):
         return Role.EDITOR
-    if path.startswith(("/console/staff", "/console/tokens", "/console/audit", "/staff/audit")):
+    if path.startswith(
+        ("/console/staff", "/console/tokens", "/console/audit", "/console/settings", "/staff/audit")
+    ):
         return Role.ADMIN
     if path.endswith("/replay"):
         return Role.ADMIN

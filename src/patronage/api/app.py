@@ -22,6 +22,7 @@ from patronage.api import (
     metrics,
     receipting,
     register,
+    staff_audit,
     staff_inbox,
     supporters,
     ticker,
@@ -136,6 +137,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         receipting.router,
         ticker.router,
         exports.router,
+        staff_audit.router,
     ):
         app.include_router(router)
     install_console(app, patronage)

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import SecretStr
 
 from patronage.api.console.pages import reason, render
 from patronage.api.console.session import AdminUser, CheckedForm, text
@@ -141,3 +142,25 @@ def audit(
     )  # fmt: skip
     query = urlencode({k: v for k, v in (("actor", actor), ("action", action)) if v})
     return render(request, "audit.html", user, page=page, actor=actor, action=action, query=query)
+
+
+def shown_setting(value: object) -> str:
+    """A setting's value for the overview: a secret only as set or not."""
+    if isinstance(value, SecretStr):
+        return "set" if value.get_secret_value() else "not set"
+    if isinstance(value, list):
+        if any(isinstance(v, SecretStr) for v in value):
+            return f"{len(value)} set"
+        return ", ".join(map(str, value)) or "—"
+    return "—" if value is None else str(value)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_overview(request: Request, user: AdminUser, patronage: PatronageDep) -> Response:
+    """Every setting in force, with secrets shown only as set or not set."""
+    settings = patronage.settings
+    rows = [
+        (f"PATRONAGE_{name.upper()}", shown_setting(getattr(settings, name)))
+        for name in type(settings).model_fields
+    ]
+    return render(request, "settings.html", user, rows=rows)

@@ -37,7 +37,7 @@ def inbox(
     query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
     return render(
         request, "inbox.html", user, page=page, status=chosen, event_type=kind, query=query,
-        statuses=list(InboxStatus), waiting=patronage.inbox.waiting(),
+        statuses=list(InboxStatus), parked=patronage.inbox.parked(),
     )  # fmt: skip
 
 

@@ -70,6 +70,7 @@ NAV = (
     NavItem("/console/staff", "Staff", "admin"),
     NavItem("/console/tokens", "API tokens", "admin"),
     NavItem("/console/audit", "Audit", "admin"),
+    NavItem("/console/settings", "Settings", "admin"),
 )
 
 

@@ -48,8 +48,10 @@ def receipts(
     query = urlencode(
         {k: v for k, v in (("tax_year", year), ("status", chosen), ("number", wanted)) if v}
     )
+    _n, correct = register.receipts(patronage.views.register, needs_correction=True, limit=PAGE)
     return render(
         request, "receipts.html", user, entries=entries, total=total, limit=PAGE,
+        needs_correction=correct, missing=patronage.receipting.missing_details(waiting_year),
         offset=max(offset, 0), query=query, tax_year=year, status=chosen, number=wanted or "",
         statuses=STATUSES, waiting_year=waiting_year, notice=notice, error=error,
         waiting=register.unreceipted(
@@ -77,13 +79,25 @@ def issue_annual(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) 
     return _done(f"Receipt {out.number} issued.")
 
 
+@router.get("/{number}/pdf")
+def receipt_pdf(user: FinanceUser, patronage: PatronageDep, number: str) -> Response:
+    """The receipt's PDF as the donor received it, opened in the browser."""
+    if not NUMBER.match(number):
+        return _done(error="No such receipt.")
+    return receipting.receipt_pdf(number, user.actor, patronage, download=False)
+
+
 @router.post("/{number}/{action}")
-def void_or_replace(
+def receipt_action(
     user: FinanceUser, form: CheckedForm, patronage: PatronageDep, number: str, action: str
 ) -> Response:
-    if not NUMBER.match(number) or action not in ("void", "replace"):
+    """Void, replace (with a reason) or resend a receipt, as the staff receipt API does."""
+    if not NUMBER.match(number) or action not in ("void", "replace", "resend"):
         return _done(error="No such receipt action.")
     try:
+        if action == "resend":
+            receipting.resend_receipt(number, user.actor, patronage)
+            return _done(f"Receipt {number} will be emailed again.")
         body = receipting.ReasonIn(reason=text(form, "reason"))
         if action == "void":
             out = receipting.void_receipt(number, body, user.actor, patronage)
