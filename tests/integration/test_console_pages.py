@@ -181,3 +181,19 @@ def test_the_audit_trail_through_the_api(client: TestClient, patronage: Patronag
     assert answer.status_code == 200
     [entry] = answer.json()["entries"]
     assert (entry["actor"], entry["action"]) == ("ann@news.example", "export.gifts")
+
+
+def test_year_end_starts_from_the_console_and_refuses_a_year_not_over(
+    client: TestClient, patronage: Patronage
+) -> None:
+    sign_in(client, "finance@news.example")
+    started = post_form(
+        client, "/console/receipts", "/console/receipts/year-end",
+        {"tax_year": "2025", "dry_run": "on"},
+    )  # fmt: skip
+    assert "notice=" in started.headers["location"]
+    assert [e.action for e in patronage.audit.entries().entries][:1] == ["receipt.year_end_started"]
+    refused = post_form(
+        client, "/console/receipts", "/console/receipts/year-end", {"tax_year": "2999"}
+    )
+    assert "error=" in refused.headers["location"]

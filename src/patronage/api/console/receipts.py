@@ -17,12 +17,13 @@ from patronage.api.console.session import CheckedForm, FinanceUser, text
 from patronage.api.deps import PatronageDep
 from patronage.domain.errors import DomainError
 from patronage.domain.tax_year import tax_year_bounds
-from patronage.projections import register
+from patronage.projections import register, supporters
 
 router = APIRouter(prefix="/console/receipts", include_in_schema=False)
 PAGE = 50
 NUMBER = re.compile(r"^[SA]\d{4}-\d{6,9}$")
 STATUSES = ("issued", "emailed", "void", "replaced")
+WAITING_SHOWN = 100  # year end issues them all at once (patronage receipts issue-annual)
 
 
 @router.get("", response_class=HTMLResponse)
@@ -48,15 +49,21 @@ def receipts(
     query = urlencode(
         {k: v for k, v in (("tax_year", year), ("status", chosen), ("number", wanted)) if v}
     )
+    waiting = register.unreceipted(
+        patronage.views.register, tax_year_bounds(waiting_year, patronage.settings.zone)
+    )
+    names = {
+        w.supporter_id: row.name or row.email
+        for w in waiting[:WAITING_SHOWN]
+        if (row := supporters.one(patronage.views.supporters, w.supporter_id, year=waiting_year))
+    }
     _n, correct = register.receipts(patronage.views.register, needs_correction=True, limit=PAGE)
     return render(
         request, "receipts.html", user, entries=entries, total=total, limit=PAGE,
         needs_correction=correct, missing=patronage.receipting.missing_details(waiting_year),
         offset=max(offset, 0), query=query, tax_year=year, status=chosen, number=wanted or "",
         statuses=STATUSES, waiting_year=waiting_year, notice=notice, error=error,
-        waiting=register.unreceipted(
-            patronage.views.register, tax_year_bounds(waiting_year, patronage.settings.zone)
-        ),
+        waiting=waiting[:WAITING_SHOWN], waiting_count=len(waiting), names=names,
     )  # fmt: skip
 
 
@@ -77,6 +84,20 @@ def issue_annual(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) 
     except (HTTPException, DomainError, ValueError) as error:
         return _done(error=reason(error))
     return _done(f"Receipt {out.number} issued.")
+
+
+@router.post("/year-end")
+def year_end(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+    """Start year end (annual receipts for everyone waiting) in the background."""
+    try:
+        body = receipting.YearEndIn(
+            tax_year=int(text(form, "tax_year", 4)), dry_run=text(form, "dry_run") == "on"
+        )
+        job = receipting.start_year_end(body, user.actor, patronage)
+    except (HTTPException, DomainError, ValueError) as error:
+        return _done(error=reason(error))
+    run = "Dry run of year end" if job.dry_run else "Year end"
+    return _done(f"{run} {job.tax_year} started; the register fills as receipts are issued.")
 
 
 @router.get("/{number}/pdf")
