@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,12 @@ import pytest
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings, load_settings
 from tests.support.stores import STORES, store_settings
+
+# Test connections to PostgreSQL (and the processes tests start, which inherit this) commit
+# without waiting for the WAL to reach the disk: on the shared test disk that wait was most
+# of a PostgreSQL test's time. Commits stay atomic, ordered and visible as before; only a
+# power cut could lose the last ones, and no test cuts the power.
+os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
 
 
 @pytest.fixture(params=STORES)

@@ -6,13 +6,19 @@ in use; everything else receives what it needs from here.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import unquote, urlsplit
 
+import psycopg
+import stripe
+import structlog
+
 from patronage.application.allocation import BanditScores
+from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
@@ -21,6 +27,7 @@ from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.ports import PaymentGateway
+from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
@@ -32,16 +39,20 @@ from patronage.config import Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
+from patronage.payments.stripe.events import StripeEventList
 from patronage.payments.stripe.gateway import StripePaymentGateway
 from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
+from patronage.projections.recorders import datastore_of, open_store, small_pool
 from patronage.projections.register import RegisterQueries
-from patronage.projections.store import small_pool
+from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
 from patronage.receipts.mail import SmtpConfig, SmtpMailer
 from patronage.receipts.pdf import Branding
+
+log = structlog.get_logger(__name__)
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -75,6 +86,26 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if settings.database_schema:
         env["POSTGRES_SCHEMA"] = settings.database_schema
     return env
+
+
+def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None:
+    """Why the configured database cannot be reached right now, or None when it answers.
+
+    A fresh connection, not the pool: the pool's own retries take far longer than a probe
+    (or an operator) should wait to hear that the database is gone."""
+    if settings.database_url is None:
+        directory = settings.data_dir
+        if directory.is_dir() and os.access(directory, os.W_OK):
+            return None
+        return f"the data directory {directory} is missing or not writable"
+    try:
+        with psycopg.connect(
+            settings.database_url.get_secret_value(), connect_timeout=max(timeout_seconds, 2)
+        ) as connection:
+            connection.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL does not answer: {str(error).strip()}"
+    return None
 
 
 _ORGANISATION_SETTINGS = {
@@ -154,7 +185,7 @@ class Patronage:
     inbox: Inbox
     campaigns: Campaigns
     impressions: ImpressionCounter
-    bandit: BanditScores
+    asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
     views: Views
@@ -166,16 +197,34 @@ class Patronage:
     receipt_worker: ReceiptWorker
     year_end: YearEndJobs
     branding: Branding
+    stripe_events: StripeEventList | None  # None without a Stripe secret key
 
     def close(self) -> None:
-        self.impressions.flush()
-        self.views.close()
+        try:
+            self.impressions.flush()
+        except Exception:  # view counts are not worth failing a shutdown for
+            log.warning("impressions_lost_at_shutdown", exc_info=True)
         self.ledger.close()
 
 
-def payment_gateway(settings: Settings) -> PaymentGateway | None:
+def view_stores(settings: Settings, ledger: Ledger, *, create: bool) -> StoreOpener:
+    """Views open their stores on the Ledger's database and share its connection pool;
+    `create` makes their tables where missing."""
+    postgres, datastore = settings.uses_postgres, datastore_of(ledger)
+
+    def open_view(schema: ViewSchema, suffix: str = "") -> ViewStore:
+        return open_store(
+            schema, postgres=postgres, datastore=datastore, create=create, suffix=suffix
+        )
+
+    return open_view
+
+
+def payment_gateway(
+    settings: Settings, client: stripe.StripeClient | None = None
+) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
-    client = make_stripe_client(settings)
+    client = client or make_stripe_client(settings)
     return None if client is None else StripePaymentGateway(client, settings.demo_mode)
 
 
@@ -202,9 +251,8 @@ def checkout_for(
     )
 
 
-def stripe_lookups(settings: Settings) -> StripeApiLookups | None:
+def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | None:
     """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
-    client = make_stripe_client(settings)
     return None if client is None else StripeApiLookups(client)
 
 
@@ -220,24 +268,40 @@ def bootstrap(settings: Settings) -> Patronage:
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
     giving = Giving(ledger)
-    impressions = ImpressionCounter(ledger, settings.impression_flush_seconds)
-    views = Views(ledger, env)
+    views = Views(ledger, view_stores(settings, ledger, create=settings.create_tables))
     register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
     receipting = Receipting(ledger, organisation, settings.zone, register)
     outbox = receipt_outbox(settings, ledger, register)
+    impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
+    results = CampaignResults(views)
+    campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    # One client for every call to Stripe: checkout's payments, the inbox's lookups and
+    # the inbox CLI's list of missed events.
+    stripe_client = make_stripe_client(settings)
+    checkout = checkout_for(settings, ledger, giving, payment_gateway(settings, stripe_client))
+    tokens = supporter_tokens(settings)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=receipting,
-        inbox=Inbox(ledger, giving, stripe_lookups(settings)),
-        campaigns=Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds)),
+        inbox=Inbox(ledger, giving, stripe_lookups(stripe_client)),
+        campaigns=campaigns,
         impressions=impressions,
-        bandit=BanditScores(impressions, settings.default_currency),
-        tokens=supporter_tokens(settings),
-        checkout=checkout_for(settings, ledger, giving, payment_gateway(settings)),
+        asks=Asks(
+            catalogue=campaigns.catalogue,
+            tokens=tokens,
+            bandit=BanditScores(impressions, settings.default_currency),
+            gifts=results,
+            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            impressions=impressions,
+            rules=checkout.rules,
+            default_currency=settings.default_currency,
+        ),
+        tokens=tokens,
+        checkout=checkout,
         views=views,
-        campaign_results=CampaignResults(views),
+        campaign_results=results,
         staff=StaffAccounts(ledger),
         api_tokens=ApiTokens(ledger),
         audit=Audit(ledger),
@@ -247,6 +311,7 @@ def bootstrap(settings: Settings) -> Patronage:
         ),
         year_end=YearEndJobs(receipting),
         branding=branding(settings),
+        stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
     )
 
 
@@ -313,6 +378,7 @@ def rebuild_view(
     env = small_pool(eventsourcing_env(settings)) | {"CREATE_TABLE": "yes"}
     ledger = Ledger(env=env)
     try:
-        return rebuild(name, ledger, env, on_start=on_start, progress=progress)
+        opener = view_stores(settings, ledger, create=True)
+        return rebuild(name, ledger, opener, on_start=on_start, progress=progress)
     finally:
         ledger.close()

@@ -131,6 +131,7 @@ class Settings(BaseSettings):
         default="", description="Header with the reader's country, e.g. CF-IPCountry"
     )
     impression_flush_seconds: float = Field(default=30.0, ge=0.0, le=3600.0)
+    ticker_refresh_seconds: float = Field(default=15.0, ge=0.0, le=3600.0)
     supporter_token_days: int = Field(default=365, ge=1, le=3650)
     checkout_currencies: Annotated[list[str], NoDecode] = ["USD", "EUR", "GBP", "CAD", "AUD"]
     checkout_minimum: int = Field(default=2, ge=1, description="Smallest gift, whole units")

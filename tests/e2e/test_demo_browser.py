@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,7 @@ from patronage.domain.membership import Membership, membership_id_for
 from patronage.payments import metadata as keys
 from tests.support.browser import chromium
 from tests.support.demo import RunningDemo, demo_server
+from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 ARTICLE_ID = "2026-water-rates-analysis"
@@ -106,18 +106,22 @@ def test_the_gift_and_its_attribution_reach_the_ledger(monthly_gift: MonthlyGift
     payment_ids = [p for p in (invoice.get("payment_intent"), invoice["id"]) if p]
     patronage = bootstrap(load_settings(_env_file=None, data_dir=demo.data_dir))
     try:
-        deadline = time.monotonic() + 30
-        while True:  # localstripe sends each webhook about a second after the change
-            membership = patronage.ledger.get_or_none(
-                membership_id_for(subscription_id), Membership
-            )
-            gifts = [patronage.ledger.get_or_none(gift_id_for(p), Gift) for p in payment_ids]
-            gift = next((g for g in gifts if g is not None), None)
-            if (membership is not None and gift is not None) or time.monotonic() > deadline:
-                break
-            time.sleep(0.1)  # polling the ledger for the webhook's effect
-        assert membership is not None, "no membership for the subscription in the ledger"
-        assert gift is not None, f"no gift for {payment_ids} in the ledger"
+        # localstripe sends each webhook about a second after the change.
+        membership = eventually(
+            lambda: patronage.ledger.get_or_none(membership_id_for(subscription_id), Membership),
+            "the membership in the ledger",
+        )
+        gift = eventually(
+            lambda: next(
+                (
+                    g
+                    for p in payment_ids
+                    if (g := patronage.ledger.get_or_none(gift_id_for(p), Gift))
+                ),
+                None,
+            ),
+            f"a gift for {payment_ids} in the ledger",
+        )
         assert gift.kind == GiftKind.MONTHLY and gift.amount.minor == 2000
         for attribution in (membership.attribution, gift.attribution):
             assert attribution.article_id == ARTICLE_ID
@@ -180,14 +184,13 @@ def test_the_ticker_moves_and_staff_see_the_new_supporter(
 ) -> None:
     """After the gift: the ask's ticker counts it, and the staff console lists the reader."""
     demo = monthly_gift.demo
-    deadline = time.monotonic() + 30
-    while True:  # the webhook books the gift, then the in-process views catch up
+
+    def raised_usd() -> int:
         ticker = httpx.get(f"{demo.url}/ticker/demo-spring-drive").json()
-        raised = sum(a["minor"] for a in ticker["raised"] if a["currency"] == "USD")
-        if raised >= 2000 or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)  # polling the view for the webhook's effect
-    assert raised >= 2000, ticker
+        return sum(a["minor"] for a in ticker["raised"] if a["currency"] == "USD")
+
+    # The webhook books the gift, then the in-process views catch up.
+    eventually(lambda: raised_usd() >= 2000, "the ticker to count the gift")
     with browser.new_context() as context:
         page = context.new_page()
         page.goto(f"{demo.url}/staff")  # the old address leads to the console's sign-in

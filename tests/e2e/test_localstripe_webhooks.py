@@ -5,8 +5,6 @@ second after the change, in the old 2017-08-15 API shape."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,22 +24,13 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.payments.metadata import checkout_metadata
 from tests.support import stripe_events as se
+from tests.support.polling import eventually
 from tests.support.servers import LocalStripe, localstripe_server, running_api
 from tests.support.stores import cli_env
 
 pytestmark = pytest.mark.e2e
 
-DEADLINE_SECONDS = 20.0
 ADA = "ada@example.org"
-
-
-def eventually(check: Callable[[], bool], what: str) -> None:
-    """Poll `check` until it holds, or fail naming `what` after the deadline."""
-    deadline = time.monotonic() + DEADLINE_SECONDS
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {DEADLINE_SECONDS}s: {what}")
-        time.sleep(0.1)  # polling the ledger for the webhooks' effect
 
 
 def stripe_client(server: LocalStripe) -> stripe.StripeClient:

@@ -20,7 +20,8 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, totals
 from patronage.projections.polling import pending
-from tests.support.processes import command, patronage_process, process_env, wait_until
+from tests.support.polling import eventually, exited
+from tests.support.processes import command, patronage_process, process_env
 from tests.support.projections import expected, seed_many
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.stores import store_settings
@@ -47,17 +48,18 @@ def test_a_worker_killed_mid_catch_up_resumes_and_counts_nothing_twice(tmp_path:
         settings = load_settings(_env_file=None, **overrides)
         patronage = bootstrap(settings)
         try:
-            head = seed_many(patronage.ledger, supporters=500, gifts_each=6)
-            assert head > 3000
+            # Enough events that the kill lands part way, whatever the machine's speed.
+            head = seed_many(patronage.ledger, supporters=200, gifts_each=6)
+            assert head > 1200
             store = patronage.views.totals
             env = process_env(settings)
             log = tmp_path / "worker.log"
             with patronage_process(["projections", "run", "totals"], env, log) as worker:
-                wait_until(
+                eventually(
                     lambda: store.position("Ledger") > head // 4,
-                    60,
                     "the worker to be a quarter through",
-                    worker,
+                    timeout=60,
+                    abort=exited(worker),
                 )
                 worker.send_signal(signal.SIGKILL)
                 worker.wait()
@@ -65,11 +67,11 @@ def test_a_worker_killed_mid_catch_up_resumes_and_counts_nothing_twice(tmp_path:
             assert 0 < killed_at < head, "the worker must be killed part way through"
 
             with patronage_process(["projections", "run", "totals"], env, log) as worker:
-                wait_until(
+                eventually(
                     lambda: _pending(patronage, "totals") == 0,
-                    120,
                     "the restarted worker to catch up",
-                    worker,
+                    timeout=120,
+                    abort=exited(worker),
                 )
                 worker.terminate()
                 assert worker.wait(timeout=15) == 0
@@ -115,7 +117,7 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         try:
-            seeded = 400
+            seeded = 150
             seed_many(patronage.ledger, supporters=seeded, gifts_each=6)
             with (
                 patronage_process(
@@ -124,11 +126,11 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
                 patronage_process(["serve", "--port", str(port)], env, tmp_path / "api.log") as api,
             ):
                 wait_until_ready(f"{base}/healthz", api)
-                wait_until(
+                eventually(
                     lambda: _pending(patronage, "supporters") == 0,
-                    120,
                     "the worker to catch up",
-                    worker,
+                    timeout=120,
+                    abort=exited(worker),
                 )
 
                 answers: list[tuple[int, int]] = []
@@ -136,7 +138,7 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
 
                 def poll_api() -> None:
                     with httpx.Client(base_url=base, headers=STAFF, timeout=10) as client:
-                        while not stop.is_set():
+                        while not stop.wait(0.05):  # a reader's pace, not a synchronisation
                             r = client.get("/staff/supporters", params={"limit": 1})
                             answers.append((r.status_code, r.json().get("total", -1)))
 
@@ -171,12 +173,17 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
 
                 for n in range(25, 30):  # after the swap: the live worker must have resumed
                     _give(patronage, n)
-                lags: list[int] = []
-                wait_until(
-                    lambda: lags.append(_status_lag(env, "supporters")) or lags[-1] == 0,
-                    120,
+                eventually(
+                    lambda: _pending(patronage, "supporters") == 0,
+                    "the live worker to apply the new gifts",
+                    timeout=120,
+                    abort=exited(worker),
+                )
+                eventually(
+                    lambda: _status_lag(env, "supporters") == 0,
                     "status to show no lag",
-                    worker,
+                    timeout=120,
+                    abort=exited(worker),
                 )
                 final = httpx.get(f"{base}/staff/supporters", headers=STAFF, params={"limit": 1})
                 assert final.json()["total"] == seeded + 30
@@ -208,11 +215,11 @@ def test_run_starts_one_worker_per_view_and_stops_them_together(tmp_path: Path) 
             seed_many(patronage.ledger, supporters=50, gifts_each=2)
             env = process_env(settings)
             with patronage_process(["projections", "run"], env, tmp_path / "run.log") as run:
-                wait_until(
+                eventually(
                     lambda: all(_pending(patronage, name) == 0 for name in patronage.views.stores),
-                    120,
                     "every view to catch up",
-                    run,
+                    timeout=120,
+                    abort=exited(run),
                 )
                 children = _children(run.pid)
                 assert len(children) == len(patronage.views.stores)

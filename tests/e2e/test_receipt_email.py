@@ -24,7 +24,8 @@ from patronage.domain.money import Money
 from patronage.domain.receipt import TaxReceipt
 from patronage.projections import register as view
 from patronage.receipts.mail import SmtpMailer
-from tests.support.processes import patronage_process, process_env, wait_until
+from tests.support.polling import eventually, exited
+from tests.support.processes import patronage_process, process_env
 from tests.support.servers import free_port
 from tests.support.stores import store_settings
 
@@ -110,7 +111,7 @@ def test_a_sender_that_crashed_after_claiming_is_replaced_with_the_same_message_
     emailing.ledger.save(crashed)  # claimed, then the process died before sending
     emailing.views.wait("register", emailing.ledger.head(), 10)
     assert emailing.outbox.send_due() == 0, "the claim holds during its lease"
-    wait_until(lambda: emailing.outbox.send_due() == 1, 10, "the lease to end")  # type: ignore[union-attr]
+    eventually(lambda: emailing.outbox.send_due() == 1, "the lease to end", timeout=10)  # type: ignore[union-attr]
     (message,) = caught.messages()
     assert message["Message-ID"] == f"<receipt-{issued.number}-1@ledger.example>"
 
@@ -165,12 +166,17 @@ def test_a_crash_between_issuing_and_emailing_ends_with_exactly_one_email(
         assert caught.messages() == []
         port = str(free_port())
         with patronage_process(["serve", "--port", port], env, tmp_path / "serve.log") as serve:
-            wait_until(lambda: len(caught.messages()) >= 1, 60, "the receipt email", serve)
+            eventually(
+                lambda: len(caught.messages()) >= 1,
+                "the receipt email",
+                timeout=60,
+                abort=exited(serve),
+            )
             check = bootstrap(settings)
             try:
                 receipt_id = check.ledger.get_typed(gift_id, Gift).receipt_id
                 assert receipt_id is not None, "the receipt was issued before the crash"
-                wait_until(lambda: sent(check, receipt_id), 30, "Emailed recorded", serve)
+                eventually(lambda: sent(check, receipt_id), "Emailed recorded", abort=exited(serve))
             finally:
                 check.close()
         assert len(caught.messages()) == 1

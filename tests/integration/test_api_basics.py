@@ -63,3 +63,26 @@ def test_staff_endpoints_accept_a_configured_key(client: TestClient) -> None:
     response = client.get("/staff/whoami", headers={"Authorization": "Bearer staff-key-for-tests"})
     assert response.status_code == 200
     assert response.json() == {"staff": "bootstrap-key-1"}
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_demo_pages_are_mounted_only_in_demo_mode(patronage: Patronage) -> None:
+    plain = TestClient(create_app(patronage))
+    assert plain.get("/demo/article").status_code == 404
+    assert plain.get("/static/patronage-embed.js").status_code == 200  # the embed is not demo
+
+    patronage.settings = patronage.settings.model_copy(update={"demo_mode": True})
+    demo = TestClient(create_app(patronage))
+    article = demo.get("/demo/article")
+    assert article.status_code == 200
+    assert "patronage-embed.js" in article.text
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_the_api_has_one_model_for_money(patronage: Patronage) -> None:
+    schema = TestClient(create_app(patronage)).get("/openapi.json").json()
+    models = schema["components"]["schemas"]
+    assert [name for name in models if set(models[name].get("properties", {})) >= {
+        "minor", "currency", "text"}] == ["MoneyOut"]  # fmt: skip
+    quote = models["QuoteOut"]["properties"]["fee"]
+    assert quote["$ref"] == "#/components/schemas/MoneyOut"

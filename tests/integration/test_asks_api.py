@@ -10,12 +10,15 @@ from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.application.raised import RaisedCache
 from patronage.asks.selection import VariantScore
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
+from patronage.projections import impressions
+from patronage.projections.recorders import datastore_of, open_store
 from tests.support.campaigns import variant
 from tests.support.projections import catch_up_all
 
@@ -234,3 +237,52 @@ def test_the_newsrooms_own_site_may_call_asks_cross_origin(patronage: Patronage)
     assert allowed.headers["access-control-allow-origin"] == "https://news.example"
     other = client.options("/checkout", headers={"Origin": "https://evil.example", **preflight})
     assert "access-control-allow-origin" not in other.headers
+
+
+def test_the_ticker_in_an_ask_is_read_from_memory_and_refreshed_periodically(
+    patronage: Patronage,
+) -> None:
+    now = [0.0]
+    cache = RaisedCache(patronage.campaign_results, refresh_seconds=15, clock=lambda: now[0])
+    give_to(patronage, "control", [("pi_1", Money(1000, "USD"))])
+    assert cache.raised("spring", "USD") == Money(1000, "USD")
+    give_to(patronage, "control", [("pi_2", Money(500, "USD"))])
+    now[0] = 14.0
+    assert cache.raised("spring", "USD") == Money(1000, "USD")  # from memory
+    now[0] = 15.0
+    assert cache.raised("spring", "USD") == Money(1500, "USD")
+
+
+def test_a_failing_view_count_never_fails_an_ask_and_its_counts_wait(settings: Settings) -> None:
+    patronage = bootstrap(settings.model_copy(update={"impression_flush_seconds": 0.0}))
+    try:
+        start_campaign(patronage, control_bp=10_000)
+        store = open_store(
+            impressions.SCHEMA,
+            postgres=settings.uses_postgres,
+            datastore=datastore_of(patronage.ledger),
+        )
+        with store.write() as tx:  # the counter table is gone: every flush fails
+            tx.run("DROP TABLE {daily}")
+        client = TestClient(create_app(patronage))
+        for _ in range(3):
+            answer = client.post("/asks", json=ask_body())
+            assert answer.status_code == 200 and answer.json()["kind"] == "ask"
+        with store.write() as tx:
+            tx.run(impressions.SCHEMA.tables["daily"])
+        patronage.impressions.flush()
+        stored = impressions.ImpressionTable(store).views("spring", datetime.now(UTC).date())
+        assert stored == {"control": 3}
+    finally:
+        patronage.close()
+
+
+def test_view_counts_stay_out_of_the_ledger(patronage: Patronage) -> None:
+    start_campaign(patronage)
+    head = patronage.ledger.head()
+    client = TestClient(create_app(patronage))
+    for i in range(5):
+        client.post("/asks", json=ask_body(reader_id=f"r{i}"))
+    patronage.impressions.flush()
+    assert sum(patronage.impressions.views("spring", datetime.now(UTC).date()).values()) == 5
+    assert patronage.ledger.head() == head

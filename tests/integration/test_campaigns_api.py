@@ -1,15 +1,28 @@
+"""The staff campaign API and CLI: commands as status codes and exit codes, on SQLite.
+
+The rules themselves are tested on the in-memory store (tests/service/test_campaigns.py);
+the catalogue's reading of the log on both stores in test_asks_api.py.
+"""
+
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
 from patronage.api.app import create_app
+from patronage.application.campaigns import CampaignSettings
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.cli.main import cli
 from patronage.config import Settings
+from patronage.domain.campaign import Targeting
+from tests.support.campaigns import variant
+
+pytestmark = pytest.mark.parametrize("store", ["sqlite"])
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 CAMPAIGN = {
@@ -54,6 +67,9 @@ def test_staff_manage_a_campaign_and_see_who_changed_it(patronage: Patronage) ->
     assert client.post("/staff/campaigns/spring-drive/pause", headers=STAFF).status_code == 200
     assert client.post("/staff/campaigns/spring-drive/pause", headers=STAFF).status_code == 422
     assert client.post("/staff/campaigns/nope/start", headers=STAFF).status_code == 404
+    documented = client.get("/openapi.json").json()["paths"]["/staff/campaigns/{code}/pause"]
+    assert "422" in documented["post"]["responses"]
+    assert "409" not in documented["post"]["responses"], "refusals are 422, as answered"
 
     history = client.get("/staff/campaigns/spring-drive/history", headers=STAFF).json()
     assert [h["change"] for h in history] == [
@@ -102,3 +118,25 @@ def test_cli_creates_starts_and_shows_history(settings: Settings, tmp_path: Path
         assert spec is not None and spec.status.value == "live"
     finally:
         patronage.close()
+
+
+def test_concurrent_edits_from_two_processes_both_land(patronage: Patronage) -> None:
+    patronage.campaigns.create(
+        CampaignSettings("spring", "Spring", 1, Targeting()), [variant("control")], by="test"
+    )
+    other = bootstrap(patronage.settings)
+    try:
+        # Each unit of work retries on the other's save, on top of what it saved.
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            done = [
+                pool.submit(service.add_variant, "spring", variant(name), by=name)
+                for service, name in ((patronage.campaigns, "urgent"), (other.campaigns, "calm"))
+            ]
+            for future in done:
+                future.result()
+    finally:
+        other.close()
+    patronage.campaigns.catalogue.refresh()
+    spec = patronage.campaigns.catalogue.get("spring")
+    assert spec is not None
+    assert sorted(v.name for v in spec.variants) == ["calm", "control", "urgent"]

@@ -19,7 +19,7 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
 from tests.support import stripe_events as se
-from tests.support.processes import wait_until
+from tests.support.polling import eventually
 from tests.support.proxy import outage_proxy
 from tests.support.servers import free_port, running_api
 from tests.support.stores import postgres_schema
@@ -99,9 +99,7 @@ def test_readyz_is_503_while_the_database_is_cut_off_and_ready_again_after(
             assert down.json()["database"] == "unreachable"
             assert client.get("/healthz").status_code == 200, "liveness ignores the database"
             proxy.restore()
-            wait_until(
-                lambda: client.get("/readyz").status_code == 200, 30, "ready after the outage"
-            )
+            eventually(lambda: client.get("/readyz").status_code == 200, "ready after the outage")
         finally:
             patronage.close()
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.utils import Environment
 
 from patronage.bootstrap import eventsourcing_env
 from patronage.config import Settings
 from patronage.projections.catalog import PROJECTIONS
-from patronage.projections.store import open_store, small_pool
+from patronage.projections.recorders import open_store, small_pool
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
@@ -18,14 +20,17 @@ def test_many_openers_of_a_new_view_race_safely(settings: Settings) -> None:
 
     def open_all(_: int) -> list[int]:
         # Each opener has its own pool, like the API and the workers starting together.
-        positions = []
-        for projection in PROJECTIONS.values():
-            store = open_store(projection.schema, env)
-            try:
-                positions.append(store.position("Ledger"))
-            finally:
-                store.close()
-        return positions
+        factory = InfrastructureFactory[TrackingRecorder].construct(env=Environment("t", env))
+        try:
+            datastore = factory.datastore  # type: ignore[attr-defined]
+            return [
+                open_store(p.schema, postgres=settings.uses_postgres, datastore=datastore).position(
+                    "Ledger"
+                )
+                for p in PROJECTIONS.values()
+            ]
+        finally:
+            factory.close()
 
     with ThreadPoolExecutor(max_workers=3) as pool:
         opened = list(pool.map(open_all, range(3)))

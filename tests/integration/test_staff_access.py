@@ -34,7 +34,9 @@ PUBLIC = {
     ("POST", "/checkout"),
     ("POST", "/checkout/confirmations"),
     ("GET", "/static/patronage-embed.js"),
-    ("GET", "/demo/article"),
+    ("GET", "/demo/article"),  # the demo's pages, mounted only in demo mode
+    ("GET", "/demo/mail"),
+    ("GET", "/demo/mail/{message}/{index}"),
     ("GET", "/ticker/{campaign}"),
     ("GET", "/staff"),  # a redirect to /console
     ("GET", "/console"),  # a redirect to sign-in or the member's first page
@@ -55,6 +57,8 @@ PATH_VALUES = {
     "step": "start",
     "action": "void",
     "job_id": "0" * 32,
+    "message": "m1",
+    "index": "0",
 }
 
 
@@ -99,6 +103,8 @@ def store() -> str:
 def app(patronage: Patronage) -> FastAPI:
     for role in Role:
         add_staff(patronage, f"{role.value}@news.example", role)
+    # In demo mode, so that the demo's pages are walked too.
+    patronage.settings = patronage.settings.model_copy(update={"demo_mode": True})
     return create_app(patronage)
 
 

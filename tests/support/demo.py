@@ -5,13 +5,13 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.support.servers import READY_TIMEOUT_SECONDS, free_port, wait_until_ready
+from tests.support.polling import eventually, exited
+from tests.support.servers import free_port, wait_until_ready
 
 
 @dataclass(frozen=True)
@@ -27,14 +27,12 @@ class RunningDemo:
 def _printed(log: Path, label: str, process: subprocess.Popen[bytes]) -> str:
     """A value the demo prints as `label: value`, waited for by polling its output."""
     pattern = re.compile(rf"^\s*{re.escape(label)}:\s+(\S+)", re.MULTILINE)
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while True:
-        match = pattern.search(log.read_text(errors="replace"))
-        if match:
-            return match.group(1)
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"demo did not print {label!r}:\n{log.read_text()}")
-        time.sleep(0.05)  # polling the demo's output while it starts
+    match = eventually(
+        lambda: pattern.search(log.read_text(errors="replace")),
+        f"the demo to print {label!r}",
+        abort=exited(process),
+    )
+    return match.group(1)
 
 
 @contextmanager

@@ -6,7 +6,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,8 +17,7 @@ import uvicorn
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
-
-READY_TIMEOUT_SECONDS = 30.0
+from tests.support.polling import answers, eventually, exited, stopped
 
 
 def free_port() -> int:
@@ -31,17 +29,8 @@ def free_port() -> int:
 
 def wait_until_ready(url: str, process: subprocess.Popen[bytes] | None = None) -> None:
     """Poll `url` until it answers (any HTTP status), or fail with why it did not."""
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while True:
-        if process is not None and process.poll() is not None:
-            raise RuntimeError(f"server for {url} exited with code {process.returncode}")
-        try:
-            httpx.get(url, timeout=1.0)
-            return
-        except httpx.TransportError:
-            if time.monotonic() > deadline:
-                raise TimeoutError(f"{url} not ready in {READY_TIMEOUT_SECONDS}s") from None
-            time.sleep(0.05)  # polling interval while waiting for readiness, not synchronisation
+    abort = None if process is None else exited(process)
+    eventually(lambda: answers(url), f"{url} to answer", abort=abort)
 
 
 @dataclass(frozen=True)
@@ -101,11 +90,7 @@ def running_api(settings: Settings) -> Iterator[RunningApi]:
     thread.start()
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"uvicorn did not start on {url}")
-            time.sleep(0.02)  # polling readiness, not synchronisation
+        eventually(lambda: server.started, f"uvicorn to start on {url}", abort=stopped(thread))
         wait_until_ready(f"{url}/healthz")
         yield RunningApi(url=url, patronage=patronage)
     finally:

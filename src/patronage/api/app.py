@@ -16,6 +16,8 @@ from patronage.api import (
     asks,
     campaigns,
     checkout,
+    demo,
+    demo_mail,
     docs,
     exports,
     health,
@@ -130,6 +132,9 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.include_router(asks.router)
     app.include_router(checkout.router)
     app.include_router(web.router)
+    if patronage.settings.demo_mode:
+        app.include_router(demo.router)
+        app.include_router(demo_mail.router)
     for router in (
         supporters.router,
         totals.router,

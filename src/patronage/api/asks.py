@@ -1,35 +1,22 @@
 """`POST /asks`: the article page's question "what should this reader see at the end?".
 
-Answered from memory: campaigns from the in-process catalogue, supporter status from the
-signed token. The only writes are batched view counts.
+HTTP in and out only; the answer is the ask service's (application/asks.py).
 """
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
-from patronage.api.amounts import AmountOut
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
 from patronage.api.metrics import MetricsDep
-from patronage.asks.currency import currency_for
-from patronage.asks.selection import (
-    Ask,
-    Choice,
-    NoAsk,
-    PageContext,
-    ReaderContext,
-    Thanks,
-    WeeklyCount,
-    choose,
-    preview,
-)
-from patronage.bootstrap import Patronage
-from patronage.domain.campaign import ARTICLE_COUNT_PLACEHOLDER, CampaignSpec, Frequency, Variant
-from patronage.domain.money import Money
+from patronage.application.asks import AskCopy, TickerLine
+from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
+from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
 
@@ -74,18 +61,18 @@ class ActionOut(BaseModel):
 
 class ChoicesOut(BaseModel):
     currency: str
-    one_time: list[AmountOut]
-    monthly: list[AmountOut]
-    default_one_time: AmountOut
-    default_monthly: AmountOut
+    one_time: list[MoneyOut]
+    monthly: list[MoneyOut]
+    default_one_time: MoneyOut
+    default_monthly: MoneyOut
     default_frequency: Frequency
-    minimum: AmountOut
-    maximum: AmountOut
+    minimum: MoneyOut
+    maximum: MoneyOut
 
 
 class TickerOut(BaseModel):
-    goal: AmountOut
-    raised: AmountOut
+    goal: MoneyOut
+    raised: MoneyOut
 
 
 class AskContent(BaseModel):
@@ -118,85 +105,41 @@ class AskAnswer(BaseModel):
     rejections: list[Rejected] | None = Field(default=None, description="Only with ?debug=true")
 
 
-def reader_context(
-    body: ReaderIn, country: str, patronage: Patronage, now: datetime
-) -> ReaderContext:
-    return ReaderContext(
-        reader_id=body.reader_id,
-        country=country.upper()[:2],
-        weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in body.weekly_counts),
-        asks_seen=tuple(
-            t if t.tzinfo is not None else t.replace(tzinfo=UTC) for t in body.asks_seen
-        ),
-        audience=patronage.tokens.audience(body.supporter_token, now),
-        device=body.device,
-        signed_in=body.signed_in,
-        article_count_opt_out=body.article_count_opt_out,
-    )
+def _action(action: Action | None) -> ActionOut | None:
+    return None if action is None else ActionOut(text=action.text, url=action.url)
 
 
-def _choices(variant: Variant, country: str, patronage: Patronage) -> ChoicesOut:
-    settings, rules = patronage.settings, patronage.checkout.rules
-    wanted = currency_for(country, settings.default_currency)
-    amounts = variant.amounts_for(wanted) or variant.amounts[0]
-    currency = amounts.currency
-
-    def money(minor: int) -> AmountOut:
-        return AmountOut.of(Money(minor, currency))
-
-    return ChoicesOut(
-        currency=currency,
-        one_time=[money(m) for m in amounts.one_time],
-        monthly=[money(m) for m in amounts.monthly],
-        default_one_time=money(amounts.default_one_time),
-        default_monthly=money(amounts.default_monthly),
-        default_frequency=variant.default_frequency,
-        minimum=AmountOut.of(rules.minimum(currency)),
-        maximum=AmountOut.of(rules.maximum(currency)),
-    )
-
-
-def _ticker(spec: CampaignSpec, patronage: Patronage) -> TickerOut | None:
-    if spec.goal is None:
+def _ticker(ticker: TickerLine | None) -> TickerOut | None:
+    if ticker is None:
         return None
-    raised = patronage.campaign_results.raised(spec.code, spec.goal.currency)
-    return TickerOut(goal=AmountOut.of(spec.goal), raised=AmountOut.of(raised))
+    return TickerOut(goal=MoneyOut.of(ticker.goal), raised=MoneyOut.of(ticker.raised))
 
 
-def render(ask: Ask, reader: ReaderContext, patronage: Patronage) -> AskContent:
-    count = None if reader.article_count_opt_out else ask.article_count
-    shown = str(count or 0)
+def _content(copy: AskCopy) -> AskContent:
+    choices, amounts = copy.choices, copy.choices.amounts
 
-    def fill(text: str) -> str:
-        return text.replace(ARTICLE_COUNT_PLACEHOLDER, shown)
+    def money(minor: int) -> MoneyOut:
+        return MoneyOut.of(minor, amounts.currency)
 
-    variant = ask.variant
     return AskContent(
-        heading=fill(variant.heading),
-        paragraphs=[fill(p) for p in variant.paragraphs],
-        highlighted=fill(variant.highlighted),
-        cta=ActionOut(text=variant.cta.text, url=variant.cta.url),
-        secondary=None
-        if variant.secondary is None
-        else ActionOut(text=variant.secondary.text, url=variant.secondary.url),
-        choices=_choices(variant, reader.country, patronage),
-        ticker=_ticker(ask.campaign, patronage),
-        article_count=count,
+        heading=copy.heading,
+        paragraphs=list(copy.paragraphs),
+        highlighted=copy.highlighted,
+        cta=ActionOut(text=copy.cta.text, url=copy.cta.url),
+        secondary=_action(copy.secondary),
+        choices=ChoicesOut(
+            currency=amounts.currency,
+            one_time=[money(m) for m in amounts.one_time],
+            monthly=[money(m) for m in amounts.monthly],
+            default_one_time=money(amounts.default_one_time),
+            default_monthly=money(amounts.default_monthly),
+            default_frequency=choices.default_frequency,
+            minimum=MoneyOut.of(choices.minimum),
+            maximum=MoneyOut.of(choices.maximum),
+        ),
+        ticker=_ticker(copy.ticker),
+        article_count=copy.article_count,
     )
-
-
-def answer(choice: Choice, page: PageIn, reader: ReaderContext, patronage: Patronage) -> AskAnswer:
-    if isinstance(choice, Ask):
-        return AskAnswer(
-            kind="ask",
-            ask=render(choice, reader, patronage),
-            tracking=Tracking(
-                campaign=choice.campaign.code,
-                variant=choice.variant.name,
-                article_id=page.article_id,
-            ),
-        )
-    return AskAnswer(kind="thanks" if isinstance(choice, Thanks) else "none")
 
 
 @router.post("/asks")
@@ -211,39 +154,41 @@ def ask(
     ] = None,
     debug: Annotated[bool, Query(description="Say why each campaign was not chosen")] = False,
 ) -> AskAnswer:
-    now = datetime.now(UTC)
     header = patronage.settings.asks_country_header
-    country = body.reader.country or (request.headers.get(header, "") if header else "")
-    reader = reader_context(body.reader, country, patronage, now)
-    specs = patronage.campaigns.catalogue.specs()
-    choice: Choice
-    if force:
-        choice = preview(specs, force, reader, now)
-    else:
-        page = body.page
-        choice = choose(
-            specs,
-            PageContext(
-                article_id=page.article_id,
-                url=page.url,
-                section=page.section,
-                tags=tuple(page.tags),
-                paid=page.paid,
-                sensitive=page.sensitive,
-                hidden=page.hidden,
-            ),
-            reader,
-            now,
-            patronage.bandit.scores(specs, patronage.campaign_results),
+    page, reader = body.page, body.reader
+    outcome = patronage.asks.answer(
+        PageContext(
+            article_id=page.article_id,
+            url=page.url,
+            section=page.section,
+            tags=tuple(page.tags),
+            paid=page.paid,
+            sensitive=page.sensitive,
+            hidden=page.hidden,
+        ),
+        ReaderContext(
+            reader_id=reader.reader_id,
+            country=reader.country or (request.headers.get(header, "") if header else ""),
+            weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in reader.weekly_counts),
+            asks_seen=tuple(reader.asks_seen),
+            device=reader.device,
+            signed_in=reader.signed_in,
+            article_count_opt_out=reader.article_count_opt_out,
+        ),
+        reader.supporter_token,
+        force,
+    )
+    result = AskAnswer(kind=outcome.kind)
+    if outcome.copy is not None:
+        result.ask = _content(outcome.copy)
+        result.tracking = Tracking(
+            campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
         )
-        if isinstance(choice, Ask):
-            # Previews are not views: only count what readers were served.
-            patronage.impressions.record(choice.campaign.code, choice.variant.name)
-            metrics.asks_served.labels(choice.campaign.code, choice.variant.name).inc()
-    result = answer(choice, body.page, reader, patronage)
+    if outcome.kind == "ask" and not force:  # previews are not views
+        metrics.asks_served.labels(outcome.campaign, outcome.variant).inc()
     if debug:
-        result.reason = choice.reason if isinstance(choice, NoAsk) else result.kind
+        result.reason = outcome.reason
         result.rejections = [
-            Rejected(campaign=r.campaign, reason=r.reason) for r in choice.rejections
+            Rejected(campaign=r.campaign, reason=r.reason) for r in outcome.rejections
         ]
     return result

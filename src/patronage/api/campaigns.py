@@ -137,7 +137,6 @@ router = APIRouter(
     responses={
         **AUTH_RESPONSES,
         404: {"description": "no campaign with that code"},
-        409: {"description": "the campaign's rules refuse it (e.g. it has ended)"},
     },
 )
 

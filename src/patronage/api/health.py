@@ -15,7 +15,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel
 
 from patronage.api.deps import PatronageDep
-from patronage.bootstrap import Patronage
+from patronage.bootstrap import Patronage, database_problem
 
 log = structlog.get_logger(__name__)
 
@@ -52,6 +52,11 @@ def _tables_missing(error: Exception) -> bool:
 def readiness(patronage: Patronage) -> Readiness:
     max_lag = patronage.settings.ready_max_lag
     views: dict[str, ViewReadiness] = {}
+    problem = database_problem(patronage.settings)
+    if problem is not None:
+        log.warning("not_ready", reason=problem)
+        reason = "the database is unreachable"
+        return Readiness(status="not ready", database="unreachable", views={}, reasons=[reason])
     try:
         patronage.ledger.head()
         for name in patronage.views.stores:

@@ -1,4 +1,4 @@
-"""What the read endpoints share: money as the API shows it, and read-your-writes."""
+"""What the read endpoints share: read-your-writes, paging, and their documented answers."""
 
 from __future__ import annotations
 
@@ -7,23 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, Field
 
+# MoneyOut is re-exported for the read endpoints that still import it from here.
+from patronage.api.amounts import MoneyOut as MoneyOut
 from patronage.api.deps import AUTH_RESPONSES, PatronageDep
-from patronage.domain.money import CURRENCY_EXPONENTS, Money, MoneyError, normalise_currency
-
-
-class MoneyOut(BaseModel):
-    """An exact amount: integer minor units of an ISO currency, and the same as text."""
-
-    minor: int = Field(description="integer minor units (cents)")
-    currency: str = Field(description="ISO 4217 code")
-    text: str = Field(description='exact decimal text, e.g. "12.50"')
-
-    @classmethod
-    def of(cls, minor: int, currency: str) -> MoneyOut:
-        return cls(minor=minor, currency=currency, text=Money(minor, currency).decimal_text())
-
+from patronage.domain.money import CURRENCY_EXPONENTS, MoneyError, normalise_currency
 
 # Positions and offsets are 64-bit integers in both databases.
 MAX_POSITION = 2**63 - 1

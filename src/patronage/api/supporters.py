@@ -9,8 +9,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, OffsetQuery, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, OffsetQuery, fresh
 from patronage.logs import mask_email
 from patronage.projections import supporters as view
 
@@ -63,7 +64,7 @@ class Supporter(BaseModel):
             first_gift_at=row.first_gift_at,
             last_gift_at=row.last_gift_at,
             membership_status=row.membership_status,
-            membership_monthly=MoneyOut.of(monthly.minor, monthly.currency) if monthly else None,
+            membership_monthly=MoneyOut.of(monthly) if monthly else None,
             receipts_issued=row.receipts_issued,
             lifetime=[CurrencyTotals.of(t) for t in row.lifetime],
             this_year=[CurrencyTotals.of(t) for t in row.this_year],

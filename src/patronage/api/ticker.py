@@ -8,8 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
-from patronage.api.read_models import MoneyOut
 
 router = APIRouter(prefix="/ticker", tags=["public: ticker"])
 
@@ -34,7 +34,7 @@ def ticker(
     raised = patronage.views.raised(campaign)
     body = Ticker(
         campaign=campaign,
-        raised=[MoneyOut.of(m.minor, m.currency) for m in raised.amounts],
+        raised=[MoneyOut.of(m) for m in raised.amounts],
         gifts=raised.gifts,
         supporters=raised.supporters,
     ).model_dump_json()

@@ -8,11 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep, StaffDep
 from patronage.api.read_models import (
     CURRENCY_PATTERN,
     STAFF_READ_RESPONSES,
-    MoneyOut,
     currency_param,
     fresh,
     invalid_query,

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from typing import Any
 from uuid import UUID
 
-from eventsourcing.application import Application, project_aggregate
+from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 
@@ -58,7 +58,12 @@ def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> d
                 state=bytes(row["state"]),
             )
             events[aggregate_id].append(app.mapper.to_domain_event(stored))
-    return {
-        aggregate_id: project_aggregate(None, domain_events)
-        for aggregate_id, domain_events in events.items()
-    }
+    return {aggregate_id: _project(domain_events) for aggregate_id, domain_events in events.items()}
+
+
+def _project(domain_events: list[Any]) -> Any:
+    """What the library's `project_aggregate` does, without its per-event protocol check."""
+    aggregate = None
+    for domain_event in domain_events:
+        aggregate = domain_event.mutate(aggregate)
+    return aggregate

@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
-from patronage.application.ledger import Ledger, retrying
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.domain.campaign import (
     Campaign,
     CampaignRuleError,
@@ -121,40 +121,52 @@ def _details(event: DomainEvent) -> dict[str, Any]:
 
 
 class Campaigns:
-    """Commands that change campaigns; each records who made the change."""
+    """Commands that change campaigns, each through a unit of work (like every other
+    service's); each records who made the change."""
 
     def __init__(self, ledger: Ledger, catalogue: CampaignCatalogue) -> None:
         self.ledger = ledger
         self.catalogue = catalogue
 
-    def _load(self, code: str) -> Campaign:
-        campaign = self.ledger.get_or_none(campaign_id_for(code), Campaign)
+    @staticmethod
+    def _load(unit: UnitOfWork | Ledger, code: str) -> Campaign:
+        campaign = unit.get_or_none(campaign_id_for(code), Campaign)
         if campaign is None:
             raise UnknownCampaignError(code)
         return campaign
 
     def _change(self, code: str, change: Callable[[Campaign], None]) -> CampaignSpec:
-        def command() -> CampaignSpec:
-            campaign = self._load(code)
+        def work(unit: UnitOfWork) -> CampaignSpec:
+            campaign = self._load(unit, code)
             change(campaign)
-            self.ledger.save(campaign)
             return campaign.spec()
 
-        spec = retrying(command)
+        spec = in_one_transaction(self.ledger, work)
         self.catalogue.refresh()
         return spec
 
     def create(self, settings: CampaignSettings, variants: Iterable[Variant], by: str) -> UUID:
-        if self.ledger.get_or_none(campaign_id_for(settings.code), Campaign) is not None:
-            raise CampaignRuleError(f"campaign {settings.code!r} already exists")
-        campaign = Campaign.create(
-            settings.code, settings.name, settings.priority, settings.targeting, settings.goal, by
-        )
-        for variant in variants:
-            campaign.add_variant(variant, by)
-        self.ledger.save(campaign)
+        variants = tuple(variants)  # read again if a concurrent save makes the unit retry
+
+        def work(unit: UnitOfWork) -> UUID:
+            if unit.get_or_none(campaign_id_for(settings.code), Campaign) is not None:
+                raise CampaignRuleError(f"campaign {settings.code!r} already exists")
+            campaign = Campaign.create(
+                settings.code,
+                settings.name,
+                settings.priority,
+                settings.targeting,
+                settings.goal,
+                by,
+            )
+            for variant in variants:
+                campaign.add_variant(variant, by)
+            unit.add(campaign)
+            return campaign.id
+
+        campaign_id = in_one_transaction(self.ledger, work)
         self.catalogue.refresh()
-        return campaign.id
+        return campaign_id
 
     def retarget(self, settings: CampaignSettings, by: str) -> CampaignSpec:
         return self._change(
@@ -189,7 +201,7 @@ class Campaigns:
 
     def history(self, code: str) -> list[HistoryEntry]:
         """Every change to a campaign, oldest first, with who made it."""
-        self._load(code)
+        self._load(self.ledger, code)
         events = [
             e
             for e in self.ledger.repository.event_store.get(campaign_id_for(code))

@@ -1,7 +1,9 @@
-"""Served asks per campaign variant: counted in memory, saved to the ledger in batches.
+"""Served asks per campaign variant: counted in memory, added to a counter table in batches.
 
-A process that dies loses at most `flush_seconds` of counts: acceptable for a rate, never
-used for money.
+View counts are not money facts, so they stay out of the Ledger: the table beside the views
+(projections/impressions.py) takes one small transaction per flush. A process that dies
+loses at most `flush_seconds` of counts: acceptable for a rate, never used for money. And
+counting never fails an ask: a failed write is logged and its counts wait for the next flush.
 """
 
 from __future__ import annotations
@@ -9,14 +11,25 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta
-from functools import partial
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Protocol
 
-from patronage.application.ledger import Ledger, retrying
-from patronage.domain.impressions import DailyImpressions, impressions_id_for
+import structlog
 
-MAX_DAYS = 400
+log = structlog.get_logger(__name__)
+
+Key = tuple[date, str, str]  # (UTC day, campaign, variant)
+
+
+class ViewCounts(Protocol):
+    def add(self, counts: Mapping[Key, int]) -> None:
+        """Add these views to the stored counts, all or none."""
+        ...
+
+    def views(self, campaign: str, since: date) -> Mapping[str, int]:
+        """Stored views per variant of `campaign` from `since` on."""
+        ...
 
 
 def _today() -> date:
@@ -26,57 +39,49 @@ def _today() -> date:
 class ImpressionCounter:
     def __init__(
         self,
-        ledger: Ledger,
+        counts: ViewCounts,
         flush_seconds: float = 30.0,
         clock: Callable[[], float] = time.monotonic,
         today: Callable[[], date] = _today,
     ) -> None:
-        self._ledger = ledger
+        self._counts = counts
         self._flush_seconds = flush_seconds
         self._clock = clock
         self._today = today
         self._lock = threading.Lock()
-        self._pending: Counter[tuple[date, str, str]] = Counter()
+        self._pending: Counter[Key] = Counter()
         self._flushed_at = clock()
 
     def record(self, campaign: str, variant: str) -> None:
+        """Count one served ask, flushing when due; never raises."""
         with self._lock:
             self._pending[(self._today(), campaign, variant)] += 1
-        if self._clock() - self._flushed_at >= self._flush_seconds:
-            self.flush()
+            due = self._clock() - self._flushed_at >= self._flush_seconds
+        if due:
+            try:
+                self.flush()
+            except Exception:
+                log.warning("impressions_flush_failed", exc_info=True)
 
     def flush(self) -> None:
         """Save the pending counts; on failure they stay pending for the next flush."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
-            self._flushed_at = self._clock()
-        by_day: dict[tuple[date, str], dict[str, int]] = {}
-        for (day, campaign, variant), n in pending.items():
-            by_day.setdefault((day, campaign), {})[variant] = n
-        for (day, campaign), views in by_day.items():
-            try:
-                retrying(partial(self._save, day, campaign, views))
-            except Exception:
-                with self._lock:
-                    self._pending.update({(day, campaign, k): n for k, n in views.items()})
-                raise
-
-    def _save(self, day: date, campaign: str, views: dict[str, int]) -> None:
-        tally = self._ledger.get_or_none(impressions_id_for(campaign, day), DailyImpressions)
-        if tally is None:
-            tally = DailyImpressions(campaign, day)
-        tally.count(views)
-        self._ledger.save(tally)
+            self._flushed_at = self._clock()  # a failing store is tried once per interval
+        if not pending:
+            return
+        try:
+            self._counts.add(pending)
+        except Exception:
+            with self._lock:
+                self._pending.update(pending)
+            raise
 
     def views(self, campaign: str, since: date) -> Counter[str]:
         """Views per variant of a campaign from `since` to today, pending counts included."""
-        self.flush()
-        today = self._today()
-        start = max(since, today - timedelta(days=MAX_DAYS))
-        total: Counter[str] = Counter()
-        for offset in range((today - start).days + 1):
-            day = start + timedelta(days=offset)
-            tally = self._ledger.get_or_none(impressions_id_for(campaign, day), DailyImpressions)
-            if tally is not None:
-                total.update(tally.views)
+        total = Counter(self._counts.views(campaign, since))
+        with self._lock:
+            for (day, code, variant), n in self._pending.items():
+                if code == campaign and day >= since:
+                    total[variant] += n
         return total

@@ -35,6 +35,18 @@ MAX_ATTEMPTS = 12
 BACKOFF_SECONDS = 0.005
 
 
+def _of_type(aggregate_id: UUID, aggregate: object, aggregate_type: type[A]) -> A:
+    if not isinstance(aggregate, aggregate_type):
+        raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {aggregate_type}")
+    return aggregate
+
+
+def _found(aggregate_id: UUID, aggregate: A | None, aggregate_type: type[A]) -> A:
+    if aggregate is None:
+        raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
+    return aggregate
+
+
 class Ledger(Application[UUID]):
     name = "Ledger"
     # A receipt series gains an event per issue; a snapshot every few events keeps loading
@@ -59,15 +71,10 @@ class Ledger(Application[UUID]):
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
-        if not isinstance(aggregate, aggregate_type):
-            raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {aggregate_type}")
-        return aggregate
+        return _of_type(aggregate_id, aggregate, aggregate_type)
 
     def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
-        aggregate = self.get_or_none(aggregate_id, aggregate_type)
-        if aggregate is None:
-            raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
-        return aggregate
+        return _found(aggregate_id, self.get_or_none(aggregate_id, aggregate_type), aggregate_type)
 
     def get_many(self, ids: Sequence[UUID], aggregate_type: type[A]) -> dict[UUID, A]:
         """The existing aggregates among `ids`, read in a few queries instead of one each."""
@@ -96,19 +103,14 @@ class UnitOfWork:
     def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
         known = self._aggregates.get(aggregate_id)
         if known is not None:
-            if not isinstance(known, aggregate_type):
-                raise TypeError(f"{aggregate_id} is a {type(known).__name__}, not {aggregate_type}")
-            return known
+            return _of_type(aggregate_id, known, aggregate_type)
         aggregate = self.ledger.get_or_none(aggregate_id, aggregate_type)
         if aggregate is not None:
             self._aggregates[aggregate_id] = aggregate
         return aggregate
 
     def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
-        aggregate = self.get_or_none(aggregate_id, aggregate_type)
-        if aggregate is None:
-            raise AggregateNotFoundError(f"no {aggregate_type.__name__} {aggregate_id}")
-        return aggregate
+        return _found(aggregate_id, self.get_or_none(aggregate_id, aggregate_type), aggregate_type)
 
     def get_many(self, ids: Sequence[UUID], aggregate_type: type[A]) -> dict[UUID, A]:
         """Like `get_or_none` for many ids at once; ones already in the unit are reused."""

@@ -201,15 +201,17 @@ class Receipting:
         draft: _Draft,
         replaces_number: str,
     ) -> TaxReceipt:
-        lines = [
-            ReceiptedGift(
-                gift_id=str(g.id),
-                received_on=local_date(g.received_at, self.zone).isoformat(),
-                amount_minor=g.receiptable_amount.minor,
-                benefit_minor=min(g.benefit_value.minor, g.receiptable_amount.minor),
+        lines = []
+        for g in sorted(draft.gifts, key=lambda g: (g.received_at, str(g.id))):
+            amount = g.receiptable_amount.minor
+            lines.append(
+                ReceiptedGift(
+                    gift_id=str(g.id),
+                    received_on=local_date(g.received_at, self.zone).isoformat(),
+                    amount_minor=amount,
+                    benefit_minor=min(g.benefit_value.minor, amount),
+                )
             )
-            for g in sorted(draft.gifts, key=lambda g: (g.received_at, str(g.id)))
-        ]
         benefits = Money(sum(line.benefit_minor for line in lines), draft.currency)
         return TaxReceipt(
             number=number,

@@ -5,12 +5,14 @@ from __future__ import annotations
 import secrets
 import signal
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 
+from patronage.api.demo_mail import mail_directory
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.cli.common import json_lines
 from patronage.cli.demo_setup import (
@@ -18,9 +20,11 @@ from patronage.cli.demo_setup import (
     LOCALSTRIPE_KEY,
     free_port,
     load_demo_campaign,
+    load_last_year,
     localstripe,
     register_webhook,
 )
+from patronage.cli.mail_catcher import mail_catcher
 from patronage.config import SettingsError, load_settings
 from patronage.domain.staff import Role
 from patronage.logs import configure_logging
@@ -64,7 +68,10 @@ def demo(
     with tempfile.TemporaryDirectory(prefix="patronage-demo-") as scratch:
         directory = data_dir or Path(scratch)
         directory.mkdir(parents=True, exist_ok=True)
-        with localstripe(directory / "localstripe.log") as stripe_url:
+        with (
+            localstripe(directory / "localstripe.log") as stripe_url,
+            mail_catcher(mail_directory(directory)) as mail,
+        ):
             base = f"http://127.0.0.1:{port}"
             webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
             staff_password = secrets.token_urlsafe(12)
@@ -78,6 +85,11 @@ def demo(
                     stripe_webhook_secrets=webhook_secret,
                     supporter_token_secret=secrets.token_hex(32),
                     demo_mode=True,
+                    smtp_host=mail.host,
+                    smtp_port=mail.port,
+                    smtp_security="none",
+                    smtp_from="Patronage Demo Newsroom <receipts@demo-newsroom.example>",
+                    receipts_worker_seconds=1.0,
                 )
             except SettingsError as error:
                 typer.secho(str(error), err=True, fg=typer.colors.RED)
@@ -88,6 +100,7 @@ def demo(
             try:
                 load_demo_campaign(patronage.campaigns)
                 staff_token = demo_staff(patronage, staff_password)
+                last_year = load_last_year(patronage.giving, settings.zone, datetime.now(UTC))
                 from patronage.api.app import create_app
 
                 preview = f"{DEMO_CAMPAIGN}:article-count"
@@ -98,6 +111,10 @@ def demo(
                     f"  staff console:        {base}/console\n"
                     f"  staff email:          {DEMO_STAFF_EMAIL}\n"
                     f"  staff password:       {staff_password}\n"
+                    f"  year end:             patronage receipts issue-annual --year {last_year}"
+                    f" (with PATRONAGE_DATA_DIR={directory}),\n"
+                    f"                        or POST {base}/staff/receipts/year-end\n"
+                    f"  caught email:         {base}/demo/mail\n"
                     f"  API docs:             {base}/docs\n"
                     f"  staff API token:      {staff_token}\n"
                     f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"

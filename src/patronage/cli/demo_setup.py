@@ -9,11 +9,19 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
 import httpx
 
 from patronage.application.campaigns import Campaigns, CampaignSettings
+from patronage.application.giving import (
+    Giving,
+    RecordGift,
+    RecordMembershipPayment,
+    ReportMembership,
+    SupporterDetails,
+)
 from patronage.domain.campaign import (
     Action,
     Campaign,
@@ -23,7 +31,9 @@ from patronage.domain.campaign import (
     Variant,
     campaign_id_for,
 )
+from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
+from patronage.domain.values import PostalAddress
 
 DEMO_CAMPAIGN = "demo-spring-drive"
 LOCALSTRIPE_KEY = "sk_test_patronage_demo"
@@ -129,3 +139,47 @@ def register_webhook(localstripe_url: str, webhook_url: str, secret: str) -> Non
         auth=(LOCALSTRIPE_KEY, ""),
     )
     response.raise_for_status()
+
+
+# Last year's giving, so a newcomer can run year end straight away -----------------------
+
+_TOWN = {"city": "Springfield", "region": "IL", "country": "US"}
+_DONORS = (
+    ("ada.lovelace@example.org", "Ada Lovelace",
+     PostalAddress(line1="12 St James's Sq", postal_code="62701", **_TOWN)),
+    ("grace.hopper@example.org", "Grace Hopper",
+     PostalAddress(line1="4 Harbor Rd", line2="Apt 2", postal_code="62702", **_TOWN)),
+    ("alan.turing@example.org", "Alan Turing",
+     PostalAddress(line1="9 Bletchley Ln", postal_code="62703", **_TOWN)),
+)  # fmt: skip
+
+
+def load_last_year(giving: Giving, zone: tzinfo, now: datetime) -> int:
+    """One-time gifts and a year of monthly payments from last year (in the organisation's
+    time zone), one of them at 8 pm on New Year's Eve; once. Returns last year."""
+    year = now.astimezone(zone).year - 1
+    people = [SupporterDetails(email=e, name=n, address=a) for e, n, a in _DONORS]
+    one_time = [(0, 3, 14, 5000), (1, 6, 2, 2500), (2, 9, 30, 10000), (0, 12, 31, 7500)]
+    for n, (who, month, day, minor) in enumerate(one_time):
+        hour = 20 if (month, day) == (12, 31) else 12  # New Year's Eve, still last year here
+        giving.record_gift(
+            RecordGift(
+                payment_id=f"pi_demo_{year}_{n}",
+                supporter=people[who],
+                amount=Money(minor, "USD"),
+                received_at=datetime(year, month, day, hour, tzinfo=zone).astimezone(UTC),
+            )
+        )
+    started = datetime(year, 1, 15, 12, tzinfo=zone).astimezone(UTC)
+    membership = ReportMembership(
+        f"sub_demo_{year}", people[1], Money(1000, "USD"), MembershipStatus.ACTIVE, started
+    )
+    for month in range(1, 13):
+        paid = datetime(year, month, 15, 12, tzinfo=zone).astimezone(UTC)
+        giving.record_membership_payment(
+            RecordMembershipPayment(
+                membership, f"in_demo_{year}_{month}", f"pi_demo_{year}_m{month}",
+                Money(1000, "USD"), paid,
+            )
+        )  # fmt: skip
+    return year

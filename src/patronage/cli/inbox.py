@@ -6,7 +6,6 @@ from collections import Counter
 from itertools import islice
 from typing import Annotated
 
-import stripe
 import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
@@ -14,9 +13,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 
 from patronage.application.inbox import InvalidStripeEventError, payload_of
-from patronage.cli.common import patronage_or_exit, settings_or_exit
+from patronage.cli.common import patronage_or_exit
 from patronage.domain.inbox import InboxStatus
-from patronage.payments.stripe.client import make_stripe_client
+from patronage.payments.stripe.events import StripeListRefusedError
 
 inbox_cli = typer.Typer(
     help="The webhook inbox: re-apply recorded Stripe events, fetch the ones Stripe missed.",
@@ -121,27 +120,21 @@ def inbox_fetch_missed(
     Lists Stripe's events with delivery_success=false (the last 30 days) using the configured
     secret key; events already in the inbox change nothing.
     """
-    settings = settings_or_exit()
-    client = make_stripe_client(settings)
-    if client is None:
+    patronage = patronage_or_exit()
+    if patronage.stripe_events is None:
+        patronage.close()
         typer.secho(
             "no Stripe secret key is configured: set PATRONAGE_STRIPE_SECRET_KEY to fetch events",
             err=True,
             fg=typer.colors.RED,
         )
         raise typer.Exit(2)
-    patronage = patronage_or_exit()
-    params: dict[str, object] = {"limit": 100}
-    if not include_delivered:
-        params["delivery_success"] = False
     results: Counter[str] = Counter()
     try:
-        events = client.v1.events.list(params=params).auto_paging_iter()  # type: ignore[arg-type]
+        events = patronage.stripe_events.recent(undelivered_only=not include_delivered)
         with _progress() as progress:
             task = progress.add_task("fetching events", total=None)
-            for fetched in islice(events, limit):
-                # for_json: the SDK keeps decimal strings (unit_amount_decimal) as Decimal.
-                event = fetched.to_dict(for_json=True)
+            for event in islice(events, limit):
                 try:
                     outcome = patronage.inbox.receive(payload_of(event), event, source="fetched")
                 except InvalidStripeEventError as error:
@@ -150,8 +143,8 @@ def inbox_fetch_missed(
                     continue
                 results["already recorded" if outcome.duplicate else str(outcome.status)] += 1
                 progress.advance(task)
-    except stripe.StripeError as error:
-        typer.secho(f"Stripe refused: {error.user_message or error}", err=True, fg=typer.colors.RED)
+    except StripeListRefusedError as error:
+        typer.secho(f"Stripe refused: {error}", err=True, fg=typer.colors.RED)
         raise typer.Exit(1) from None
     except PersistenceError as error:
         typer.secho(f"the ledger failed: {error}", err=True, fg=typer.colors.RED)

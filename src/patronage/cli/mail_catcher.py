@@ -7,10 +7,11 @@ import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+
+from patronage.api.demo_mail import read_message
 
 
 @dataclass
@@ -21,13 +22,7 @@ class CaughtMail:
 
     def messages(self) -> list[EmailMessage]:
         """Every accepted message, oldest first."""
-        return [read_eml(path) for path in sorted(self.directory.glob("*.eml"))]
-
-
-def read_eml(path: Path) -> EmailMessage:
-    message = message_from_bytes(path.read_bytes(), policy=policy.default)
-    assert isinstance(message, EmailMessage)
-    return message
+        return [read_message(path) for path in sorted(self.directory.glob("*.eml"))]
 
 
 class _Keep:

@@ -10,6 +10,7 @@ from eventsourcing.persistence import PersistenceError
 
 from patronage.bootstrap import set_up_tables
 from patronage.cli.campaigns import campaigns_cli
+from patronage.cli.check import check
 from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.cli.demo import demo
 from patronage.cli.inbox import inbox_cli
@@ -73,6 +74,7 @@ cli.add_typer(projections_cli, name="projections")
 cli.add_typer(staff_cli, name="staff")
 cli.add_typer(receipts_cli, name="receipts")
 cli.command()(demo)
+cli.command()(check)
 
 
 def main() -> None:

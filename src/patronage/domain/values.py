@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 from typing import Any, Self
 
 
@@ -10,12 +10,19 @@ class _DictValue:
     """A frozen dataclass that converts to and from a plain dict for stored events."""
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)  # type: ignore[call-overload, no-any-return]
+        # Field by field rather than dataclasses.asdict, which deep-copies every value: a
+        # year end writes a hundred thousand receipts, each with several of these.
+        names: dict[str, Any] = self.__dataclass_fields__  # type: ignore[attr-defined]
+        return {name: _plain(getattr(self, name)) for name in names}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
         names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
         return cls(**{k: v for k, v in data.items() if k in names})
+
+
+def _plain(value: Any) -> Any:
+    return value.as_dict() if isinstance(value, _DictValue) else value
 
 
 @dataclass(frozen=True, slots=True)

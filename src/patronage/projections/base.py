@@ -1,4 +1,4 @@
-"""What each view's projection shares: handlers chosen by event topic, applied exactly once."""
+"""What each view's projection shares: handlers chosen by event class, applied exactly once."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, ClassVar, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
+from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
@@ -22,37 +23,49 @@ H = TypeVar("H", bound=Handler)
 
 
 class Handlers:
-    """A view's event handlers by topic; the topics also filter the log in SQL, so events
-    of aggregates a view does not know (webhook inbox, campaigns) never reach it."""
+    """A view's event handlers, keyed by event class.
+
+    Several handlers of one class run in the order they were registered (the shared facts'
+    handlers before a view's own, see facts.py). The classes' topics also filter the log in
+    SQL, so events of aggregates a view does not know (webhook inbox, campaigns) never
+    reach it."""
 
     def __init__(self) -> None:
-        self.by_topic: dict[str, Handler] = {}
+        self._by_class: dict[type, list[Handler]] = {}
 
     def on(self, aggregate: type, *event_names: str) -> Callable[[H], H]:
-        """Register a handler; one registered earlier for the same event runs first."""
+        """Register a handler for the named events of `aggregate`. The names are resolved to
+        the event classes now, so a misspelt one fails at import, not by silently matching
+        nothing."""
+        classes = [event_class(aggregate, name) for name in event_names]
 
         def register(handler: H) -> H:
-            for event_name in event_names:
-                self._add(f"{get_topic(aggregate)}.{event_name}", handler)
+            for cls in classes:
+                self._by_class.setdefault(cls, []).append(handler)
             return handler
 
         return register
 
     def extend(self, other: Handlers) -> None:
-        for topic, handler in other.by_topic.items():
-            self._add(topic, handler)
+        for cls, handlers in other._by_class.items():
+            self._by_class.setdefault(cls, []).extend(handlers)
 
-    def _add(self, topic: str, handler: Handler) -> None:
-        previous = self.by_topic.get(topic)
-        self.by_topic[topic] = handler if previous is None else _chain(previous, handler)
+    @property
+    def topics(self) -> tuple[str, ...]:
+        return tuple(get_topic(cls) for cls in self._by_class)
+
+    def dispatch(self, tx: ViewTx, event: Any) -> None:
+        """Run the event's handlers (none for a class this view does not handle)."""
+        for handler in self._by_class.get(type(event), ()):
+            handler(tx, event)
 
 
-def _chain(first: Handler, second: Handler) -> Handler:
-    def both(tx: ViewTx, event: Any) -> None:
-        first(tx, event)
-        second(tx, event)
-
-    return both
+def event_class(aggregate: type, name: str) -> type[DomainEvent]:
+    """The class of an aggregate's event, declared by the library's `@event(name)`."""
+    cls = getattr(aggregate, name, None)
+    if not (isinstance(cls, type) and issubclass(cls, DomainEvent)):
+        raise TypeError(f"{aggregate.__name__} has no event named {name!r}")
+    return cls
 
 
 class ViewProjection(Projection[ViewStore]):
@@ -65,17 +78,14 @@ class ViewProjection(Projection[ViewStore]):
         super().__init_subclass__(**kwargs)
         if "schema" in cls.__dict__:
             cls.name = cls.schema.name
-            cls.topics = tuple(cls.handlers.by_topic)
+            cls.topics = cls.handlers.topics
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
         self.view.apply(tracking, self.change_for(domain_event))
 
     def change_for(self, domain_event: Any) -> Callable[[ViewTx], None]:
-        """The change one event makes to the view (none for a topic it does not handle)."""
-        handler = self.handlers.by_topic.get(get_topic(type(domain_event)))
-        if handler is None:
-            return lambda _tx: None
-        return lambda tx: handler(tx, domain_event)
+        """The change one event makes to the view."""
+        return lambda tx: self.handlers.dispatch(tx, domain_event)
 
 
 def iso(moment: datetime) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
+from patronage.projections import impressions
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.polling import PENDING_CAP, Poller, pending, wait_for
 from patronage.projections.register import RegisterProjection
-from patronage.projections.store import ViewStore, open_store
+from patronage.projections.store import StoreOpener, ViewStore
 from patronage.projections.supporters import SupportersProjection
 from patronage.projections.ticker import Raised, TickerProjection, raised
 from patronage.projections.totals import TotalsProjection
@@ -31,16 +32,16 @@ def projection_class(name: str) -> type[ViewProjection]:
 
 
 class Views:
-    """The views' stores on the Ledger's database, opened (and created) once per process."""
+    """The views' stores on the Ledger's database, opened (and created) once per process,
+    through the opener the composition root gives."""
 
-    def __init__(self, ledger: EventLog, env: Mapping[str, str]) -> None:
+    def __init__(self, ledger: EventLog, open_store: StoreOpener) -> None:
         self.ledger = ledger
-        self.env = dict(env)
-        datastore = getattr(ledger.recorder, "datastore", None)
         self.stores: dict[str, ViewStore] = {
-            name: open_store(p.schema, self.env, datastore=datastore)
-            for name, p in PROJECTIONS.items()
+            name: open_store(p.schema) for name, p in PROJECTIONS.items()
         }
+        # The asks' view counts: kept beside the views, fed by the service, not by events.
+        self.impressions = impressions.ImpressionTable(open_store(impressions.SCHEMA))
 
     @property
     def supporters(self) -> ViewStore:
@@ -80,7 +81,3 @@ class Views:
         after the command); TimeoutError if it has not within `timeout` seconds."""
         store = self.stores[name]
         wait_for(self.ledger, store, projection_class(name).topics, notification_id, timeout)
-
-    def close(self) -> None:
-        for store in self.stores.values():
-            store.close()

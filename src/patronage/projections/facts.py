@@ -69,41 +69,51 @@ def gift_facts(rebook: Rebook | None = None) -> Handlers:
     handlers = Handlers()
     handlers.extend(_gift_facts)
 
-    @handlers.on(Gift, "ReceivedAtCorrected", "AttributionLearnt")
-    def _moved(tx: ViewTx, e: Any) -> None:
-        if rebook is not None:
-            rebook(tx, gift(tx, e.originator_id), -1)
-        _update_gift(tx, e)
-        if rebook is not None:
-            rebook(tx, gift(tx, e.originator_id), +1)
+    def moved(update: Callable[[ViewTx, Any], None]) -> Callable[[ViewTx, Any], None]:
+        def handler(tx: ViewTx, e: Any) -> None:
+            if rebook is not None:
+                rebook(tx, gift(tx, e.originator_id), -1)
+            update(tx, e)
+            if rebook is not None:
+                rebook(tx, gift(tx, e.originator_id), +1)
 
+        return handler
+
+    handlers.on(Gift, "ReceivedAtCorrected")(moved(_received_at_corrected))
+    handlers.on(Gift, "AttributionLearnt")(moved(_attribution_learnt))
     return handlers
 
 
-def _update_gift(tx: ViewTx, e: Any) -> None:
-    if type(e).__name__ == "ReceivedAtCorrected":
+def _set_on(table: str, key: str) -> Callable[..., None]:
+    """An update of some columns of the row of `table` that an event is about."""
+
+    def update(tx: ViewTx, e: Any, **columns: Any) -> None:
+        assignments = ", ".join(f"{column} = :{column}" for column in columns)
         tx.run(
-            "UPDATE {gifts} SET received_at = :at WHERE gift_id = :id",
-            at=iso(e.received_at),
-            id=str(e.originator_id),
+            f"UPDATE {{{table}}} SET {assignments} WHERE {key} = :row_id",
+            row_id=str(e.originator_id),
+            **columns,
         )
-    else:
-        tx.run(
-            "UPDATE {gifts} SET article_id = :article_id, campaign = :campaign,"
-            " variant = :variant WHERE gift_id = :id",
-            article_id=e.attribution.article_id,
-            campaign=e.attribution.campaign,
-            variant=e.attribution.variant,
-            id=str(e.originator_id),
-        )
+
+    return update
+
+
+_set_gift = _set_on("gifts", "gift_id")
+
+
+def _received_at_corrected(tx: ViewTx, e: Any) -> None:
+    _set_gift(tx, e, received_at=iso(e.received_at))
+
+
+def _attribution_learnt(tx: ViewTx, e: Any) -> None:
+    a = e.attribution
+    _set_gift(tx, e, article_id=a.article_id, campaign=a.campaign, variant=a.variant)
 
 
 @_gift_facts.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {gifts} (gift_id, supporter_id, currency, kind, article_id, campaign,"
-        " variant, received_at, amount) VALUES (:gift_id, :supporter_id, :currency, :kind,"
-        " :article_id, :campaign, :variant, :received_at, :amount)",
+    tx.insert(
+        "gifts",
         gift_id=str(e.originator_id),
         supporter_id=str(e.supporter_id),
         currency=e.amount.currency,
@@ -118,13 +128,12 @@ def _received(tx: ViewTx, e: Any) -> None:
 
 @_gift_facts.on(Gift, "Refunded")
 def _refunded(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {refunds} (refund_id, gift_id, amount, refunded_at)"
-        " VALUES (:refund_id, :gift_id, :amount, :at)",
+    tx.insert(
+        "refunds",
         refund_id=e.refund_id,
         gift_id=str(e.originator_id),
         amount=e.amount.minor,
-        at=iso(e.refunded_at),
+        refunded_at=iso(e.refunded_at),
     )
     tx.run(
         "UPDATE {gifts} SET refunded = refunded + :amount WHERE gift_id = :id",
@@ -153,14 +162,13 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
 
 @_gift_facts.on(Gift, "DisputeOpened")
 def _dispute_opened(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {disputes} (dispute_id, gift_id, amount, status, opened_at)"
-        " VALUES (:dispute_id, :gift_id, :amount, :status, :at)",
+    tx.insert(
+        "disputes",
         dispute_id=e.dispute_id,
         gift_id=str(e.originator_id),
         amount=e.amount.minor,
         status=DisputeStatus.OPEN.value,
-        at=iso(e.opened_at),
+        opened_at=iso(e.opened_at),
     )
     tx.run(
         "UPDATE {gifts} SET open_disputes = open_disputes + 1 WHERE gift_id = :id",
@@ -200,14 +208,14 @@ def _dispute_updated(tx: ViewTx, e: Any) -> None:
     )
 
 
-@_gift_facts.on(Gift, "ReceiptAttached", "ReceiptDetached")
-def _receipt(tx: ViewTx, e: Any) -> None:
-    attached = type(e).__name__ == "ReceiptAttached"
-    tx.run(
-        "UPDATE {gifts} SET receipt_id = :receipt WHERE gift_id = :id",
-        receipt=str(e.receipt_id) if attached else None,
-        id=str(e.originator_id),
-    )
+@_gift_facts.on(Gift, "ReceiptAttached")
+def _receipt_attached(tx: ViewTx, e: Any) -> None:
+    _set_gift(tx, e, receipt_id=str(e.receipt_id))
+
+
+@_gift_facts.on(Gift, "ReceiptDetached")
+def _receipt_detached(tx: ViewTx, e: Any) -> None:
+    _set_gift(tx, e, receipt_id=None)
 
 
 # Memberships -------------------------------------------------------------------------------
@@ -222,26 +230,19 @@ def membership(tx: ViewTx, membership_id: object) -> Row:
     return row
 
 
-def _set(tx: ViewTx, e: Any, **columns: Any) -> None:
-    assignments = ", ".join(f"{column} = :{column}" for column in columns)
-    tx.run(
-        f"UPDATE {{memberships}} SET {assignments} WHERE membership_id = :membership_id",
-        membership_id=str(e.originator_id),
-        **columns,
-    )
+_set = _set_on("memberships", "membership_id")
 
 
 @membership_facts.on(Membership, "Started")
 def _started(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {memberships} (membership_id, supporter_id, status, monthly_minor,"
-        " currency, started_at) VALUES (:id, :supporter_id, :status, :minor, :currency, :at)",
-        id=str(e.originator_id),
+    tx.insert(
+        "memberships",
+        membership_id=str(e.originator_id),
         supporter_id=str(e.supporter_id),
         status=MembershipStatus.INCOMPLETE.value,
-        minor=e.monthly_amount.minor,
+        monthly_minor=e.monthly_amount.minor,
         currency=e.monthly_amount.currency,
-        at=iso(e.started_at),
+        started_at=iso(e.started_at),
     )
 
 
@@ -261,16 +262,19 @@ def _cancelled(tx: ViewTx, e: Any) -> None:
     _set(tx, e, status=MembershipStatus.CANCELLED.value, status_as_of=at, cancelled_at=at)
 
 
-_NAMED = {
-    "CancellationScheduled": MembershipStatus.CANCELLATION_SCHEDULED.value,
-    "Paused": MembershipStatus.PAUSED.value,
-}
+@membership_facts.on(Membership, "CancellationScheduled")
+def _cancellation_scheduled(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, status=MembershipStatus.CANCELLATION_SCHEDULED.value, status_as_of=iso(e.as_of))
 
 
-@membership_facts.on(Membership, "CancellationScheduled", "Paused", "Resumed", "StatusChanged")
+@membership_facts.on(Membership, "Paused")
+def _paused(tx: ViewTx, e: Any) -> None:
+    _set(tx, e, status=MembershipStatus.PAUSED.value, status_as_of=iso(e.as_of))
+
+
+@membership_facts.on(Membership, "Resumed", "StatusChanged")
 def _status(tx: ViewTx, e: Any) -> None:
-    status = _NAMED.get(type(e).__name__) or str(e.status)
-    _set(tx, e, status=status, status_as_of=iso(e.as_of))
+    _set(tx, e, status=str(e.status), status_as_of=iso(e.as_of))
 
 
 @membership_facts.on(Membership, "StatusConfirmed")

@@ -12,7 +12,7 @@ new tables' position: the lock guarantees that position is at or past its own.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import Tracking
@@ -20,19 +20,13 @@ from eventsourcing.persistence import Tracking
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.polling import catch_up, select_after
-from patronage.projections.store import (
-    Dialect,
-    ViewStore,
-    iter_tables,
-    open_store,
-    small_pool,
-)
+from patronage.projections.store import Dialect, StoreOpener, ViewStore, iter_tables
 
 
 def rebuild(
     name: str,
     ledger: EventLog,
-    env: Mapping[str, str],
+    open_store: StoreOpener,
     *,
     on_start: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
@@ -42,21 +36,17 @@ def rebuild(
     `on_start` gets the head of the log when the rebuild starts, `progress` each applied
     notification id (for a progress bar)."""
     projection_cls = projection_class(name)
-    env = small_pool(env)
-    side = open_store(projection_cls.schema, env, suffix=f"_r{uuid.uuid4().hex[:8]}")
-    try:
-        projection = projection_cls(view=side)
-        if on_start is not None:
-            on_start(ledger.recorder.max_notification_id() or 0)
-        catch_up(ledger, projection, progress=progress)
-        live = Dialect(name, schema=side.dialect.schema)
-        with side._transaction(commit=True) as cursor:
-            _lock_out_live_runner(live, side, cursor)
-            position = _apply_tail(ledger, projection, cursor, progress)
-            _swap(side, live, cursor)
-        return position
-    finally:
-        side.close()
+    side = open_store(projection_cls.schema, suffix=f"_r{uuid.uuid4().hex[:8]}")
+    projection = projection_cls(view=side)
+    if on_start is not None:
+        on_start(ledger.recorder.max_notification_id() or 0)
+    catch_up(ledger, projection, progress=progress)
+    live = Dialect(name, schema=side.dialect.schema)
+    with side.transaction(commit=True) as cursor:
+        _lock_out_live_runner(live, side, cursor)
+        position = _apply_tail(ledger, projection, cursor, progress)
+        _swap(side, live, cursor)
+    return position
 
 
 def _lock_out_live_runner(live: Dialect, side: ViewStore, cursor: Any) -> None:
@@ -80,7 +70,7 @@ def _apply_tail(
     """Apply, inside the swap's transaction, the events that arrived during the build;
     returns the new tables' position."""
     side = projection.view
-    position = side._max_tracking_id(ledger.name, cursor) or 0
+    position = side.position_in(cursor, ledger.name)
     while tail := select_after(ledger, projection.topics, position):
         for n in tail:
             change = projection.change_for(ledger.mapper.to_domain_event(n))

@@ -14,25 +14,15 @@ both stores accept.
 from __future__ import annotations
 
 import re
+from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
-from eventsourcing.persistence import (
-    InfrastructureFactory,
-    IntegrityError,
-    OperationalError,
-    ProgrammingError,
-    Tracking,
-    TrackingRecorder,
-)
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
-from eventsourcing.utils import Environment, strtobool
+from eventsourcing.persistence import Tracking, TrackingRecorder
 
 Row = dict[str, Any]
-CREATE_ATTEMPTS = 5
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
@@ -104,6 +94,11 @@ class ViewTx:
     def run(self, sql: str, **params: Any) -> None:
         self._cursor.execute(self._render(sql), params)
 
+    def insert(self, table: str, **values: Any) -> None:
+        """Insert one row into a view's table (its logical name), a value per column."""
+        columns, params = ", ".join(values), ", ".join(f":{column}" for column in values)
+        self.run(f"INSERT INTO {{{table}}} ({columns}) VALUES ({params})", **values)
+
     def all(self, sql: str, **params: Any) -> list[Row]:
         self._cursor.execute(self._render(sql), params)
         return [dict(row) for row in self._cursor.fetchall()]
@@ -118,45 +113,25 @@ class ViewTx:
 
 
 class ViewStore(TrackingRecorder):
-    """What every view's store offers, on either database (see the two classes below)."""
+    """What every view's store offers, on either database. The concrete stores, which lean
+    on the library's SQLite and PostgreSQL recorders, are in recorders.py."""
 
     schema: ClassVar[ViewSchema]
     dialect: Dialect
-    _factory: Any = None  # the factory of the pool this store opened itself, if any
-
-    if TYPE_CHECKING:  # provided by the library's SQLite and PostgreSQL recorders
-        datastore: Any
-        table_migration_identifier: str
-
-        def _insert_tracking(self, cursor: Any, tracking: Tracking) -> None: ...
-        def _max_tracking_id(self, application_name: str, cursor: Any) -> int | None: ...
-
     tracking_table: ClassVar[str] = "tracking"
 
-    def create_table(self) -> None:
-        """Create the view's tables, unless they exist already.
+    @abstractmethod
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        """A transaction on the view's database; yields a cursor."""
 
-        The service and a worker may start at the same moment: the library's creation is
-        not safe against that (a deadlock, a duplicate), so a lost race is tried again, by
-        when the winner's tables exist. Existing tables are left alone, so starting a
-        process never takes locks that a running worker needs; a changed schema is
-        deployed with `patronage projections rebuild`."""
-        for attempt in range(1, CREATE_ATTEMPTS + 1):
-            if self._has_tables():
-                return
-            try:
-                super().create_table()  # type: ignore[misc]  # the library's recorder
-                return
-            except (IntegrityError, OperationalError):
-                if attempt == CREATE_ATTEMPTS:
-                    raise
+    @abstractmethod
+    def track_in(self, cursor: Any, tracking: Tracking) -> None:
+        """Advance the view's position within an open transaction; IntegrityError when the
+        position was applied already."""
 
-    def _has_tables(self) -> bool:
-        # The library records this row in the transaction that creates the tables.
-        try:
-            return self.max_tracking_id(self.table_migration_identifier) is not None
-        except (OperationalError, ProgrammingError):  # no tracking table yet
-            return False
+    @abstractmethod
+    def position_in(self, cursor: Any, application_name: str) -> int:
+        """The view's position, read within an open transaction."""
 
     def _tables(self) -> dict[str, str]:
         return {**self.schema.tables, self.tracking_table: ""}
@@ -168,120 +143,39 @@ class ViewStore(TrackingRecorder):
         tables = [self.render(ddl) for ddl in self.schema.tables.values()]
         return tables + [self.dialect.create_index(index) for index in self.schema.indexes]
 
-    def _transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
-        """A transaction on the view's database (both datastores have the same call)."""
-        cm: AbstractContextManager[Any] = self.datastore.transaction(commit=commit)
-        return cm
-
     def apply(self, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
         """Advance the position and change the rows in one transaction, or neither."""
-        with self._transaction(commit=True) as cursor:
+        with self.transaction(commit=True) as cursor:
             self.apply_in(cursor, tracking, change)
 
     def apply_in(self, cursor: Any, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
         """Apply within an open transaction. The tracking insert comes first: it takes the
         write lock, and an event already applied fails there (IntegrityError) before any
         row is touched."""
-        self._insert_tracking(cursor, tracking)
+        self.track_in(cursor, tracking)
         change(ViewTx(cursor, self.render))
+
+    @contextmanager
+    def write(self) -> Iterator[ViewTx]:
+        """A transaction that commits its changes, for tables no event feeds (counters)."""
+        with self.transaction(commit=True) as cursor:
+            yield ViewTx(cursor, self.render)
 
     @contextmanager
     def read(self) -> Iterator[ViewTx]:
         """A read-only transaction: the rows a reader sees are of one moment."""
-        with self._transaction(commit=False) as cursor:
+        with self.transaction(commit=False) as cursor:
             yield ViewTx(cursor, self.render)
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
-    def close(self) -> None:
-        if self._factory is not None:
-            self._factory.close()
 
+class StoreOpener(Protocol):
+    """Opens a view's store (under `suffix`, for a rebuild) on the database the composition
+    root chose."""
 
-class SQLiteViewStore(ViewStore, SQLiteTrackingRecorder):
-    """A view in the Ledger's SQLite file, with its own tracking table.
-
-    The library's SQLite tracking table is one per database and keyed by application name
-    only, so every view would share one position: each view gets `<view>_tracking` instead.
-    """
-
-    def __init__(self, datastore: SQLiteDatastore, *, suffix: str = "", **kwargs: Any) -> None:
-        self.dialect = Dialect(self.schema.name, schema=None, suffix=suffix)
-        super().__init__(datastore, **kwargs)
-        table = self.dialect.qualified(self.tracking_table)
-        self.insert_tracking_statement = (
-            f"INSERT INTO {table} VALUES (:application_name, :notification_id) "
-            "ON CONFLICT (application_name) DO UPDATE "
-            "SET notification_id = :notification_id "
-            f"WHERE {table}.notification_id < :notification_id "
-            "RETURNING notification_id"
-        )
-        self.select_max_tracking_id_statement = (
-            f"SELECT MAX(notification_id) FROM {table} WHERE application_name=?"
-        )
-
-    def construct_create_table_statements(self) -> list[str]:
-        table = self.dialect.qualified(self.tracking_table)
-        return [
-            f"CREATE TABLE IF NOT EXISTS {table} (application_name TEXT, "
-            "notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID",
-            *self.view_ddl(),
-        ]
-
-
-class PostgresViewStore(ViewStore, PostgresTrackingRecorder):
-    """A view in the Ledger's PostgreSQL schema (POSTGRES_SCHEMA), tracking in `<view>_tracking`."""
-
-    def __init__(self, datastore: PostgresDatastore, *, suffix: str = "", **kwargs: Any) -> None:
-        self.dialect = Dialect(self.schema.name, schema=datastore.schema or "public", suffix=suffix)
-        kwargs["tracking_table_name"] = self.dialect.bare(self.tracking_table)
-        super().__init__(datastore, **kwargs)
-        from psycopg.sql import SQL
-
-        self.sql_create_statements.extend(SQL(ddl).format() for ddl in self.view_ddl())
-
-
-_classes: dict[tuple[str, bool], type[ViewStore]] = {}
-
-
-def store_class(schema: ViewSchema, postgres: bool) -> type[ViewStore]:
-    """The concrete store class of a view (the library's factory constructs it by class)."""
-    key = (schema.name, postgres)
-    if key not in _classes:
-        base: type[ViewStore] = PostgresViewStore if postgres else SQLiteViewStore
-        title = schema.name.title().replace("_", "")
-        _classes[key] = type(f"{title}{base.__name__}", (base,), {"schema": schema})
-    return _classes[key]
-
-
-def small_pool(env: Mapping[str, str]) -> dict[str, str]:
-    """The environment for a process that needs few connections (a worker, a rebuild):
-    a catching-up or following view uses two or three, and the server's connections are
-    shared with every API process."""
-    return {**env, "POSTGRES_POOL_SIZE": "2", "POSTGRES_MAX_OVERFLOW": "2"}
-
-
-def open_store(
-    schema: ViewSchema, env: Mapping[str, str], suffix: str = "", datastore: Any = None
-) -> ViewStore:
-    """A view's store on the Ledger's database, its tables created if missing (unless the
-    environment's CREATE_TABLE says not to).
-
-    With `datastore` (the Ledger's own), the view shares the Ledger's connection pool: one
-    pool per API process however many views it reads. Without, it opens its own pool."""
-    postgres = env.get("PERSISTENCE_MODULE") == "eventsourcing.postgres"
-    factory = None
-    if datastore is None:
-        factory = InfrastructureFactory[TrackingRecorder].construct(
-            env=Environment(schema.name, dict(env))
-        )
-        datastore = factory.datastore  # type: ignore[attr-defined]
-    store = store_class(schema, postgres)(datastore, suffix=suffix)  # type: ignore[call-arg]
-    if strtobool(env.get("CREATE_TABLE", "yes")):  # off in production: `patronage setup`
-        store.create_table()
-    store._factory = factory  # closed with the store, when the store opened it
-    return store
+    def __call__(self, schema: ViewSchema, suffix: str = "") -> ViewStore: ...
 
 
 def iter_tables(schema: ViewSchema) -> Iterator[str]:

@@ -93,13 +93,12 @@ handlers.extend(gift_details.handlers)
 
 @handlers.on(Supporter, "Registered")
 def _registered(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {supporters} (supporter_id, email, name, name_key)"
-        " VALUES (:id, :email, :name, :key)",
-        id=str(e.originator_id),
+    tx.insert(
+        "supporters",
+        supporter_id=str(e.originator_id),
         email=e.email.strip().lower(),
         name=e.name.strip(),
-        key=e.name.strip().lower(),
+        name_key=e.name.strip().lower(),
     )
 
 

@@ -18,7 +18,8 @@ from eventsourcing.projection import ProjectionRunner
 
 from patronage.projections.base import EventLog
 from patronage.projections.catalog import projection_class
-from patronage.projections.store import ViewStore, small_pool, store_class
+from patronage.projections.recorders import small_pool, store_class
+from patronage.projections.store import ViewStore
 
 log = structlog.get_logger(__name__)
 

@@ -1,0 +1,182 @@
+"""The ask service: what one reader sees at the end of one article.
+
+Everything comes from memory: campaigns from the in-process catalogue, the reader's status
+from their signed token, bandit scores from the last sample, the ticker's money raised from
+the last refresh. The only write is a view count, in memory, flushed in batches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from typing import Literal
+
+from patronage.application.allocation import BanditScores
+from patronage.application.campaigns import CampaignCatalogue
+from patronage.application.impressions import ImpressionCounter
+from patronage.application.performance import GiftsPerVariant, RaisedForCampaign
+from patronage.asks.currency import currency_for
+from patronage.asks.selection import (
+    Ask,
+    Choice,
+    NoAsk,
+    PageContext,
+    ReaderContext,
+    Rejection,
+    Thanks,
+    choose,
+    preview,
+)
+from patronage.asks.token import SupporterTokens
+from patronage.domain.campaign import (
+    ARTICLE_COUNT_PLACEHOLDER,
+    Action,
+    CampaignSpec,
+    Frequency,
+    SuggestedAmounts,
+    Variant,
+)
+from patronage.domain.money import Money
+from patronage.payments.amounts import AmountRules
+
+
+@dataclass(frozen=True, slots=True)
+class Choices:
+    """The variant's suggested amounts in the reader's currency, and the limits of a gift."""
+
+    amounts: SuggestedAmounts
+    default_frequency: Frequency
+    minimum: Money
+    maximum: Money
+
+
+@dataclass(frozen=True, slots=True)
+class TickerLine:
+    goal: Money
+    raised: Money
+
+
+@dataclass(frozen=True, slots=True)
+class AskCopy:
+    """The ask as the reader sees it: copy filled in, amounts in their currency."""
+
+    heading: str
+    paragraphs: tuple[str, ...]
+    highlighted: str
+    cta: Action
+    secondary: Action | None
+    choices: Choices
+    ticker: TickerLine | None
+    article_count: int | None  # None when the reader opted out of seeing it
+
+
+@dataclass(frozen=True, slots=True)
+class AskOutcome:
+    kind: Literal["ask", "thanks", "none"]
+    reason: str  # why no ask, or the kind
+    rejections: tuple[Rejection, ...]
+    copy: AskCopy | None = None
+    campaign: str = ""
+    variant: str = ""
+
+
+class Asks:
+    def __init__(
+        self,
+        catalogue: CampaignCatalogue,
+        tokens: SupporterTokens,
+        bandit: BanditScores,
+        gifts: GiftsPerVariant,
+        raised: RaisedForCampaign,
+        impressions: ImpressionCounter,
+        rules: AmountRules,
+        default_currency: str,
+        now: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self._catalogue = catalogue
+        self._tokens = tokens
+        self._bandit = bandit
+        self._gifts = gifts
+        self._raised = raised
+        self._impressions = impressions
+        self._rules = rules
+        self._default_currency = default_currency
+        self._now = now
+
+    def answer(
+        self,
+        page: PageContext,
+        given: ReaderContext,
+        supporter_token: str = "",
+        force: str | None = None,
+    ) -> AskOutcome:
+        """The ask for this page and reader (as the page describes them; their audience comes
+        from their token); `force` (`campaign:variant`) is an editor's preview, which skips
+        the filters and is not counted as a view."""
+        now = self._now()
+        reader = replace(
+            given,
+            country=given.country.upper()[:2],
+            asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
+            audience=self._tokens.audience(supporter_token, now),
+        )
+        specs = self._catalogue.specs()
+        choice: Choice
+        if force:
+            choice = preview(specs, force, reader, now)
+        else:
+            choice = choose(specs, page, reader, now, self._bandit.scores(specs, self._gifts))
+            if isinstance(choice, Ask):
+                self._impressions.record(choice.campaign.code, choice.variant.name)
+        return self._outcome(choice, reader)
+
+    def _outcome(self, choice: Choice, reader: ReaderContext) -> AskOutcome:
+        if isinstance(choice, Ask):
+            return AskOutcome(
+                kind="ask",
+                reason="ask",
+                rejections=choice.rejections,
+                copy=self._copy(choice, reader),
+                campaign=choice.campaign.code,
+                variant=choice.variant.name,
+            )
+        if isinstance(choice, Thanks):
+            return AskOutcome(kind="thanks", reason="thanks", rejections=choice.rejections)
+        assert isinstance(choice, NoAsk)
+        return AskOutcome(kind="none", reason=choice.reason, rejections=choice.rejections)
+
+    def _copy(self, ask: Ask, reader: ReaderContext) -> AskCopy:
+        count = None if reader.article_count_opt_out else ask.article_count
+        shown = str(count or 0)
+
+        def fill(text: str) -> str:
+            return text.replace(ARTICLE_COUNT_PLACEHOLDER, shown)
+
+        variant = ask.variant
+        return AskCopy(
+            heading=fill(variant.heading),
+            paragraphs=tuple(fill(p) for p in variant.paragraphs),
+            highlighted=fill(variant.highlighted),
+            cta=variant.cta,
+            secondary=variant.secondary,
+            choices=self._choices(variant, reader.country),
+            ticker=self._ticker(ask.campaign),
+            article_count=count,
+        )
+
+    def _choices(self, variant: Variant, country: str) -> Choices:
+        """The variant's amounts in the reader's currency, else the default, else its first."""
+        wanted = currency_for(country, self._default_currency)
+        amounts = variant.amounts_for(wanted) or variant.amounts[0]
+        return Choices(
+            amounts=amounts,
+            default_frequency=variant.default_frequency,
+            minimum=self._rules.minimum(amounts.currency),
+            maximum=self._rules.maximum(amounts.currency),
+        )
+
+    def _ticker(self, spec: CampaignSpec) -> TickerLine | None:
+        if spec.goal is None:
+            return None
+        return TickerLine(spec.goal, self._raised.raised(spec.code, spec.goal.currency))
