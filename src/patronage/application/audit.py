@@ -10,7 +10,7 @@ from datetime import datetime
 from eventsourcing.utils import get_topic
 
 from patronage.application.acting import acting
-from patronage.application.ledger import Ledger
+from patronage.application.ledger import Ledger, newest_first
 from patronage.domain.audit import StaffAction
 
 RECORDED_TOPIC = get_topic(StaffAction.Recorded)  # type: ignore[attr-defined]
@@ -65,29 +65,20 @@ class Audit:
     ) -> AuditPage:
         """Recorded actions, newest first, optionally of one actor or action (prefix)."""
         found: list[AuditEntry] = []
-        stop = min(before - 1, self.ledger.head()) if before is not None else self.ledger.head()
-        window = 256
-        while stop >= 1 and len(found) < limit:
-            start = max(1, stop - window + 1)
-            batch = self.ledger.recorder.select_notifications(
-                start, window, stop=stop, topics=[RECORDED_TOPIC]
+        for notification in newest_first(self.ledger, RECORDED_TOPIC, before):
+            event = self.ledger.mapper.to_domain_event(notification)
+            entry = AuditEntry(
+                position=notification.id,
+                at=event.timestamp,  # type: ignore[attr-defined]
+                actor=event.actor,  # type: ignore[attr-defined]
+                action=event.action,  # type: ignore[attr-defined]
+                subject=event.subject,  # type: ignore[attr-defined]
+                details=dict(event.details),  # type: ignore[attr-defined]
             )
-            for notification in reversed(batch):
-                event = self.ledger.mapper.to_domain_event(notification)
-                entry = AuditEntry(
-                    position=notification.id,
-                    at=event.timestamp,  # type: ignore[attr-defined]
-                    actor=event.actor,  # type: ignore[attr-defined]
-                    action=event.action,  # type: ignore[attr-defined]
-                    subject=event.subject,  # type: ignore[attr-defined]
-                    details=dict(event.details),  # type: ignore[attr-defined]
-                )
-                if (actor and entry.actor != actor) or not entry.action.startswith(action):
-                    continue
-                found.append(entry)
-                if len(found) == limit:
-                    break
-            window = window if batch else min(window * 4, 1 << 20)
-            stop = start - 1
+            if (actor and entry.actor != actor) or not entry.action.startswith(action):
+                continue
+            found.append(entry)
+            if len(found) == limit:
+                break
         next_before = found[-1].position if len(found) == limit and found[-1].position > 1 else None
         return AuditPage(entries=found, next_before=next_before)

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Recording
+from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
 
 from patronage.application import acting
 from patronage.application.bulk_read import get_many
@@ -159,3 +159,18 @@ def retrying(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
             log.debug("concurrent_save_retried", attempt=attempt)
             time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
     raise AssertionError("unreachable")
+
+
+def newest_first(ledger: Ledger, topic: str, before: int | None = None) -> Iterator[Notification]:
+    """The log's notifications of `topic`, newest first, from just before position `before`
+    (or the head); a reader stops when it has a page. A `before` past the head starts at the
+    head, and sparse regions of the log are crossed in ever larger steps."""
+    head = ledger.head()
+    stop = min(before - 1, head) if before is not None else head
+    window = 256
+    while stop >= 1:
+        start = max(1, stop - window + 1)
+        batch = ledger.recorder.select_notifications(start, window, stop=stop, topics=[topic])
+        yield from reversed(batch)
+        window = window if batch else min(window * 4, 1 << 20)
+        stop = start - 1
