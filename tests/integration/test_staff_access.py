@@ -45,7 +45,11 @@ PUBLIC = {
     ("GET", "/console/assets/console.css"),
 }
 # Routes any signed-in staff member may use.
-ANY_ROLE = {("POST", "/console/sign-out")}
+ANY_ROLE = {
+    ("POST", "/console/sign-out"),
+    ("GET", "/console/account"),
+    ("POST", "/console/account/password"),
+}
 PATH_VALUES = {
     "code": "demo-spring-drive",
     "name": "control",

@@ -185,6 +185,27 @@ def test_sign_in_goes_back_only_to_console_pages(client: TestClient, patronage: 
         assert answer.headers["location"] == landed
 
 
+def test_a_member_changes_their_password_and_signs_in_again(
+    client: TestClient, patronage: Patronage
+) -> None:
+    add_staff(patronage, "ed@news.example", Role.EDITOR)
+    sign_in(client, "ed@news.example")
+    wrong = post_form(
+        client, "/console/account", "/console/account/password",
+        {"current": "not it at all", "new": "a brand new password"},
+    )  # fmt: skip
+    assert "error=" in wrong.headers["location"]
+    changed = post_form(
+        client, "/console/account", "/console/account/password",
+        {"current": PASSWORD, "new": "a brand new password"},
+    )  # fmt: skip
+    assert changed.headers["location"] == "/console/sign-in"
+    assert client.get("/console/campaigns").status_code == 401
+    assert patronage.staff.authenticate("ed@news.example", PASSWORD) is None
+    sign_in(client, "ed@news.example", "a brand new password")
+    assert [e.action for e in patronage.audit.entries().entries] == ["staff.password_changed"]
+
+
 # API tokens ---------------------------------------------------------------------------------
 
 

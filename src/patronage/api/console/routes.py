@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.resources import files
 
+import structlog
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import Response
 
@@ -22,6 +23,7 @@ from patronage.api.console.session import ConsoleRefusedError, console_signer, c
 from patronage.application.ratelimit import RateLimiter
 from patronage.bootstrap import Patronage
 
+log = structlog.get_logger(__name__)
 _CSS = files("patronage").joinpath("web/static/console.css")
 assets = APIRouter(include_in_schema=False)
 
@@ -37,6 +39,12 @@ def console_css() -> Response:
 
 def install(app: FastAPI, patronage: Patronage) -> None:
     settings = patronage.settings
+    if not settings.console_secret.get_secret_value():
+        log.warning(
+            "console_secret_unset",
+            detail="console sessions end on restart and need one API process:"
+            " set PATRONAGE_CONSOLE_SECRET",
+        )
     app.state.console_signer = console_signer(
         settings.console_secret.get_secret_value(), settings.console_session_hours
     )

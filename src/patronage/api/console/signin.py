@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -20,6 +22,7 @@ from patronage.api.console.session import (
 )
 from patronage.api.deps import PatronageDep
 from patronage.application.ratelimit import RateLimiter
+from patronage.domain.errors import DomainError
 from patronage.domain.staff import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -90,4 +93,28 @@ def sign_out(user: AnyUser, _form: CheckedForm, patronage: PatronageDep) -> Resp
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@router.get("/account", response_class=HTMLResponse)
+def account(request: Request, user: AnyUser, notice: str = "", error: str = "") -> Response:
+    return render(request, "account.html", user, notice=notice, error=error)
+
+
+@router.post("/account/password")
+async def change_password(
+    request: Request, user: AnyUser, form: CheckedForm, patronage: PatronageDep
+) -> Response:
+    """A new password, given the current one; other sessions of this person end."""
+    current, new = str(form.get("current") or "")[:1024], str(form.get("new") or "")[:1024]
+    if await run_in_threadpool(patronage.staff.authenticate, user.email, current) is None:
+        return RedirectResponse("/console/account?error=The+current+password+is+wrong.", 303)
+    try:
+        with patronage.audit.action(user.actor, "staff.password_changed", user.email):
+            await run_in_threadpool(patronage.staff.change_password, user.staff_id, new, user.actor)
+    except DomainError as error:
+        return RedirectResponse(f"/console/account?error={quote(str(error))}", 303)
+    await run_in_threadpool(patronage.staff.sign_out, user.staff_id)
+    response = RedirectResponse("/console/sign-in", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
     return response
