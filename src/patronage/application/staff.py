@@ -11,6 +11,7 @@ import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from uuid import UUID
 
 from argon2 import PasswordHasher
@@ -70,9 +71,13 @@ class StaffAccounts:
         self.ledger = ledger
         self.clock = clock
         self.hasher = PasswordHasher()
-        # Verified against when the email is unknown, so that a wrong email takes as long
-        # as a wrong password and does not reveal who has an account.
-        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @cached_property
+    def _decoy(self) -> str:
+        """Verified against when the email is unknown, so that a wrong email takes as long
+        as a wrong password and does not reveal who has an account (made on first use: a
+        hash costs time every start-up would pay)."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     def add(self, email: str, role: Role, password: str, by: str) -> StaffMember:
         _check_password(password)
