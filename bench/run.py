@@ -17,6 +17,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import httpx
 import psycopg
@@ -175,8 +176,8 @@ def seed_supporters_with_a_gift(patronage: Patronage, supporters: int, batch: in
     """A year's donors, fast: one supporter and one 2025 gift each, saved many at a time."""
     pending: list[Aggregate] = []
     for n in range(supporters):
-        supporter = Supporter(email=f"donor{n}@example.org", name=f"Donor {n}",
-                              consent_to_contact=False)  # fmt: skip
+        supporter = Supporter.register(uuid4(), f"donor{n}@example.org", f"Donor {n}",
+                                       consent_to_contact=False)  # fmt: skip
         gift = Gift(
             payment_id=f"pi_year_{n}", supporter_id=supporter.id,
             amount=Money(1000 + n % 9000, "USD"), received_at=datetime(2025, 6, 1, tzinfo=UTC),

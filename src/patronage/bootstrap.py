@@ -26,16 +26,19 @@ from patronage.application.giving import Giving
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.payloads import StripePayloads
 from patronage.application.ports import PaymentGateway
 from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
+from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
+from patronage.application.view_operations import ViewOperations
 from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
-from patronage.config import Settings, SettingsError
+from patronage.config import EventStore, Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
 from patronage.payments.stripe.client import make_stripe_client
@@ -51,8 +54,20 @@ from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
 from patronage.receipts.mail import SmtpConfig, SmtpMailer
 from patronage.receipts.pdf import Branding
+from patronage.storage import fail_fast_env
 
 log = structlog.get_logger(__name__)
+
+
+def personal_data_env(settings: Settings) -> dict[str, str]:
+    """The library's cipher over every stored event, and the Ledger's identity key."""
+    env: dict[str, str] = {}
+    if settings.cipher_key is not None:
+        env["CIPHER_TOPIC"] = "eventsourcing.cryptography:AESCipher"
+        env["CIPHER_KEY"] = settings.cipher_key.get_secret_value()
+    if settings.identity_key is not None:
+        env["IDENTITY_KEY"] = settings.identity_key.get_secret_value()
+    return env
 
 
 def eventsourcing_env(settings: Settings) -> dict[str, str]:
@@ -65,6 +80,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
             "PERSISTENCE_MODULE": "eventsourcing.sqlite",
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
+            **personal_data_env(settings),
         }
     url = urlsplit(settings.database_url.get_secret_value())
     dbname = url.path.lstrip("/")
@@ -79,13 +95,17 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
         "POSTGRES_PASSWORD": unquote(url.password or ""),
         "POSTGRES_POOL_SIZE": str(settings.database_pool_size),
         "POSTGRES_MAX_OVERFLOW": str(settings.database_pool_size),
-        # The library's defaults wait 30 s per try (and retry): fail fast instead.
-        "POSTGRES_CONNECT_TIMEOUT": "5",
+        # The library's defaults wait 30 s for a connection, ten times: fail fast instead
+        # (a few seconds, then 503), and check a pooled connection before use, so the
+        # first requests after an outage do not meet its dead connections.
+        "POSTGRES_CONNECT_TIMEOUT": str(settings.database_timeout_seconds),
+        "POSTGRES_PRE_PING": "y",
+        **fail_fast_env(),
         "POSTGRES_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
     }
     if settings.database_schema:
         env["POSTGRES_SCHEMA"] = settings.database_schema
-    return env
+    return env | personal_data_env(settings)
 
 
 def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None:
@@ -106,6 +126,45 @@ def database_problem(settings: Settings, timeout_seconds: int = 2) -> str | None
     except psycopg.Error as error:
         return f"PostgreSQL does not answer: {str(error).strip()}"
     return None
+
+
+def kurrentdb_problem(settings: Settings, timeout_seconds: float = 5.0) -> str | None:
+    """Why the configured KurrentDB cannot be used right now (the optional extra missing,
+    the server not answering), or None when it answers."""
+    assert settings.kurrentdb_uri is not None
+    try:
+        from kurrentdbclient import KurrentDBClient  # the optional extra
+        from kurrentdbclient.exceptions import KurrentDBClientError
+    except ImportError:
+        return (
+            "PATRONAGE_EVENT_STORE=kurrentdb needs the optional extra: "
+            "pip install 'patronage[kurrentdb]'"
+        )
+    uri = settings.kurrentdb_uri.get_secret_value()
+    where = urlsplit(uri).netloc.rpartition("@")[2]  # never the credentials
+    try:
+        client = KurrentDBClient(uri=uri)
+    except (KurrentDBClientError, ValueError) as error:
+        return f"PATRONAGE_KURRENTDB_URI is not usable: {error}"
+    try:
+        client.get_commit_position(timeout=timeout_seconds)
+    except KurrentDBClientError as error:
+        return f"KurrentDB does not answer at {where}: {error}"
+    finally:
+        client.close()
+    return None
+
+
+def refuse_kurrentdb(settings: Settings) -> None:
+    """The KurrentDB path goes as far as reaching the server; the Ledger does not run on it
+    yet (docs/scaling.md says what must change), so starting stops here, clearly."""
+    problem = kurrentdb_problem(settings)
+    raise SettingsError(
+        f"invalid settings: {problem}"
+        if problem
+        else "invalid settings: PATRONAGE_EVENT_STORE=kurrentdb: the server answers, but the "
+        "Ledger cannot run on KurrentDB yet (see docs/scaling.md)"
+    )
 
 
 _ORGANISATION_SETTINGS = {
@@ -144,13 +203,11 @@ def branding(settings: Settings) -> Branding:
     )
 
 
-def receipt_outbox(
-    settings: Settings, ledger: Ledger, register: RegisterQueries
-) -> ReceiptOutbox | None:
-    """The email outbox, or None while no SMTP server is configured."""
+def smtp_config(settings: Settings) -> SmtpConfig | None:
+    """The SMTP server receipts are emailed through; None while none is configured."""
     if not settings.smtp_host:
         return None
-    config = SmtpConfig(
+    return SmtpConfig(
         host=settings.smtp_host,
         port=settings.smtp_port,
         security=settings.smtp_security.value,
@@ -159,6 +216,15 @@ def receipt_outbox(
         sender=settings.smtp_from,
         timeout=settings.smtp_timeout_seconds,
     )
+
+
+def receipt_outbox(
+    settings: Settings, ledger: Ledger, register: RegisterQueries
+) -> ReceiptOutbox | None:
+    """The email outbox, or None while no SMTP server is configured."""
+    config = smtp_config(settings)
+    if config is None:
+        return None
     return ReceiptOutbox(
         ledger,
         register,
@@ -183,6 +249,8 @@ class Patronage:
     giving: Giving
     receipting: Receipting
     inbox: Inbox
+    payloads: StripePayloads
+    supporters: Supporters
     campaigns: Campaigns
     impressions: ImpressionCounter
     asks: Asks
@@ -193,6 +261,7 @@ class Patronage:
     staff: StaffAccounts
     api_tokens: ApiTokens
     audit: Audit
+    view_operations: ViewOperations
     outbox: ReceiptOutbox | None
     receipt_worker: ReceiptWorker
     year_end: YearEndJobs
@@ -228,13 +297,10 @@ def payment_gateway(
     return None if client is None else StripePaymentGateway(client, settings.demo_mode)
 
 
-def checkout_for(
-    settings: Settings, ledger: Ledger, giving: Giving, gateway: PaymentGateway | None
-) -> Checkout:
+def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | None) -> Checkout:
     window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
-        giving=giving,
         gateway=gateway,
         rules=AmountRules(
             currencies=tuple(settings.checkout_currencies),
@@ -264,6 +330,8 @@ def supporter_tokens(settings: Settings) -> SupporterTokens:
 
 
 def bootstrap(settings: Settings) -> Patronage:
+    if settings.event_store == EventStore.KURRENTDB:
+        refuse_kurrentdb(settings)
     organisation = organisation_details(settings)  # before anything opens: fail fast
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
@@ -278,14 +346,18 @@ def bootstrap(settings: Settings) -> Patronage:
     # One client for every call to Stripe: checkout's payments, the inbox's lookups and
     # the inbox CLI's list of missed events.
     stripe_client = make_stripe_client(settings)
-    checkout = checkout_for(settings, ledger, giving, payment_gateway(settings, stripe_client))
+    checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
+    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
+    payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
         ledger=ledger,
         giving=giving,
         receipting=receipting,
-        inbox=Inbox(ledger, giving, stripe_lookups(stripe_client)),
+        inbox=inbox,
+        payloads=payloads,
+        supporters=Supporters(ledger, payloads),
         campaigns=campaigns,
         impressions=impressions,
         asks=Asks(
@@ -312,6 +384,7 @@ def bootstrap(settings: Settings) -> Patronage:
         year_end=YearEndJobs(receipting),
         branding=branding(settings),
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
+        view_operations=ViewOperations(ledger, views),
     )
 
 

@@ -6,6 +6,8 @@ the eventsourcing environment and every concrete part.
 
 from __future__ import annotations
 
+import base64
+import binascii
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +39,11 @@ class SmtpSecurity(StrEnum):
     TLS = "tls"
 
 
+class EventStore(StrEnum):
+    SQL = "sql"  # SQLite, or PostgreSQL with PATRONAGE_DATABASE_URL
+    KURRENTDB = "kurrentdb"  # wired up to the server, not supported beyond: docs/scaling.md
+
+
 class SettingsError(Exception):
     """Settings that cannot start Patronage; the message names the setting and the problem."""
 
@@ -60,9 +67,27 @@ class Settings(BaseSettings):
     database_schema: str = Field(default="", pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$")
     database_pool_size: int = Field(default=5, ge=1, le=100)
     database_lock_timeout_seconds: int = Field(default=5, ge=1, le=300)
+    database_timeout_seconds: int = Field(
+        default=2, ge=1, le=60, description="Wait for a PostgreSQL connection; then 503"
+    )
+    event_store: EventStore = EventStore.SQL
+    kurrentdb_uri: SecretStr | None = Field(
+        default=None, description="kurrentdb://host:2113?Tls=true (with event_store=kurrentdb)"
+    )
     create_tables: bool = Field(
         default=True, description="Create missing tables at start (false: `patronage setup` does)"
     )
+
+    # Personal data (docs/personal-data.md)
+    cipher_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 AES key (16, 24 or 32 bytes) encrypting every stored event",
+    )
+    identity_key: SecretStr | None = Field(
+        default=None,
+        description="Secret that supporter ids and email claims are keyed hashes under",
+    )
+    stripe_payload_retention_days: int = Field(default=30, ge=0, le=3650)
 
     # Stripe
     stripe_secret_key: SecretStr = SecretStr("")
@@ -111,6 +136,7 @@ class Settings(BaseSettings):
     log_format: LogFormat = LogFormat.AUTO
     log_level: str = Field(default="INFO", pattern=r"^(DEBUG|INFO|WARNING|ERROR)$")
     max_webhook_bytes: int = Field(default=256 * 1024, ge=1024)
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
 
     # Operations (docs/operations.md)
     metrics_port: int = Field(
@@ -183,6 +209,25 @@ class Settings(BaseSettings):
             raise ValueError("must be a postgresql:// URL (leave it unset for embedded SQLite)")
         return value
 
+    @field_validator("cipher_key")
+    @classmethod
+    def _aes_key(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            try:
+                size = len(base64.b64decode(value.get_secret_value(), validate=True))
+            except binascii.Error:
+                size = -1
+            if size not in (16, 24, 32):
+                raise ValueError("must be base64 of 16, 24 or 32 random bytes")
+        return value
+
+    @field_validator("identity_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (32 random bytes, base64, is good)")
+        return value
+
     @field_validator("org_time_zone")
     @classmethod
     def _time_zone(cls, value: str) -> str:
@@ -217,6 +262,18 @@ class Settings(BaseSettings):
             raise ValueError("PATRONAGE_SMTP_FROM needs an address when PATRONAGE_SMTP_HOST is set")
         if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
             raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
+        return self
+
+    @model_validator(mode="after")
+    def _kurrentdb_is_complete(self) -> Settings:
+        if self.event_store == EventStore.KURRENTDB:
+            if self.kurrentdb_uri is None:
+                raise ValueError("PATRONAGE_EVENT_STORE=kurrentdb needs PATRONAGE_KURRENTDB_URI")
+            if self.database_url is None:
+                raise ValueError(
+                    "PATRONAGE_EVENT_STORE=kurrentdb keeps the views in PostgreSQL: "
+                    "set PATRONAGE_DATABASE_URL too"
+                )
         return self
 
     @property

@@ -17,7 +17,8 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from patronage.config import load_settings
 from tests.support import stripe_events as se
-from tests.support.processes import command, patronage_process, process_env, wait_until
+from tests.support.polling import eventually, exited
+from tests.support.processes import command, patronage_process, process_env
 from tests.support.servers import free_port, wait_until_ready
 from tests.support.stores import store_settings
 
@@ -109,7 +110,12 @@ def test_two_apis_and_the_workers_on_postgresql_agree_and_report_it(tmp_path: Pa
                     for a in answers
                 )
 
-            wait_until(all_ready, 120, "both APIs ready with the views caught up", workers)
+            eventually(
+                all_ready,
+                "both APIs ready with the views caught up",
+                timeout=120,
+                abort=exited(workers),
+            )
 
             supporters = clients[0].get("/staff/supporters", headers=STAFF).json()
             assert supporters["total"] == DONORS

@@ -69,6 +69,7 @@ def test_staff_endpoints_accept_a_configured_key(client: TestClient) -> None:
 def test_demo_pages_are_mounted_only_in_demo_mode(patronage: Patronage) -> None:
     plain = TestClient(create_app(patronage))
     assert plain.get("/demo/article").status_code == 404
+    assert plain.get("/demo/mail").status_code == 404
     assert plain.get("/static/patronage-embed.js").status_code == 200  # the embed is not demo
 
     patronage.settings = patronage.settings.model_copy(update={"demo_mode": True})

@@ -1,6 +1,6 @@
 """`patronage check` catches each misconfiguration with a clear message and exit code 1
-(2 when the settings cannot be read), and passes a good one. Real database and SMTP-free:
-each case changes one setting of a good configuration."""
+(2 when the settings cannot be read), and passes a good one. A real database and a real
+SMTP server (aiosmtpd on loopback); each case changes one thing of a good configuration."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from patronage.cli.mail_catcher import CaughtMail, mail_catcher
 from patronage.cli.main import cli
 from tests.support.servers import free_port
 from tests.support.stores import POSTGRES_URL, postgres_schema
@@ -63,7 +64,11 @@ CASES = [
         {"PATRONAGE_SUPPORTER_TOKEN_SECRET": ""},
         "PATRONAGE_SUPPORTER_TOKEN_SECRET is not set",
     ),
-    ("no organisation name", {"PATRONAGE_ORG_NAME": " "}, "PATRONAGE_ORG_NAME is empty"),
+    (
+        "no organisation name",
+        {"PATRONAGE_ORG_NAME": " "},
+        "US receipts need PATRONAGE_ORG_NAME (name)",
+    ),
     (
         "demo tax id",
         {"PATRONAGE_ORG_TAX_ID": "00-0000000"},
@@ -71,7 +76,11 @@ CASES = [
     ),
     (
         "EIN for a Canadian charity",
-        {"PATRONAGE_ORG_JURISDICTION": "CA"},
+        {
+            "PATRONAGE_ORG_JURISDICTION": "CA",
+            "PATRONAGE_ORG_PLACE_OF_ISSUE": "Toronto, ON",
+            "PATRONAGE_ORG_SIGNATORY": "A. Treasurer, Treasurer",
+        },
         "PATRONAGE_ORG_TAX_ID is not a CRA number like 123456789RR0001 (CA receipts)",
     ),
     (
@@ -83,6 +92,35 @@ CASES = [
         "unreachable PostgreSQL",
         {"PATRONAGE_DATABASE_URL": "postgresql://postgres@127.0.0.1:{port}/test"},
         "PostgreSQL does not answer",
+    ),
+    (
+        "Canadian receipts without place of issue",
+        {
+            "PATRONAGE_ORG_JURISDICTION": "CA",
+            "PATRONAGE_ORG_TAX_ID": "123456789RR0001",
+            "PATRONAGE_ORG_SIGNATORY": "A. Treasurer, Treasurer",
+        },
+        "CA receipts need PATRONAGE_ORG_PLACE_OF_ISSUE",
+    ),
+    (
+        "SMTP server not answering",
+        {
+            "PATRONAGE_SMTP_HOST": "127.0.0.1",
+            "PATRONAGE_SMTP_PORT": "{port}",
+            "PATRONAGE_SMTP_SECURITY": "none",
+            "PATRONAGE_SMTP_FROM": "r@ledger.example",
+        },
+        "refused or did not answer: ConnectionRefusedError",
+    ),
+    (
+        "SMTP without TLS support asked for STARTTLS",
+        {
+            "PATRONAGE_SMTP_HOST": "127.0.0.1",
+            "PATRONAGE_SMTP_PORT": "{catcher}",
+            "PATRONAGE_SMTP_SECURITY": "starttls",
+            "PATRONAGE_SMTP_FROM": "r@ledger.example",
+        },
+        "SMTPNotSupportedError",
     ),
     (
         "data directory not writable",
@@ -103,6 +141,13 @@ def clean_env(tmp_path: Path) -> Iterator[dict[str, str]]:
         yield GOOD | {"PATRONAGE_DATA_DIR": str(tmp_path / "data")}
     finally:
         os.environ.update(inherited)
+
+
+@pytest.fixture
+def catcher(tmp_path: Path) -> Iterator[CaughtMail]:
+    """A real SMTP server (aiosmtpd) on loopback, without TLS."""
+    with mail_catcher(tmp_path / "mail") as caught:
+        yield caught
 
 
 def _check(env: dict[str, str]) -> tuple[int, str]:
@@ -132,14 +177,33 @@ def test_a_good_configuration_on_postgresql_passes(clean_env: dict[str, str]) ->
 
 @pytest.mark.parametrize(("case", "change", "said"), CASES, ids=[c[0] for c in CASES])
 def test_each_misconfiguration_is_caught(
-    clean_env: dict[str, str], case: str, change: dict[str, str], said: str
+    clean_env: dict[str, str],
+    catcher: CaughtMail,
+    case: str,
+    change: dict[str, str],
+    said: str,
 ) -> None:
-    env = clean_env | {k: v.format(port=free_port()) for k, v in change.items()}
+    env = clean_env | {
+        k: v.format(port=free_port(), catcher=catcher.port) for k, v in change.items()
+    }
     code, output = _check(env)
     assert code == 1, f"{case}: {output}"
     fails = [line for line in output.splitlines() if line.startswith("FAIL")]
     assert len(fails) == 1, f"{case}: only its own problem is reported: {output}"
     assert said in fails[0]
+
+
+def test_a_reachable_smtp_server_passes(clean_env: dict[str, str], catcher: CaughtMail) -> None:
+    env = clean_env | {
+        "PATRONAGE_SMTP_HOST": catcher.host,
+        "PATRONAGE_SMTP_PORT": str(catcher.port),
+        "PATRONAGE_SMTP_SECURITY": "none",
+        "PATRONAGE_SMTP_FROM": "Receipts <receipts@ledger.example>",
+    }
+    code, output = _check(env)
+    assert code == 0, output
+    assert f"ok    smtp: 127.0.0.1:{catcher.port} answers (none)" in output
+    assert catcher.messages() == [], "a check sends nothing"
 
 
 def test_settings_that_cannot_be_read_exit_2(clean_env: dict[str, str]) -> None:

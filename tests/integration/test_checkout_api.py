@@ -33,7 +33,7 @@ def client_for(
     settings = settings.model_copy(update=changes)
     gateway = InMemoryPaymentGateway(confirm_on_server=settings.demo_mode)
     patronage = bootstrap(settings)
-    checkout = checkout_for(settings, patronage.ledger, patronage.giving, gateway)
+    checkout = checkout_for(settings, patronage.ledger, gateway)
     try:
         yield TestClient(create_app(replace(patronage, checkout=checkout))), gateway
     finally:

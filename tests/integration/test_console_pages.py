@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage
 from patronage.domain.staff import Role
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from tests.support.console import add_staff, post_form, sign_in
 from tests.support.projections import catch_up_all
-from tests.support.staff_ledger import StaffLedger, seed_staff_ledger
+from tests.support.staff_ledger import StaffLedger, seed_staff_ledger, supporter_of
 
 VARIANT = {
     "name": "urgent", "heading": "Help us finish the water story", "paragraphs": "One.\n\nTwo.",
@@ -102,7 +102,7 @@ def test_finance_corrects_an_address(
         {"line1": "1 Analytical Row", "city": "London", "postal_code": "N1 9GU", "country": "GB"},
     )  # fmt: skip
     assert saved.status_code == 303
-    ada = patronage.ledger.get_typed(supporter_id_for("ada@example.org"), Supporter)
+    ada = patronage.ledger.get_typed(supporter_of(patronage, "ada@example.org"), Supporter)
     assert ada.address.line1 == "1 Analytical Row"
     [entry] = patronage.audit.entries(action="supporter.").entries
     assert (entry.actor, entry.subject) == ("finance@news.example", seeded.ada_id)
@@ -138,7 +138,7 @@ def test_the_gift_list_filters_and_totals(client: TestClient) -> None:
 
 
 def test_search_finds_a_supporter_by_receipt_number(
-    client: TestClient, seeded: StaffLedger
+    client: TestClient, patronage: Patronage, seeded: StaffLedger
 ) -> None:
     sign_in(client, "finance@news.example")
     found = client.get(
@@ -147,7 +147,7 @@ def test_search_finds_a_supporter_by_receipt_number(
     assert found.status_code == 303
     assert (
         found.headers["location"]
-        == f"/console/supporters/{supporter_id_for('chen.wei@example.org')}"
+        == f"/console/supporters/{supporter_of(patronage, 'chen.wei@example.org')}"
     )
 
 
@@ -197,3 +197,21 @@ def test_year_end_starts_from_the_console_and_refuses_a_year_not_over(
         client, "/console/receipts", "/console/receipts/year-end", {"tax_year": "2999"}
     )
     assert "error=" in refused.headers["location"]
+
+
+def test_finance_merges_a_duplicate_record(
+    client: TestClient, patronage: Patronage, seeded: StaffLedger
+) -> None:
+    sign_in(client, "finance@news.example")
+    chen = str(supporter_of(patronage, "chen.wei@example.org"))
+    page = f"/console/supporters/{seeded.ada_id}"
+    merged = post_form(
+        client, page, f"{page}/merge", {"duplicate_id": chen, "reason": "same person, two emails"}
+    )
+    assert merged.headers["location"] == f"{page}?notice=Merged."
+    [entry] = patronage.audit.entries(action="supporter.merged").entries
+    assert (entry.actor, entry.subject, entry.details["duplicate"]) == (
+        "finance@news.example", seeded.ada_id, chen,
+    )  # fmt: skip
+    again = post_form(client, page, f"{page}/merge", {"duplicate_id": chen, "reason": "again"})
+    assert "error=" in again.headers["location"]

@@ -18,7 +18,7 @@ from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus, inbox_event_id_for
 from patronage.domain.membership import Membership, MembershipStatus, membership_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
 from tests.support.fake_stripe import FakeStripe, fake_stripe_server
 from tests.support.stores import cli_env, store_settings, writes_refused
@@ -84,7 +84,7 @@ def test_a_subscription_event_before_anything_names_its_supporter_waits_for_the_
     assert patronage.inbox.waiting() == []
     membership = patronage.ledger.get_typed(membership_id_for("sub_dash"), Membership)
     assert membership.status == MembershipStatus.CANCELLED
-    assert membership.supporter_id == supporter_id_for(ADA)
+    assert membership.supporter_id == patronage.giving.directory.id_for(ADA)
     # Later events naming only the customer find the supporter through it.
     renewal = se.subscription("sub_dash_2", 900, {}, customer="cus_dash")
     assert receive(patronage, se.event("customer.subscription.created", renewal)) == "applied"
@@ -99,7 +99,7 @@ def test_the_customer_is_retrieved_from_stripe_when_the_payload_lacks_the_email(
     assert "GET /v1/customers/cus_dash" in fake_stripe.state.calls
     membership = with_stripe.ledger.get_typed(membership_id_for("sub_dash"), Membership)
     assert membership.status == MembershipStatus.CANCELLED
-    supporter = with_stripe.ledger.get_typed(supporter_id_for(ADA), Supporter)
+    supporter = with_stripe.ledger.get_typed(with_stripe.giving.directory.id_for(ADA), Supporter)
     assert (supporter.name, supporter.stripe_customer_ids) == ("Ada Lovelace", ["cus_dash"])
 
 

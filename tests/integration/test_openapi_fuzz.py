@@ -56,10 +56,12 @@ def test_read_endpoints_answer_as_documented(patronage: Patronage) -> None:
         "/ticker/{campaign}",
         "/healthz",
         "/readyz",
+        "/staff/projections",
     } <= paths
 
 
 @pytest.mark.parametrize("store", ["sqlite", "postgres"])
 def test_write_endpoints_answer_as_documented(patronage: Patronage) -> None:
     paths = check_operations(patronage, "POST")
-    assert {"/asks", "/checkout/quote", "/webhooks/stripe", "/staff/receipts/single"} <= paths
+    assert {"/asks", "/checkout/quote", "/webhooks/stripe", "/staff/receipts/single",
+            "/staff/projections/{view}/skip"} <= paths  # fmt: skip

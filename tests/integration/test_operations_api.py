@@ -15,6 +15,7 @@ from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings, load_settings
+from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
@@ -190,3 +191,17 @@ def test_every_line_of_a_webhook_carries_its_event_id_and_request_id(
     handled = next(line for line in mine if line["event"] == "stripe_webhook_handled")
     assert handled["result"] == "parked"  # a payment before its checkout session waits
     assert handled["ledger_position"] >= 1
+
+
+def test_metrics_count_receipts_and_the_email_outbox_backlog(patronage: Patronage) -> None:
+    _give(patronage, 1)
+    _give(patronage, 2)
+    poller = patronage.views.poller(0.1)
+    poller.poll_once()
+    for n in (1, 2):
+        patronage.receipting.issue_single(gift_id_for(f"pi_ops_{n}"))
+    poller.poll_once()
+    lines = set(TestClient(create_app(patronage)).get("/metrics", headers=STAFF).text.splitlines())
+    # No SMTP server is configured: both wait in the outbox.
+    assert 'patronage_receipts{email="pending",status="issued"} 2.0' in lines
+    assert "patronage_receipt_outbox_backlog 2.0" in lines

@@ -13,9 +13,9 @@ from patronage.application.giving import RecordGift, RecordRefund, SupporterDeta
 from patronage.bootstrap import Patronage
 from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution
 from tests.support.projections import catch_up_all
+from tests.support.stripe_events import supporter_id_for
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 MARCH = datetime(2026, 3, 14, 9, 30, tzinfo=UTC)
@@ -35,7 +35,10 @@ def _gift(
         RecordGift(
             payment,
             SupporterDetails(
-                email=email, name=email.split("@")[0].title(), stripe_customer_id=customer
+                email=email,
+                name=email.split("@")[0].title(),
+                stripe_customer_id=customer,
+                supporter_id=supporter_id_for(email),
             ),
             Money(minor, currency),
             MARCH,

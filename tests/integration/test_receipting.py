@@ -30,7 +30,6 @@ from patronage.domain.receipt import (
     TaxReceipt,
     series_id_for,
 )
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import PostalAddress
 from patronage.projections import register as view
 from tests.support.stores import store_settings
@@ -38,6 +37,10 @@ from tests.support.stores import store_settings
 NEW_YORK = ZoneInfo("America/New_York")
 AFTER_2026 = datetime(2027, 1, 20, 15, tzinfo=UTC)
 ADDRESS = PostalAddress(line1="12 King St W", city="Toronto", postal_code="M5H 1A1", country="CA")
+
+
+def ada_id(patronage: Patronage) -> UUID:
+    return patronage.giving.directory.id_for("ada@example.org")
 
 
 def give(
@@ -138,7 +141,7 @@ def test_annual_receipt_excludes_receipted_refunded_and_disputed_money(
             "pi_disputed", "dp_1", Money(3000, "USD"), DisputeStatus.OPEN, "fraud", AFTER_2026
         )
     )
-    issued = running.receipting.issue_annual(supporter_id_for("ada@example.org"), 2026, "USD")
+    issued = running.receipting.issue_annual(ada_id(running), 2026, "USD")
     annual = receipt(running, issued.receipt_id)
     assert annual.number == "A2026-000001"
     lines = {line.gift_id: line.amount_minor for line in annual.gifts}
@@ -151,7 +154,7 @@ def test_annual_receipt_excludes_receipted_refunded_and_disputed_money(
     assert annual.total == Money(6600, "USD")
     assert [line.received_on for line in annual.gifts][-1] == "2026-12-31"
     with pytest.raises(DomainError):
-        running.receipting.issue_annual(supporter_id_for("ada@example.org"), 2026, "USD")
+        running.receipting.issue_annual(ada_id(running), 2026, "USD")
 
 
 def test_annual_receipts_wait_for_the_year_to_end_in_the_organisations_zone(
@@ -160,9 +163,9 @@ def test_annual_receipts_wait_for_the_year_to_end_in_the_organisations_zone(
     give(running, "pi_1", 1000)
     running.receipting.clock = lambda: datetime(2027, 1, 1, 4, 59, tzinfo=UTC)
     with pytest.raises(DomainError, match="after year end"):
-        running.receipting.issue_annual(supporter_id_for("ada@example.org"), 2026, "USD")
+        running.receipting.issue_annual(ada_id(running), 2026, "USD")
     running.receipting.clock = lambda: datetime(2027, 1, 1, 5, 0, tzinfo=UTC)
-    assert running.receipting.issue_annual(supporter_id_for("ada@example.org"), 2026, "USD")
+    assert running.receipting.issue_annual(ada_id(running), 2026, "USD")
 
 
 def test_a_refund_after_receipting_flags_the_receipt_and_replace_corrects_it(
@@ -170,7 +173,7 @@ def test_a_refund_after_receipting_flags_the_receipt_and_replace_corrects_it(
 ) -> None:
     give(running, "pi_1", 30000)
     give(running, "pi_2", 1000)
-    original = running.receipting.issue_annual(supporter_id_for("ada@example.org"), 2026, "USD")
+    original = running.receipting.issue_annual(ada_id(running), 2026, "USD")
     running.giving.record_refund(RecordRefund("pi_1", "re_1", Money(10000, "USD"), AFTER_2026))
     running.views.wait("register", running.ledger.head(), 10)
     _n, flagged = view.receipts(running.views.register, needs_correction=True)
@@ -224,11 +227,11 @@ def test_year_end_issues_once_skips_missing_details_and_lists_them(
         "A2026-000001",
         "A2026-000005",
     )
-    assert report.missing_details == [str(supporter_id_for("nomad@example.org"))]
+    assert report.missing_details == [str(running.giving.directory.id_for("nomad@example.org"))]
     assert seen[-1] == (6, 6)
     missing = running.receipting.missing_details(2026)
     assert [(m.supporter_id, m.missing) for m in missing] == [
-        (str(supporter_id_for("nomad@example.org")), ["postal address"])
+        (str(running.giving.directory.id_for("nomad@example.org")), ["postal address"])
     ]
     again = running.receipting.run_year_end(2026)
     assert again.issued == 0, "a second run issues nothing new"

@@ -14,8 +14,8 @@ from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage
 from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from tests.support.polling import eventually
+from tests.support.stripe_events import supporter_id_for
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 ADA = supporter_id_for("ada@example.org")
@@ -25,7 +25,9 @@ def give(patronage: Patronage, payment_id: str, minor: int, when: datetime) -> N
     patronage.giving.record_gift(
         RecordGift(
             payment_id=payment_id,
-            supporter=SupporterDetails(email="ada@example.org", name="Ada Lovelace"),
+            supporter=SupporterDetails(
+                email="ada@example.org", name="Ada Lovelace", supporter_id=ADA
+            ),
             amount=Money(minor, "USD"),
             received_at=when,
         )

@@ -62,6 +62,7 @@ PATH_VALUES = {
     "action": "void",
     "job_id": "0" * 32,
     "message": "m1",
+    "view": "totals",
     "index": "0",
 }
 
@@ -74,7 +75,7 @@ def needed_role(method: str, path: str) -> Role:
         ("/console/staff", "/console/tokens", "/console/audit", "/console/settings", "/staff/audit")
     ):
         return Role.ADMIN
-    if path.endswith("/replay"):
+    if path.endswith(("/replay", "/skip")):
         return Role.ADMIN
     return Role.FINANCE
 

@@ -15,8 +15,9 @@ from patronage.domain.gift import DisputeStatus, Gift, GiftKind, gift_id_for
 from patronage.domain.inbox import InboxStatus
 from patronage.domain.membership import Membership, MembershipStatus, membership_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
+from tests.support.stripe_events import supporter_id_for
 
 ADA = "ada@example.org"
 GRACE = "grace@example.org"

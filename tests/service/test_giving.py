@@ -20,7 +20,7 @@ from patronage.domain.errors import RefundExceedsPaymentError
 from patronage.domain.gift import Gift, GiftKind, gift_id_for
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from tests.support.memory import Services
 
@@ -53,7 +53,7 @@ def test_recording_the_same_payment_twice_makes_one_gift(services: Services) -> 
 def test_same_email_in_another_case_is_the_same_supporter(services: Services) -> None:
     services.giving.record_gift(a_gift("pi_1", "Ada@Example.org"))
     services.giving.record_gift(a_gift("pi_2", "  ada@EXAMPLE.org "))
-    supporter_id = supporter_id_for("ada@example.org")
+    supporter_id = services.giving.directory.id_for("ada@example.org")
     gifts = [services.ledger.get_typed(gift_id_for(p), Gift) for p in ("pi_1", "pi_2")]
     assert {g.supporter_id for g in gifts} == {supporter_id}
     supporter = services.ledger.get_typed(supporter_id, Supporter)

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from patronage.domain.gift import Gift
-from patronage.domain.inbox import InboxEvent
+from patronage.domain.inbox import InboxEvent, InboxStatus
 from patronage.domain.membership import Membership
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
@@ -257,3 +257,73 @@ def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
         expected = ledger_state(in_order)
         assert ledger_state(any_order) == expected
     assert expected["gifts"], "every history books money"
+
+
+# Email changes (issue 9, defect 6) ---------------------------------------------------------
+
+
+@st.composite
+def email_change_histories(draw: st.DrawFn) -> tuple[list[Event], list[str]]:
+    """Per person: gifts, with the customer's email changed (once or twice) between them by
+    `customer.updated`, sometimes in the same second. Gifts after a change carry the new
+    email and the id our checkout finds through the new email's claim (the same supporter).
+    Returns the history and every email it used."""
+    line = Timeline(now=se.T0)
+    used: list[str] = []
+    for person in range(draw(st.integers(min_value=1, max_value=2))):
+        emails = [f"person{person}.v{v}@example.org" for v in range(3)]
+        customer = f"cus_person{person}"
+        metadata = se.our_metadata(emails[0])
+        current = 0
+        for n in range(draw(st.integers(min_value=1, max_value=4))):
+            line.now += draw(steps)
+            if n > 0 and current < 2 and draw(st.booleans()):
+                current += 1
+                changed = {
+                    "id": customer,
+                    "object": "customer",
+                    "email": emails[current],
+                    "name": f"Person {person}",
+                    "metadata": {"patronage_supporter_id": metadata["patronage_supporter_id"]},
+                }
+                previous = {"email": emails[current - 1]}
+                line.events.append(
+                    se.event("customer.updated", changed, line.now, previous=previous)
+                )
+                line.now += draw(steps)
+            pi, amount = f"pi_p{person}_{n}", draw(st.integers(min_value=100, max_value=9_000))
+            email = emails[current]
+            line.add(
+                "payment_intent.succeeded",
+                se.payment_intent(pi, amount, metadata, email, customer=customer),
+            )
+            if draw(st.booleans()):
+                session = se.checkout_session(
+                    f"cs_{pi}", amount, email, metadata, payment_intent=pi, customer=customer
+                )
+                line.add("checkout.session.completed", session)
+        used.extend(emails[: current + 1])
+    return line.events, used
+
+
+@given(case=email_change_histories(), data=st.data())
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_email_changes_in_any_order_keep_one_supporter_per_person(
+    case: tuple[list[Event], list[str]], data: st.DataObject
+) -> None:
+    history, emails = case
+    duplicates = data.draw(st.lists(st.sampled_from(history), max_size=6))
+    shuffled = data.draw(st.permutations(history + duplicates))
+    with in_memory() as in_order, in_memory() as any_order:
+        deliver_all(in_order, history)
+        deliver_all(any_order, shuffled)
+        expected = ledger_state(in_order)
+        assert ledger_state(any_order) == expected
+        # Every email the person ever had finds the same supporter, in both ledgers.
+        for email in emails:
+            found = in_order.giving.directory.id_for(email)
+            assert found == any_order.giving.directory.id_for(email)
+            assert found in expected["supporters"]
+    people = {email.split(".")[0] for email in emails}
+    assert len(expected["supporters"]) == len(people), "one supporter per person"
+    assert all(status == InboxStatus.APPLIED for status in expected["inbox"].values())

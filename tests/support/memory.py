@@ -58,7 +58,7 @@ def in_memory(**setting_changes: Any) -> Iterator[Services]:
             inbox=Inbox(ledger, giving),
             campaigns=Campaigns(ledger, CampaignCatalogue(ledger)),
             gateway=gateway,
-            checkout=checkout_for(settings, ledger, giving, gateway),
+            checkout=checkout_for(settings, ledger, gateway),
         )
     finally:
         ledger.close()

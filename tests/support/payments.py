@@ -87,10 +87,8 @@ class InMemoryPaymentGateway:
 
     def _subscription(self, order: PaymentOrder) -> CreatedPayment:
         self.plans.add((order.total.currency, order.total.minor))
-        customer_id = order.customer_id
-        if not customer_id:
-            customer_id = f"cus_memory_{len(self.customers) + 1}"
-            self.customers.append(customer_id)
+        customer_id = f"cus_memory_{len(self.customers) + 1}"  # one per checkout, as Stripe's
+        self.customers.append(customer_id)
         subscription_id = f"sub_memory_{len(self.payments) + 1}"
         return CreatedPayment(
             subscription_id=subscription_id,

@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 from zoneinfo import ZoneInfo
 
 from hypothesis import strategies as st
@@ -426,8 +426,8 @@ def seed_many(
     Returns the head of the log."""
     pending: list[Any] = []
     for i in range(supporters):
-        supporter = Supporter(
-            email=f"{prefix}{i}@example.org", name=f"Bulk {i}", consent_to_contact=False
+        supporter = Supporter.register(
+            uuid4(), f"{prefix}{i}@example.org", f"Bulk {i}", consent_to_contact=False
         )
         pending.append(supporter)
         for j in range(gifts_each):

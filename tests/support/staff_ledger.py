@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from uuid import UUID
 
 from patronage.bootstrap import Patronage
 from patronage.cli.demo_setup import DEMO_CAMPAIGN, load_demo_campaign
@@ -20,7 +21,6 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus, gift_id_for
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Attribution, PostalAddress, Tribute
 
 ADA = SupporterDetails(
@@ -35,6 +35,10 @@ CHEN = SupporterDetails(email="chen.wei@example.org", name="Chen Wei")
 SPRING = Attribution(
     article_id="2026-water-rates-analysis", campaign=DEMO_CAMPAIGN, variant="article-count"
 )
+
+
+def supporter_of(patronage: Patronage, email: str) -> UUID:
+    return patronage.giving.directory.id_for(email)
 
 
 def at(month: int, day: int) -> datetime:
@@ -89,4 +93,4 @@ def seed_staff_ledger(patronage: Patronage) -> StaffLedger:
             )
         )  # fmt: skip
     number = patronage.receipting.issue_single(gift_id_for("pi_chen_2")).number
-    return StaffLedger(ada_id=str(supporter_id_for(ADA.email)), receipt_number=number)
+    return StaffLedger(ada_id=str(supporter_of(patronage, ADA.email)), receipt_number=number)

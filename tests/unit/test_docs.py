@@ -1,17 +1,21 @@
-"""docs/events.md names every event the domain can record."""
+"""The docs stay true to the code: every event and setting documented, and the layout the
+architecture page and the README show is the tree as it is."""
 
 from __future__ import annotations
 
 import importlib
 import inspect
 import pkgutil
+import re
 from pathlib import Path
 
 from eventsourcing.domain import Aggregate
 
 import patronage.domain
 
-EVENTS_DOC = Path(__file__).parents[2] / "docs" / "events.md"
+ROOT = Path(__file__).parents[2]
+SRC = ROOT / "src" / "patronage"
+EVENTS_DOC = ROOT / "docs" / "events.md"
 
 
 def domain_event_names() -> set[str]:
@@ -43,7 +47,7 @@ def test_every_event_is_documented() -> None:
     assert missing == []
 
 
-SETTINGS_DOC = Path(__file__).parents[2] / "docs" / "settings.md"
+SETTINGS_DOC = ROOT / "docs" / "settings.md"
 
 
 def test_every_setting_is_documented() -> None:
@@ -56,3 +60,101 @@ def test_every_setting_is_documented() -> None:
         if f"`PATRONAGE_{name.upper()}`" not in documented
     ]
     assert missing == []
+
+
+# The layout -----------------------------------------------------------------------------
+
+PATH_LIKE = re.compile(r"`([\w/]+(?:/|\.py))`")
+
+
+def packages() -> set[str]:
+    """Every package (folder) under src/patronage, as `name/` or `name/sub/`; asset folders
+    inside a package (web's static files and templates) are part of it."""
+    found = {f"{d.name}/" for d in SRC.iterdir() if d.is_dir() and d.name != "__pycache__"}
+    for init in SRC.glob("*/*/__init__.py"):
+        found.add(f"{init.parent.relative_to(SRC).as_posix()}/")
+    return found
+
+
+def top_level_modules() -> set[str]:
+    return {f.name for f in SRC.glob("*.py") if not f.name.startswith("__")}
+
+
+def architecture_rows() -> list[tuple[str, str]]:
+    """(package cell, what-it-holds cell) of each row of the layers table."""
+    text = (ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## Layers", 1)[1].split("\n\n", 2)[1]
+    rows = []
+    for line in table.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        rows.append((cells[1], cells[2]))
+    return rows
+
+
+def exists(named: str, within: Path = SRC) -> bool:
+    path = within / named
+    return path.is_dir() if named.endswith("/") else path.is_file()
+
+
+def test_the_architecture_layers_table_names_the_tree() -> None:
+    rows = architecture_rows()
+    assert len(rows) >= 10, "the table was found"
+    named: set[str] = set()
+    missing: list[str] = []
+    for package_cell, holds_cell in rows:
+        owners = PATH_LIKE.findall(package_cell)
+        named.update(owners)
+        missing += [p for p in owners if not exists(p)]
+        for module in PATH_LIKE.findall(holds_cell):
+            # A module named in a row lives in that row's package (or is a path from the root).
+            places = [SRC / o for o in owners if o.endswith("/")] + [SRC]
+            if not any(exists(module, place) for place in places):
+                missing.append(f"{module} (row {package_cell})")
+            named.add(module)
+    assert missing == [], "named in docs/architecture.md but not in the tree"
+    unnamed = sorted((packages() | top_level_modules()) - named)
+    assert unnamed == [], "in src/patronage but not in docs/architecture.md's layers table"
+
+
+def readme_layout() -> list[str]:
+    text = (ROOT / "README.md").read_text()
+    block = text.split("## Layout", 1)[1].split("```", 2)[1]
+    return [line for line in block.splitlines() if line.strip()]
+
+
+def test_the_readme_layout_names_the_tree() -> None:
+    lines = readme_layout()
+    named: set[str] = set()
+    missing: list[str] = []
+    for line in lines:
+        first = line.split()[0]
+        if " | " in line:  # tests/unit | integration | e2e
+            head, *rest = (part.split()[0] for part in line.split("|"))
+            parent = head.rsplit("/", 1)[0]
+            paths = [head, *(f"{parent}/{name}" for name in rest)]
+        else:
+            paths = [first]
+        for path in paths:
+            if not (ROOT / path).exists():
+                missing.append(path)
+            if path.startswith("src/patronage/"):
+                named.add(path.removeprefix("src/patronage/"))
+        for module in re.findall(r"\b([\w/]+\.py)\b", line.split(maxsplit=1)[-1]):
+            if not (SRC / module).exists():
+                missing.append(module)
+            named.add(module)
+    assert missing == [], "named in README.md's layout but not in the tree"
+    unnamed = sorted((packages() | top_level_modules()) - named)
+    assert unnamed == [], "in src/patronage but not in README.md's layout"
+    tests = sorted(
+        f"tests/{d.name}" for d in (ROOT / "tests").iterdir() if (d / "__init__.py").exists()
+    )
+    assert [t for t in tests if not any(t.split("/")[1] in line for line in lines)] == []
+
+
+def test_every_test_file_the_docs_name_exists() -> None:
+    named: set[str] = set()
+    for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
+        named |= set(re.findall(r"tests/[\w/]+\.py", doc.read_text()))
+    assert "tests/unit/test_docs.py" in named, "the scan finds the docs' test paths"
+    assert sorted(path for path in named if not (ROOT / path).is_file()) == []

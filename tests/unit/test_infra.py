@@ -101,6 +101,9 @@ def test_compose_runs_two_api_replicas_workers_postgres_and_an_smtp_catcher() ->
         }
     assert services["setup"]["depends_on"]["postgres"] == {"condition": "service_healthy"}
     assert "/readyz" in " ".join(services["api"]["healthcheck"]["test"])
+    smtp_port = services["api"]["environment"]["PATRONAGE_SMTP_PORT"]
+    assert services["api"]["environment"]["PATRONAGE_SMTP_HOST"] == "smtp"
+    assert smtp_port == "1025", "mailpit's SMTP port"
 
 
 def test_compose_sets_only_settings_that_exist_and_never_creates_tables_in_the_app() -> None:
@@ -194,6 +197,7 @@ def test_keys_live_in_a_secret_not_in_the_config_map() -> None:
         "PATRONAGE_STRIPE_WEBHOOK_SECRETS",
         "PATRONAGE_STAFF_API_KEYS",
         "PATRONAGE_SUPPORTER_TOKEN_SECRET",
+        "PATRONAGE_SMTP_PASSWORD",
     }
     assert secret_settings <= secret.keys()
     secret_typed = {

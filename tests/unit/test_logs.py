@@ -1,11 +1,19 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import pytest
 import structlog
 
-from patronage.logs import configure_logging, mask_email
+from patronage.logs import (
+    MAX_ITEMS,
+    MAX_TEXT_CHARS,
+    configure_logging,
+    mask_email,
+    scrub_sensitive,
+    scrub_text,
+)
 
 
 def test_mask_email_keeps_first_letter_and_domain() -> None:
@@ -37,6 +45,44 @@ def test_json_logs_never_carry_emails_secrets_or_card_numbers(
         "grace@",
     ):
         assert leaked not in line
+
+
+def test_scrubbing_cuts_each_value_before_any_pattern_runs() -> None:
+    """Linear by construction: a pattern only ever sees MAX_TEXT_CHARS characters, so a
+    120 KB value costs what a 500-character one does; what lies beyond is never logged."""
+    huge = "a" * 120_000 + " ada@example.org"
+    scrubbed = scrub_text(huge)
+    assert len(scrubbed) <= MAX_TEXT_CHARS + 40
+    assert scrubbed.endswith(f"...[{len(huge) - MAX_TEXT_CHARS} more chars]")
+    assert "@" not in scrubbed
+    # Masking still works within the bound, whatever runs of local-part characters precede.
+    assert mask_email("x" * 300 + " grace@example.org") == "x" * 300 + " g***@example.org"
+
+
+def test_nested_values_are_bounded_in_depth_and_items() -> None:
+    deep: object = "bottom"
+    for _ in range(50):
+        deep = [deep]
+    event = scrub_sensitive(None, "info", {"deep": deep, "many": list(range(10_000))})
+    assert "[nested too deep]" in json.dumps(event["deep"])
+    assert len(event["many"]) == MAX_ITEMS
+
+
+def test_standard_library_records_and_tracebacks_are_one_scrubbed_json_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """uvicorn logs through the standard library: its tracebacks go through the scrubber."""
+    configure_logging(json_lines=True)
+    try:
+        raise RuntimeError("card 4242 4242 4242 4242 of ada.lovelace@example.org")
+    except RuntimeError:
+        logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
+    lines = [line for line in capsys.readouterr().out.splitlines() if line.strip()]
+    assert len(lines) == 1
+    record = json.loads(lines[0])
+    assert record["event"] == "Exception in ASGI application"
+    assert "RuntimeError" in record["exception"]
+    assert "4242 4242" not in lines[0] and "ada.lovelace" not in lines[0]
 
 
 def test_logs_are_json_lines_without_colour_when_output_is_not_a_terminal(

@@ -20,7 +20,6 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.supporter import supporter_id_for
 from patronage.domain.values import Tribute
 from patronage.payments.translate import (
     HANDLED_EVENT_TYPES,
@@ -30,6 +29,7 @@ from patronage.payments.translate import (
     translate,
 )
 from tests.support import stripe_events as se
+from tests.support.stripe_events import supporter_id_for
 
 ADA = "ada@example.org"
 AT = datetime.fromtimestamp(se.T0, UTC)

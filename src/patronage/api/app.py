@@ -26,13 +26,18 @@ from patronage.api import (
     register,
     staff_audit,
     staff_inbox,
+    supporter_actions,
     supporters,
     ticker,
     totals,
+    view_operations,
     web,
     webhooks,
 )
 from patronage.api.console.routes import install as install_console
+from patronage.api.errors import add_error_handlers
+from patronage.api.headers import SecurityHeaders
+from patronage.api.inputs import BodyLimits
 from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import (
@@ -78,6 +83,14 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.state.patronage = patronage
     app.state.metrics = process_metrics
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
+    add_error_handlers(app)
+    app.add_middleware(
+        BodyLimits,
+        default=patronage.settings.max_body_bytes,
+        # The webhook reads its own (larger) limit, and refuses with its own reason.
+        by_path={"/webhooks/stripe": patronage.settings.max_webhook_bytes + 1},
+    )
+    app.add_middleware(SecurityHeaders)
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(
@@ -105,7 +118,7 @@ def create_app(patronage: Patronage) -> FastAPI:
             ).observe(elapsed)
             log.info(
                 "request_handled",
-                method=request.method,
+                method=request.method[:16],
                 path=request.url.path,
                 status=response.status_code,
                 duration_ms=round(elapsed * 1000, 1),
@@ -137,12 +150,14 @@ def create_app(patronage: Patronage) -> FastAPI:
         app.include_router(demo_mail.router)
     for router in (
         supporters.router,
+        supporter_actions.router,
         totals.router,
         register.router,
         receipting.router,
         ticker.router,
         exports.router,
         staff_audit.router,
+        view_operations.router,
     ):
         app.include_router(router)
     install_console(app, patronage)

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
+from patronage.api.inputs import NoControlCharacters
 from patronage.api.metrics import MetricsDep
 from patronage.application.asks import AskCopy, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
@@ -20,12 +21,12 @@ from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
 
-Short = Annotated[str, Field(max_length=200)]
+Short = Annotated[str, Field(max_length=200), NoControlCharacters]
 
 
 class PageIn(BaseModel):
     article_id: Short
-    url: Annotated[str, Field(max_length=2000)] = ""
+    url: Annotated[str, Field(max_length=2000), NoControlCharacters] = ""
     section: Short = ""
     tags: Annotated[list[Short], Field(max_length=50)] = []
     paid: bool = False
@@ -39,11 +40,11 @@ class WeekIn(BaseModel):
 
 
 class ReaderIn(BaseModel):
-    reader_id: Annotated[str, Field(max_length=64)] = ""
-    country: Annotated[str, Field(max_length=2)] = ""
+    reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
+    country: Annotated[str, Field(max_length=2), NoControlCharacters] = ""
     weekly_counts: Annotated[list[WeekIn], Field(max_length=60)] = []
     asks_seen: Annotated[list[datetime], Field(max_length=100)] = []
-    supporter_token: Annotated[str, Field(max_length=1024)] = ""
+    supporter_token: Annotated[str, Field(max_length=1024), NoControlCharacters] = ""
     device: Literal["mobile", "tablet", "desktop", ""] = ""
     signed_in: bool = False
     article_count_opt_out: bool = False

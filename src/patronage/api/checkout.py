@@ -15,6 +15,7 @@ from pydantic import BaseModel, EmailStr, Field
 
 from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
+from patronage.api.inputs import NoControlCharacters
 from patronage.application.checkout import (
     CheckoutRequest,
     CheckoutResult,
@@ -58,13 +59,13 @@ class QuoteOut(BaseModel):
 
 class TributeIn(BaseModel):
     kind: Literal["honour", "memory"]
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), NoControlCharacters]
 
 
 class TrackingIn(BaseModel):
-    campaign: Annotated[str, Field(max_length=100)] = ""
-    variant: Annotated[str, Field(max_length=100)] = ""
-    article_id: Annotated[str, Field(max_length=200)] = ""
+    campaign: Annotated[str, Field(max_length=100), NoControlCharacters] = ""
+    variant: Annotated[str, Field(max_length=100), NoControlCharacters] = ""
+    article_id: Annotated[str, Field(max_length=200), NoControlCharacters] = ""
 
 
 class CheckoutIn(BaseModel):
@@ -80,10 +81,10 @@ class CheckoutIn(BaseModel):
     currency: Currency
     cover_fees: bool = False
     email: EmailStr
-    name: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200), NoControlCharacters]
     tribute: TributeIn | None = None
     tracking: TrackingIn = TrackingIn()
-    reader_id: Annotated[str, Field(max_length=64)] = ""
+    reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
 
 
 class CheckoutOut(BaseModel):

@@ -3,7 +3,7 @@ plain `serve` answers 404 under /demo."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 
@@ -21,10 +21,11 @@ ARTICLE = {
 
 
 @router.get("/article", response_class=HTMLResponse)
-def demo_article(request: Request) -> HTMLResponse:
+def demo_article() -> HTMLResponse:
     """A sample news article with the ask at its end, as a newsroom's page would embed it."""
-    base = str(request.base_url).rstrip("/")
+    # Same-origin paths: an address built from the Host header would let whoever sets the
+    # header choose where the page loads its script from.
     page = _templates.get_template("article.html").render(
-        **ARTICLE, country="US", api_base=base, embed_url=f"{base}/static/patronage-embed.js"
+        **ARTICLE, country="US", embed_url="/static/patronage-embed.js"
     )
     return HTMLResponse(page)

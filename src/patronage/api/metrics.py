@@ -72,18 +72,43 @@ class LedgerCollector(Collector):
             position.add_metric([name], store.position(patronage.ledger.name))
         yield lag
         yield position
-        parked = GaugeMetricFamily(
+        yield from self._inbox()
+        yield from self._campaigns()
+        yield from self._receipts()
+
+    def _inbox(self) -> Iterator[GaugeMetricFamily]:
+        parked = self.patronage.inbox.parked()
+        count = GaugeMetricFamily(
             "patronage_inbox_parked_events", "Stripe events waiting for their counterpart"
         )
-        parked.add_metric([], sum(len(w.event_ids) for w in patronage.inbox.waiting()))
-        yield parked
-        yield from self._campaigns()
-        receipts = GaugeMetricFamily(
-            "patronage_receipts", "Tax receipts in the register by status", labels=["status"]
+        count.add_metric([], len(parked))
+        oldest = GaugeMetricFamily(
+            "patronage_inbox_oldest_parked_seconds", "How long the oldest parked event waits"
         )
-        for status, count in sorted(register.count_by_status(patronage.views.register).items()):
-            receipts.add_metric([status], count)
+        oldest.add_metric([], max((entry.age_seconds for entry in parked), default=0))
+        yield count
+        yield oldest
+
+    def _receipts(self) -> Iterator[GaugeMetricFamily]:
+        receipts = GaugeMetricFamily(
+            "patronage_receipts",
+            "Tax receipts in the register by status and email state",
+            labels=["status", "email"],
+        )
+        backlog = GaugeMetricFamily(
+            "patronage_receipt_outbox_backlog",
+            "Valid receipts whose email is not sent yet (pending, or failed and retrying)",
+        )
+        waiting = 0
+        for (status, email), count in sorted(
+            register.counts(self.patronage.views.register).items()
+        ):
+            receipts.add_metric([status, email], count)
+            if status in register.VALID and email in ("pending", "failed"):
+                waiting += count
+        backlog.add_metric([], waiting)
         yield receipts
+        yield backlog
 
     def _campaigns(self) -> Iterator[GaugeMetricFamily]:
         labels = ["campaign", "currency"]

@@ -30,7 +30,21 @@ def openapi_with_sentence_422s(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     "description": "field errors, or one sentence saying which rule refused it",
                     "anyOf": [field_errors, {"type": "string"}],
                 }
+            _document_shared_answers(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 
     return openapi
+
+
+def _document_shared_answers(schema: dict[str, Any]) -> None:
+    """Answers any operation may give: 503 while the database is unavailable (api/errors.py),
+    and 413 for a body over its limit (api/inputs.py)."""
+    for operations in schema.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            responses.setdefault(
+                "503", {"description": "the database is unavailable: try again shortly"}
+            )
+            if "requestBody" in operation:
+                responses.setdefault("413", {"description": "the body is larger than allowed"})

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 # MoneyOut is re-exported for the read endpoints that still import it from here.
 from patronage.api.amounts import MoneyOut as MoneyOut
-from patronage.api.deps import AUTH_RESPONSES, PatronageDep
+from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.domain.money import CURRENCY_EXPONENTS, MoneyError, normalise_currency
 
 # Positions and offsets are 64-bit integers in both databases.
@@ -50,9 +50,13 @@ def currency_param(value: str | None) -> str | None:
 def fresh(view: str) -> Callable[..., None]:
     """A dependency for read-your-writes: with `?after=N` (the position a command returned,
     or the log head after a staff action), wait until view `view` has applied the events up
-    to N; 503 with Retry-After if it has not within the configured timeout."""
+    to N; 503 with Retry-After if it has not within the configured timeout.
+
+    Staff only, and authenticated before any wait: an anonymous `?after=` must neither hold
+    a thread nor learn how far behind a view is."""
 
     def wait(
+        _staff: StaffDep,
         patronage: PatronageDep,
         after: Annotated[
             int | None,

@@ -30,6 +30,7 @@ router = APIRouter(
         **AUTH_RESPONSES,
         404: {"description": "no such gift, supporter, receipt or job"},
         409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
+        503: {"description": "the receipt register is catching up with the ledger: try again"},
     },
 )
 
@@ -116,11 +117,18 @@ def issue_annual(body: IssueAnnualIn, staff: StaffDep, patronage: PatronageDep) 
         currency = normalise_currency(body.currency)
     except MoneyError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
-    issued = _act(
-        patronage, staff, "receipt.issued", f"supporter {body.supporter_id}",
-        lambda: patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency),
-        {"tax_year": str(body.tax_year), "currency": currency},
-    )  # fmt: skip
+    try:
+        issued = _act(
+            patronage, staff, "receipt.issued", f"supporter {body.supporter_id}",
+            lambda: patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency),
+            {"tax_year": str(body.tax_year), "currency": currency},
+        )  # fmt: skip
+    except TimeoutError:
+        raise HTTPException(
+            status.HTTP_503_SERVICE_UNAVAILABLE,
+            detail="the receipt register is catching up with the ledger",
+            headers={"Retry-After": "5"},
+        ) from None
     return _answer(patronage, issued)
 
 

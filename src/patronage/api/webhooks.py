@@ -7,7 +7,6 @@ again. Nothing is recorded for a body that is too large, unsigned, forged or sta
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 from patronage.api.deps import PatronageDep
 from patronage.api.metrics import Metrics, MetricsDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
+from patronage.payments.envelope import RefusedBodyError, parse_event_body
 from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
 
 log = structlog.get_logger(__name__)
@@ -111,10 +111,9 @@ async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -
     except SignatureRefusedError as refused:
         raise _refuse(str(refused)) from None
     try:
-        event = validate_event(json.loads(payload))
-    except ValueError as error:  # JSONDecodeError and InvalidStripeEventError
-        reason = str(error) if isinstance(error, InvalidStripeEventError) else "not JSON"
-        raise _refuse(f"not a Stripe event: {reason}") from None
+        event = validate_event(parse_event_body(payload))
+    except (RefusedBodyError, InvalidStripeEventError) as error:
+        raise _refuse(f"not a Stripe event: {error}") from None
     _follow(request, event)
     try:
         outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)

@@ -3,11 +3,13 @@
 Order of work: rate limits, strict validation, then two units of work around one call to
 the payment gateway, which cannot join a database transaction:
 
-1. register the supporter and record the attempt (one transaction: our idempotency, durable
-   before Stripe is called);
+1. record the attempt (our idempotency, durable before Stripe is called);
 2. create the payment, with idempotency keys derived from the attempt id;
-3. record what Stripe made on the attempt and link the Stripe customer to the supporter (one
-   transaction).
+3. record what Stripe made on the attempt.
+
+Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
+into the payment's metadata and take effect when Stripe confirms the payment (its webhook);
+an existing supporter's Stripe customer is never reused for a new checkout.
 
 A crash between 2 and 3 leaves an attempt without its payment: the retry with the same key
 asks Stripe again with the same idempotency keys, gets the same payment, and records it.
@@ -21,7 +23,7 @@ from uuid import UUID
 
 import structlog
 
-from patronage.application.giving import Giving, SupporterDetails
+from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.ports import PaymentGateway
 from patronage.application.ratelimit import RateLimiter
@@ -29,7 +31,6 @@ from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
@@ -91,18 +92,19 @@ class Checkout:
     def __init__(
         self,
         ledger: Ledger,
-        giving: Giving,
         gateway: PaymentGateway | None,
         rules: AmountRules,
         limits: Limits,
         tokens: SupporterTokens,
     ) -> None:
         self.ledger = ledger
-        self.giving = giving
         self.gateway = gateway
         self.rules = rules
         self.limits = limits
         self.tokens = tokens
+        # Names the supporter a payment is for (found, or the id they will be registered
+        # with) without registering anyone: that waits for Stripe's confirmation.
+        self.directory = SupporterDirectory(ledger)
 
     def fee_for(self, amount: Money, cover_fees: bool) -> Money:
         return self.rules.cover_fee(amount) if cover_fees else Money.zero(amount.currency)
@@ -121,9 +123,7 @@ class Checkout:
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
         payment = self._create(gateway, attempt, request)
-        in_one_transaction(
-            self.ledger, lambda unit: self._record(unit, attempt.id, request.email, payment)
-        )
+        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
         log.info(
             "checkout_payment_created",
             checkout_id=str(attempt.id),
@@ -152,17 +152,15 @@ class Checkout:
         return self._result(attempt, payment)
 
     def _open(self, unit: UnitOfWork, request: CheckoutRequest, fee: Money) -> CheckoutAttempt:
-        """The donor's supporter and this key's attempt, new or (on a retry) as first made."""
-        supporter = self.giving.supporter_in(
-            unit, SupporterDetails(email=request.email, name=request.name)
-        )
+        """This key's attempt, new or (on a retry) as first made."""
+        supporter_id = self.directory.id_for(request.email)
         attempt = unit.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
         if attempt is not None:
-            attempt.check_same(supporter.id, request.frequency.value, request.amount, fee)
+            attempt.check_same(supporter_id, request.frequency.value, request.amount, fee)
             return attempt
         attempt = CheckoutAttempt(
             request.key,
-            supporter.id,
+            supporter_id,
             request.frequency.value,
             request.amount,
             fee,
@@ -175,7 +173,6 @@ class Checkout:
     def _create(
         self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
     ) -> CreatedPayment:
-        supporter = self.ledger.get_typed(attempt.supporter_id, Supporter)
         order = PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
@@ -187,32 +184,23 @@ class Checkout:
                 attempt.attribution,
                 fee_covered_minor=attempt.fee.minor,
                 tribute=attempt.tribute,
+                donor_email=request.email,
+                donor_name=request.name,
             ),
-            customer_id=supporter.stripe_customer_ids[-1] if supporter.stripe_customer_ids else "",
         )
         if request.frequency == Frequency.MONTHLY:
             return gateway.monthly(order)
         return gateway.one_time(order)
 
-    def _record(
-        self, unit: UnitOfWork, checkout_id: UUID, email: str, payment: CreatedPayment
-    ) -> None:
-        """What Stripe made, on the attempt, and its customer on the supporter."""
+    def _record(self, unit: UnitOfWork, checkout_id: UUID, payment: CreatedPayment) -> None:
+        """What Stripe made, on the attempt (its customer reaches the supporter with the
+        confirmed payment's webhook)."""
         attempt = unit.get_typed(checkout_id, CheckoutAttempt)
         attempt.record_payment(
             payment.payment_intent_id, payment.subscription_id, payment.customer_id
         )
         if payment.status == SUCCEEDED:
             attempt.settle(SUCCEEDED)
-        if payment.customer_id:
-            self.giving.supporter_in(
-                unit,
-                SupporterDetails(
-                    supporter_id=attempt.supporter_id,
-                    email=email,
-                    stripe_customer_id=payment.customer_id,
-                ),
-            )
 
     def _result(self, attempt: CheckoutAttempt, payment: CreatedPayment) -> CheckoutResult:
         token = ""

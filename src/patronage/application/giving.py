@@ -9,10 +9,12 @@ transaction; the public methods run one command in a transaction of its own.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from functools import partial
 from typing import TypeVar
 from uuid import UUID
 
+from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.domain.commands import (
     GivingCommand,
@@ -38,7 +40,7 @@ from patronage.domain.gift import (
 )
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter, SupporterErasedError, is_email
 
 __all__ = [
     "CounterpartMissingError",
@@ -66,10 +68,6 @@ class CounterpartMissingError(LookupError):
         self.key = key
 
 
-def _valid_email(email: str) -> bool:
-    return "@" in email.strip()
-
-
 def _supporter_key(details: SupporterDetails) -> str:
     """What a payment whose supporter is unknown waits for: its customer, else our id."""
     if details.stripe_customer_id:
@@ -93,6 +91,7 @@ class Giving:
 
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
+        self.directory = SupporterDirectory(ledger)
 
     def _run(self, handler: Callable[[UnitOfWork], T]) -> T:
         return in_one_transaction(self.ledger, handler)
@@ -122,39 +121,43 @@ class Giving:
     ) -> Supporter:
         """The supporter for these details, registered if new and updated with what is new.
 
-        Found by our supporter id, else the email, else the Stripe customer; when none is
-        known and there is no email to register one by, the command waits for `missing`
-        (or for the customer, or the supporter id, whichever the details name)."""
-        supporter = None
-        if details.supporter_id is not None:
-            supporter = unit.get_or_none(details.supporter_id, Supporter)
-        if supporter is None and _valid_email(details.email):
-            supporter = unit.get_or_none(supporter_id_for(details.email), Supporter)
+        Found by our supporter id, else the email's claim, else the Stripe customer (the
+        survivor, if that one was merged); when none is known and there is no email to
+        register one by, the command waits for `missing` (or for the customer, or the
+        supporter id, whichever the details name). A known supporter's email changes only
+        by a customer update or a staff edit."""
         customer_id = details.stripe_customer_id
+        supporter = self.directory.find(unit, details.supporter_id, details.email)
+        if supporter is None:
+            supporter = self._by_customer(unit, customer_id)
+        if supporter is None:
+            if not is_email(details.email):
+                # Nothing to register a supporter by: wait for what will name them.
+                raise CounterpartMissingError(missing or _supporter_key(details))
+            supporter = self.directory.register(
+                unit,
+                details.supporter_id,
+                details.email,
+                details.name,
+                details.consent_to_contact,
+            )
+        else:
+            supporter.rename(details.name)
+            if details.consent_to_contact:
+                supporter.set_consent(True)
+            if supporter.is_active:
+                self.directory.claim(unit, supporter, details.email)
+        supporter.move(details.address)
+        _link_customer(unit, supporter, customer_id)
+        return supporter
+
+    def _by_customer(self, unit: UnitOfWork, customer_id: str) -> Supporter | None:
         customer = (
             unit.get_or_none(stripe_customer_id_for(customer_id), StripeCustomer)
             if customer_id
             else None
         )
-        if supporter is None and customer is not None:
-            supporter = unit.get_or_none(customer.supporter_id, Supporter)
-        if supporter is None:
-            if not _valid_email(details.email):
-                # Nothing to register a supporter by: wait for what will name them.
-                raise CounterpartMissingError(missing or _supporter_key(details))
-            supporter = Supporter(
-                email=details.email,
-                name=details.name,
-                consent_to_contact=details.consent_to_contact,
-            )
-            unit.add(supporter)
-        else:
-            supporter.rename(details.name)
-            if details.consent_to_contact:
-                supporter.set_consent(True)
-        supporter.move(details.address)
-        _link_customer(unit, supporter, customer_id)
-        return supporter
+        return None if customer is None else self.directory.find(unit, customer.supporter_id, "")
 
     def supporter_in(self, unit: UnitOfWork, details: SupporterDetails) -> Supporter:
         """The supporter for `details` within another command's unit of work (a checkout
@@ -165,37 +168,46 @@ class Giving:
         return self._run(lambda unit: self._supporter(unit, details).id)
 
     def update_supporter(self, supporter_id: UUID, details: SupporterDetails) -> None:
-        """Apply a customer's new name, email or address to a known supporter."""
+        """Apply a new name, email or address to a known supporter (a staff edit: newest)."""
 
         def handler(unit: UnitOfWork) -> None:
-            supporter = unit.get_typed(supporter_id, Supporter)
-            self._update(supporter, details)
+            supporter = self.directory.find(unit, supporter_id, "")
+            if supporter is None:
+                raise LookupError(f"no supporter {supporter_id}")
+            if supporter.erased:
+                raise SupporterErasedError(f"supporter {supporter.id} was erased")
+            self._update(unit, supporter, details, None)
 
         self._run(handler)
 
-    @staticmethod
-    def _update(supporter: Supporter, details: SupporterDetails) -> None:
+    def _update(
+        self,
+        unit: UnitOfWork,
+        supporter: Supporter,
+        details: SupporterDetails,
+        as_of: datetime | None,
+    ) -> None:
         supporter.rename(details.name)
-        if _valid_email(details.email):
-            supporter.change_email(details.email)
+        if is_email(details.email):
+            self.directory.change_email(unit, supporter, details.email, as_of)
         supporter.move(details.address)
-        supporter.link_stripe_customer(details.stripe_customer_id)
+        _link_customer(unit, supporter, details.stripe_customer_id)
 
     def _update_customer(self, unit: UnitOfWork, command: UpdateCustomer) -> str:
         details = command.details
-        candidates = [details.supporter_id] + [
-            supporter_id_for(email)
-            for email in (command.previous_email, details.email)
-            if _valid_email(email)
-        ]
-        for candidate in candidates:
-            supporter = unit.get_or_none(candidate, Supporter) if candidate else None
-            if supporter is not None:
-                self._update(supporter, details)
-                return (
-                    f"supporter {supporter.id} updated from customer {details.stripe_customer_id}"
-                )
-        return f"customer {details.stripe_customer_id} is not a known supporter: nothing to update"
+        supporter = self.directory.find(unit, details.supporter_id, command.previous_email)
+        if supporter is None:
+            supporter = self.directory.find(unit, None, details.email)
+        if supporter is None:
+            supporter = self._by_customer(unit, details.stripe_customer_id)
+        if supporter is None:
+            if details.supporter_id is not None:
+                # Our checkout made this customer: its supporter is on the way.
+                raise CounterpartMissingError(f"supporter:{details.supporter_id}")
+            customer = details.stripe_customer_id
+            return f"customer {customer} is not a known supporter: nothing to update"
+        self._update(unit, supporter, details, command.as_of)
+        return f"supporter {supporter.id} updated from customer {details.stripe_customer_id}"
 
     # One-time gifts ------------------------------------------------------------------------
 
@@ -256,7 +268,7 @@ class Giving:
                     if gift is not None:
                         gift.learn_attribution(membership.attribution)
             if report.supporter.stripe_customer_id:
-                member = unit.get_or_none(membership.supporter_id, Supporter)
+                member = self.directory.find(unit, membership.supporter_id, "")
                 if member is not None:
                     _link_customer(unit, member, report.supporter.stripe_customer_id)
         if report.amount_is_current:
@@ -294,9 +306,11 @@ class Giving:
         if unit.get_or_none(gift_id, Gift) is not None:
             # The same money was booked as a gift before (it should not be): never twice.
             return gift_id, f"invoice {command.invoice_id} credited; its payment was a gift already"
+        member = self.directory.find(unit, membership.supporter_id, "")
         gift = Gift(
             payment_id=command.payment_id,
-            supporter_id=membership.supporter_id,
+            # A membership keeps the id it started with; a merge since moves its gifts on.
+            supporter_id=membership.supporter_id if member is None else member.id,
             amount=command.amount,
             received_at=command.paid_at,
             kind=GiftKind.MONTHLY,

@@ -25,7 +25,9 @@ from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
 from patronage.application.giving import CounterpartMissingError, Giving
+from patronage.application.identity import concerns_erased
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, newest_first
+from patronage.application.sealing import payload_subject
 from patronage.domain.commands import (
     GivingCommand,
     LinkInvoicePayment,
@@ -45,8 +47,9 @@ from patronage.domain.inbox import (
     inbox_event_id_for,
     waitlist_id_for,
 )
-from patronage.domain.supporter import supporter_id_for
+from patronage.domain.supporter import is_email, supporter_id_for
 from patronage.payments.lookups import LookupUnavailableError, StripeLookups
+from patronage.payments.reduction import reduced_payload_json
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
 
 log = structlog.get_logger(__name__)
@@ -191,7 +194,7 @@ def _subscription_of(command: GivingCommand) -> str:
     return ""
 
 
-def provided_keys(command: GivingCommand) -> list[str]:
+def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
     """What a command puts in the ledger that a parked event may be waiting for: the keys of
     CounterpartMissingError ("payment:<id>", "subscription:<id>", "customer:<id>",
     "supporter:<id>") and "refund-reversal:<id>". A link from a PaymentIntent to its invoice
@@ -210,8 +213,10 @@ def provided_keys(command: GivingCommand) -> list[str]:
     if supporter is not None and not isinstance(command, UpdateCustomer):
         if supporter.stripe_customer_id:
             keys.append(f"customer:{supporter.stripe_customer_id}")
-        if "@" in supporter.email:
-            keys.append(f"supporter:{supporter_id_for(supporter.email)}")
+        if supporter.supporter_id is not None:
+            keys.append(f"supporter:{supporter.supporter_id}")
+        if is_email(supporter.email):
+            keys.append(f"supporter:{supporter_id_for(identity_key, supporter.email)}")
     return list(dict.fromkeys(keys))
 
 
@@ -372,11 +377,11 @@ class Inbox:
                 parked_under = key
                 self._park(event_id, key)
                 continue
-            return applied, [key for command in translation for key in provided_keys(command)]
+            secret = self.ledger.identity_key
+            return applied, [key for c in translation for key in provided_keys(c, secret)]
         return self.ledger.get_typed(inbox_event_id_for(event_id), InboxEvent), []
 
-    @staticmethod
-    def _provided_by(inbox_event: InboxEvent) -> list[str]:
+    def _provided_by(self, inbox_event: InboxEvent) -> list[str]:
         if inbox_event.status != InboxStatus.APPLIED:
             return []
         try:
@@ -385,7 +390,8 @@ class Inbox:
             return []
         if isinstance(translation, Ignore):
             return []
-        return [key for command in translation for key in provided_keys(command)]
+        secret = self.ledger.identity_key
+        return [key for c in translation for key in provided_keys(c, secret)]
 
     def _ask_stripe(self, key: str, commands: list[GivingCommand]) -> list[GivingCommand] | None:
         """The commands completed with what Stripe knows about the missing `key`, or None
@@ -432,9 +438,16 @@ class Inbox:
             outcomes = [self.giving.apply(unit, command) for command in commands]
             self._leave_waitlist(unit, inbox_event)
             inbox_event.mark_applied("; ".join(outcomes))
+            if concerns_erased(unit):
+                # The money is booked; the person asked to be forgotten: keep no more of
+                # them than the books need (docs/personal-data.md).
+                inbox_event.reduce_payload(reduced_payload_json(inbox_event.payload))
             return inbox_event
 
-        return in_one_transaction(self.ledger, work)
+        applied = in_one_transaction(self.ledger, work)
+        if applied.payload_reduced:
+            self.ledger.keys.delete(payload_subject(applied.id))
+        return applied
 
     def _park(self, event_id: str, key: str) -> None:
         def work(unit: UnitOfWork) -> bool:

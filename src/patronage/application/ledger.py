@@ -15,11 +15,22 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Notification, Recording
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    Recording,
+)
+from eventsourcing.postgres import PostgresRecorder
+from eventsourcing.utils import Environment, EnvType, strtobool
 
 from patronage.application import acting
 from patronage.application.bulk_read import get_many
+from patronage.application.keys import KeyStore, SQLKeyStore, key_store_for
+from patronage.application.sealing import SealingMapper
 from patronage.application.transcodings import register_patronage_transcodings
 from patronage.domain.receipt import ReceiptSeries
 
@@ -35,6 +46,10 @@ MAX_ATTEMPTS = 12
 BACKOFF_SECONDS = 0.005
 
 
+# The key table's row for a generated identity key (when PATRONAGE_IDENTITY_KEY is unset).
+IDENTITY_SUBJECT = "identity"
+
+
 def _of_type(aggregate_id: UUID, aggregate: object, aggregate_type: type[A]) -> A:
     if not isinstance(aggregate, aggregate_type):
         raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}, not {aggregate_type}")
@@ -48,10 +63,50 @@ def _found(aggregate_id: UUID, aggregate: A | None, aggregate_type: type[A]) -> 
 
 
 class Ledger(Application[UUID]):
+    """Besides the library's settings, its env may hold IDENTITY_KEY: the secret that
+    supporter ids and email claims are keyed hashes under (domain/supporter.py)."""
+
     name = "Ledger"
     # A receipt series gains an event per issue; a snapshot every few events keeps loading
     # it (on every issue) as cheap for the 50,000th receipt of a year as for the first.
     snapshotting_intervals = {ReceiptSeries: 50}
+
+    def __init__(self, env: EnvType | None = None) -> None:
+        super().__init__(env=env)
+        create_table = strtobool(self.env.get("CREATE_TABLE") or "yes")
+        self.keys: KeyStore = key_store_for(self.recorder, self.mapper.cipher, create_table)
+        self.sealing.keys = self.keys
+        configured = self.env.get("IDENTITY_KEY")
+        self._identity_key: bytes | None = configured.encode() if configured else None
+
+    @property
+    def identity_key(self) -> bytes:
+        # Read on first use, not at start: before `patronage setup` its table may not exist.
+        if self._identity_key is None:
+            self._identity_key = self.keys.get_or_create(IDENTITY_SUBJECT)
+        return self._identity_key
+
+    def rotate_cipher_key(self, new_key: str) -> int:
+        """Re-encrypt every stored event (and snapshot) and every data key under `new_key`
+        (base64 AES key); returns the rows rewritten. Every other process must be stopped,
+        and started again with the new key (docs/personal-data.md, "Key rotation")."""
+        if not isinstance(self.keys, SQLKeyStore):
+            raise TypeError("only a database's stored events can be re-encrypted")
+        tables = [_table_of(self.recorder)]
+        if self.snapshots is not None:
+            tables.append(_table_of(self.snapshots.recorder))
+        new = AESCipher(Environment(env={"CIPHER_KEY": new_key}))
+        return self.keys.reencrypt(tables, self.mapper.cipher, new)
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return self.factory.mapper(
+            transcoder=self.construct_transcoder(), mapper_class=SealingMapper
+        )
+
+    @property
+    def sealing(self) -> SealingMapper:
+        assert isinstance(self.mapper, SealingMapper)
+        return self.mapper
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -89,6 +144,13 @@ class Ledger(Application[UUID]):
         return self.recorder.max_notification_id() or 0
 
 
+def _table_of(recorder: object) -> str:
+    table: str = getattr(recorder, "events_table_name")  # noqa: B009  (both stores have it)
+    if isinstance(recorder, PostgresRecorder):
+        return f'"{recorder.datastore.schema}".{table}'
+    return table
+
+
 class UnitOfWork:
     """The aggregates one command loaded or created, saved together in one transaction.
 
@@ -111,6 +173,9 @@ class UnitOfWork:
 
     def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
         return _found(aggregate_id, self.get_or_none(aggregate_id, aggregate_type), aggregate_type)
+
+    def loaded(self) -> list[Aggregate]:
+        return list(self._aggregates.values())
 
     def get_many(self, ids: Sequence[UUID], aggregate_type: type[A]) -> dict[UUID, A]:
         """Like `get_or_none` for many ids at once; ones already in the unit are reused."""

@@ -1,23 +1,29 @@
 """`patronage check`: is this configuration fit to run? Every problem, each on one line.
 
-Run it before a deploy (the setup Job and the container's first step can call it): it loads
-the settings, reaches the database, checks the shape of the Stripe keys and webhook secrets
-(a wrong key pasted in the wrong place is the classic outage), the staff keys, and what a tax
-receipt must print. Exit 0 when everything passed, 1 when anything failed, 2 when the
-settings cannot even be read.
+Run it before a deploy (the Kubernetes setup Job runs it first): it loads the settings,
+reaches the database and the SMTP server (if configured), checks the shape of the Stripe keys
+and webhook secrets (a key pasted in the wrong place is the classic outage), the staff keys,
+and what a tax receipt must print. Exit 0 when everything passed, 1 when anything failed, 2
+when the settings cannot even be read.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import typer
 
-from patronage.bootstrap import database_problem
-from patronage.config import Settings, SettingsError, load_settings
+from patronage.bootstrap import (
+    database_problem,
+    kurrentdb_problem,
+    organisation_details,
+    smtp_config,
+)
+from patronage.config import EventStore, Settings, SettingsError, load_settings
 from patronage.domain.receipt import Jurisdiction
+from patronage.receipts.mail import DeliveryFailedError, SmtpMailer
 
 _SECRET_KEY = re.compile(r"^(sk|rk)_(test|live)_\w{6,}$")
 _PUBLISHABLE_KEY = re.compile(r"^pk_(test|live)_\w{6,}$")
@@ -53,6 +59,18 @@ def check_database(settings: Settings) -> Iterator[Finding]:
     problem = database_problem(settings, timeout_seconds=5)
     store = "PostgreSQL" if settings.uses_postgres else f"SQLite in {settings.data_dir}"
     yield _ok("database", f"{store} answers") if problem is None else _fail("database", problem)
+
+
+def check_event_store(settings: Settings) -> Iterator[Finding]:
+    if settings.event_store != EventStore.KURRENTDB:
+        return
+    problem = kurrentdb_problem(settings)
+    if problem is not None:
+        yield _fail("event store", problem)
+        return
+    yield _fail(
+        "event store", "KurrentDB answers, but the Ledger cannot run on it yet (docs/scaling.md)"
+    )
 
 
 def check_stripe(settings: Settings) -> Iterator[Finding]:
@@ -104,17 +122,30 @@ def check_staff(settings: Settings) -> Iterator[Finding]:
     yield _ok("staff", "staff keys and the supporter token secret checked")
 
 
+def check_smtp(settings: Settings) -> Iterator[Finding]:
+    config = smtp_config(settings)
+    if config is None:
+        yield _ok("smtp", "not configured: receipts are issued but not emailed")
+        return
+    try:
+        SmtpMailer(replace(config, timeout=min(config.timeout, 10))).check()
+    except DeliveryFailedError as error:
+        yield _fail("smtp", f"{config.host}:{config.port} refused or did not answer: {error}")
+        return
+    yield _ok("smtp", f"{config.host}:{config.port} answers ({config.security})")
+
+
 def check_receipt_profile(settings: Settings) -> Iterator[Finding]:
-    for name in ("org_name", "org_address", "org_tax_id"):
-        value = str(getattr(settings, name)).strip()
-        setting = f"PATRONAGE_{name.upper()}"
-        if not value:
-            yield _fail("receipts", f"{setting} is empty: every receipt must print it")
-        elif value == DEMO_VALUES[name]:
-            yield _fail("receipts", f"{setting} is still the demo's value")
+    try:
+        organisation_details(settings)  # every field the jurisdiction requires
+    except SettingsError as error:
+        yield _fail("receipts", str(error).removeprefix("invalid settings: "))
+    for name, demo in DEMO_VALUES.items():
+        if str(getattr(settings, name)).strip() == demo:
+            yield _fail("receipts", f"PATRONAGE_{name.upper()} is still the demo's value")
     pattern, expected = TAX_ID_FORMATS[settings.org_jurisdiction]
     tax_id = settings.org_tax_id.strip()
-    if tax_id and not pattern.match(tax_id):
+    if tax_id and tax_id != DEMO_VALUES["org_tax_id"] and not pattern.match(tax_id):
         yield _fail(
             "receipts",
             f"PATRONAGE_ORG_TAX_ID is not {expected} ({settings.org_jurisdiction.value} receipts)",
@@ -124,8 +155,10 @@ def check_receipt_profile(settings: Settings) -> Iterator[Finding]:
 
 CHECKS: tuple[Callable[[Settings], Iterator[Finding]], ...] = (
     check_database,
+    check_event_store,
     check_stripe,
     check_staff,
+    check_smtp,
     check_receipt_profile,
 )
 

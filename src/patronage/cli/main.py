@@ -14,9 +14,11 @@ from patronage.cli.check import check
 from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.cli.demo import demo
 from patronage.cli.inbox import inbox_cli
+from patronage.cli.keys import keys_cli
 from patronage.cli.projections import projections_cli
 from patronage.cli.receipts import receipts_cli
 from patronage.cli.staff import staff_cli
+from patronage.cli.supporters import supporters_cli
 from patronage.config import SettingsError
 
 cli = typer.Typer(
@@ -72,6 +74,8 @@ cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
 cli.add_typer(projections_cli, name="projections")
 cli.add_typer(staff_cli, name="staff")
+cli.add_typer(supporters_cli, name="supporters")
+cli.add_typer(keys_cli, name="keys")
 cli.add_typer(receipts_cli, name="receipts")
 cli.command()(demo)
 cli.command()(check)

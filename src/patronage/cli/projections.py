@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
+import getpass
 import signal
-import subprocess
-import sys
 from typing import Annotated
 
 import typer
@@ -21,8 +20,9 @@ from rich.table import Table
 
 from patronage.bootstrap import rebuild_view, run_view_worker
 from patronage.cli.common import patronage_or_exit, settings_or_exit
+from patronage.cli.supervisor import supervise_workers
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
-from patronage.projections.polling import PENDING_CAP
+from patronage.projections.faults import Fault
 
 projections_cli = typer.Typer(help="Run, inspect and rebuild the views.", no_args_is_help=True)
 
@@ -59,41 +59,56 @@ def run(names: Names = None) -> None:
     if len(views) == 1:
         run_view_worker(settings, views[0])
         return
-    _run_workers(views)
-
-
-def _run_workers(views: list[str]) -> None:
-    """One child process per view; SIGTERM or Ctrl-C stops them all."""
-    children = [
-        subprocess.Popen([sys.executable, "-m", "patronage", "projections", "run", name])  # noqa: S603
-        for name in views
-    ]
-
-    def stop(_signum: int, _frame: object) -> None:
-        for child in children:
-            child.terminate()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    codes = [child.wait() for child in children]
-    if any(codes):
-        raise typer.Exit(1)
+    supervise_workers(views)
 
 
 @projections_cli.command()
 def status() -> None:
-    """Each view's position, the head of the event log, and the view's pending events."""
+    """Each view's position, the head of the event log, the view's pending events, and the
+    event it is stuck on (with its error, attempts and next try), if any."""
     patronage = patronage_or_exit()
     try:
-        head = patronage.ledger.head()
-        table = Table("view", "position", "head", "lag (pending events)")
-        for name, store in patronage.views.stores.items():
-            lag = patronage.views.lag(name)
-            shown = f"{lag}+" if lag >= PENDING_CAP else str(lag)
-            table.add_row(name, str(store.position(patronage.ledger.name)), str(head), shown)
+        table = Table("view", "position", "head", "lag (pending events)", "stuck on")
+        for state in patronage.view_operations.states():
+            shown = f"{state.pending}+" if state.pending_capped else str(state.pending)
+            table.add_row(state.name, str(state.position), str(state.head), shown,
+                          _stuck(state.fault))  # fmt: skip
         Console().print(table)
     finally:
         patronage.close()
+
+
+def _stuck(fault: Fault | None) -> str:
+    if fault is None:
+        return "-"
+    return (
+        f"event {fault.notification_id} ({fault.topic.rsplit(':', 1)[-1]}): "
+        f"{fault.error[:200]}; {fault.attempts} attempts, "
+        f"next at {fault.next_attempt_at:%Y-%m-%d %H:%M:%S}Z"
+    )
+
+
+@projections_cli.command()
+def skip(
+    view: Annotated[str, typer.Argument(help=f"one of: {', '.join(PROJECTIONS)}")],
+    event: Annotated[int, typer.Argument(help="the event id the view is stuck on (see status)")],
+    reason: Annotated[str, typer.Option(help="why it can be skipped, for the trail")],
+    by: Annotated[str, typer.Option(help="who decided (default: your login)")] = "",
+) -> None:
+    """Move a view past the one event it cannot apply, recording who and why in the ledger.
+    The event stays; only this view ignores it. Refused unless it is the event the view
+    waits for."""
+    patronage = patronage_or_exit()
+    try:
+        trail = patronage.view_operations.skip(view, event, by or getpass.getuser(), reason)
+    except (LookupError, ValueError) as error:  # unknown view, not stuck there, no reason
+        typer.secho(str(error), err=True, fg=typer.colors.RED)
+        raise typer.Exit(1) from None
+    finally:
+        patronage.close()
+    typer.echo(
+        f"{trail.view}: event {trail.notification_id} skipped by {trail.by} ({trail.reason})"
+    )
 
 
 @projections_cli.command()

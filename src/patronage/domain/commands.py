@@ -110,6 +110,7 @@ class UpdateCustomer:
 
     details: SupporterDetails
     previous_email: str = ""
+    as_of: datetime | None = None  # when Stripe made the change: an older one loses
 
 
 @dataclass(frozen=True)

@@ -60,11 +60,22 @@ class InboxEvent(Aggregate):
         self.source = source
         self.status = InboxStatus.RECEIVED
         self.detail = ""  # what was applied, what it waits for, why ignored or failed
+        self.payload_reduced = False
 
     @property
     def payload(self) -> dict[str, Any]:
         parsed: dict[str, Any] = json.loads(self.payload_json)
         return parsed
+
+    def reduce_payload(self, reduced_json: str) -> None:
+        """Keep only `reduced_json` (the payload without the person) from now on."""
+        if not self.payload_reduced:
+            self._payload_reduced(payload_json=reduced_json)
+
+    @event("PayloadReduced")
+    def _payload_reduced(self, payload_json: str) -> None:
+        self.payload_json = payload_json
+        self.payload_reduced = True
 
     @property
     def waiting_for(self) -> str:

@@ -25,6 +25,12 @@ CURRENCY_EXPONENTS: dict[str, int] = {
 _AMOUNT_TEXT = re.compile(r"(?P<whole>[0-9]{1,15})(?:\.(?P<fraction>[0-9]+))?", re.ASCII)
 
 
+# No single payment is larger: Stripe takes at most 8 digits of minor units for most
+# currencies and 12 for a few. Refusing more keeps any sum of gifts far from the 64-bit
+# integers the views store amounts in.
+MAX_PAYMENT_MINOR = 10**12
+
+
 class MoneyError(ValueError):
     """An amount or currency that is not valid money."""
 
@@ -69,6 +75,8 @@ class Money:
         """Money from minor units as Stripe reports them (an int), with any-case currency."""
         if type(minor) is not int:
             raise MoneyError(f"amount must be an integer of minor units, got {minor!r}")
+        if abs(minor) > MAX_PAYMENT_MINOR:
+            raise MoneyError(f"amount {minor} is beyond any payment ({MAX_PAYMENT_MINOR} at most)")
         return cls(minor, normalise_currency(currency))
 
     @classmethod
@@ -145,7 +153,7 @@ class Money:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Money:
-        return cls.of(data["minor"], data["currency"])
+        return cls(data["minor"], normalise_currency(data["currency"]))
 
 
 def total(amounts: list[Money], currency: str) -> Money:

@@ -43,7 +43,7 @@ class AmountRules:
         """A gift amount typed by a donor, checked against the currency's decimals and limits."""
         currency = self.currency(currency_code)
         try:
-            amount = Money.parse(text.strip(), currency)
+            amount = Money.parse(text, currency)  # padded text is refused, not guessed at
         except MoneyError as error:
             raise AmountError(str(error)) from None
         if amount < self.minimum(currency):

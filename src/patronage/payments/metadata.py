@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from patronage.domain.text import refuse_control_characters
 from patronage.domain.values import Attribution, Tribute
 
 SUPPORTER_ID = "patronage_supporter_id"
@@ -22,6 +23,10 @@ FEE_COVERED_MINOR = "patronage_fee_covered_minor"
 BENEFIT_VALUE_MINOR = "patronage_benefit_value_minor"
 TRIBUTE_KIND = "patronage_tribute_kind"
 TRIBUTE_NAME = "patronage_tribute_name"
+# What the donor typed into the checkout form: applied to the supporter only when Stripe
+# confirms the payment (a checkout that is never paid changes no one).
+DONOR_EMAIL = "patronage_donor_email"
+DONOR_NAME = "patronage_donor_name"
 
 
 def checkout_metadata(
@@ -31,6 +36,8 @@ def checkout_metadata(
     fee_covered_minor: int = 0,
     benefit_value_minor: int = 0,
     tribute: Tribute | None = None,
+    donor_email: str = "",
+    donor_name: str = "",
 ) -> dict[str, str]:
     metadata = {
         SUPPORTER_ID: str(supporter_id),
@@ -42,6 +49,10 @@ def checkout_metadata(
         FEE_COVERED_MINOR: str(fee_covered_minor),
         BENEFIT_VALUE_MINOR: str(benefit_value_minor),
     }
+    if donor_email:
+        metadata[DONOR_EMAIL] = donor_email[:500]
+    if donor_name:
+        metadata[DONOR_NAME] = donor_name[:500]
     if tribute is not None:
         metadata[TRIBUTE_KIND] = tribute.kind
         metadata[TRIBUTE_NAME] = tribute.name[:500]
@@ -51,13 +62,22 @@ def checkout_metadata(
 def read_attribution(metadata: Mapping[str, object]) -> Attribution:
     def text(key: str) -> str:
         value = metadata.get(key)
-        return value if isinstance(value, str) else ""
+        return refuse_control_characters(value) if isinstance(value, str) else ""
 
     return Attribution(
         article_id=text(ARTICLE_ID),
         campaign=text(CAMPAIGN),
         variant=text(VARIANT),
         reader_id=text(READER_ID),
+    )
+
+
+def read_donor(metadata: Mapping[str, object]) -> tuple[str, str]:
+    """The email and name the donor gave our checkout, or empty strings."""
+    email, name = metadata.get(DONOR_EMAIL), metadata.get(DONOR_NAME)
+    return (
+        refuse_control_characters(email).strip() if isinstance(email, str) else "",
+        refuse_control_characters(name).strip() if isinstance(name, str) else "",
     )
 
 
@@ -82,5 +102,5 @@ def read_minor(metadata: Mapping[str, object], key: str) -> int:
 def read_tribute(metadata: Mapping[str, object]) -> Tribute | None:
     kind, name = metadata.get(TRIBUTE_KIND), metadata.get(TRIBUTE_NAME)
     if kind in ("honour", "memory") and isinstance(name, str) and name:
-        return Tribute(kind=str(kind), name=name)
+        return Tribute(kind=str(kind), name=refuse_control_characters(name))
     return None

@@ -30,7 +30,6 @@ class PaymentOrder:
     name: str
     total: Money
     metadata: dict[str, str]
-    customer_id: str = ""  # the supporter's Stripe customer from an earlier membership
 
 
 @dataclass(frozen=True, slots=True)

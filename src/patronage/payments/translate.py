@@ -35,8 +35,10 @@ from patronage.domain.commands import (
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money, MoneyError
+from patronage.domain.text import has_control_characters
 from patronage.domain.values import PostalAddress
 from patronage.payments import metadata as meta
+from patronage.payments.envelope import LATEST_TIMESTAMP
 
 Json = Mapping[str, Any]
 
@@ -63,7 +65,12 @@ def _dict(value: object) -> Json:
 
 
 def _str(value: object) -> str:
-    return value if isinstance(value, str) else ""
+    if not isinstance(value, str):
+        return ""
+    if has_control_characters(value):
+        # No name, email, id or code holds one; PostgreSQL refuses NUL in any view.
+        raise UntranslatableEventError("a text field holds control characters")
+    return value
 
 
 def _int(value: object) -> int | None:
@@ -73,7 +80,7 @@ def _int(value: object) -> int | None:
 def _id(value: object) -> str:
     """An object's id, whether the field holds the id or the expanded object."""
     if isinstance(value, str):
-        return value
+        return _str(value)
     return _str(_dict(value).get("id"))
 
 
@@ -85,7 +92,9 @@ def _items(value: object) -> list[Json]:
 
 def _time(value: object) -> datetime | None:
     seconds = _int(value)
-    return datetime.fromtimestamp(seconds, UTC) if seconds is not None and seconds > 0 else None
+    if seconds is None or not 0 < seconds <= LATEST_TIMESTAMP:
+        return None
+    return datetime.fromtimestamp(seconds, UTC)
 
 
 def _required_id(obj: Json, what: str) -> str:
@@ -132,7 +141,10 @@ def _email(value: object) -> str:
 
 def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
     """Our supporter id from the metadata, with the payer's email, name and address as
-    the payload tells them (the email is the fallback key when the id is unknown)."""
+    the payload tells them (the email is the fallback key when the id is unknown). The name
+    and email given to our checkout come with the metadata: this confirmed payment is when
+    they take effect."""
+    donor_email, donor_name = meta.read_donor(metadata)
     customer = _dict(obj.get("customer"))
     customer_details = _dict(obj.get("customer_details"))
     billing = _dict(obj.get("billing_details"))
@@ -149,8 +161,10 @@ def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
             _email(billing.get("email")),
             _email(customer.get("email")),
             _email(charge_billing.get("email")),
+            _email(donor_email),
         ),
         name=_first(
+            donor_name,
             _str(customer_details.get("name")),
             _str(obj.get("customer_name")),
             _str(billing.get("name")),
@@ -540,6 +554,7 @@ def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
         UpdateCustomer(
             details=customer_details(customer),
             previous_email=_email(previous.get("email")),
+            as_of=at,
         )
     ]
 

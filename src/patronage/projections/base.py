@@ -9,10 +9,11 @@ from uuid import UUID
 
 from eventsourcing.application import Application
 from eventsourcing.domain import DomainEvent
-from eventsourcing.persistence import Tracking
+from eventsourcing.persistence import IntegrityError, InterfaceError, OperationalError, Tracking
 from eventsourcing.projection import Projection
 from eventsourcing.utils import get_topic
 
+from patronage.projections.errors import EventFailedError
 from patronage.projections.store import ViewSchema, ViewStore, ViewTx
 
 # The application whose notification log the views follow (the Ledger). Views take it as
@@ -81,7 +82,24 @@ class ViewProjection(Projection[ViewStore]):
             cls.topics = cls.handlers.topics
 
     def process_event(self, domain_event: Any, tracking: Tracking) -> None:
-        self.view.apply(tracking, self.change_for(domain_event))
+        """Apply one event, or EventFailedError naming it: what a runner records, backs off
+        from and lets an operator skip (projections/faults.py). A lost race with another
+        runner (the position moved) and an unreachable database are not the event's fault,
+        and are raised as they are."""
+        try:
+            self.view.apply(tracking, self.change_for(domain_event))
+        except (OperationalError, InterfaceError):
+            raise
+        except IntegrityError as error:
+            if self.view.position(tracking.application_name) >= tracking.notification_id:
+                raise
+            raise self._failed(domain_event, tracking, error) from error
+        except Exception as error:
+            raise self._failed(domain_event, tracking, error) from error
+
+    def _failed(self, domain_event: Any, tracking: Tracking, error: Exception) -> EventFailedError:
+        topic = get_topic(type(domain_event))
+        return EventFailedError(self.name, tracking.notification_id, topic, error)
 
     def change_for(self, domain_event: Any) -> Callable[[ViewTx], None]:
         """The change one event makes to the view."""

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from patronage.projections import impressions
 from patronage.projections.base import EventLog, ViewProjection
+from patronage.projections.faults import FAULTS, FaultLog, skip_event
 from patronage.projections.polling import PENDING_CAP, Poller, pending, wait_for
 from patronage.projections.register import RegisterProjection
 from patronage.projections.store import StoreOpener, ViewStore
@@ -42,6 +43,7 @@ class Views:
         }
         # The asks' view counts: kept beside the views, fed by the service, not by events.
         self.impressions = impressions.ImpressionTable(open_store(impressions.SCHEMA))
+        self.faults = FaultLog(open_store(FAULTS))
 
     @property
     def supporters(self) -> ViewStore:
@@ -69,7 +71,14 @@ class Views:
     def poller(self, interval: float, names: Sequence[str] = ()) -> Poller:
         """The in-process runner of the named views, or all (SQLite, which cannot LISTEN)."""
         chosen = names or list(self.stores)
-        return Poller(self.ledger, [self.projection(name) for name in chosen], interval)
+        projections = [self.projection(name) for name in chosen]
+        return Poller(self.ledger, projections, interval, self.faults)
+
+    def skip(self, name: str, notification_id: int) -> None:
+        """Move view `name` past the event it is stuck on, without applying it (the caller
+        records who decided it, and why); NotStuckError if it waits for another event."""
+        skip_event(self.ledger, self.stores[name], projection_class(name).topics, notification_id)
+        self.faults.clear(name, passed=notification_id)
 
     def lag(self, name: str, cap: int = PENDING_CAP) -> int:
         """How many of its events view `name` has not applied yet, counted up to `cap`."""

@@ -49,6 +49,17 @@ MEMBERSHIP_TABLES = {
 _CLOSED = (DisputeStatus.WON.value, DisputeStatus.LOST.value)
 
 
+def move_supporter(tx: ViewTx, duplicate_id: str, survivor_id: str, tables: list[str]) -> None:
+    """A merge: the duplicate's rows in these fact tables are the survivor's from now on."""
+    for table in tables:
+        assert table in ("gifts", "memberships", "receipts")
+        tx.run(
+            "UPDATE {" + table + "} SET supporter_id = :survivor WHERE supporter_id = :duplicate",
+            survivor=survivor_id,
+            duplicate=duplicate_id,
+        )
+
+
 def gift(tx: ViewTx, gift_id: object) -> Row:
     row = tx.one("SELECT * FROM {gifts} WHERE gift_id = :id", id=str(gift_id))
     if row is None:

@@ -7,12 +7,18 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import structlog
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from patronage.projections.base import EventLog, ViewProjection
+from patronage.projections.errors import EventFailedError
 from patronage.projections.store import ViewStore
+
+if TYPE_CHECKING:
+    from patronage.projections.faults import FaultLog
 
 log = structlog.get_logger(__name__)
 
@@ -98,14 +104,17 @@ def wait_for(
 class Poller:
     """The in-process runner for SQLite: one thread that catches every view up, then polls.
 
-    An error in one view is logged and retried on the next round, from the view's stored
-    position, so a bad event stops that view only and never skips it."""
+    A view that fails on an event stops there (never skipping it): the failure is recorded
+    in the fault log and the view is tried again after a back-off that doubles with each
+    failed attempt, or at once when an operator skipped the event; other views go on."""
 
     def __init__(self, ledger: EventLog, projections: Sequence[ViewProjection],
-                 interval: float) -> None:  # fmt: skip
+                 interval: float, faults: FaultLog) -> None:  # fmt: skip
         self.ledger = ledger
         self.projections = list(projections)
         self.interval = interval
+        self.faults = faults
+        self._failing: set[str] = set()
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name="projections", daemon=True)
 
@@ -125,9 +134,25 @@ class Poller:
     def poll_once(self) -> None:
         for projection in self.projections:
             try:
-                catch_up(self.ledger, projection)
+                self._poll(projection)
             except Exception:
                 log.exception("projection_failed", view=projection.name)
+
+    def _poll(self, projection: ViewProjection) -> None:
+        name = projection.name
+        if name in self._failing:
+            fault = self.faults.get(name)
+            if fault is not None and fault.next_attempt_at > datetime.now(UTC):
+                return  # backing off; a skip deletes the fault, so it is retried at once
+        try:
+            position = catch_up(self.ledger, projection)
+        except EventFailedError as failure:
+            self.faults.record(failure)
+            self._failing.add(name)
+            return
+        if name in self._failing:
+            self.faults.clear(name, passed=position)
+            self._failing.discard(name)
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -18,10 +18,11 @@ from typing import TYPE_CHECKING, Any
 
 from eventsourcing.application import Application
 from eventsourcing.persistence import IntegrityError, OperationalError, ProgrammingError, Tracking
-from eventsourcing.postgres import PostgresDatastore, PostgresTrackingRecorder
+from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from patronage.projections.store import Dialect, ViewSchema, ViewStore
+from patronage.storage import FailFastTrackingRecorder
 
 CREATE_ATTEMPTS = 5
 
@@ -103,7 +104,7 @@ class SQLiteViewStore(LibraryStore, SQLiteTrackingRecorder):
         ]
 
 
-class PostgresViewStore(LibraryStore, PostgresTrackingRecorder):
+class PostgresViewStore(LibraryStore, FailFastTrackingRecorder):
     """A view in the Ledger's PostgreSQL schema (POSTGRES_SCHEMA), tracking in `<view>_tracking`."""
 
     def __init__(self, datastore: PostgresDatastore, *, suffix: str = "", **kwargs: Any) -> None:

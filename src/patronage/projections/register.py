@@ -122,6 +122,25 @@ def _issued(tx: ViewTx, e: Any) -> None:
         )
 
 
+@handlers.on(Supporter, "Absorbed")
+def _absorbed(tx: ViewTx, e: Any) -> None:
+    duplicate = str(e.duplicate_id)
+    facts.move_supporter(tx, duplicate, str(e.originator_id), ["gifts", "receipts"])
+    tx.run("DELETE FROM {donors} WHERE supporter_id = :id", id=duplicate)
+
+
+@handlers.on(Supporter, "Erased")
+def _erased(tx: ViewTx, e: Any) -> None:
+    # The receipt numbers, amounts and dates stay for the books; the name goes.
+    sid = str(e.originator_id)
+    tx.run("UPDATE {receipts} SET donor_name = '' WHERE supporter_id = :id", id=sid)
+    tx.run(
+        "UPDATE {donors} SET name = '', line1 = '', city = '', postal_code = ''"
+        " WHERE supporter_id = :id",
+        id=sid,
+    )
+
+
 @handlers.on(TaxReceipt, "Emailed")
 def _emailed(tx: ViewTx, e: Any) -> None:
     tx.run(
@@ -449,8 +468,11 @@ class RegisterQueries:
         return [UUID(r["receipt_id"]) for r in rows]
 
 
-def count_by_status(store: ViewStore) -> dict[str, int]:
-    """How many receipts are in each status (issued, emailed, void, replaced)."""
+def counts(store: ViewStore) -> dict[tuple[str, str], int]:
+    """How many receipts are in each (status, email state): issued, emailed, void or
+    replaced; and pending, sent or failed."""
     with store.read() as tx:
-        rows = tx.all("SELECT status, COUNT(*) AS n FROM {receipts} GROUP BY status")
-    return {str(r["status"]): int(r["n"]) for r in rows}
+        rows = tx.all(
+            "SELECT status, email_state, COUNT(*) AS n FROM {receipts} GROUP BY status, email_state"
+        )
+    return {(str(r["status"]), str(r["email_state"])): int(r["n"]) for r in rows}

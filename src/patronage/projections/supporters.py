@@ -192,13 +192,17 @@ _LIVE_FIRST = "CASE WHEN status = '" + MembershipStatus.CANCELLED.value + "' THE
     "StatusChanged",
 )
 def _membership_changed(tx: ViewTx, e: Any) -> None:
-    sid = facts.membership(tx, e.originator_id)["supporter_id"]
+    _show_membership(tx, facts.membership(tx, e.originator_id)["supporter_id"])
+
+
+def _show_membership(tx: ViewTx, sid: str) -> None:
     current = tx.one(
         "SELECT status, monthly_minor, currency FROM {memberships} WHERE supporter_id = :sid"
         f" ORDER BY {_LIVE_FIRST}, started_at DESC, membership_id LIMIT 1",
         sid=sid,
     )
-    assert current is not None
+    if current is None:
+        return
     tx.run(
         "UPDATE {supporters} SET membership_status = :status, membership_minor = :minor,"
         " membership_currency = :currency WHERE supporter_id = :sid",
@@ -206,6 +210,42 @@ def _membership_changed(tx: ViewTx, e: Any) -> None:
         minor=current["monthly_minor"],
         currency=current["currency"],
         sid=sid,
+    )
+
+
+@handlers.on(Supporter, "Absorbed")
+def _absorbed(tx: ViewTx, e: Any) -> None:
+    """A merge: the duplicate's money, gifts, memberships and receipts move to the survivor,
+    and the duplicate's row goes."""
+    survivor, duplicate = str(e.originator_id), str(e.duplicate_id)
+    for row in tx.all("SELECT * FROM {money} WHERE supporter_id = :id", id=duplicate):
+        for column in ("gross", "refunded", "lost"):
+            _book(tx, survivor, row["currency"], f"{row['year']:04d}", column, row[column])
+    tx.run("DELETE FROM {money} WHERE supporter_id = :id", id=duplicate)
+    facts.move_supporter(tx, duplicate, survivor, ["gifts", "memberships", "receipts"])
+    gone = tx.one("SELECT * FROM {supporters} WHERE supporter_id = :id", id=duplicate)
+    if gone is not None:
+        tx.run(
+            "UPDATE {supporters} SET gift_count = gift_count + :gifts,"
+            " receipts_issued = receipts_issued + :receipts,"
+            " customer_ids = customer_ids || :cids,"
+            " first_gift_at = (SELECT MIN(received_at) FROM {gifts} WHERE supporter_id = :id),"
+            " last_gift_at = (SELECT MAX(received_at) FROM {gifts} WHERE supporter_id = :id)"
+            " WHERE supporter_id = :id",
+            gifts=gone["gift_count"],
+            receipts=gone["receipts_issued"],
+            cids=gone["customer_ids"].lstrip(),
+            id=survivor,
+        )
+        tx.run("DELETE FROM {supporters} WHERE supporter_id = :id", id=duplicate)
+    _show_membership(tx, survivor)
+
+
+@handlers.on(Supporter, "Erased")
+def _erased(tx: ViewTx, e: Any) -> None:
+    tx.run(
+        "UPDATE {supporters} SET email = '', name = '', name_key = '' WHERE supporter_id = :id",
+        id=str(e.originator_id),
     )
 
 

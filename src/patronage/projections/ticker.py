@@ -11,6 +11,7 @@ from typing import Any
 
 from patronage.domain.gift import Gift
 from patronage.domain.money import Money
+from patronage.domain.supporter import Supporter
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection
 from patronage.projections.store import Row, ViewSchema, ViewStore, ViewTx
@@ -73,6 +74,21 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
 
 handlers = Handlers()
 handlers.extend(facts.gift_facts(_rebook))
+
+
+@handlers.on(Supporter, "Absorbed")
+def _absorbed(tx: ViewTx, e: Any) -> None:
+    """A merge: one person backs a campaign once, whichever record their gifts were on."""
+    survivor, duplicate = str(e.originator_id), str(e.duplicate_id)
+    facts.move_supporter(tx, duplicate, survivor, ["gifts"])
+    tx.run(
+        "INSERT INTO {backers} (campaign, supporter_id)"
+        " SELECT campaign, :survivor FROM {backers} WHERE supporter_id = :duplicate"
+        " ON CONFLICT (campaign, supporter_id) DO NOTHING",
+        survivor=survivor,
+        duplicate=duplicate,
+    )
+    tx.run("DELETE FROM {backers} WHERE supporter_id = :duplicate", duplicate=duplicate)
 
 
 @handlers.on(Gift, "Received")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import EmailMessage
@@ -72,6 +74,17 @@ class SmtpMailer:
 
     def send(self, message: EmailMessage) -> None:
         """Returns once the server accepted the message; DeliveryFailedError otherwise."""
+        with self._session() as client:
+            client.send_message(message)
+
+    def check(self) -> None:
+        """Connect, secure and log in as a send would, then say NOOP; DeliveryFailedError
+        with the reason otherwise (`patronage check`)."""
+        with self._session() as client:
+            client.noop()
+
+    @contextmanager
+    def _session(self) -> Iterator[smtplib.SMTP]:
         config = self.config
         context = ssl.create_default_context()
         try:
@@ -86,7 +99,7 @@ class SmtpMailer:
                     client.starttls(context=context)
                 if config.username:
                     client.login(config.username, config.password)
-                client.send_message(message)
+                yield client
         except (smtplib.SMTPException, OSError) as error:
             # The class and the server's reply, never the credentials or the recipient.
             raise DeliveryFailedError(f"{type(error).__name__}: {_reply(error)}") from None

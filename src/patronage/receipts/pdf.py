@@ -142,7 +142,7 @@ def _lines(pdf: FPDF, receipt: TaxReceipt) -> None:
             money(line.amount_minor - line.benefit_minor, currency),
         )
         for width, value in zip(widths, cells, strict=True):
-            pdf.cell(width, 6, value, align="L" if width == 50 else "R")
+            pdf.cell(width, 5.5, value, align="L" if width == 50 else "R")
         pdf.ln()
     pdf.set_draw_color(*_RULE)
     pdf.set_font("Helvetica", style="B", size=10)
@@ -155,7 +155,7 @@ def _lines(pdf: FPDF, receipt: TaxReceipt) -> None:
     )
     for width, value in zip(widths, totals, strict=True):
         pdf.cell(width, 7, value, border="T", align="L" if width == 50 else "R")
-    pdf.ln(10)
+    pdf.ln(9)
     pdf.set_font("Helvetica", size=10)
     summary = [
         f"Total amount received: {receipt.total}",
@@ -168,12 +168,18 @@ def _lines(pdf: FPDF, receipt: TaxReceipt) -> None:
         _text(pdf, sentence, height=5.5)
 
 
+# Room the statements and the signature need: they stay together on one page.
+_CLOSING_MM = 62
+
+
 def _statements_and_signature(pdf: _Document, receipt: TaxReceipt, branding: Branding) -> None:
+    if pdf.get_y() + _CLOSING_MM > pdf.h - pdf.b_margin:
+        pdf.add_page()
     pdf.ln(4)
     for statement in receipt.statement.splitlines():
         _text(pdf, statement, size=10, height=5)
         pdf.ln(1)
-    pdf.ln(6)
+    pdf.ln(4)
     if branding.signature:
         pdf.image(io.BytesIO(branding.signature), x=pdf.l_margin, h=14)
     pdf.set_draw_color(*_INK)

@@ -6,17 +6,18 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.console.pages import render
+from patronage.api.console.pages import reason, render
 from patronage.api.console.session import CheckedForm, ConsoleRefusedError, FinanceUser, text
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.commands import SupporterDetails
+from patronage.domain.errors import DomainError
 from patronage.domain.membership import Membership
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
@@ -98,7 +99,7 @@ def _supporter_or_404(patronage: Patronage, supporter_id: UUID) -> Supporter:
 @router.get("/{supporter_id}", response_class=HTMLResponse)
 def supporter(
     request: Request, user: FinanceUser, patronage: PatronageDep, supporter_id: UUID,
-    notice: str = "",
+    notice: str = "", error: str = "",
 ) -> Response:  # fmt: skip
     """Contact, address, every payment with refunds and disputes, memberships, receipts."""
     person = _supporter_or_404(patronage, supporter_id)
@@ -121,7 +122,7 @@ def supporter(
     return render(
         request, "supporter.html", user, person=person, summary=summary, gifts=gifts,
         moves=moves, memberships=memberships, receipts=receipts,
-        dashboard=stripe_dashboard(patronage), notice=notice,
+        dashboard=stripe_dashboard(patronage), notice=notice, error=error,
     )  # fmt: skip
 
 
@@ -140,3 +141,22 @@ def change_address(
     return RedirectResponse(
         f"/console/supporters/{supporter_id}?notice=Address+saved.", status_code=303
     )
+
+
+@router.post("/{supporter_id}/merge")
+def merge(
+    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, supporter_id: UUID
+) -> Response:
+    """Merge a duplicate record of the same person into this supporter."""
+    page = f"/console/supporters/{supporter_id}"
+    try:
+        duplicate = UUID(text(form, "duplicate_id", 40))
+        why = text(form, "reason")
+        with patronage.audit.action(
+            user.actor, "supporter.merged", str(supporter_id),
+            {"duplicate": str(duplicate), "reason": why},
+        ):  # fmt: skip
+            patronage.supporters.merge(duplicate, supporter_id, user.actor, why)
+    except (DomainError, LookupError, ValueError) as error:
+        return RedirectResponse(f"{page}?error={quote(reason(error))}", status_code=303)
+    return RedirectResponse(f"{page}?notice=Merged.", status_code=303)

@@ -102,12 +102,12 @@ class StripePaymentGateway:
         with _stripe_errors():
             plan = self._plan(order.total)
             subscription_params["items"] = [{"plan": plan}]
-            customer_id = order.customer_id or (
-                self._stripe.v1.customers.create(
-                    customer_params,  # type: ignore[arg-type]
-                    self._key(order, "customer"),  # type: ignore[arg-type]
-                ).id
-            )
+            # A customer of its own for each checkout: an existing supporter's customer is
+            # never reused, since whoever typed their email may not be them.
+            customer_id = self._stripe.v1.customers.create(
+                customer_params,  # type: ignore[arg-type]
+                self._key(order, "customer"),  # type: ignore[arg-type]
+            ).id
             subscription = self._stripe.v1.subscriptions.create(
                 {"customer": customer_id, **subscription_params},  # type: ignore[arg-type]
                 self._key(order, "subscription"),  # type: ignore[arg-type]

@@ -3,6 +3,7 @@ endpoint secret (more than one while a secret is rotated)."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 import stripe
@@ -15,12 +16,16 @@ class SignatureRefusedError(Exception):
     """The body is not proven to come from Stripe; the message says why, for the 400."""
 
 
-def _well_formed(header: str) -> bool:
-    """A `t=<unix time>,v1=<hex>[,...]` header, as the SDK parses it."""
+def _timestamp(header: str) -> int | None:
+    """The time of a `t=<unix time>,v1=<hex>[,...]` header as the SDK parses it, or None
+    if the header is not of that form."""
     pairs = [item.split("=", 1) for item in header.split(",")]
-    timestamps = [p[1] for p in pairs if len(p) == 2 and p[0].strip() == "t"]
+    timestamps = [p[1].strip() for p in pairs if len(p) == 2 and p[0].strip() == "t"]
     signatures = [p[1] for p in pairs if len(p) == 2 and p[0].strip() == "v1" and p[1]]
-    return len(timestamps) == 1 and timestamps[0].strip().isdigit() and bool(signatures)
+    if len(timestamps) != 1 or not signatures:
+        return None
+    text = timestamps[0]
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 12 else None
 
 
 def verify_stripe_signature(
@@ -34,7 +39,8 @@ def verify_stripe_signature(
     matched no secret."""
     if not header or not header.strip():
         raise SignatureRefusedError("missing Stripe-Signature header")
-    if not _well_formed(header):
+    signed_at = _timestamp(header)
+    if signed_at is None:
         raise SignatureRefusedError("malformed Stripe-Signature header (expected t=...,v1=...)")
     stale = False
     for secret in secrets:
@@ -44,6 +50,12 @@ def verify_stripe_signature(
             # The SDK checks the time only once a signature matched: this secret signed it.
             stale = stale or "tolerance" in str(error)
             continue
+        if signed_at > time.time() + tolerance:
+            # The SDK refuses only the past: a time ahead would make a captured body
+            # replayable until that time comes.
+            raise SignatureRefusedError(
+                f"signature timestamped more than {tolerance} seconds in the future"
+            )
         return
     if stale:
         raise SignatureRefusedError(

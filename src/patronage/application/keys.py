@@ -1,0 +1,203 @@
+"""Data keys: one random AES key per subject (a supporter, a kept Stripe payload), kept in a
+table beside the events, and the deployment's identity key.
+
+Personal fields are sealed with their subject's key (application/sealing.py); deleting the
+key is what erases them (crypto-shredding), since events themselves are never rewritten.
+When the library's cipher is configured (PATRONAGE_CIPHER_KEY), the keys are stored wrapped
+with it, so the table alone opens nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import threading
+import time
+from abc import ABC, abstractmethod
+from contextlib import AbstractContextManager
+from typing import Any
+
+from eventsourcing.persistence import Cipher, Recorder
+from eventsourcing.popo import POPORecorder
+from eventsourcing.postgres import PostgresRecorder
+from eventsourcing.sqlite import SQLiteRecorder
+
+TABLE = "patronage_data_keys"
+KEY_BYTES = 32
+# Another process may hold a key it read before an erasure for this long.
+CACHE_SECONDS = 30.0
+
+
+class KeyStore(ABC):
+    """Subject -> key. Subjects are short texts such as "supporter:<uuid>"."""
+
+    def __init__(self, wrapper: Cipher | None) -> None:
+        self._wrapper = wrapper
+        self._cache: dict[str, tuple[bytes, float]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, subject: str) -> bytes | None:
+        with self._lock:
+            cached = self._cache.get(subject)
+        if cached is not None and time.monotonic() - cached[1] < CACHE_SECONDS:
+            return cached[0]
+        stored = self._select(subject)
+        if stored is None:
+            with self._lock:
+                self._cache.pop(subject, None)
+            return None
+        key = self._unwrap(stored)
+        with self._lock:
+            self._cache[subject] = (key, time.monotonic())
+        return key
+
+    def get_or_create(self, subject: str) -> bytes:
+        key = self.get(subject)
+        if key is not None:
+            return key
+        self._insert_if_absent(subject, self._wrap(os.urandom(KEY_BYTES)))
+        created = self.get(subject)  # the one stored: a concurrent creator may have won
+        assert created is not None
+        return created
+
+    def delete(self, subject: str) -> None:
+        """Forget a subject's key for good (nothing happens if it has none)."""
+        with self._lock:
+            self._cache.pop(subject, None)
+        self._delete(subject)
+
+    def _wrap(self, key: bytes) -> str:
+        sealed = self._wrapper.encrypt(key) if self._wrapper else key
+        return base64.b64encode(sealed).decode()
+
+    def _unwrap(self, stored: str) -> bytes:
+        raw = base64.b64decode(stored)
+        return self._wrapper.decrypt(raw) if self._wrapper else raw
+
+    @abstractmethod
+    def _select(self, subject: str) -> str | None: ...
+
+    @abstractmethod
+    def _insert_if_absent(self, subject: str, stored: str) -> None: ...
+
+    @abstractmethod
+    def _delete(self, subject: str) -> None: ...
+
+
+class MemoryKeyStore(KeyStore):
+    """For the library's in-memory store (service tests)."""
+
+    def __init__(self, wrapper: Cipher | None) -> None:
+        super().__init__(wrapper)
+        self._rows: dict[str, str] = {}
+
+    def _select(self, subject: str) -> str | None:
+        return self._rows.get(subject)
+
+    def _insert_if_absent(self, subject: str, stored: str) -> None:
+        self._rows.setdefault(subject, stored)
+
+    def _delete(self, subject: str) -> None:
+        self._rows.pop(subject, None)
+
+
+class SQLKeyStore(KeyStore):
+    """The key table in the ledger's own database (SQLite or PostgreSQL)."""
+
+    def __init__(
+        self,
+        wrapper: Cipher | None,
+        transaction: Any,
+        table: str,
+        placeholder: str,
+        create_table: bool,
+    ) -> None:
+        super().__init__(wrapper)
+        self._transaction = transaction
+        self._table = table
+        self._p = placeholder
+        if create_table:  # else `patronage setup` made it, as it makes the library's tables
+            with self._tx() as cursor:
+                cursor.execute(
+                    f"CREATE TABLE IF NOT EXISTS {table}"
+                    " (subject TEXT PRIMARY KEY, key TEXT NOT NULL)"
+                )
+
+    def _tx(self) -> AbstractContextManager[Any]:
+        context: AbstractContextManager[Any] = self._transaction(commit=True)
+        return context
+
+    def _select(self, subject: str) -> str | None:
+        with self._tx() as cursor:
+            cursor.execute(f"SELECT key FROM {self._table} WHERE subject = {self._p}", (subject,))
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        value: str = row["key"] if isinstance(row, dict) else row[0]
+        return value
+
+    def _insert_if_absent(self, subject: str, stored: str) -> None:
+        with self._tx() as cursor:
+            cursor.execute(
+                f"INSERT INTO {self._table} (subject, key) VALUES ({self._p}, {self._p})"
+                " ON CONFLICT (subject) DO NOTHING",
+                (subject, stored),
+            )
+
+    def _delete(self, subject: str) -> None:
+        with self._tx() as cursor:
+            cursor.execute(f"DELETE FROM {self._table} WHERE subject = {self._p}", (subject,))
+
+    def reencrypt(self, tables: list[str], old: Cipher | None, new: Cipher) -> int:
+        """Every stored event's state in `tables` and every wrapped data key, from the
+        `old` cipher (None: not encrypted) to the `new` one, in one transaction. Offline
+        only: a process still running with the old key would write rows nobody can read."""
+        rows = 0
+        p = self._p
+        with self._tx() as cursor:
+            for table in tables:
+                cursor.execute(f"SELECT originator_id, originator_version, state FROM {table}")
+                for row in cursor.fetchall():
+                    columns = ("originator_id", "originator_version", "state")
+                    originator_id, version, state = _columns(row, *columns)
+                    plain = old.decrypt(bytes(state)) if old else bytes(state)
+                    cursor.execute(
+                        f"UPDATE {table} SET state = {p}"
+                        f" WHERE originator_id = {p} AND originator_version = {p}",
+                        (new.encrypt(plain), originator_id, version),
+                    )
+                    rows += 1
+            cursor.execute(f"SELECT subject, key FROM {self._table}")
+            for row in cursor.fetchall():
+                subject, stored = _columns(row, "subject", "key")
+                raw = base64.b64decode(stored)
+                rewrapped = new.encrypt(old.decrypt(raw) if old else raw)
+                cursor.execute(
+                    f"UPDATE {self._table} SET key = {p} WHERE subject = {p}",
+                    (base64.b64encode(rewrapped).decode(), subject),
+                )
+        self._wrapper = new
+        with self._lock:
+            self._cache.clear()
+        return rows
+
+
+def _columns(row: Any, *names: str) -> tuple[Any, ...]:
+    """Named columns of a row from either store (PostgreSQL's are dicts, SQLite's tuples)."""
+    if isinstance(row, dict):
+        return tuple(row[name] for name in names)
+    return tuple(row)
+
+
+def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool) -> KeyStore:
+    """The key store in the same database as `recorder`'s events."""
+    if isinstance(recorder, PostgresRecorder):
+        datastore = recorder.datastore
+        table = f'"{datastore.schema}".{TABLE}'
+        return SQLKeyStore(wrapper, datastore.transaction, table, "%s", create_table)
+    if isinstance(recorder, SQLiteRecorder):
+        return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
+    if isinstance(recorder, POPORecorder):
+        return MemoryKeyStore(wrapper)
+    # Keys kept only in memory would make every sealed field unreadable after a restart.
+    raise TypeError(f"no data key table for a {type(recorder).__name__}")

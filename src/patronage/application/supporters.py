@@ -1,0 +1,92 @@
+"""Finance's supporter actions: merge two records of one person, erase a person on request.
+
+Both leave a trail (events on the supporters themselves, with who and why) and keep the
+money: gifts, amounts, dates and receipt numbers are never touched.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+import structlog
+
+from patronage.application.identity import SupporterDirectory
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.application.payloads import StripePayloads
+from patronage.application.sealing import supporter_subject
+from patronage.domain.supporter import Supporter, is_email
+
+log = structlog.get_logger(__name__)
+
+
+class UnknownSupporterError(LookupError):
+    pass
+
+
+@dataclass(frozen=True)
+class Erasure:
+    supporter_ids: list[UUID]  # the person's record and any merged into it
+    payloads_reduced: int
+
+
+class Supporters:
+    def __init__(self, ledger: Ledger, payloads: StripePayloads) -> None:
+        self.ledger = ledger
+        self.directory = SupporterDirectory(ledger)
+        self.payloads = payloads
+
+    def _find(self, unit: UnitOfWork, who: str | UUID) -> Supporter:
+        """By id or by any email the person is known by; the survivor of any merge."""
+        text = str(who).strip()
+        if is_email(text):
+            found = self.directory.find(unit, None, text)
+        else:
+            try:
+                found = self.directory.find(unit, UUID(text), "")
+            except ValueError:
+                raise UnknownSupporterError(f"{text!r} is neither an email nor an id") from None
+        if found is None:
+            raise UnknownSupporterError("no such supporter")
+        return found
+
+    def resolve(self, who: str | UUID) -> UUID:
+        return self._find(UnitOfWork(self.ledger), who).id
+
+    def merge(self, duplicate_id: UUID, survivor_id: UUID, by: str, reason: str) -> UUID:
+        """Merge `duplicate_id` into `survivor_id`; returns the survivor's id."""
+
+        def work(unit: UnitOfWork) -> UUID:
+            duplicate = unit.get_or_none(duplicate_id, Supporter)
+            survivor = unit.get_or_none(survivor_id, Supporter)
+            if duplicate is None or survivor is None:
+                raise UnknownSupporterError("no such supporter")
+            duplicate.merge_into(survivor, by=by, reason=reason)
+            return survivor.id
+
+        merged = in_one_transaction(self.ledger, work)
+        log.info("supporters_merged", duplicate=str(duplicate_id), survivor=str(merged), by=by)
+        return merged
+
+    def erase(self, who: str | UUID, by: str, reason: str) -> Erasure:
+        """Forget a person: their record and every record merged into it. Safe to repeat:
+        a repeat finishes what a crash may have left (keys, payloads)."""
+
+        def work(unit: UnitOfWork) -> tuple[list[UUID], set[str]]:
+            records = [self._find(unit, who)]
+            for record in records:  # grows: whatever was merged into a merged record too
+                records.extend(unit.get_typed(i, Supporter) for i in record.absorbed)
+            # What kept payloads may name them by, read before the details are gone.
+            needles = {str(r.id) for r in records}
+            for record in records:
+                needles.update(record.stripe_customer_ids)
+                needles.add(record.email.lower())
+                record.erase(by=by, reason=reason)
+            return [r.id for r in records], needles
+
+        ids, needles = in_one_transaction(self.ledger, work)
+        for supporter_id in ids:
+            self.ledger.keys.delete(supporter_subject(supporter_id))
+        sweep = self.payloads.reduce_mentioning(needles)
+        log.info("supporter_erased", supporter_ids=[str(i) for i in ids], by=by)
+        return Erasure(supporter_ids=ids, payloads_reduced=sweep.reduced)

@@ -1,0 +1,43 @@
+"""PostgreSQL recorders that fail fast while the database is down.
+
+The library retries each recorder call ten times, each waiting up to the pool's timeout for
+a connection: one call could hold a thread for close to a minute in an outage, and a
+burst of webhooks filled the thread pool. Here each call is tried twice, so a request
+answers 503 within two pool timeouts and Stripe delivers again later.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from eventsourcing.utils import get_topic, retry
+
+ATTEMPTS = 2
+RETRY_WAIT_SECONDS = 0.2
+
+
+def _again(method: Callable[..., Any]) -> Callable[..., Any]:
+    """A library recorder method without its own retry, retried ATTEMPTS times instead."""
+    undecorated: Callable[..., Any] = getattr(method, "__wrapped__")  # noqa: B009
+    return retry((InterfaceError, OperationalError), ATTEMPTS, RETRY_WAIT_SECONDS)(undecorated)  # type: ignore[no-any-return]
+
+
+class FailFastApplicationRecorder(PostgresApplicationRecorder):
+    insert_events = _again(PostgresApplicationRecorder.insert_events)
+    select_events = _again(PostgresApplicationRecorder.select_events)
+    select_notifications = _again(PostgresApplicationRecorder.select_notifications)
+    max_notification_id = _again(PostgresApplicationRecorder.max_notification_id)
+
+
+class FailFastTrackingRecorder(PostgresTrackingRecorder):
+    insert_tracking = _again(PostgresTrackingRecorder.insert_tracking)
+    max_tracking_id = _again(PostgresTrackingRecorder.max_tracking_id)
+    has_tracking_id = _again(PostgresTrackingRecorder.has_tracking_id)
+
+
+def fail_fast_env() -> dict[str, str]:
+    """The library settings that select these recorders."""
+    return {"APPLICATION_RECORDER_TOPIC": get_topic(FailFastApplicationRecorder)}

@@ -1,0 +1,126 @@
+"""Nothing a reader sends before a payment succeeds changes a supporter (issue 15, defect 3):
+a checkout with a donor's email and another name renames no one, never reuses the donor's
+Stripe customer, and registers no one; the details take effect when Stripe confirms the
+payment (its webhook). Both stores, localstripe over real HTTP."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from fastapi.testclient import TestClient
+
+from patronage.api.app import create_app
+from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.bootstrap import Patronage, bootstrap
+from patronage.config import Settings
+from patronage.domain.money import Money
+from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.values import Attribution
+from patronage.payments import metadata as keys
+from tests.support import stripe_events as se
+from tests.support.checkout import recording_proxy, stripe_objects, with_stripe
+from tests.support.servers import LocalStripe, localstripe_server
+
+ADA = "ada@example.org"
+
+
+@pytest.fixture
+def localstripe(tmp_path: Path) -> Iterator[LocalStripe]:
+    with localstripe_server(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture(params=[False], ids=["page-confirms"])
+def paying(
+    request: pytest.FixtureRequest, settings: Settings, localstripe: LocalStripe
+) -> Iterator[tuple[Patronage, TestClient]]:
+    """Checkout against localstripe: as in production (the page confirms the payment, so
+    nothing is paid yet) or in demo mode (paid at once; its webhook is not delivered here)."""
+    demo = bool(request.param)
+    with recording_proxy(localstripe.url) as proxy:
+        patronage = bootstrap(with_stripe(settings, proxy.url, localstripe.api_key, demo_mode=demo))
+        try:
+            yield patronage, TestClient(create_app(patronage))
+        finally:
+            patronage.close()
+
+
+def _checkout(email: str, name: str, frequency: str) -> dict[str, object]:
+    return {
+        "checkout_key": uuid4().hex,
+        "frequency": frequency,
+        "amount": "15",
+        "currency": "USD",
+        "email": email,
+        "name": name,
+    }
+
+
+def _ada_gives(patronage: Patronage) -> Supporter:
+    patronage.giving.record_gift(
+        RecordGift(
+            "pi_ada_first",
+            SupporterDetails(email=ADA, name="Ada Lovelace", stripe_customer_id="cus_ada_own"),
+            Money(2500, "USD"),
+            datetime(2026, 3, 14, tzinfo=UTC),
+            Attribution(),
+        )
+    )
+    return patronage.ledger.get_typed(supporter_id_for(ADA), Supporter)
+
+
+@pytest.mark.parametrize(
+    ("paying", "frequency"),
+    [(False, "one_time"), (True, "one_time"), (True, "monthly")],
+    ids=["page-confirms-one-time", "demo-one-time", "demo-monthly"],  # localstripe cannot
+    indirect=["paying"],  # start an incomplete subscription for a page to confirm
+)
+def test_a_strangers_checkout_renames_no_donor_and_uses_no_donors_customer(
+    paying: tuple[Patronage, TestClient], localstripe: LocalStripe, frequency: str
+) -> None:
+    patronage, client = paying
+    before = _ada_gives(patronage)
+    answer = client.post("/checkout", json=_checkout(ADA.upper(), "Mallory", frequency))
+    assert answer.status_code == 200, answer.text
+
+    ada = patronage.ledger.get_typed(supporter_id_for(ADA), Supporter)
+    assert ada.name == "Ada Lovelace"
+    assert ada.stripe_customer_ids == ["cus_ada_own"]
+    assert ada.version == before.version  # no event at all
+    for subscription in stripe_objects(localstripe, "subscriptions"):
+        assert subscription["customer"] != "cus_ada_own"
+    for intent in stripe_objects(localstripe, "payment_intents"):
+        assert intent["customer"] != "cus_ada_own"
+    for created in stripe_objects(localstripe, "payment_intents" if frequency == "one_time"
+                                  else "subscriptions"):  # fmt: skip
+        assert created["metadata"][keys.DONOR_NAME] == "Mallory"
+
+
+def test_a_checkout_registers_no_one_before_the_payment(
+    paying: tuple[Patronage, TestClient],
+) -> None:
+    patronage, client = paying
+    answer = client.post("/checkout", json=_checkout("new@example.org", "Newcomer", "one_time"))
+    assert answer.status_code == 200, answer.text
+    assert patronage.ledger.get_or_none(supporter_id_for("new@example.org"), Supporter) is None
+
+
+def test_the_checkout_details_take_effect_when_stripe_confirms(patronage: Patronage) -> None:
+    """The confirmed payment's webhook carries the checkout's name and email (metadata): a new
+    donor is registered with them, a known one renamed, only now."""
+    _ada_gives(patronage)
+    with TestClient(create_app(patronage)) as client:
+        for email, name, pi in ((ADA, "Ada King", "pi_ada_2"), ("new@example.org", "Newt", "pi_n")):
+            metadata = keys.checkout_metadata(
+                supporter_id_for(email), "one_time", Attribution(), donor_email=email,
+                donor_name=name,
+            )  # fmt: skip
+            evt = se.event("payment_intent.succeeded", se.payment_intent(pi, 1500, metadata))
+            assert se.deliver(client, evt).json()["status"] == "applied"
+    assert patronage.ledger.get_typed(supporter_id_for(ADA), Supporter).name == "Ada King"
+    newt = patronage.ledger.get_typed(supporter_id_for("new@example.org"), Supporter)
+    assert (newt.name, newt.email) == ("Newt", "new@example.org")
