@@ -19,6 +19,7 @@ import structlog
 
 from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
+from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
 from patronage.application.giving import Giving, UnattributedPolicy
@@ -31,6 +32,7 @@ from patronage.application.raised import RaisedCache
 from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
+from patronage.application.staff import ApiTokens, StaffAccounts
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -256,6 +258,9 @@ class Patronage:
     checkout: Checkout
     views: Views
     campaign_results: CampaignResults
+    staff: StaffAccounts
+    api_tokens: ApiTokens
+    audit: Audit
     view_operations: ViewOperations
     outbox: ReceiptOutbox | None
     receipt_worker: ReceiptWorker
@@ -369,6 +374,9 @@ def bootstrap(settings: Settings) -> Patronage:
         checkout=checkout,
         views=views,
         campaign_results=results,
+        staff=StaffAccounts(ledger),
+        api_tokens=ApiTokens(ledger),
+        audit=Audit(ledger),
         outbox=outbox,
         receipt_worker=ReceiptWorker(
             receipting, outbox, settings.receipts_single_automatic, settings.receipts_worker_seconds

@@ -171,6 +171,11 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
+    # The staff console (docs/staff.md): signs session cookies and CSRF tokens. Unset, a
+    # random secret per process is used: sessions then end on restart and work only with
+    # one API process.
+    console_secret: SecretStr = SecretStr("")
+    console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
     # The webhook inbox: how often parked events are tried again, and after how long a parked
     # event is shown to staff as stuck.
     parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)

@@ -22,7 +22,7 @@ pytestmark = pytest.mark.e2e
 def test_a_newcomer_runs_year_end_and_reads_the_receipt_email(tmp_path: Path) -> None:
     last_year = datetime.now(UTC).year - 1
     with demo_server(tmp_path) as demo, chromium() as browser:
-        staff = {"Authorization": f"Bearer {demo.staff_key}"}
+        staff = {"Authorization": f"Bearer {demo.staff_token}"}
         started = httpx.post(f"{demo.url}/staff/receipts/year-end",
                              json={"tax_year": last_year}, headers=staff)  # fmt: skip
         assert started.status_code == 202, started.text

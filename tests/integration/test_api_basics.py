@@ -62,7 +62,7 @@ def test_staff_endpoints_refuse_without_a_valid_key(
 def test_staff_endpoints_accept_a_configured_key(client: TestClient) -> None:
     response = client.get("/staff/whoami", headers={"Authorization": "Bearer staff-key-for-tests"})
     assert response.status_code == 200
-    assert response.json() == {"staff": "staff-key-1"}
+    assert response.json() == {"staff": "bootstrap-key-1"}
 
 
 @pytest.mark.parametrize("store", ["sqlite"])

@@ -75,7 +75,7 @@ def test_staff_manage_a_campaign_and_see_who_changed_it(patronage: Patronage) ->
     assert [h["change"] for h in history] == [
         "Created", "VariantAdded", "Started", "CopyEdited", "Paused"
     ]  # fmt: skip
-    assert {h["by"] for h in history} == {"staff-key-1"}
+    assert {h["by"] for h in history} == {"bootstrap-key-1"}
     assert [c["code"] for c in client.get("/staff/campaigns", headers=STAFF).json()] == [
         "spring-drive"
     ]

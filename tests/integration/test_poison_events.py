@@ -117,7 +117,7 @@ def test_a_failing_event_is_recorded_backed_off_and_skipped_with_a_trail(
         headers=STAFF,
     )
     assert skipped.status_code == 200, skipped.text
-    assert skipped.json()["by"] == "staff-key-1"
+    assert skipped.json()["by"] == "bootstrap-key-1"
     trail = patronage.ledger.get_or_none(skip_id_for("totals", poison), SkippedViewEvent)
     assert trail is not None and trail.reason == "amount impossible: corrupted import"
     assert trail.error == fault.error and trail.topic == fault.topic

@@ -18,7 +18,9 @@ from tests.support.servers import free_port, wait_until_ready
 class RunningDemo:
     url: str
     localstripe_url: str
-    staff_key: str
+    staff_email: str
+    staff_password: str
+    staff_token: str
     data_dir: Path
 
 
@@ -56,7 +58,9 @@ def demo_server(tmp_path: Path) -> Iterator[RunningDemo]:
             yield RunningDemo(
                 url=url,
                 localstripe_url=_printed(log, "localstripe", process),
-                staff_key=_printed(log, "staff API key", process),
+                staff_email=_printed(log, "staff email", process),
+                staff_password=_printed(log, "staff password", process),
+                staff_token=_printed(log, "staff API token", process),
                 data_dir=data_dir,
             )
         finally:

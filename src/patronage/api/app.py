@@ -18,10 +18,13 @@ from patronage.api import (
     checkout,
     demo,
     demo_mail,
+    docs,
+    exports,
     health,
     metrics,
     receipting,
     register,
+    staff_audit,
     staff_inbox,
     supporter_actions,
     supporters,
@@ -31,6 +34,7 @@ from patronage.api import (
     web,
     webhooks,
 )
+from patronage.api.console.routes import install as install_console
 from patronage.api.errors import add_error_handlers
 from patronage.api.headers import SecurityHeaders
 from patronage.api.inputs import BodyLimits
@@ -72,6 +76,9 @@ def create_app(patronage: Patronage) -> FastAPI:
         version="0.1.0",
         description="Donations and memberships for reader-funded newsrooms.",
         lifespan=lifespan,
+        # Served by api/docs.py with local assets: FastAPI's own pages load them from a CDN.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.patronage = patronage
     app.state.metrics = process_metrics
@@ -129,6 +136,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         return JSONResponse(status_code=409, content={"detail": str(error)})
 
     app.include_router(health.router)
+    app.include_router(docs.router)
     if settings.metrics_port == 0:  # else only on the metrics port, without a staff key
         app.include_router(metrics.router)
     app.include_router(webhooks.router)
@@ -147,7 +155,10 @@ def create_app(patronage: Patronage) -> FastAPI:
         register.router,
         receipting.router,
         ticker.router,
+        exports.router,
+        staff_audit.router,
         view_operations.router,
     ):
         app.include_router(router)
+    install_console(app, patronage)
     return app

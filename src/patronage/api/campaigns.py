@@ -12,14 +12,15 @@ from typing import Annotated, Any, TypeVar
 from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, AuditDep, EditorDep, PatronageDep
 from patronage.application.campaigns import (
     Campaigns,
     CampaignSettings,
     HistoryEntry,
     UnknownCampaignError,
 )
-from patronage.application.performance import performance
+from patronage.application.performance import VariantPerformance, performance
+from patronage.bootstrap import Patronage
 from patronage.domain.campaign import CampaignRuleError, CampaignSpec, Targeting, Variant
 from patronage.domain.money import Money, MoneyError
 
@@ -134,7 +135,7 @@ router = APIRouter(
     prefix="/staff/campaigns",
     tags=["staff: campaigns"],
     responses={
-        401: {"description": "no valid staff API key"},
+        **AUTH_RESPONSES,
         404: {"description": "no campaign with that code"},
     },
 )
@@ -158,79 +159,112 @@ def _spec(campaigns: Campaigns, code: str) -> CampaignSpec:
 
 
 @router.get("")
-def list_campaigns(_staff: StaffDep, campaigns: CampaignsDep) -> list[CampaignOut]:
+def list_campaigns(_staff: EditorDep, campaigns: CampaignsDep) -> list[CampaignOut]:
     return [CampaignOut.of(s) for s in campaigns.catalogue.specs()]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def create_campaign(body: NewCampaignIn, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    run(
-        lambda: campaigns.create(
-            body.to_settings(), [v.to_domain() for v in body.variants], by=staff
+def create_campaign(
+    body: NewCampaignIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
+) -> CampaignOut:
+    with audit.action(staff, "campaign.created", body.code):
+        run(
+            lambda: campaigns.create(
+                body.to_settings(), [v.to_domain() for v in body.variants], by=staff
+            )
         )
-    )
     return CampaignOut.of(_spec(campaigns, body.code))
 
 
 @router.get("/{code}")
-def show_campaign(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
+def show_campaign(code: str, _staff: EditorDep, campaigns: CampaignsDep) -> CampaignOut:
     return CampaignOut.of(_spec(campaigns, code))
+
+
+def change(
+    audit: AuditDep, staff: str, action: str, code: str, command: Callable[[], CampaignSpec]
+) -> CampaignOut:
+    """A change to a campaign, recorded in the audit trail as `action` by `staff`."""
+    with audit.action(staff, action, code):
+        return CampaignOut.of(run(command))
 
 
 @router.put("/{code}")
 def retarget_campaign(
-    code: str, body: CampaignIn, staff: StaffDep, campaigns: CampaignsDep
+    code: str, body: CampaignIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
 ) -> CampaignOut:
     if body.code != code:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="code cannot change")
-    return CampaignOut.of(run(lambda: campaigns.retarget(body.to_settings(), by=staff)))
+    return change(
+        audit, staff, "campaign.retargeted", code,
+        lambda: campaigns.retarget(body.to_settings(), by=staff),
+    )  # fmt: skip
 
 
 @router.post("/{code}/variants", status_code=status.HTTP_201_CREATED)
 def add_variant(
-    code: str, body: VariantIn, staff: StaffDep, campaigns: CampaignsDep
+    code: str, body: VariantIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
 ) -> CampaignOut:
-    return CampaignOut.of(run(lambda: campaigns.add_variant(code, body.to_domain(), by=staff)))
+    return change(
+        audit, staff, "campaign.variant_added", code,
+        lambda: campaigns.add_variant(code, body.to_domain(), by=staff),
+    )  # fmt: skip
 
 
 @router.put("/{code}/variants/{name}")
 def edit_copy(
-    code: str, name: str, body: VariantIn, staff: StaffDep, campaigns: CampaignsDep
+    code: str,
+    name: str,
+    body: VariantIn,
+    staff: EditorDep,
+    campaigns: CampaignsDep,
+    audit: AuditDep,
 ) -> CampaignOut:
     if body.name != name:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="name cannot change")
-    return CampaignOut.of(run(lambda: campaigns.edit_copy(code, body.to_domain(), by=staff)))
+    return change(
+        audit, staff, "campaign.copy_edited", code,
+        lambda: campaigns.edit_copy(code, body.to_domain(), by=staff),
+    )  # fmt: skip
 
 
 @router.delete("/{code}/variants/{name}")
-def retire_variant(code: str, name: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    return CampaignOut.of(run(lambda: campaigns.retire_variant(code, name, by=staff)))
+def retire_variant(
+    code: str, name: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
+) -> CampaignOut:
+    return change(
+        audit, staff, "campaign.variant_retired", code,
+        lambda: campaigns.retire_variant(code, name, by=staff),
+    )  # fmt: skip
 
 
 @router.put("/{code}/schedule")
-def schedule(code: str, body: ScheduleIn, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    return CampaignOut.of(
-        run(lambda: campaigns.schedule(code, body.starts_at, body.ends_at, by=staff))
-    )
+def schedule(
+    code: str, body: ScheduleIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
+) -> CampaignOut:
+    return change(
+        audit, staff, "campaign.scheduled", code,
+        lambda: campaigns.schedule(code, body.starts_at, body.ends_at, by=staff),
+    )  # fmt: skip
 
 
 @router.post("/{code}/start")
-def start(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    return CampaignOut.of(run(lambda: campaigns.start(code, by=staff)))
+def start(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
+    return change(audit, staff, "campaign.started", code, lambda: campaigns.start(code, by=staff))
 
 
 @router.post("/{code}/pause")
-def pause(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    return CampaignOut.of(run(lambda: campaigns.pause(code, by=staff)))
+def pause(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
+    return change(audit, staff, "campaign.paused", code, lambda: campaigns.pause(code, by=staff))
 
 
 @router.post("/{code}/end")
-def end(code: str, staff: StaffDep, campaigns: CampaignsDep) -> CampaignOut:
-    return CampaignOut.of(run(lambda: campaigns.end(code, by=staff)))
+def end(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
+    return change(audit, staff, "campaign.ended", code, lambda: campaigns.end(code, by=staff))
 
 
 @router.get("/{code}/history")
-def history(code: str, _staff: StaffDep, campaigns: CampaignsDep) -> list[HistoryOut]:
+def history(code: str, _staff: EditorDep, campaigns: CampaignsDep) -> list[HistoryOut]:
     return [HistoryOut.of(e) for e in run(lambda: campaigns.history(code))]
 
 
@@ -245,17 +279,21 @@ class VariantPerformanceOut(BaseModel):
     revenue_per_thousand_views: list[str]
 
 
-@router.get("/{code}/performance")
-def campaign_performance(
-    code: str, _staff: StaffDep, patronage: PatronageDep
-) -> list[VariantPerformanceOut]:
-    """Views, gifts, conversion and revenue per thousand views for each variant."""
-    spec = _spec(patronage.campaigns, code)
+def variant_results(patronage: Patronage, spec: CampaignSpec) -> list[VariantPerformance]:
+    """Each variant's views, gifts, conversion and revenue, retired variants included."""
     since = spec.created_on.date() if spec.created_on else datetime.now(UTC).date()
-    views = patronage.impressions.views(code, since)
-    gifts = patronage.campaign_results.gifts_per_variant(code)
+    views = patronage.impressions.views(spec.code, since)
+    gifts = patronage.campaign_results.gifts_per_variant(spec.code)
     names = [v.name for v in spec.variants]
     names += sorted((set(views) | set(gifts)) - set(names))  # retired variants too
+    return performance(names, views, gifts)
+
+
+@router.get("/{code}/performance")
+def campaign_performance(
+    code: str, _staff: EditorDep, patronage: PatronageDep
+) -> list[VariantPerformanceOut]:
+    """Views, gifts, conversion and revenue per thousand views for each variant."""
     return [
         VariantPerformanceOut(
             variant=row.variant,
@@ -265,5 +303,5 @@ def campaign_performance(
             revenue=[str(m) for m in row.revenue],
             revenue_per_thousand_views=[str(m) for m in row.revenue_per_mille],
         )
-        for row in performance(names, views, gifts)
+        for row in variant_results(patronage, _spec(patronage.campaigns, code))
     ]

@@ -10,7 +10,7 @@ from fastapi.exceptions import RequestValidationError
 
 # MoneyOut is re-exported for the read endpoints that still import it from here.
 from patronage.api.amounts import MoneyOut as MoneyOut
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.domain.money import CURRENCY_EXPONENTS, MoneyError, normalise_currency
 
 # Positions and offsets are 64-bit integers in both databases.
@@ -20,7 +20,7 @@ OffsetQuery = Annotated[int, Query(ge=0, le=MAX_OFFSET)]
 
 # The answers every staff read endpoint may give besides its own, for the OpenAPI schema.
 STAFF_READ_RESPONSES: dict[int | str, dict[str, Any]] = {
-    401: {"description": "no valid staff API key"},
+    **AUTH_RESPONSES,
     503: {"description": "the view has not reached the position given in `after` yet"},
 }
 

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.api.register import Receipt
 from patronage.application.receipting import Issued, ReceiptNotFoundError
 from patronage.application.year_end import YearEndJob
@@ -27,7 +27,7 @@ router = APIRouter(
     prefix="/staff/receipts",
     tags=["staff: receipts"],
     responses={
-        401: {"description": "no valid staff API key"},
+        **AUTH_RESPONSES,
         404: {"description": "no such gift, supporter, receipt or job"},
         409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
         503: {"description": "the receipt register is catching up with the ledger: try again"},
@@ -85,18 +85,32 @@ def _found(call: Callable[[], T]) -> T:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
 
 
+def _act(
+    patronage: Patronage,
+    staff: str,
+    action: str,
+    subject: str,
+    call: Callable[[], T],
+    details: dict[str, str] | None = None,
+) -> T:
+    """A receipt action, saved with its audit record; 404 (and no record) for an unknown
+    gift or receipt."""
+    with patronage.audit.action(staff, action, subject, details):
+        return _found(call)
+
+
 @router.post("/single", status_code=status.HTTP_201_CREATED)
-def issue_single(
-    body: IssueSingleIn, _staff: StaffDep, patronage: PatronageDep
-) -> ReceiptActionOut:
+def issue_single(body: IssueSingleIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
     """Issue a receipt for one gift, numbered next in its tax year's single series."""
-    return _answer(patronage, _found(lambda: patronage.receipting.issue_single(body.gift_id)))
+    issued = _act(
+        patronage, staff, "receipt.issued", f"gift {body.gift_id}",
+        lambda: patronage.receipting.issue_single(body.gift_id),
+    )  # fmt: skip
+    return _answer(patronage, issued)
 
 
 @router.post("/annual", status_code=status.HTTP_201_CREATED)
-def issue_annual(
-    body: IssueAnnualIn, _staff: StaffDep, patronage: PatronageDep
-) -> ReceiptActionOut:
+def issue_annual(body: IssueAnnualIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
     """Issue one annual receipt for a supporter's gifts of a year in one currency that no
     valid receipt covers yet (gifts receipted singly are left out; disputed ones wait)."""
     try:
@@ -104,7 +118,11 @@ def issue_annual(
     except MoneyError as error:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
     try:
-        issued = patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency)
+        issued = _act(
+            patronage, staff, "receipt.issued", f"supporter {body.supporter_id}",
+            lambda: patronage.receipting.issue_annual(body.supporter_id, body.tax_year, currency),
+            {"tax_year": str(body.tax_year), "currency": currency},
+        )  # fmt: skip
     except TimeoutError:
         raise HTTPException(
             status.HTTP_503_SERVICE_UNAVAILABLE,
@@ -151,10 +169,15 @@ class YearEndOut(BaseModel):
 
 
 @router.post("/year-end", status_code=status.HTTP_202_ACCEPTED)
-def start_year_end(body: YearEndIn, _staff: StaffDep, patronage: PatronageDep) -> YearEndOut:
+def start_year_end(body: YearEndIn, staff: StaffDep, patronage: PatronageDep) -> YearEndOut:
     """Start year end (annual receipts for every supporter) in the background; read its
     progress at /staff/receipts/year-end/{job_id}. A second run issues nothing new."""
-    return YearEndOut.of(patronage.year_end.start(body.tax_year, body.dry_run))
+    job = patronage.year_end.start(body.tax_year, body.dry_run)
+    patronage.audit.record(
+        staff, "receipt.year_end_started", str(body.tax_year),
+        {"job_id": job.job_id, "dry_run": str(body.dry_run).lower()},
+    )  # fmt: skip
+    return YearEndOut.of(job)
 
 
 @router.get("/year-end/{job_id}")
@@ -197,7 +220,11 @@ def void_receipt(
 ) -> ReceiptActionOut:
     """Void a receipt: it stays in the register, is never emailed again, and its gifts may
     be receipted again."""
-    return _answer(patronage, _found(lambda: patronage.receipting.void(number, body.reason, staff)))
+    voided = _act(
+        patronage, staff, "receipt.voided", number,
+        lambda: patronage.receipting.void(number, body.reason, staff), {"reason": body.reason},
+    )  # fmt: skip
+    return _answer(patronage, voided)
 
 
 @router.post("/{number}/replace", status_code=status.HTTP_201_CREATED)
@@ -207,7 +234,10 @@ def replace_receipt(
     """Void a receipt and issue its corrected replacement (what its gifts hold now, after
     refunds and lost disputes), which names the original's number. With nothing left to
     receipt the original is only voided, and the answer is the voided original."""
-    issued = _found(lambda: patronage.receipting.replace(number, body.reason, staff))
+    issued = _act(
+        patronage, staff, "receipt.replaced", number,
+        lambda: patronage.receipting.replace(number, body.reason, staff), {"reason": body.reason},
+    )  # fmt: skip
     return _answer(patronage, issued)
 
 
@@ -216,4 +246,11 @@ def resend_receipt(
     number: ReceiptNumber, staff: StaffDep, patronage: PatronageDep
 ) -> ReceiptActionOut:
     """Email the receipt again through the outbox; refused for a void receipt."""
-    return _answer(patronage, _found(lambda: patronage.receipting.resend(number, staff)))
+    resent = _act(
+        patronage,
+        staff,
+        "receipt.resent",
+        number,
+        lambda: patronage.receipting.resend(number, staff),
+    )
+    return _answer(patronage, resent)

@@ -9,10 +9,9 @@ from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep
 from patronage.api.read_models import MAX_POSITION, MoneyOut
 from patronage.application.giving import CounterpartMissingError
 from patronage.application.inbox import (
@@ -29,7 +28,7 @@ router = APIRouter(
     prefix="/staff/inbox",
     tags=["staff: webhook inbox"],
     responses={
-        401: {"description": "no valid staff API key"},
+        **AUTH_RESPONSES,
         404: {"description": "no such inbox event"},
     },
 )
@@ -171,9 +170,8 @@ def inbox_event(
 
 
 @router.post("/{event_id}/replay")
-async def replay(
-    event_id: EventIdPath, patronage: PatronageDep, staff: StaffDep
-) -> InboxEventDetail:
-    """Apply the event again through the current translation (idempotent)."""
+def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> InboxEventDetail:
+    """Apply the event again through the current translation (idempotent); admin only."""
     log.info("inbox_event_replayed", event_id=event_id, by=staff)
-    return _found(await run_in_threadpool(patronage.inbox.replay, event_id), event_id)
+    with patronage.audit.action(staff, "inbox.event_replayed", event_id):
+        return _found(patronage.inbox.replay(event_id), event_id)  # 404: no record

@@ -74,7 +74,13 @@ def merge(
 ) -> SupporterActionOut:
     """Merge `duplicate_id` into this supporter (finance found them to be one person)."""
     try:
-        survivor = patronage.supporters.merge(body.duplicate_id, supporter_id, staff, body.reason)
+        with patronage.audit.action(
+            staff, "supporter.merged", str(supporter_id),
+            {"duplicate": str(body.duplicate_id), "reason": body.reason},
+        ):  # fmt: skip
+            survivor = patronage.supporters.merge(
+                body.duplicate_id, supporter_id, staff, body.reason
+            )
     except UnknownSupporterError as error:
         raise _not_found(error) from None
     return SupporterActionOut(supporter_id=survivor, position=patronage.ledger.head())
@@ -86,7 +92,10 @@ def erase(
 ) -> ErasureOut:
     """Erase the person's name, email and address everywhere; their money stays."""
     try:
-        erasure = patronage.supporters.erase(supporter_id, staff, body.reason)
+        with patronage.audit.action(
+            staff, "supporter.erased", str(supporter_id), {"reason": body.reason}
+        ):
+            erasure = patronage.supporters.erase(supporter_id, staff, body.reason)
     except UnknownSupporterError as error:
         raise _not_found(error) from None
     return ErasureOut(

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import AdminDep, PatronageDep, StaffDep
 from patronage.api.inputs import NoControlCharacters
 from patronage.api.read_models import MAX_POSITION
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError
@@ -69,11 +69,15 @@ def views(_staff: StaffDep, patronage: PatronageDep) -> list[ViewOut]:
         409: {"description": "the view waits for another event, or for none"},
     },
 )
-def skip(view: ViewName, body: SkipIn, staff: StaffDep, patronage: PatronageDep) -> SkipOut:
+def skip(view: ViewName, body: SkipIn, staff: AdminDep, patronage: PatronageDep) -> SkipOut:
     """Move the view past the one event it cannot apply, recording who and why
     (`SkippedViewEvent.Recorded`). The event stays in the ledger; only this view ignores it."""
     try:
-        trail = patronage.view_operations.skip(view, body.notification_id, staff, body.reason)
+        with patronage.audit.action(
+            staff, "view.event_skipped", view,
+            {"notification_id": str(body.notification_id), "reason": body.reason},
+        ):  # fmt: skip
+            trail = patronage.view_operations.skip(view, body.notification_id, staff, body.reason)
     except UnknownViewError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
     except NotStuckError as error:

@@ -1,19 +1,14 @@
-"""The embed script and the staff console page."""
+"""The embed script, and the old console address."""
 
 from __future__ import annotations
 
 from importlib.resources import files
 
 from fastapi import APIRouter
-from fastapi.responses import HTMLResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
+from fastapi.responses import RedirectResponse, Response
 
 router = APIRouter(tags=["web"])
-_templates = Environment(
-    loader=PackageLoader("patronage", "web/templates"), autoescape=select_autoescape()
-)
 _EMBED = files("patronage").joinpath("web/static/patronage-embed.js")
-_STAFF_CONSOLE = files("patronage").joinpath("web/static/staff-console.js")
 
 
 @router.get("/static/patronage-embed.js", include_in_schema=False)
@@ -25,12 +20,7 @@ def embed_script() -> Response:
     )
 
 
-@router.get("/static/staff-console.js", include_in_schema=False)
-def staff_console_script() -> Response:
-    return Response(_STAFF_CONSOLE.read_text(encoding="utf-8"), media_type="text/javascript")
-
-
-@router.get("/staff", response_class=HTMLResponse, include_in_schema=False)
-def staff_console() -> HTMLResponse:
-    """The staff console page; it holds no data, and reads the staff API with a key."""
-    return HTMLResponse(_templates.get_template("staff.html").render())
+@router.get("/staff", include_in_schema=False)
+def staff_console() -> RedirectResponse:
+    """The old console's address: the console is at /console now."""
+    return RedirectResponse("/console", status_code=301)

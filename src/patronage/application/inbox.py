@@ -26,7 +26,7 @@ from eventsourcing.utils import get_topic
 
 from patronage.application.giving import CounterpartMissingError, Giving
 from patronage.application.identity import concerns_erased
-from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, newest_first
 from patronage.application.sealing import payload_subject
 from patronage.domain.commands import (
     GivingCommand,
@@ -559,27 +559,15 @@ class Inbox:
     ) -> InboxPage:
         """Inbox events, newest first, optionally filtered; page on with `next_before`."""
         found: list[InboxEntry] = []
-        head = self.ledger.head()
-        # A `before` past the head pages from the head: never walk empty positions.
-        stop = min(before - 1, head) if before is not None else head
-        window = 256
-        while stop >= 1 and len(found) < limit:
-            start = max(1, stop - window + 1)
-            batch = self.ledger.recorder.select_notifications(
-                start, window, stop=stop, topics=[RECEIVED_TOPIC]
-            )
-            for notification in reversed(batch):
-                inbox_event = self._inbox_event_at(notification.originator_id)
-                if status is not None and inbox_event.status != status:
-                    continue
-                if event_type and inbox_event.event_type != event_type:
-                    continue
-                found.append(InboxEntry.of(notification.id, inbox_event))
-                if len(found) == limit:
-                    break
-            # Sparse regions of the log are crossed in ever larger steps.
-            window = window if batch else min(window * 4, 1 << 20)
-            stop = start - 1
+        for notification in newest_first(self.ledger, RECEIVED_TOPIC, before):
+            inbox_event = self._inbox_event_at(notification.originator_id)
+            if status is not None and inbox_event.status != status:
+                continue
+            if event_type and inbox_event.event_type != event_type:
+                continue
+            found.append(InboxEntry.of(notification.id, inbox_event))
+            if len(found) == limit:
+                break
         next_before = found[-1].position if len(found) == limit and found[-1].position > 1 else None
         return InboxPage(entries=found, next_before=next_before)
 

@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Sequence
-from typing import TypeVar
+from collections.abc import Callable, Iterator, Sequence
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import IntegrityError, JSONTranscoder, Mapper
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    Recording,
+)
 from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.utils import Environment, EnvType, strtobool
 
+from patronage.application import acting
 from patronage.application.bulk_read import get_many
 from patronage.application.keys import KeyStore, SQLKeyStore, key_store_for
 from patronage.application.sealing import SealingMapper
@@ -104,6 +111,15 @@ class Ledger(Application[UUID]):
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
         register_patronage_transcodings(transcoder)
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        """Save, with the audit record of the staff action in progress (application/acting.py)
+        in the same transaction."""
+        record = acting.pending_record()
+        recordings = super().save(*objs, *([record] if record else []), **kwargs)
+        if record is not None:
+            acting.record_saved()
+        return recordings
 
     def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
         try:
@@ -208,3 +224,18 @@ def retrying(command: Callable[[], T], attempts: int = MAX_ATTEMPTS) -> T:
             log.debug("concurrent_save_retried", attempt=attempt)
             time.sleep(random.uniform(0, BACKOFF_SECONDS * attempt))
     raise AssertionError("unreachable")
+
+
+def newest_first(ledger: Ledger, topic: str, before: int | None = None) -> Iterator[Notification]:
+    """The log's notifications of `topic`, newest first, from just before position `before`
+    (or the head); a reader stops when it has a page. A `before` past the head starts at the
+    head, and sparse regions of the log are crossed in ever larger steps."""
+    head = ledger.head()
+    stop = min(before - 1, head) if before is not None else head
+    window = 256
+    while stop >= 1:
+        start = max(1, stop - window + 1)
+        batch = ledger.recorder.select_notifications(start, window, stop=stop, topics=[topic])
+        yield from reversed(batch)
+        window = window if batch else min(window * 4, 1 << 20)
+        stop = start - 1

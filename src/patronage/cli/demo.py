@@ -13,7 +13,7 @@ import typer
 import uvicorn
 
 from patronage.api.demo_mail import mail_directory
-from patronage.bootstrap import bootstrap
+from patronage.bootstrap import Patronage, bootstrap
 from patronage.cli.common import json_lines
 from patronage.cli.demo_setup import (
     DEMO_CAMPAIGN,
@@ -26,6 +26,7 @@ from patronage.cli.demo_setup import (
 )
 from patronage.cli.mail_catcher import mail_catcher
 from patronage.config import SettingsError, load_settings
+from patronage.domain.staff import Role
 from patronage.logs import configure_logging
 
 
@@ -40,6 +41,19 @@ def exit_cleanly_on_sigterm() -> None:
         raise SystemExit(128 + signal.SIGTERM)
 
     signal.signal(signal.SIGTERM, handler)
+
+
+DEMO_STAFF_EMAIL = "admin@demo.patronage.invalid"
+
+
+def demo_staff(patronage: Patronage, password: str) -> str:
+    """The demo's admin account (this run's password) and an API token; returns the token."""
+    member = patronage.staff.by_email(DEMO_STAFF_EMAIL)
+    if member is None:
+        patronage.staff.add(DEMO_STAFF_EMAIL, Role.ADMIN, password, by="demo")
+    else:
+        patronage.staff.change_password(member.id, password, by="demo")
+    return patronage.api_tokens.create("demo", Role.ADMIN, 1, by="demo").secret_text
 
 
 def demo(
@@ -60,7 +74,7 @@ def demo(
         ):
             base = f"http://127.0.0.1:{port}"
             webhook_secret = f"whsec_demo_{secrets.token_hex(16)}"
-            staff_key = f"staff-demo-{secrets.token_hex(8)}"
+            staff_password = secrets.token_urlsafe(12)
             try:
                 settings = load_settings(
                     data_dir=directory,
@@ -69,7 +83,6 @@ def demo(
                     stripe_publishable_key="pk_test_patronage_demo",
                     stripe_api_base=stripe_url,
                     stripe_webhook_secrets=webhook_secret,
-                    staff_api_keys=staff_key,
                     supporter_token_secret=secrets.token_hex(32),
                     demo_mode=True,
                     smtp_host=mail.host,
@@ -86,6 +99,7 @@ def demo(
             patronage = bootstrap(settings)
             try:
                 load_demo_campaign(patronage.campaigns)
+                staff_token = demo_staff(patronage, staff_password)
                 last_year = load_last_year(patronage.giving, settings.zone, datetime.now(UTC))
                 from patronage.api.app import create_app
 
@@ -94,13 +108,15 @@ def demo(
                     "\nPatronage demo (offline: SQLite + localstripe on loopback)\n"
                     f"  article with the ask: {base}/demo/article\n"
                     f"  preview a variant:    {base}/demo/article?force={preview}\n"
-                    f"  staff console:        {base}/staff\n"
+                    f"  staff console:        {base}/console\n"
+                    f"  staff email:          {DEMO_STAFF_EMAIL}\n"
+                    f"  staff password:       {staff_password}\n"
                     f"  year end:             patronage receipts issue-annual --year {last_year}"
                     f" (with PATRONAGE_DATA_DIR={directory}),\n"
                     f"                        or POST {base}/staff/receipts/year-end\n"
                     f"  caught email:         {base}/demo/mail\n"
                     f"  API docs:             {base}/docs\n"
-                    f"  staff API key:        {staff_key}\n"
+                    f"  staff API token:      {staff_token}\n"
                     f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"
                     f"  data:                 {directory}\n"
                 )

@@ -17,6 +17,7 @@ from patronage.cli.inbox import inbox_cli
 from patronage.cli.keys import keys_cli
 from patronage.cli.projections import projections_cli
 from patronage.cli.receipts import receipts_cli
+from patronage.cli.staff import staff_cli
 from patronage.cli.supporters import supporters_cli
 from patronage.config import SettingsError
 
@@ -72,6 +73,7 @@ def setup() -> None:
 cli.add_typer(campaigns_cli, name="campaigns")
 cli.add_typer(inbox_cli, name="inbox")
 cli.add_typer(projections_cli, name="projections")
+cli.add_typer(staff_cli, name="staff")
 cli.add_typer(supporters_cli, name="supporters")
 cli.add_typer(keys_cli, name="keys")
 cli.add_typer(receipts_cli, name="receipts")

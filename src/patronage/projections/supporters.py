@@ -18,7 +18,7 @@ from patronage.domain.membership import ENDED, Membership
 from patronage.domain.money import Money
 from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
-from patronage.projections import facts
+from patronage.projections import facts, gift_details
 from patronage.projections.base import Handlers, ViewProjection, iso
 from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
 
@@ -39,12 +39,15 @@ SCHEMA = ViewSchema(
             receipt_id TEXT PRIMARY KEY, supporter_id TEXT NOT NULL)""",
         **facts.GIFT_TABLES,
         **facts.MEMBERSHIP_TABLES,
+        **gift_details.TABLES,
     },
     indexes=(
         Index("supporters", "email", "email"),
         Index("supporters", "name", "name_key"),
         Index("money", "supporter", "supporter_id"),
         Index("memberships", "supporter", "supporter_id"),
+        Index("gifts", "supporter", "supporter_id, received_at"),
+        Index("gifts", "received", "received_at"),
     ),
 )
 
@@ -85,6 +88,7 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
 handlers = Handlers()
 handlers.extend(facts.gift_facts(_rebook))
 handlers.extend(facts.membership_facts)
+handlers.extend(gift_details.handlers)
 
 
 @handlers.on(Supporter, "Registered")

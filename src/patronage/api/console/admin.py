@@ -1,0 +1,166 @@
+"""Console for admins: staff accounts, API tokens, and the audit trail."""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import SecretStr
+
+from patronage.api.console.pages import reason, render
+from patronage.api.console.session import AdminUser, CheckedForm, text
+from patronage.api.deps import PatronageDep
+from patronage.domain.errors import DomainError
+from patronage.domain.staff import Role
+
+router = APIRouter(prefix="/console", include_in_schema=False)
+ROLES = [r.value for r in Role]
+
+
+def _to(path: str, *, notice: str = "", error: str = "") -> RedirectResponse:
+    query = f"notice={quote(notice)}" if notice else f"error={quote(error)}"
+    return RedirectResponse(f"{path}?{query}", status_code=303)
+
+
+def _role(value: str) -> Role:
+    if value not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}")
+    return Role(value)
+
+
+@router.get("/staff", response_class=HTMLResponse)
+def staff(
+    request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
+) -> Response:
+    return render(
+        request, "staff.html", user, members=patronage.staff.members(), roles=ROLES,
+        notice=notice, error=error,
+    )  # fmt: skip
+
+
+@router.post("/staff")
+def add_staff(user: AdminUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+    email = text(form, "email", 320)
+    try:
+        role = _role(text(form, "role"))
+        with patronage.audit.action(user.actor, "staff.added", email, {"role": role.value}):
+            patronage.staff.add(email, role, str(form.get("password") or ""), by=user.actor)
+    except (DomainError, ValueError) as error:
+        return _to("/console/staff", error=reason(error))
+    return _to("/console/staff", notice=f"{email} added as {role.value}.")
+
+
+@router.post("/staff/{staff_id}/role")
+def change_role(
+    user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
+) -> Response:
+    try:
+        role = _role(text(form, "role"))
+        with patronage.audit.action(
+            user.actor, "staff.role_changed", str(staff_id), {"role": role.value}
+        ):
+            member = patronage.staff.change_role(staff_id, role, by=user.actor)
+    except (DomainError, ValueError) as error:
+        return _to("/console/staff", error=reason(error))
+    return _to("/console/staff", notice=f"{member.email} is now {role.value}.")
+
+
+@router.post("/staff/{staff_id}/access")
+def change_access(
+    user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
+) -> Response:
+    """Disable (ending their sessions) or enable a staff member."""
+    enable = text(form, "access") == "enable"
+    if staff_id == user.staff_id and not enable:
+        return _to("/console/staff", error="You cannot disable yourself.")
+    try:
+        action = "staff.enabled" if enable else "staff.disabled"
+        with patronage.audit.action(user.actor, action, str(staff_id)):
+            change = patronage.staff.enable if enable else patronage.staff.disable
+            member = change(staff_id, user.actor)
+    except DomainError as error:
+        return _to("/console/staff", error=reason(error))
+    return _to("/console/staff", notice=f"{member.email} {'enabled' if enable else 'disabled'}.")
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens(
+    request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
+) -> Response:
+    return render(
+        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
+        notice=notice, error=error,
+    )  # fmt: skip
+
+
+@router.post("/tokens", response_class=HTMLResponse)
+def create_token(
+    request: Request, user: AdminUser, form: CheckedForm, patronage: PatronageDep
+) -> Response:
+    """Create a token and show its secret this once."""
+    label = text(form, "label", 100)
+    try:
+        role = _role(text(form, "role"))
+        days = int(text(form, "days") or 90)
+        with patronage.audit.action(user.actor, "token.created", label, {"role": role.value}):
+            issued = patronage.api_tokens.create(label, role, days, by=user.actor)
+    except (DomainError, ValueError) as error:
+        return _to("/console/tokens", error=reason(error))
+    return render(
+        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
+        issued=issued, notice=f"Token {issued.token.token_id} created.",
+    )  # fmt: skip
+
+
+@router.post("/tokens/{token_id}/revoke")
+def revoke_token(
+    user: AdminUser, _form: CheckedForm, patronage: PatronageDep, token_id: str
+) -> Response:
+    try:
+        with patronage.audit.action(user.actor, "token.revoked", token_id):
+            patronage.api_tokens.revoke(token_id[:64], by=user.actor)
+    except DomainError as error:
+        return _to("/console/tokens", error=reason(error))
+    return _to("/console/tokens", notice=f"Token {token_id} revoked.")
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit(
+    request: Request,
+    user: AdminUser,
+    patronage: PatronageDep,
+    actor: str = "",
+    action: str = "",
+    before: int | None = None,
+) -> Response:
+    """Every staff action, newest first."""
+    page = patronage.audit.entries(
+        before=before if before and before > 0 else None, limit=100, actor=actor.strip()[:320],
+        action=action.strip()[:100],
+    )  # fmt: skip
+    query = urlencode({k: v for k, v in (("actor", actor), ("action", action)) if v})
+    return render(request, "audit.html", user, page=page, actor=actor, action=action, query=query)
+
+
+def shown_setting(value: object) -> str:
+    """A setting's value for the overview: a secret only as set or not."""
+    if isinstance(value, SecretStr):
+        return "set" if value.get_secret_value() else "not set"
+    if isinstance(value, list):
+        if any(isinstance(v, SecretStr) for v in value):
+            return f"{len(value)} set"
+        return ", ".join(map(str, value)) or "—"
+    return "—" if value is None else str(value)
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_overview(request: Request, user: AdminUser, patronage: PatronageDep) -> Response:
+    """Every setting in force, with secrets shown only as set or not set."""
+    settings = patronage.settings
+    rows = [
+        (f"PATRONAGE_{name.upper()}", shown_setting(getattr(settings, name)))
+        for name in type(settings).model_fields
+    ]
+    return render(request, "settings.html", user, rows=rows)

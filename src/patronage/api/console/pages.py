@@ -1,0 +1,109 @@
+"""Rendering console pages: one Jinja environment, the signed-in user, the CSRF token."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException, Request
+from fastapi.responses import HTMLResponse
+from jinja2 import Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
+
+from patronage.api.console.charts import bar_chart
+from patronage.api.console.session import (
+    CSRF_COOKIE,
+    ConsoleUser,
+    csrf_cookie_value,
+    set_cookie,
+    signer,
+)
+from patronage.domain.money import Money
+
+CSRF_COOKIE_SECONDS = 7 * 24 * 3600
+
+
+def money(minor: int | None, currency: str | None) -> str:
+    """Minor units as the console shows them: "1,234.50 USD"."""
+    if minor is None or not currency:
+        return "—"
+    text = Money(int(minor), currency).decimal_text()
+    units, _, fraction = text.partition(".")
+    sign = "-" if units.startswith("-") else ""
+    grouped = f"{int(units.lstrip('-')):,}"
+    return f"{sign}{grouped}{'.' + fraction if fraction else ''} {currency}"
+
+
+def when(value: object) -> str:
+    """An ISO timestamp as "2026-05-01 14:03 UTC" (dates stay dates)."""
+    text = value.isoformat() if hasattr(value, "isoformat") else str(value or "")
+    if len(text) <= 10:
+        return text or "—"
+    return f"{text[:10]} {text[11:16]} UTC"
+
+
+_env = Environment(
+    loader=PackageLoader("patronage", "web/templates/console"),
+    autoescape=select_autoescape(default=True),
+)
+_env.filters["money"] = money
+_env.filters["when"] = when
+_env.filters["major"] = lambda minor, currency: Money(int(minor), currency).decimal_text()
+_env.globals["bar_chart"] = bar_chart
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    role: str
+
+
+NAV = (
+    NavItem("/console/supporters", "Supporters", "finance"),
+    NavItem("/console/gifts", "Gifts", "finance"),
+    NavItem("/console/totals", "Totals", "finance"),
+    NavItem("/console/receipts", "Receipts", "finance"),
+    NavItem("/console/inbox", "Stripe inbox", "finance"),
+    NavItem("/console/exports", "Exports", "finance"),
+    NavItem("/console/campaigns", "Campaigns", "editor"),
+    NavItem("/console/staff", "Staff", "admin"),
+    NavItem("/console/tokens", "API tokens", "admin"),
+    NavItem("/console/audit", "Audit", "admin"),
+    NavItem("/console/settings", "Settings", "admin"),
+)
+
+
+def render(
+    request: Request,
+    template: str,
+    user: ConsoleUser | None,
+    *,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """A page, with the CSRF token its forms need (and the cookie it derives from)."""
+    cookie, is_new = csrf_cookie_value(request)
+    page = _env.get_template(template).render(
+        user=user,
+        nav=[item for item in NAV if user is not None and user.may(item.role)],
+        path=request.url.path,
+        csrf_token=signer(request).csrf_token(cookie),
+        **context,
+    )
+    response = HTMLResponse(page, status_code=status_code)
+    response.headers["Cache-Control"] = "no-store"
+    if is_new:
+        set_cookie(request, response, CSRF_COOKIE, cookie, CSRF_COOKIE_SECONDS)
+    return response
+
+
+def reason(error: Exception) -> str:
+    """Why a change was refused, in one line for the page."""
+    if isinstance(error, HTTPException):
+        return str(error.detail)
+    if isinstance(error, ValidationError):
+        return "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()
+        )
+    return str(error) or type(error).__name__

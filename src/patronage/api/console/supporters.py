@@ -1,0 +1,162 @@
+"""Console: find a supporter, see their whole history, correct their postal address."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import quote, urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from patronage.api.console.pages import reason, render
+from patronage.api.console.session import CheckedForm, ConsoleRefusedError, FinanceUser, text
+from patronage.api.deps import PatronageDep
+from patronage.bootstrap import Patronage
+from patronage.domain.commands import SupporterDetails
+from patronage.domain.errors import DomainError
+from patronage.domain.membership import Membership
+from patronage.domain.money import Money
+from patronage.domain.supporter import Supporter
+from patronage.domain.values import PostalAddress
+from patronage.projections import gift_list, register
+from patronage.projections import supporters as view
+
+router = APIRouter(prefix="/console/supporters", include_in_schema=False)
+PAGE = 25
+RECEIPT_NUMBER = re.compile(r"^[SA]\d{4}-\d{6,9}$")
+_EVENT_FIELDS_HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
+
+
+def stripe_dashboard(patronage: Patronage) -> str:
+    live = patronage.settings.stripe_secret_key.get_secret_value().startswith("sk_live")
+    return "https://dashboard.stripe.com" + ("" if live else "/test")
+
+
+@router.get("", response_class=HTMLResponse)
+def supporters(
+    request: Request, user: FinanceUser, patronage: PatronageDep, q: str = "", offset: int = 0
+) -> Response:
+    """Search by email, name, Stripe customer id or receipt number."""
+    query = q.strip()[:200]
+    if RECEIPT_NUMBER.match(query.upper()):
+        _total, found = register.receipts(patronage.views.register, number=query.upper(), limit=1)
+        if found:
+            return RedirectResponse(f"/console/supporters/{found[0].supporter_id}", 303)
+    page = view.search(
+        patronage.views.supporters,
+        query=query,
+        sort="last_gift" if not query else "name",
+        descending=not query,
+        limit=PAGE,
+        offset=max(offset, 0),
+        year=datetime.now(UTC).year,
+    )
+    return render(
+        request, "supporters.html", user, q=query, page=page, limit=PAGE,
+        offset=max(offset, 0), query=urlencode({"q": query}),
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    event: str
+    at: datetime
+    detail: str
+
+
+def history(patronage: Patronage, aggregate_id: UUID) -> list[HistoryLine]:
+    """An aggregate's events as lines: what happened, when, with which values."""
+    lines = []
+    for event in patronage.ledger.events.get(aggregate_id):
+        values: dict[str, Any] = {
+            k: v for k, v in vars(event).items() if k not in _EVENT_FIELDS_HIDDEN
+        }
+        detail = ", ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in values.items())
+        at: datetime = getattr(event, "timestamp")  # noqa: B009 (every stored event has one)
+        lines.append(HistoryLine(type(event).__name__, at, detail))
+    return lines
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Money):
+        return str(value)
+    if hasattr(value, "as_dict"):
+        return ", ".join(f"{v}" for v in value.as_dict().values() if v)
+    return str(value)
+
+
+def _supporter_or_404(patronage: Patronage, supporter_id: UUID) -> Supporter:
+    supporter = patronage.ledger.get_or_none(supporter_id, Supporter)
+    if supporter is None:
+        raise ConsoleRefusedError(404, f"No supporter {supporter_id}.")
+    return supporter
+
+
+@router.get("/{supporter_id}", response_class=HTMLResponse)
+def supporter(
+    request: Request, user: FinanceUser, patronage: PatronageDep, supporter_id: UUID,
+    notice: str = "", error: str = "",
+) -> Response:  # fmt: skip
+    """Contact, address, every payment with refunds and disputes, memberships, receipts."""
+    person = _supporter_or_404(patronage, supporter_id)
+    store = patronage.views.supporters
+    summary = view.one(store, str(supporter_id), year=datetime.now(UTC).year)
+    _n, gifts = gift_list.gift_page(
+        store, gift_list.GiftFilters(supporter_id=str(supporter_id)), limit=1000
+    )
+    moves: dict[str, list[gift_list.Movement]] = {}
+    for move in gift_list.movements(store, [g.gift_id for g in gifts]):
+        moves.setdefault(move.gift_id, []).append(move)
+    memberships = [
+        (line, history(patronage, UUID(line.membership_id)),
+         patronage.ledger.get_typed(UUID(line.membership_id), Membership).subscription_id)
+        for line in gift_list.iter_memberships(store, supporter_id=str(supporter_id))
+    ]  # fmt: skip
+    _t, receipts = register.receipts(
+        patronage.views.register, supporter_id=str(supporter_id), limit=1000
+    )
+    return render(
+        request, "supporter.html", user, person=person, summary=summary, gifts=gifts,
+        moves=moves, memberships=memberships, receipts=receipts,
+        dashboard=stripe_dashboard(patronage), notice=notice, error=error,
+    )  # fmt: skip
+
+
+ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
+
+
+@router.post("/{supporter_id}/address")
+def change_address(
+    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, supporter_id: UUID
+) -> Response:
+    """Correct the postal address receipts print."""
+    _supporter_or_404(patronage, supporter_id)
+    address = PostalAddress(**{name: text(form, name, 200) for name in ADDRESS_FIELDS})
+    with patronage.audit.action(user.actor, "supporter.address_changed", str(supporter_id)):
+        patronage.giving.update_supporter(supporter_id, SupporterDetails(address=address))
+    return RedirectResponse(
+        f"/console/supporters/{supporter_id}?notice=Address+saved.", status_code=303
+    )
+
+
+@router.post("/{supporter_id}/merge")
+def merge(
+    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, supporter_id: UUID
+) -> Response:
+    """Merge a duplicate record of the same person into this supporter."""
+    page = f"/console/supporters/{supporter_id}"
+    try:
+        duplicate = UUID(text(form, "duplicate_id", 40))
+        why = text(form, "reason")
+        with patronage.audit.action(
+            user.actor, "supporter.merged", str(supporter_id),
+            {"duplicate": str(duplicate), "reason": why},
+        ):  # fmt: skip
+            patronage.supporters.merge(duplicate, supporter_id, user.actor, why)
+    except (DomainError, LookupError, ValueError) as error:
+        return RedirectResponse(f"{page}?error={quote(reason(error))}", status_code=303)
+    return RedirectResponse(f"{page}?notice=Merged.", status_code=303)

@@ -1,0 +1,279 @@
+"""Reading gifts and memberships line by line from the supporters view: the staff gift
+list with its filters and totals, a supporter's history, and the streamed exports.
+
+Exports page through the view by key (received time, id), one short read each, so a large
+export never holds a transaction open while the client downloads.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Literal
+
+from patronage.projections.store import Row, ViewStore
+
+GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
+_STATUS: dict[str, str] = {
+    "refunded": "g.refunded > 0",
+    "disputed": "(g.open_disputes > 0 OR g.lost > 0)",
+    "receipted": "g.receipt_id IS NOT NULL",
+    "unreceipted": "g.receipt_id IS NULL",
+}
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class GiftFilters:
+    since: date | None = None
+    until: date | None = None  # inclusive
+    kind: str | None = None
+    campaign: str | None = None
+    status: GiftStatus | None = None
+    currency: str | None = None
+    supporter_id: str | None = None
+
+    def where(self) -> tuple[str, dict[str, Any]]:
+        clauses, params = ["1 = 1"], {}
+        if self.since:
+            clauses.append("g.received_at >= :since")
+            params["since"] = self.since.isoformat()
+        if self.until:
+            clauses.append("g.received_at < :until")
+            params["until"] = (self.until + timedelta(days=1)).isoformat()
+        for column, value in (
+            ("kind", self.kind),
+            ("campaign", self.campaign),
+            ("currency", self.currency),
+            ("supporter_id", self.supporter_id),
+        ):
+            if value is not None:
+                clauses.append(f"g.{column} = :{column}")
+                params[column] = value
+        if self.status:
+            clauses.append(_STATUS[self.status])
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class GiftLine:
+    gift_id: str
+    received_at: str
+    supporter_id: str
+    email: str
+    name: str
+    kind: str
+    currency: str
+    amount: int
+    fee_covered: int
+    refunded: int
+    lost: int
+    open_disputes: int
+    article_id: str
+    campaign: str
+    variant: str
+    payment_id: str
+    tribute_kind: str
+    tribute_name: str
+    receipt_number: str
+
+    @property
+    def net(self) -> int:
+        return self.amount - self.refunded - self.lost
+
+
+_GIFT_SELECT = (
+    "SELECT g.*, s.email, s.name, COALESCE(d.payment_id, '') AS payment_id,"
+    " COALESCE(d.fee_covered, 0) AS fee_covered, COALESCE(d.tribute_kind, '') AS tribute_kind,"
+    " COALESCE(d.tribute_name, '') AS tribute_name, COALESCE(r.number, '') AS receipt_number"
+    " FROM {gifts} g JOIN {supporters} s ON s.supporter_id = g.supporter_id"
+    " LEFT JOIN {gift_details} d ON d.gift_id = g.gift_id"
+    " LEFT JOIN {receipt_numbers} r ON r.receipt_id = g.receipt_id"
+)
+
+
+def _line(r: Row) -> GiftLine:
+    return GiftLine(
+        gift_id=r["gift_id"],
+        received_at=r["received_at"],
+        supporter_id=r["supporter_id"],
+        email=r["email"],
+        name=r["name"],
+        kind=r["kind"],
+        currency=r["currency"],
+        amount=int(r["amount"]),
+        fee_covered=int(r["fee_covered"]),
+        refunded=int(r["refunded"]),
+        lost=int(r["lost"]),
+        open_disputes=int(r["open_disputes"]),
+        article_id=r["article_id"],
+        campaign=r["campaign"],
+        variant=r["variant"],
+        payment_id=r["payment_id"],
+        tribute_kind=r["tribute_kind"],
+        tribute_name=r["tribute_name"],
+        receipt_number=r["receipt_number"],
+    )
+
+
+def gift_page(
+    store: ViewStore, filters: GiftFilters, *, limit: int = 50, offset: int = 0
+) -> tuple[int, list[GiftLine]]:
+    """A page of gifts matching `filters`, newest first, and how many match in all."""
+    where, params = filters.where()
+    with store.read() as tx:
+        total = tx.value(f"SELECT COUNT(*) AS n FROM {{gifts}} g WHERE {where}", **params)
+        rows = tx.all(
+            f"{_GIFT_SELECT} WHERE {where} ORDER BY g.received_at DESC, g.gift_id DESC"
+            " LIMIT :limit OFFSET :offset",
+            limit=limit,
+            offset=offset,
+            **params,
+        )
+    return int(total), [_line(r) for r in rows]
+
+
+def iter_gifts(store: ViewStore, filters: GiftFilters) -> Iterator[GiftLine]:
+    """Every gift matching `filters`, oldest first, read in batches."""
+    where, params = filters.where()
+    after: tuple[str, str] = ("", "")
+    while True:
+        with store.read() as tx:
+            rows = tx.all(
+                f"{_GIFT_SELECT} WHERE {where} AND (g.received_at > :at OR"
+                " (g.received_at = :at AND g.gift_id > :gid))"
+                " ORDER BY g.received_at, g.gift_id LIMIT :batch",
+                at=after[0],
+                gid=after[1],
+                batch=BATCH,
+                **params,
+            )
+        yield from (_line(r) for r in rows)
+        if len(rows) < BATCH:
+            return
+        after = (rows[-1]["received_at"], rows[-1]["gift_id"])
+
+
+@dataclass(frozen=True)
+class GiftTotals:
+    currency: str
+    gifts: int
+    gross: int
+    refunded: int
+    lost: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunded - self.lost
+
+
+def gift_totals(store: ViewStore, filters: GiftFilters) -> list[GiftTotals]:
+    """The matching gifts' money per currency."""
+    where, params = filters.where()
+    with store.read() as tx:
+        rows = tx.all(
+            "SELECT g.currency, COUNT(*) AS gifts, SUM(g.amount) AS gross,"
+            " SUM(g.refunded) AS refunded, SUM(g.lost) AS lost"
+            f" FROM {{gifts}} g WHERE {where} GROUP BY g.currency ORDER BY g.currency",
+            **params,
+        )
+    return [
+        GiftTotals(
+            r["currency"], int(r["gifts"]), int(r["gross"]), int(r["refunded"]), int(r["lost"])
+        )
+        for r in rows
+    ]
+
+
+@dataclass(frozen=True)
+class Movement:
+    """A refund or dispute of a gift, for a supporter's history."""
+
+    gift_id: str
+    kind: Literal["refund", "dispute"]
+    reference: str
+    amount: int
+    at: str
+    status: str
+
+
+def movements(store: ViewStore, gift_ids: list[str]) -> list[Movement]:
+    if not gift_ids:
+        return []
+    names = {f"g{i}": g for i, g in enumerate(gift_ids)}
+    placeholders = ", ".join(f":{n}" for n in names)
+    with store.read() as tx:
+        refunds = tx.all(f"SELECT * FROM {{refunds}} WHERE gift_id IN ({placeholders})", **names)
+        disputes = tx.all(f"SELECT * FROM {{disputes}} WHERE gift_id IN ({placeholders})", **names)
+    return [
+        Movement(
+            r["gift_id"],
+            "refund",
+            r["refund_id"],
+            int(r["amount"]),
+            r["refunded_at"],
+            "reversed" if r["reversed"] else "refunded",
+        )
+        for r in refunds
+    ] + [
+        Movement(
+            d["gift_id"], "dispute", d["dispute_id"], int(d["amount"]), d["opened_at"], d["status"]
+        )
+        for d in disputes
+    ]
+
+
+@dataclass(frozen=True)
+class MembershipLine:
+    membership_id: str
+    supporter_id: str
+    email: str
+    name: str
+    status: str
+    monthly: int
+    currency: str
+    started_at: str
+    cancelled_at: str
+
+
+def iter_memberships(
+    store: ViewStore, *, status: str | None = None, supporter_id: str | None = None
+) -> Iterator[MembershipLine]:
+    """Every membership (optionally in one status or of one supporter), oldest first."""
+    clauses, params = ["1 = 1"], {}
+    if status:
+        clauses.append("m.status = :status")
+        params["status"] = status
+    if supporter_id:
+        clauses.append("m.supporter_id = :sid")
+        params["sid"] = supporter_id
+    where = " AND ".join(clauses)
+    after = ("", "")
+    while True:
+        with store.read() as tx:
+            rows = tx.all(
+                "SELECT m.*, s.email, s.name FROM {memberships} m JOIN {supporters} s"
+                f" ON s.supporter_id = m.supporter_id WHERE {where} AND (m.started_at > :at"
+                " OR (m.started_at = :at AND m.membership_id > :mid))"
+                " ORDER BY m.started_at, m.membership_id LIMIT :batch",
+                at=after[0],
+                mid=after[1],
+                batch=BATCH,
+                **params,
+            )
+        for r in rows:
+            yield MembershipLine(
+                membership_id=r["membership_id"],
+                supporter_id=r["supporter_id"],
+                email=r["email"],
+                name=r["name"],
+                status=r["status"],
+                monthly=int(r["monthly_minor"]),
+                currency=r["currency"],
+                started_at=r["started_at"],
+                cancelled_at=r["cancelled_at"] or "",
+            )
+        if len(rows) < BATCH:
+            return
+        after = (rows[-1]["started_at"], rows[-1]["membership_id"])
