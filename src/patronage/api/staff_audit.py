@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel
 
 from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep
 from patronage.api.read_models import MAX_POSITION
+from patronage.application.audit import AuditPage
 
 router = APIRouter(prefix="/staff/audit", tags=["staff: audit"], responses=AUTH_RESPONSES)
-
-
-class AuditEntryOut(BaseModel):
-    position: int
-    at: datetime
-    actor: str
-    action: str
-    subject: str
-    details: dict[str, str]
-
-
-class AuditPageOut(BaseModel):
-    entries: list[AuditEntryOut]
-    next_before: int | None
 
 
 @router.get("")
@@ -38,9 +23,6 @@ def audit_trail(
     ] = "",
     before: Annotated[int | None, Query(ge=1, le=MAX_POSITION)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> AuditPageOut:
+) -> AuditPage:
     """Every staff action with who did it and when; page back with `before=<next_before>`."""
-    page = patronage.audit.entries(before=before, limit=limit, actor=actor, action=action)
-    return AuditPageOut(
-        entries=[AuditEntryOut(**vars(e)) for e in page.entries], next_before=page.next_before
-    )
+    return patronage.audit.entries(before=before, limit=limit, actor=actor, action=action)
