@@ -22,7 +22,7 @@ from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout, Limits
-from patronage.application.giving import Giving
+from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
@@ -335,7 +335,7 @@ def bootstrap(settings: Settings) -> Patronage:
     organisation = organisation_details(settings)  # before anything opens: fail fast
     env = eventsourcing_env(settings)
     ledger = Ledger(env=env)
-    giving = Giving(ledger)
+    giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
     views = Views(ledger, view_stores(settings, ledger, create=settings.create_tables))
     register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
     receipting = Receipting(ledger, organisation, settings.zone, register)

@@ -10,7 +10,7 @@ import base64
 import binascii
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -180,6 +180,8 @@ class Settings(BaseSettings):
     # event is shown to staff as stuck.
     parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)
     parked_alert_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
+    # Money without our checkout's metadata: "review" (listed for staff) or "book" (a gift).
+    unattributed_payments: Literal["review", "book"] = "review"
 
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.

@@ -102,20 +102,26 @@ def test_two_apis_and_the_workers_on_postgresql_agree_and_report_it(tmp_path: Pa
                         response = se.deliver(client, evt, headers={"x-request-id": f"r{n}"})  # type: ignore[arg-type]
                         assert response.status_code == 200, response.text
 
+            last: list[object] = []
+
             def all_ready() -> bool:
                 answers = [client.get("/readyz") for client in clients]
+                last[:] = [(a.status_code, a.json()) for a in answers]
                 return all(
                     a.status_code == 200
                     and all(view["lag"] == 0 for view in a.json()["views"].values())
                     for a in answers
                 )
 
-            eventually(
-                all_ready,
-                "both APIs ready with the views caught up",
-                timeout=120,
-                abort=exited(workers),
-            )
+            try:
+                eventually(
+                    all_ready,
+                    "both APIs ready with the views caught up",
+                    timeout=240,  # a deadline on a shared machine, not a speed goal
+                    abort=exited(workers),
+                )
+            except AssertionError as error:
+                raise AssertionError(f"{error}; last /readyz answers: {last}") from None
 
             supporters = clients[0].get("/staff/supporters", headers=STAFF).json()
             assert supporters["total"] == DONORS

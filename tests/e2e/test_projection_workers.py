@@ -58,7 +58,7 @@ def test_a_worker_killed_mid_catch_up_resumes_and_counts_nothing_twice(tmp_path:
                 eventually(
                     lambda: store.position("Ledger") > head // 4,
                     "the worker to be a quarter through",
-                    timeout=60,
+                    timeout=120,
                     abort=exited(worker),
                 )
                 worker.send_signal(signal.SIGKILL)

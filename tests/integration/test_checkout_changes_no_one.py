@@ -15,10 +15,11 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.application.ledger import UnitOfWork
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.money import Money
-from patronage.domain.supporter import Supporter, supporter_id_for
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from patronage.payments import metadata as keys
 from tests.support import stripe_events as se
@@ -60,6 +61,11 @@ def _checkout(email: str, name: str, frequency: str) -> dict[str, object]:
     }
 
 
+def _supporter(patronage: Patronage, email: str) -> Supporter | None:
+    """The supporter the email belongs to, as checkout's directory finds them."""
+    return patronage.checkout.directory.find(UnitOfWork(patronage.ledger), None, email)
+
+
 def _ada_gives(patronage: Patronage) -> Supporter:
     patronage.giving.record_gift(
         RecordGift(
@@ -70,7 +76,9 @@ def _ada_gives(patronage: Patronage) -> Supporter:
             Attribution(),
         )
     )
-    return patronage.ledger.get_typed(supporter_id_for(ADA), Supporter)
+    ada = _supporter(patronage, ADA)
+    assert ada is not None
+    return ada
 
 
 @pytest.mark.parametrize(
@@ -87,7 +95,8 @@ def test_a_strangers_checkout_renames_no_donor_and_uses_no_donors_customer(
     answer = client.post("/checkout", json=_checkout(ADA.upper(), "Mallory", frequency))
     assert answer.status_code == 200, answer.text
 
-    ada = patronage.ledger.get_typed(supporter_id_for(ADA), Supporter)
+    ada = _supporter(patronage, ADA)
+    assert ada is not None
     assert ada.name == "Ada Lovelace"
     assert ada.stripe_customer_ids == ["cus_ada_own"]
     assert ada.version == before.version  # no event at all
@@ -106,7 +115,7 @@ def test_a_checkout_registers_no_one_before_the_payment(
     patronage, client = paying
     answer = client.post("/checkout", json=_checkout("new@example.org", "Newcomer", "one_time"))
     assert answer.status_code == 200, answer.text
-    assert patronage.ledger.get_or_none(supporter_id_for("new@example.org"), Supporter) is None
+    assert _supporter(patronage, "new@example.org") is None
 
 
 def test_the_checkout_details_take_effect_when_stripe_confirms(patronage: Patronage) -> None:
@@ -115,12 +124,13 @@ def test_the_checkout_details_take_effect_when_stripe_confirms(patronage: Patron
     _ada_gives(patronage)
     with TestClient(create_app(patronage)) as client:
         for email, name, pi in ((ADA, "Ada King", "pi_ada_2"), ("new@example.org", "Newt", "pi_n")):
+            supporter_id = patronage.checkout.directory.id_for(email)
             metadata = keys.checkout_metadata(
-                supporter_id_for(email), "one_time", Attribution(), donor_email=email,
-                donor_name=name,
-            )  # fmt: skip
+                supporter_id, "one_time", Attribution(), donor_email=email, donor_name=name
+            )
             evt = se.event("payment_intent.succeeded", se.payment_intent(pi, 1500, metadata))
             assert se.deliver(client, evt).json()["status"] == "applied"
-    assert patronage.ledger.get_typed(supporter_id_for(ADA), Supporter).name == "Ada King"
-    newt = patronage.ledger.get_typed(supporter_id_for("new@example.org"), Supporter)
+    ada, newt = _supporter(patronage, ADA), _supporter(patronage, "new@example.org")
+    assert ada is not None and ada.name == "Ada King"
+    assert newt is not None
     assert (newt.name, newt.email) == ("Newt", "new@example.org")

@@ -19,8 +19,10 @@ from patronage.domain.inbox import InboxStatus, inbox_event_id_for
 from patronage.domain.membership import Membership, MembershipStatus, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
+from patronage.projections.totals import members
 from tests.support import stripe_events as se
 from tests.support.fake_stripe import FakeStripe, fake_stripe_server
+from tests.support.projections import catch_up_all
 from tests.support.stores import cli_env, store_settings, writes_refused
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
@@ -190,3 +192,57 @@ def test_fetch_missed_records_events_carrying_a_price(
         recorded.payload["data"]["object"]["items"]["data"][0]["price"]["unit_amount_decimal"]
         == "1500"
     )
+
+
+def test_a_first_invoice_that_fails_leaves_the_membership_incomplete_then_expired(
+    patronage: Patronage,
+) -> None:
+    metadata = se.our_metadata(ADA, kind="monthly")
+    created = se.subscription("sub_new", 1500, metadata, status="incomplete")
+    failed = se.invoice(
+        "in_first", "sub_new", 1500, metadata, ADA, pi="pi_first", paid_at=None, status="open",
+        billing_reason="subscription_create",
+    )  # fmt: skip
+    assert receive(patronage, se.event("invoice.payment_failed", failed, se.T0 + 1)) == "applied"
+    assert receive(patronage, se.event("customer.subscription.created", created)) == "applied"
+    membership = patronage.ledger.get_typed(membership_id_for("sub_new"), Membership)
+    assert membership.status == MembershipStatus.INCOMPLETE
+    expired = se.subscription("sub_new", 1500, metadata, status="incomplete_expired")
+    late = se.event("customer.subscription.deleted", expired, se.T0 + 23 * 3600)
+    assert receive(patronage, late) == "applied"
+    renewal_failed = se.event("invoice.payment_failed", failed, se.T0 + 24 * 3600)
+    assert receive(patronage, renewal_failed) == "applied"
+    membership = patronage.ledger.get_typed(membership_id_for("sub_new"), Membership)
+    assert membership.status == MembershipStatus.INCOMPLETE_EXPIRED
+    catch_up_all(patronage)
+    assert members(patronage.views.totals).active == []
+
+
+def renewal(pi_known_to_stripe: FakeStripe) -> tuple[dict, dict, dict]:  # type: ignore[type-arg]
+    """A renewal in the current shape (the webhook's invoice names no PaymentIntent), a
+    refund and a dispute that name only the PaymentIntent; Stripe knows which paid what."""
+    pi_known_to_stripe.state.invoice_of_payment["pi_renewal"] = "in_renewal"
+    metadata = se.our_metadata(ADA, kind="monthly")
+    invoice = se.invoice(
+        "in_renewal", "sub_r", 2000, metadata, ADA, pi="pi_renewal", include_payments=False
+    )
+    return (
+        se.event("invoice.paid", invoice),
+        se.event("refund.created", se.refund("re_r", "pi_renewal", 500), se.T0 + 10),
+        se.event("charge.dispute.created", se.dispute("dp_r", "pi_renewal", 1500), se.T0 + 20),
+    )
+
+
+@pytest.mark.parametrize("order", ["invoice first", "invoice last"])
+def test_renewal_refunds_and_disputes_resolve_without_invoice_payment_paid(
+    with_stripe: Patronage, fake_stripe: FakeStripe, order: str
+) -> None:
+    paid, refunded, disputed = renewal(fake_stripe)
+    history = [paid, refunded, disputed] if order == "invoice first" else [refunded, disputed, paid]
+    for evt in history:
+        receive(with_stripe, evt)
+    assert with_stripe.inbox.waiting() == []
+    gift = with_stripe.ledger.get_typed(gift_id_for("in_renewal"), Gift)
+    assert gift.refunds == {"re_r": Money(500, "USD")}
+    assert set(gift.disputes) == {"dp_r"}
+    assert "GET /v1/invoice_payments" in fake_stripe.state.calls

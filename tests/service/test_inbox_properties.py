@@ -2,17 +2,23 @@
 ledger ends as it does when the same history is delivered once, in order.
 
 Histories are generated per supporter: one-time gifts (Checkout and PaymentIntent reports,
-refunds that are partial, pending or failed, disputes won or lost), memberships (created,
-renewals in either invoice shape with both invoice events, failed renewals and their retry,
-pauses, scheduled cancellations, cancellation). Events of one second are common, as at Stripe.
+refunds that are partial, pending or failed, disputes through every Stripe status, appeals
+included), memberships (made by our checkout or outside it with only a customer id, monthly,
+yearly or weekly, renewals in either invoice shape with both invoice events, current-shape
+renewals refunded or disputed with and without `invoice_payment.paid`, failed renewals and
+their retry, pauses, scheduled cancellations, cancellation), and payments without our
+metadata under both settings. Stripe's API (customers, invoice payments) answers from a
+loopback server. Events of one second are common, as at Stripe. Nothing stays parked.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -21,6 +27,7 @@ from patronage.domain.inbox import InboxEvent, InboxStatus
 from patronage.domain.membership import Membership
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
+from tests.support.fake_stripe import FakeStripe, FakeStripeState, fake_stripe_server
 from tests.support.memory import Services, in_memory
 
 Event = dict[str, Any]
@@ -33,6 +40,8 @@ class Timeline:
 
     now: int
     events: list[Event] = field(default_factory=list)
+    # What Stripe's API answers (the loopback server serves it): customers, invoice payments.
+    stripe: FakeStripeState = field(default_factory=FakeStripeState)
 
     def add(self, event_type: str, obj: dict[str, Any], api_version: str = se.NEW_API) -> Event:
         evt = se.event(event_type, json.loads(json.dumps(obj)), self.now, api_version=api_version)
@@ -84,34 +93,57 @@ def one_time_gift(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
             if draw(st.booleans()):
                 line.add("charge.refunded", se.charge_refunded(pi, amount, list(refunds.values())))
     if draw(st.integers(min_value=0, max_value=3)) == 0:
-        dp = f"dp_{n}"
-        stages = [("charge.dispute.created", "needs_response")]
-        stages.append(("charge.dispute.funds_withdrawn", "needs_response"))
-        if draw(st.booleans()):
-            stages.append(("charge.dispute.funds_reinstated", "under_review"))
-            stages.append(("charge.dispute.closed", "won"))
-        else:
-            stages.append(("charge.dispute.closed", "lost"))
-        for event_type, status in stages[: draw(st.integers(min_value=1, max_value=len(stages)))]:
-            line.now += draw(steps)
-            line.add(event_type, se.dispute(dp, pi, amount, status))
+        dispute(draw, line, f"dp_{n}", pi, amount)
+
+
+# Dispute histories through every status Stripe has, appeals included: (event, status).
+DISPUTE_PATHS = [
+    [("created", "warning_needs_response"), ("updated", "warning_under_review"),
+     ("closed", "warning_closed")],
+    [("created", "needs_response"), ("funds_withdrawn", "needs_response"),
+     ("updated", "under_review"), ("funds_reinstated", "won"), ("closed", "won")],
+    [("created", "needs_response"), ("funds_withdrawn", "needs_response"), ("closed", "lost")],
+    [("created", "needs_response"), ("funds_withdrawn", "needs_response"), ("closed", "lost"),
+     ("updated", "appeal_needs_response"), ("updated", "appeal_under_review"),
+     ("closed", "won")],
+    [("created", "needs_response"), ("closed", "lost"), ("updated", "appeal_needs_response"),
+     ("closed", "lost")],
+    [("created", "warning_needs_response"), ("closed", "prevented")],
+]  # fmt: skip
+
+
+def dispute(draw: st.DrawFn, line: Timeline, dp: str, pi: str, amount: int) -> None:
+    path = draw(st.sampled_from(DISPUTE_PATHS))
+    for event, status in path[: draw(st.integers(min_value=1, max_value=len(path)))]:
+        line.now += draw(steps)
+        line.add(f"charge.dispute.{event}", se.dispute(dp, pi, amount, status))
 
 
 @st.composite
 def membership(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
     sub = f"sub_{n}"
     amount = draw(st.sampled_from([500, 1000, 2500]))
-    metadata = se.our_metadata(email, kind="monthly", campaign="members")
+    # Made by our checkout (our metadata), or in the Dashboard: no metadata, and the
+    # subscription's events name only the customer (whom Stripe may be asked about).
+    ours = draw(st.booleans())
+    metadata = se.our_metadata(email, kind="monthly", campaign="members") if ours else {}
+    customer = f"cus_{n}"
+    if not ours and draw(st.booleans()):
+        line.stripe.add_customer(customer, email)
+    interval = draw(st.sampled_from(["month", "month", "year", "week"]))
     shape = draw(st.sampled_from(["legacy", "basil"]))
     api = se.OLD_API if shape == "legacy" else se.NEW_API
     start = line.now
 
     def sub_event(event_type: str, status: str = "active", **fields: Any) -> None:
-        obj = se.subscription(sub, amount, metadata, status=status, start_date=start, **fields)
+        obj = se.subscription(
+            sub, amount, metadata, status=status, start_date=start, customer=customer,
+            interval=interval, **fields,
+        )  # fmt: skip
         line.add(event_type, obj, api)
 
     sub_event("customer.subscription.created", status="incomplete")
-    if draw(st.booleans()):
+    if ours and draw(st.booleans()):
         line.now += draw(steps)
         session = se.checkout_session(
             f"cs_{sub}", amount, email, metadata, mode="subscription", subscription=sub
@@ -138,16 +170,32 @@ def membership(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
             if not draw(st.booleans()):
                 continue  # never paid
             line.now += draw(st.sampled_from([1, 3600, 3 * 24 * 3600]))
+        # The current shape's webhook invoice never carries `payments`.
         paid = se.invoice(
-            invoice_id, sub, amount, metadata, email, shape=shape, pi=pi, paid_at=line.now
-        )
+            invoice_id, sub, amount, metadata, email, shape=shape, pi=pi, paid_at=line.now,
+            customer=customer, include_payments=draw(st.booleans()),
+        )  # fmt: skip
+        line.stripe.invoice_of_payment[pi] = invoice_id
         for event_type in draw(st.sampled_from(INVOICE_PAYMENTS)):
             line.add(event_type, paid, api)
+        if shape == "basil" and draw(st.booleans()):
+            line.add("invoice_payment.paid", invoice_payment(invoice_id, pi, amount), api)
+        if shape == "basil" and draw(st.booleans()):
+            # The PaymentIntent of a renewal: no metadata, no invoice named.
+            renewal_intent = se.payment_intent(pi, amount, {}, email, customer=customer)
+            line.add("payment_intent.succeeded", renewal_intent, api)
         sub_event("customer.subscription.updated")
         if shape == "legacy" and draw(st.integers(min_value=0, max_value=4)) == 0:
             line.now += draw(steps)
             refund = se.refund(f"re_{invoice_id}", pi, amount, created=line.now)
             line.add("charge.refunded", se.charge_refunded(pi, amount, [refund]), api)
+        if shape == "basil" and draw(st.integers(min_value=0, max_value=3)) == 0:
+            line.now += draw(steps)
+            if draw(st.booleans()):
+                refund = se.refund(f"re_{invoice_id}", pi, amount // 2, created=line.now)
+                line.add("refund.created", refund, api)
+            else:
+                dispute(draw, line, f"dp_{invoice_id}", pi, amount)
         ending = draw(st.sampled_from(["", "", "", "pause", "cancel"]))
         line.now += draw(steps)
         if ending == "pause":
@@ -166,24 +214,63 @@ def membership(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
         line.add("payment_intent.payment_failed", declined)
 
 
+def invoice_payment(invoice_id: str, pi: str, amount: int) -> dict[str, Any]:
+    return {
+        "id": f"inpay_{invoice_id}",
+        "object": "invoice_payment",
+        "amount_paid": amount,
+        "currency": "usd",
+        "invoice": invoice_id,
+        "payment": {"type": "payment_intent", "payment_intent": pi},
+        "status": "paid",
+    }
+
+
 @st.composite
-def histories(draw: st.DrawFn) -> list[Event]:
+def foreign_payment(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
+    """Money by a Payment Link or the Dashboard: no metadata of ours; perhaps only a customer
+    (whom Stripe knows), perhaps refunded."""
+    pi, customer = f"pi_link_{n}", f"cus_link_{n}"
+    amount = draw(st.integers(min_value=100, max_value=5_000))
+    named = draw(st.booleans())
+    if not named:
+        line.stripe.add_customer(customer, email)
+    intent = se.payment_intent(pi, amount, {}, email if named else None, customer=customer)
+    line.add("payment_intent.succeeded", intent)
+    if draw(st.booleans()):
+        line.now += draw(steps)
+        line.add("refund.created", se.refund(f"re_link_{n}", pi, amount, created=line.now))
+
+
+@st.composite
+def histories(draw: st.DrawFn) -> Timeline:
     line = Timeline(now=se.T0)
     for person in range(draw(st.integers(min_value=1, max_value=3))):
         email = f"supporter{person}@example.org"
         for n in range(draw(st.integers(min_value=1, max_value=2))):
             line.now += draw(steps)
-            kind = draw(st.sampled_from([one_time_gift, membership]))
+            kind = draw(st.sampled_from([one_time_gift, membership, foreign_payment]))
             draw(kind(line, email, person * 10 + n))
-    return line.events
+    return line
+
+
+@dataclass(frozen=True)
+class Case:
+    history: list[Event]
+    shuffled: list[Event]
+    stripe: FakeStripeState
+    unattributed: str  # the setting for payments without our metadata
 
 
 @st.composite
-def deliveries(draw: st.DrawFn) -> tuple[list[Event], list[Event]]:
-    """A history, and the same events shuffled with random duplicates."""
-    history = draw(histories())
-    duplicates = draw(st.lists(st.sampled_from(history), max_size=8))
-    return history, draw(st.permutations(history + duplicates))
+def deliveries(draw: st.DrawFn) -> Case:
+    """A history, the same events shuffled with random duplicates, what Stripe knows, and
+    how payments without our metadata are treated."""
+    line = draw(histories())
+    duplicates = draw(st.lists(st.sampled_from(line.events), max_size=8))
+    shuffled = draw(st.permutations(line.events + duplicates))
+    unattributed = draw(st.sampled_from(["review", "book"]))
+    return Case(line.events, shuffled, line.stripe, unattributed)
 
 
 def ledger_state(services: Services) -> dict[str, Any]:
@@ -213,6 +300,7 @@ def ledger_state(services: Services) -> dict[str, Any]:
         "disputes",
         "dispute_amounts",
         "net",
+        "through_stripe",
     ]
     membership_fields = [
         "supporter_id",
@@ -223,6 +311,7 @@ def ledger_state(services: Services) -> dict[str, Any]:
         "status",
         "status_as_of",
         "payments",
+        "period",
     ]
     return {
         "supporters": {s.id: (s.email, sorted(s.stripe_customer_ids)) for s in each(Supporter)},
@@ -233,6 +322,22 @@ def ledger_state(services: Services) -> dict[str, Any]:
             for m in each(Membership)
         },
         "inbox": {e.event_id: e.status for e in each(InboxEvent)},
+        "unbooked": sorted(p.payment_id for p in services.inbox.unbooked()),
+    }
+
+
+def by_email(state: dict[str, Any]) -> dict[str, Any]:
+    """The state with supporters named by email: a supporter registered without our id gets
+    an id keyed by its ledger's secret, which two ledgers do not share."""
+    emails = {sid: email for sid, (email, _) in state["supporters"].items()}
+
+    def named(fields: dict[str, Any]) -> dict[str, Any]:
+        return fields | {"supporter_id": emails.get(fields["supporter_id"])}
+
+    return state | {
+        "supporters": sorted(state["supporters"].values()),
+        "gifts": {key: named(fields) for key, fields in state["gifts"].items()},
+        "memberships": {key: named(fields) for key, fields in state["memberships"].items()},
     }
 
 
@@ -241,22 +346,36 @@ def deliver_all(services: Services, events: list[Event]) -> None:
         services.inbox.receive(json.dumps(evt), evt)
 
 
+@pytest.fixture(scope="module")
+def fake_stripe() -> Iterator[FakeStripe]:
+    with fake_stripe_server() as server:
+        yield server
+
+
 @given(case=deliveries())
 @settings(
     max_examples=50,
     deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
-    case: tuple[list[Event], list[Event]],
+    case: Case, fake_stripe: FakeStripe
 ) -> None:
-    history, shuffled = case
-    with in_memory() as in_order, in_memory() as any_order:
-        deliver_all(in_order, history)
-        deliver_all(any_order, shuffled)
-        expected = ledger_state(in_order)
-        assert ledger_state(any_order) == expected
-    assert expected["gifts"], "every history books money"
+    fake_stripe.state.customers = case.stripe.customers
+    fake_stripe.state.invoice_of_payment = case.stripe.invoice_of_payment
+    stripe_settings = {
+        "stripe_secret_key": fake_stripe.api_key,
+        "stripe_api_base": fake_stripe.url,
+        "unattributed_payments": case.unattributed,
+    }
+    with in_memory(**stripe_settings) as in_order, in_memory(**stripe_settings) as any_order:
+        deliver_all(in_order, case.history)
+        deliver_all(any_order, case.shuffled)
+        expected = by_email(ledger_state(in_order))
+        assert by_email(ledger_state(any_order)) == expected
+        # Every history is complete: whatever waited, its counterpart came.
+        assert any_order.inbox.waiting() == [] == in_order.inbox.waiting()
+    assert expected["gifts"] or expected["unbooked"], "every history has money"
 
 
 # Email changes (issue 9, defect 6) ---------------------------------------------------------

@@ -14,11 +14,12 @@ from typing import Any
 
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout
-from patronage.application.giving import Giving
+from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
-from patronage.bootstrap import checkout_for
+from patronage.bootstrap import checkout_for, stripe_lookups
 from patronage.config import Settings, load_settings
+from patronage.payments.stripe.client import make_stripe_client
 from tests.support.payments import InMemoryPaymentGateway
 
 IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
@@ -48,14 +49,14 @@ def in_memory(**setting_changes: Any) -> Iterator[Services]:
     """Every command handler on one in-memory Ledger, paying through an in-memory gateway."""
     settings = service_settings(**setting_changes)
     ledger = Ledger(env=IN_MEMORY)
-    giving = Giving(ledger)
+    giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
     gateway = InMemoryPaymentGateway(confirm_on_server=settings.demo_mode)
     try:
         yield Services(
             settings=settings,
             ledger=ledger,
             giving=giving,
-            inbox=Inbox(ledger, giving),
+            inbox=Inbox(ledger, giving, stripe_lookups(make_stripe_client(settings))),
             campaigns=Campaigns(ledger, CampaignCatalogue(ledger)),
             gateway=gateway,
             checkout=checkout_for(settings, ledger, gateway),

@@ -17,7 +17,7 @@ import httpx
 
 T = TypeVar("T")
 
-DEADLINE_SECONDS = 30.0
+DEADLINE_SECONDS = 60.0  # generous: it bounds only a failing wait, and the machine may be busy
 INTERVAL_SECONDS = 0.05  # between tries: often enough to be prompt, rarely enough to be cheap
 
 Abort = Callable[[], str | None]  # why waiting is pointless now, or None to keep waiting

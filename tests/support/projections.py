@@ -25,7 +25,7 @@ from patronage.application.giving import (
 from patronage.application.ledger import Ledger
 from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
-from patronage.domain.gift import DisputeStatus, Gift, gift_id_for
+from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift, gift_id_for
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.money import Money
 from patronage.domain.receipt import TaxReceipt, receipt_id_for
@@ -285,6 +285,7 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
     # Money movements with the day each is booked on, from the events.
     refunds: dict[str, tuple[UUID, int, datetime]] = {}
     disputes: dict[str, tuple[UUID, int]] = {}
+    losing: dict[str, bool] = {}
     moves: list[tuple[UUID, datetime, str, int]] = []  # (gift, when, column, minor)
     for e in history:
         n = _name(e)
@@ -301,9 +302,13 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
         elif n == "Gift.DisputeOpened":
             disputes[e.dispute_id] = (e.originator_id, e.amount.minor)
             moves.append((e.originator_id, e.opened_at, "disputed", e.amount.minor))
-        elif n == "Gift.DisputeUpdated" and e.status == DisputeStatus.LOST:
+        elif n == "Gift.DisputeUpdated":
+            # Lost (or appealing) takes the money; an appeal won gives it back.
             gid, minor = disputes[e.dispute_id]
-            moves.append((gid, e.at, "lost", minor))
+            was, now = losing.get(e.dispute_id, False), e.status in DISPUTE_LOSING
+            losing[e.dispute_id] = now
+            if now != was:
+                moves.append((gid, e.at, "lost", minor if now else -minor))
 
     zero = {"gifts": 0, "gross": 0, "refunded": 0, "disputed": 0, "lost": 0}
     by_day: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict(zero))
@@ -334,7 +339,7 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
         mine = [m for m in memberships if m.supporter_id == sid]
         mine.sort(key=lambda m: str(m.id))
         mine.sort(key=lambda m: m.started_at, reverse=True)
-        mine.sort(key=lambda m: m.status == MembershipStatus.CANCELLED)
+        mine.sort(key=lambda m: m.is_cancelled)
         return mine[0] if mine else None
 
     def totals(sid: str, year: int | None) -> dict[str, tuple[int, int, int]]:
@@ -359,7 +364,11 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
             "first_gift_at": min((g.received_at for g in mine), default=None),
             "last_gift_at": max((g.received_at for g in mine), default=None),
             "membership_status": m.status.value if m else None,
-            "membership_monthly": m.monthly_amount if m else None,
+            "membership_monthly": (
+                Money(m.period.monthly_minor(m.monthly_amount.minor), m.monthly_amount.currency)
+                if m
+                else None
+            ),
             "receipts_issued": sum(
                 1 for r in receipts if r.donor.supporter_id == str(s.id) and not r.is_void
             ),
@@ -371,7 +380,8 @@ def expected(ledger: Ledger, this_year: int) -> Expected:
     for m in memberships:
         if m.status in _ACTIVE:
             n, mrr = active.get(m.monthly_amount.currency, (0, 0))
-            active[m.monthly_amount.currency] = (n + 1, mrr + m.monthly_amount.minor)
+            monthly = m.period.monthly_minor(m.monthly_amount.minor)
+            active[m.monthly_amount.currency] = (n + 1, mrr + monthly)
     months: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     for m in memberships:  # started at the earliest time any report named
         months[m.started_at.astimezone(UTC).strftime("%Y-%m")][0] += 1

@@ -142,6 +142,9 @@ def subscription(
     customer: str = "cus_1",
     cancel_at_period_end: bool = False,
     pause_collection: dict[str, Any] | None = None,
+    interval: str = "month",
+    interval_count: int = 1,
+    discount: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     return {
         "id": sub,
@@ -159,13 +162,15 @@ def subscription(
                     "price": {
                         "id": "price_monthly",
                         "currency": currency,
-                        "recurring": {"interval": "month", "interval_count": 1},
+                        "recurring": {"interval": interval, "interval_count": interval_count},
                         "unit_amount": amount,
                     },
                     "quantity": 1,
                 }
             ],
         },
+        "discount": discount,
+        "discounts": [discount["id"]] if discount else [],
         "metadata": metadata,
         "pause_collection": pause_collection,
         "start_date": start_date,
@@ -187,6 +192,7 @@ def invoice(
     currency: str = "usd",
     customer: str = "cus_1",
     include_payments: bool = True,
+    billing_reason: str = "subscription_cycle",
 ) -> dict[str, Any]:
     """An invoice of a subscription, in the old (pre-basil) or the new (basil+) shape."""
     paid = status == "paid"
@@ -196,7 +202,7 @@ def invoice(
         "amount_due": amount,
         "amount_paid": amount if paid else 0,
         "amount_remaining": 0 if paid else amount,
-        "billing_reason": "subscription_cycle",
+        "billing_reason": billing_reason,
         "currency": currency,
         "customer": customer,
         "customer_email": email,
@@ -314,3 +320,23 @@ def deliver(
 
 def supporter_of(email: str) -> UUID:
     return supporter_id_for(email)
+
+
+def discount(
+    coupon_id: str, percent_off: float | None = None, amount_off: int | None = None
+) -> dict[str, Any]:
+    """A Discount object (the legacy `subscription.discount` shape, always expanded)."""
+    return {
+        "id": f"di_{coupon_id}",
+        "object": "discount",
+        "coupon": {
+            "id": coupon_id,
+            "object": "coupon",
+            "amount_off": amount_off,
+            "currency": "usd" if amount_off else None,
+            "duration": "forever",
+            "percent_off": percent_off,
+            "valid": True,
+        },
+        "end": None,
+    }

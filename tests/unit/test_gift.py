@@ -1,11 +1,12 @@
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 
 from patronage.domain.errors import (
+    DisputeMismatchError,
     DomainError,
     GiftAlreadyReceiptedError,
     GiftNotReceiptableError,
@@ -88,6 +89,39 @@ def test_disputes_hold_receipts_and_a_lost_one_reduces_net() -> None:
     gift.update_dispute("dp_1", DisputeStatus.FUNDS_REINSTATED, WHEN)  # late news after close
     assert gift.disputes["dp_1"] == DisputeStatus.LOST
     assert gift.net == usd(0)
+
+
+def test_a_dispute_lost_then_won_on_appeal_gives_the_money_back() -> None:
+    gift = a_gift(5000)
+    gift.open_dispute("dp_1", usd(5000), "fraudulent", WHEN)
+    gift.update_dispute("dp_1", DisputeStatus.LOST, WHEN + timedelta(days=30))
+    gift.update_dispute("dp_1", DisputeStatus.APPEALING, WHEN + timedelta(days=40))
+    assert (gift.net, gift.has_open_dispute) == (usd(0), True)
+    gift.update_dispute("dp_1", DisputeStatus.WON, WHEN + timedelta(days=90))
+    gift.update_dispute("dp_1", DisputeStatus.LOST, WHEN + timedelta(days=30))  # redelivered
+    assert gift.disputes["dp_1"] == DisputeStatus.WON
+    assert (gift.net, gift.has_open_dispute) == (usd(5000), False)
+
+
+def test_reports_of_one_second_settle_by_how_far_along_they_are() -> None:
+    for order in ([DisputeStatus.LOST, DisputeStatus.APPEALING, DisputeStatus.WON],
+                  [DisputeStatus.WON, DisputeStatus.LOST, DisputeStatus.APPEALING]):  # fmt: skip
+        gift = a_gift(5000)
+        gift.open_dispute("dp_1", usd(5000), "fraudulent", WHEN)
+        for status in order:
+            gift.update_dispute("dp_1", status, WHEN)
+        assert gift.disputes["dp_1"] == DisputeStatus.WON
+
+
+@pytest.mark.parametrize(
+    ("amount", "reason"),
+    [(Money(5000, "EUR"), "is in EUR"), (usd(5001), "not within"), (usd(0), "not within")],
+)
+def test_a_dispute_must_fit_its_gift_like_a_refund(amount: Money, reason: str) -> None:
+    gift = a_gift(5000)
+    with pytest.raises(DisputeMismatchError, match=reason):
+        gift.open_dispute("dp_1", amount, "fraudulent", WHEN)
+    assert gift.disputes == {}
 
 
 def test_updating_an_unknown_dispute_is_an_error() -> None:

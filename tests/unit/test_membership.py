@@ -86,3 +86,16 @@ def test_pause_and_amount_change() -> None:
     assert membership.monthly_amount == Money(1500, "USD")
     names = [type(e).__name__ for e in membership.collect_events()]
     assert names.count("AmountChanged") == 1
+
+
+def test_a_first_invoice_failing_is_incomplete_a_renewal_past_due_and_expiry_final() -> None:
+    first = a_membership()
+    first.fail_payment("in_1", "card_declined", at(1), first=True)
+    assert first.status == MembershipStatus.INCOMPLETE
+    first.report_status(MembershipStatus.INCOMPLETE_EXPIRED, at(2))
+    first.report_status(MembershipStatus.ACTIVE, at(3))  # nothing comes back from it
+    assert first.status == MembershipStatus.INCOMPLETE_EXPIRED
+    assert first.is_cancelled
+    renewal = a_membership()
+    renewal.fail_payment("in_2", "card_declined", at(31))
+    assert renewal.status == MembershipStatus.PAST_DUE

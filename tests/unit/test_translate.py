@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import typing
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+import stripe
 
 from patronage.domain.commands import (
     LinkInvoicePayment,
@@ -14,13 +16,14 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     UpdateCustomer,
 )
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.values import Tribute
+from patronage.domain.values import BillingPeriod, Tribute
 from patronage.payments.translate import (
     HANDLED_EVENT_TYPES,
     Ignore,
@@ -103,8 +106,16 @@ def test_a_subscription_checkout_links_and_books_no_money() -> None:
 def test_only_our_one_time_payment_intents_are_gifts() -> None:
     ours = se.payment_intent("pi_1", 700, se.our_metadata(ADA), ADA)
     assert isinstance(only(se.event("payment_intent.succeeded", ours)), RecordGift)
-    invoice_payment = se.payment_intent("pi_2", 700, {})
-    assert isinstance(translate(se.event("payment_intent.succeeded", invoice_payment)), Ignore)
+    legacy_invoice_payment = se.payment_intent("pi_2", 700, {}) | {"invoice": "in_2"}
+    legacy = translate(se.event("payment_intent.succeeded", legacy_invoice_payment))
+    assert isinstance(legacy, Ignore)
+    foreign = only(se.event("payment_intent.succeeded", se.payment_intent("pi_4", 700, {}, ADA)))
+    assert isinstance(foreign, RecordUnattributedPayment)
+    assert (foreign.amount, foreign.supporter.email, foreign.no_invoice) == (
+        Money(700, "USD"),
+        ADA,
+        False,
+    )
     monthly = se.payment_intent("pi_3", 700, se.our_metadata(ADA, kind="monthly"))
     assert isinstance(translate(se.event("payment_intent.succeeded", monthly)), Ignore)
     failed = translate(se.event("payment_intent.payment_failed", ours))
@@ -135,11 +146,13 @@ def test_both_invoice_shapes_give_the_same_payment(shape: str) -> None:
     assert report.supporter.email == ADA
 
 
-def test_an_invoice_without_subscription_or_money_books_nothing() -> None:
-    one_off = se.invoice("in_2", "sub_x", 1000, {}, ADA, shape="legacy")
+def test_a_one_off_invoice_is_money_outside_checkout_and_a_free_one_books_nothing() -> None:
+    one_off = se.invoice("in_2", "sub_x", 1000, {}, ADA, shape="legacy", pi="pi_2")
     one_off["subscription"] = None
     one_off["lines"]["data"][0]["subscription"] = None
-    assert isinstance(translate(se.event("invoice.paid", one_off)), Ignore)
+    foreign = only(se.event("invoice.paid", one_off))
+    assert isinstance(foreign, RecordUnattributedPayment)
+    assert (foreign.payment_id, foreign.source, foreign.no_invoice) == ("pi_2", "invoice", True)
     free = se.invoice("in_3", "sub_1", 0, {}, ADA)
     assert isinstance(translate(se.event("invoice.paid", free)), Ignore)
 
@@ -168,7 +181,7 @@ def test_failed_invoices_are_failures_of_the_membership() -> None:
         ({"status": "active", "cancel_at": se.T0 + 100}, False,
          MembershipStatus.CANCELLATION_SCHEDULED),
         ({"status": "canceled"}, False, MembershipStatus.CANCELLED),
-        ({"status": "incomplete_expired"}, False, MembershipStatus.CANCELLED),
+        ({"status": "incomplete_expired"}, False, MembershipStatus.INCOMPLETE_EXPIRED),
         ({"status": "active"}, True, MembershipStatus.CANCELLED),
     ],
 )  # fmt: skip
@@ -224,6 +237,14 @@ def test_refunds_from_both_views_name_the_same_refund() -> None:
         ("charge.dispute.closed", "won", DisputeStatus.WON),
         ("charge.dispute.closed", "warning_closed", DisputeStatus.WON),
         ("charge.dispute.closed", "lost", DisputeStatus.LOST),
+        ("charge.dispute.created", "warning_needs_response", DisputeStatus.OPEN),
+        ("charge.dispute.updated", "warning_under_review", DisputeStatus.OPEN),
+        ("charge.dispute.updated", "under_review", DisputeStatus.OPEN),
+        ("charge.dispute.closed", "prevented", DisputeStatus.WON),
+        ("charge.dispute.updated", "appeal_needs_response", DisputeStatus.APPEALING),
+        ("charge.dispute.updated", "appeal_under_review", DisputeStatus.APPEALING),
+        ("charge.dispute.closed", "won", DisputeStatus.WON),  # an appeal decided
+        ("charge.dispute.funds_reinstated", "won", DisputeStatus.WON),
     ],
 )
 def test_disputes(event_type: str, status: str, expected: DisputeStatus) -> None:
@@ -234,6 +255,16 @@ def test_disputes(event_type: str, status: str, expected: DisputeStatus) -> None
         expected,
         Money(1000, "USD"),
     )
+
+
+def test_every_dispute_status_of_the_api_is_understood() -> None:
+    """Stripe's Dispute.status values, as the pinned SDK declares them."""
+    declared = set(typing.get_args(typing.get_args(stripe.Dispute.__annotations__["status"])[0]))
+    assert len(declared) == 10
+    for status in declared:
+        for event_type in ("charge.dispute.created", "charge.dispute.closed"):
+            command = only(se.event(event_type, se.dispute("dp_1", "pi_1", 1000, status)))
+            assert isinstance(command, RecordDispute)
 
 
 def test_customer_updates_carry_the_previous_email() -> None:
@@ -276,3 +307,42 @@ def test_missing_essentials_are_untranslatable(broken: dict[str, Any]) -> None:
     event = se.event("payment_intent.succeeded", {}) | broken
     with pytest.raises(UntranslatableEventError):
         translate(event)
+
+
+@pytest.mark.parametrize(
+    ("fields", "minor", "period"),
+    [
+        ({"interval": "year"}, 12000, BillingPeriod("year")),
+        ({"interval": "week", "interval_count": 2}, 12000, BillingPeriod("week", 2)),
+        ({"discount": se.discount("quarter_off", percent_off=25.0)}, 9000, BillingPeriod()),
+        ({"discount": se.discount("ten_off", amount_off=1000)}, 11000, BillingPeriod()),
+    ],
+)
+def test_a_subscription_reports_its_billing_period_and_discounted_amount(
+    fields: dict[str, Any], minor: int, period: BillingPeriod
+) -> None:
+    sub = se.subscription("sub_1", 12000, {}, **fields)
+    command = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(command, ReportMembership)
+    assert (command.monthly_amount, command.period) == (Money(minor, "USD"), period)
+
+
+def test_a_discount_named_only_by_id_is_not_guessed() -> None:
+    sub = se.subscription("sub_1", 12000, {}) | {"discounts": ["di_unexpanded"]}
+    command = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(command, ReportMembership)
+    assert command.monthly_amount == Money(12000, "USD")
+
+
+@pytest.mark.parametrize(
+    ("period", "minor", "monthly"),
+    [
+        (BillingPeriod("month"), 1000, 1000),
+        (BillingPeriod("year"), 12000, 1000),
+        (BillingPeriod("month", 3), 3000, 1000),
+        (BillingPeriod("week"), 1000, 4333),  # 1000 * 52 / 12 = 4333.33
+        (BillingPeriod("day"), 100, 3042),  # 100 * 365 / 12 = 3041.67
+    ],
+)
+def test_any_period_normalises_to_a_month(period: BillingPeriod, minor: int, monthly: int) -> None:
+    assert period.monthly_minor(minor) == monthly

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Annotated, Any
+from uuid import UUID
 
 import structlog
 from fastapi import APIRouter, HTTPException, Path, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep
-from patronage.api.read_models import MAX_POSITION
+from patronage.api.read_models import MAX_POSITION, MoneyOut
+from patronage.application.giving import CounterpartMissingError
 from patronage.application.inbox import InboxEntry, InboxEventDetail
 from patronage.domain.inbox import InboxStatus
 
@@ -144,6 +146,79 @@ def parked(
         threshold = patronage.settings.parked_alert_seconds
     found = patronage.inbox.parked(timedelta(seconds=threshold))
     return [ParkedOut(**entry.__dict__) for entry in found]
+
+
+class UnbookedOut(BaseModel):
+    payment_id: str
+    amount: MoneyOut
+    received_at: datetime
+    email: str
+    name: str
+    stripe_customer_id: str
+    source: str
+    noted_at: datetime
+
+
+class BookedOut(BaseModel):
+    payment_id: str
+    gift_id: UUID
+
+
+class DismissIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why it is not a donation")
+
+
+@router.get("/unbooked")
+def unbooked(patronage: PatronageDep, _staff: StaffDep) -> list[UnbookedOut]:
+    """Money that reached Stripe without our checkout's metadata and waits for staff to book
+    it as a gift or dismiss it (PATRONAGE_UNATTRIBUTED_PAYMENTS=review)."""
+    return [
+        UnbookedOut(
+            **(entry.__dict__ | {"amount": MoneyOut.of(entry.amount.minor, entry.amount.currency)})
+        )
+        for entry in patronage.inbox.unbooked()
+    ]
+
+
+PaymentIdPath = Annotated[str, Path(max_length=255, description="pi_... or in_...")]
+
+
+@router.post(
+    "/unbooked/{payment_id}/book",
+    responses={409: {"description": "decided already, or no supporter can be named"}},
+)
+def book_unbooked(payment_id: PaymentIdPath, patronage: PatronageDep, staff: StaffDep) -> BookedOut:
+    """Book a listed payment as a one-time gift (the trail keeps who did it and when)."""
+    try:
+        with patronage.audit.action(staff, "payment.booked", payment_id):
+            gift_id = patronage.giving.book_unattributed(payment_id, by=staff)
+    except CounterpartMissingError as missing:
+        raise HTTPException(
+            status.HTTP_409_CONFLICT, detail=f"no supporter is known for it ({missing.key})"
+        ) from None
+    except LookupError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    log.info("unattributed_payment_booked", payment_id=payment_id, by=staff)
+    return BookedOut(payment_id=payment_id, gift_id=gift_id)
+
+
+@router.post(
+    "/unbooked/{payment_id}/dismiss",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={409: {"description": "decided already"}},
+)
+def dismiss_unbooked(
+    payment_id: PaymentIdPath, body: DismissIn, patronage: PatronageDep, staff: StaffDep
+) -> None:
+    """Dismiss a listed payment as not a donation, with the reason (kept in the trail)."""
+    try:
+        with patronage.audit.action(
+            staff, "payment.dismissed", payment_id, {"reason": body.reason}
+        ):
+            patronage.giving.dismiss_unattributed(payment_id, by=staff, reason=body.reason)
+    except LookupError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    log.info("unattributed_payment_dismissed", payment_id=payment_id, by=staff)
 
 
 EventIdPath = Annotated[str, Path(max_length=255, description="Stripe's event id, evt_...")]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from enum import StrEnum
 from functools import partial
 from typing import TypeVar
 from uuid import UUID
@@ -24,6 +25,7 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
@@ -41,6 +43,11 @@ from patronage.domain.gift import (
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, SupporterErasedError, is_email
+from patronage.domain.unattributed import (
+    ReviewStatus,
+    UnattributedPayment,
+    unattributed_payment_id_for,
+)
 
 __all__ = [
     "CounterpartMissingError",
@@ -77,6 +84,15 @@ def _supporter_key(details: SupporterDetails) -> str:
     raise DomainError("the payment names no supporter: no email, customer or supporter id")
 
 
+def as_gift(command: RecordUnattributedPayment) -> RecordGift:
+    return RecordGift(
+        payment_id=command.payment_id,
+        supporter=command.supporter,
+        amount=command.amount,
+        received_at=command.received_at,
+    )
+
+
 def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> None:
     """Remember that the Stripe customer is this supporter (the first link is kept)."""
     if not customer_id:
@@ -86,11 +102,21 @@ def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> 
         unit.add(StripeCustomer(customer_id=customer_id, supporter_id=supporter.id))
 
 
+class UnattributedPolicy(StrEnum):
+    """What to do with money that did not come through our checkout."""
+
+    REVIEW = "review"  # list it for staff, who book it as a gift or dismiss it
+    BOOK = "book"  # the account takes only donations: book it as a gift
+
+
 class Giving:
     """The command handlers for money coming in and going back out."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(
+        self, ledger: Ledger, unattributed: UnattributedPolicy = UnattributedPolicy.REVIEW
+    ) -> None:
         self.ledger = ledger
+        self.unattributed = unattributed
         self.directory = SupporterDirectory(ledger)
 
     def _run(self, handler: Callable[[UnitOfWork], T]) -> T:
@@ -112,6 +138,8 @@ class Giving:
             return self._record_dispute(unit, command)
         if isinstance(command, LinkInvoicePayment):
             return self._link_invoice_payment(unit, command)
+        if isinstance(command, RecordUnattributedPayment):
+            return self._record_unattributed(unit, command)
         return self._update_customer(unit, command)
 
     # Supporters ----------------------------------------------------------------------------
@@ -237,6 +265,70 @@ class Giving:
         unit.add(gift)
         return gift_id, f"one-time gift of {command.amount} recorded for {command.payment_id}"
 
+    # Money outside our checkout ------------------------------------------------------------
+
+    def _record_unattributed(self, unit: UnitOfWork, command: RecordUnattributedPayment) -> str:
+        payment_id = command.payment_id
+        if unit.get_or_none(gift_id_for(payment_id), Gift) is not None:
+            return f"{payment_id} is booked already"
+        if unit.get_or_none(payment_link_id_for(payment_id), PaymentLink) is not None:
+            return f"{payment_id} paid an invoice: booked from its invoice, not twice"
+        # Booking needs Stripe's word that no invoice owns the payment (basil PaymentIntents
+        # name no invoice); without it the payment waits for staff.
+        if self.unattributed == UnattributedPolicy.BOOK and command.no_invoice:
+            return self._record_gift(unit, as_gift(command))[1]
+        noted_id = unattributed_payment_id_for(payment_id)
+        if unit.get_or_none(noted_id, UnattributedPayment) is None:
+            details = command.supporter
+            unit.add(
+                UnattributedPayment(
+                    payment_id=payment_id,
+                    amount=command.amount,
+                    received_at=command.received_at,
+                    email=details.email,
+                    name=details.name,
+                    stripe_customer_id=details.stripe_customer_id,
+                    source=command.source,
+                )
+            )
+        return f"{command.amount} without our metadata ({payment_id}) is listed for staff review"
+
+    def book_unattributed(self, payment_id: str, by: str) -> UUID:
+        """Staff book a listed payment as a one-time gift; returns the gift id."""
+
+        def handler(unit: UnitOfWork) -> UUID:
+            noted = unit.get_or_none(unattributed_payment_id_for(payment_id), UnattributedPayment)
+            if noted is None:
+                raise LookupError(f"no payment {payment_id} waits for review")
+            noted.book(by)
+            details = SupporterDetails(
+                email=noted.email, name=noted.name, stripe_customer_id=noted.stripe_customer_id
+            )
+            command = RecordGift(
+                payment_id=payment_id,
+                supporter=details,
+                amount=noted.amount,
+                received_at=noted.received_at,
+            )
+            gift_id = self._record_gift(unit, command)[0]
+            gift = unit.get_typed(gift_id, Gift)
+            for refund_id, (amount, at) in noted.refunds.items():
+                gift.refund(refund_id, amount, at)
+            for refund_id in noted.reversed_refunds:
+                gift.reverse_refund(refund_id, "refund failed or was cancelled")
+            return gift_id
+
+        return self._run(handler)
+
+    def dismiss_unattributed(self, payment_id: str, by: str, reason: str) -> None:
+        def handler(unit: UnitOfWork) -> None:
+            noted = unit.get_or_none(unattributed_payment_id_for(payment_id), UnattributedPayment)
+            if noted is None:
+                raise LookupError(f"no payment {payment_id} waits for review")
+            noted.dismiss(by, reason)
+
+        self._run(handler)
+
     # Memberships ---------------------------------------------------------------------------
 
     def _membership(self, unit: UnitOfWork, report: ReportMembership) -> Membership:
@@ -256,6 +348,7 @@ class Giving:
                 attribution=report.attribution,
                 started_at=started_at,
                 amount_as_of=report.as_of if report.amount_is_current else None,
+                period=report.period,
             )
             unit.add(membership)
         else:
@@ -272,7 +365,7 @@ class Giving:
                 if member is not None:
                     _link_customer(unit, member, report.supporter.stripe_customer_id)
         if report.amount_is_current:
-            membership.change_amount(report.monthly_amount, report.as_of)
+            membership.change_amount(report.monthly_amount, report.as_of, report.period)
         if report.status is not None:
             membership.report_status(report.status, report.as_of)
         return membership
@@ -284,7 +377,7 @@ class Giving:
         membership = self._membership(unit, report)
         return membership.id, (
             f"membership {report.subscription_id} is {membership.status} "
-            f"at {membership.monthly_amount} a month"
+            f"at {membership.monthly_amount} every {membership.period}"
         )
 
     def record_membership_payment(self, command: RecordMembershipPayment) -> UUID:
@@ -319,6 +412,7 @@ class Giving:
             fee_covered=Money.zero(command.amount.currency),
             membership_id=membership.id,
             invoice_id=command.invoice_id,
+            through_stripe=not command.out_of_band,
         )
         unit.add(gift)
         return gift_id, (
@@ -330,7 +424,9 @@ class Giving:
 
     def _record_membership_failure(self, unit: UnitOfWork, command: RecordMembershipFailure) -> str:
         membership = self._membership(unit, command.membership)
-        membership.fail_payment(command.invoice_id, command.reason, command.failed_at)
+        membership.fail_payment(
+            command.invoice_id, command.reason, command.failed_at, first=command.first_invoice
+        )
         return (
             f"invoice {command.invoice_id} failed ({command.reason}): "
             f"membership is {membership.status}"
@@ -361,6 +457,15 @@ class Giving:
         self._run(partial(self._record_refund, command=command))
 
     def _record_refund(self, unit: UnitOfWork, command: RecordRefund) -> str:
+        noted = unit.get_or_none(
+            unattributed_payment_id_for(command.payment_id), UnattributedPayment
+        )
+        if noted is not None and noted.status != ReviewStatus.BOOKED:
+            # Money staff have not booked (or dismissed): the refund goes with it.
+            noted.note_refund(
+                command.refund_id, command.amount, command.refunded_at, command.succeeded
+            )
+            return f"refund {command.refund_id} noted on {command.payment_id}, not booked"
         gift = self._gift_for_payment(unit, command.payment_id)
         if command.succeeded:
             gift.refund(command.refund_id, command.amount, command.refunded_at)

@@ -35,11 +35,13 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
 )
 from patronage.domain.errors import RefundExceedsPaymentError
+from patronage.domain.gift import Gift, PaymentLink, gift_id_for, payment_link_id_for
 from patronage.domain.inbox import (
     InboxEvent,
     InboxStatus,
@@ -47,7 +49,9 @@ from patronage.domain.inbox import (
     inbox_event_id_for,
     waitlist_id_for,
 )
+from patronage.domain.money import Money
 from patronage.domain.supporter import is_email, supporter_id_for
+from patronage.domain.unattributed import ReviewStatus, UnattributedPayment
 from patronage.payments.lookups import LookupUnavailableError, StripeLookups
 from patronage.payments.reduction import reduced_payload_json
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
@@ -57,6 +61,7 @@ log = structlog.get_logger(__name__)
 # The event classes that @event("Received") and @event("Opened") made on the aggregates.
 RECEIVED_TOPIC = get_topic(vars(InboxEvent)["Received"])
 WAITLIST_TOPIC = get_topic(vars(Waitlist)["Opened"])
+UNATTRIBUTED_TOPIC = get_topic(vars(UnattributedPayment)["Noted"])
 
 # Parking re-checks the counterpart once after the park is saved, so that a counterpart
 # committed concurrently is never missed; a chain of different missing keys is followed
@@ -136,6 +141,33 @@ class ParkedEntry:
 
 
 @dataclass(frozen=True)
+class UnbookedPayment:
+    """Money without our metadata, waiting for staff."""
+
+    payment_id: str
+    amount: Money
+    received_at: datetime
+    email: str
+    name: str
+    stripe_customer_id: str
+    source: str
+    noted_at: datetime
+
+    @classmethod
+    def of(cls, noted: UnattributedPayment) -> UnbookedPayment:
+        return cls(
+            payment_id=noted.payment_id,
+            amount=noted.amount,
+            received_at=noted.received_at,
+            email=noted.email,
+            name=noted.name,
+            stripe_customer_id=noted.stripe_customer_id,
+            source=noted.source,
+            noted_at=noted.created_on,
+        )
+
+
+@dataclass(frozen=True)
 class HistoryItem:
     event: str  # Received, Parked, Applied, ...
     at: datetime
@@ -177,7 +209,7 @@ def validate_event(event: object) -> Mapping[str, Any]:
 
 
 def _supporter_of(command: GivingCommand) -> SupporterDetails | None:
-    if isinstance(command, RecordGift | ReportMembership):
+    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
         return command.supporter
     if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
         return command.membership.supporter
@@ -201,7 +233,7 @@ def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
     provides "payment:<PaymentIntent id>": what waits for it is tried again and, if the
     invoice is not booked yet, waits for that."""
     keys: list[str] = []
-    if isinstance(command, RecordGift | LinkInvoicePayment):
+    if isinstance(command, RecordGift | LinkInvoicePayment | RecordUnattributedPayment):
         keys.append(f"payment:{command.payment_id}")
     elif isinstance(command, RecordMembershipPayment):
         keys += [f"payment:{command.payment_id}", f"payment:{command.invoice_id}"]
@@ -234,7 +266,7 @@ def _with_supporter(command: GivingCommand, found: SupporterDetails) -> GivingCo
             supporter_id=details.supporter_id or found.supporter_id,
         )
 
-    if isinstance(command, RecordGift | ReportMembership):
+    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
         return replace(command, supporter=fill(command.supporter))
     if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
         membership = replace(command.membership, supporter=fill(command.membership.supporter))
@@ -352,6 +384,7 @@ class Inbox:
         if isinstance(translation, Ignore):
             ignored = partial(InboxEvent.ignore, reason=translation.reason)
             return self._mark(event_id, force, ignored), []
+        translation = [self._invoice_checked(command) for command in translation]
         parked_under: str | None = None
         asked: set[str] = set()
         for _ in range(MAX_PARKING_ROUNDS):
@@ -411,6 +444,22 @@ class Inbox:
         except LookupUnavailableError as error:
             log.warning("stripe_lookup_unavailable", waiting_for=key, error=str(error))
         return None
+
+    def _invoice_checked(self, command: GivingCommand) -> GivingCommand:
+        """Money without our metadata, once Stripe says whether an invoice owns it: a link to
+        that invoice (booked from the invoice), or the payment marked as no invoice's."""
+        if not isinstance(command, RecordUnattributedPayment) or command.no_invoice:
+            return command
+        if self.lookups is None:
+            return command
+        try:
+            invoice_id = self.lookups.invoice_paid_by(command.payment_id)
+        except LookupUnavailableError as error:
+            log.warning("stripe_lookup_unavailable", payment=command.payment_id, error=str(error))
+            return command  # staff will see it
+        if invoice_id:
+            return LinkInvoicePayment(invoice_id=invoice_id, payment_id=command.payment_id)
+        return replace(command, no_invoice=True)
 
     @staticmethod
     def _with_customers(
@@ -491,21 +540,13 @@ class Inbox:
     def event_ids(self, statuses: Iterable[InboxStatus] = ()) -> Iterator[str]:
         """Every recorded event id, oldest first, optionally only those in `statuses`."""
         wanted = set(statuses)
-        position = 0
-        while True:
-            batch = self.ledger.recorder.select_notifications(
-                position, 500, topics=[RECEIVED_TOPIC], inclusive_of_start=False
-            )
-            if not batch:
-                return
-            for notification in batch:
-                if wanted:
-                    inbox_event = self._inbox_event_at(notification.originator_id)
-                    if inbox_event.status in wanted:
-                        yield inbox_event.event_id
-                else:  # the Received event alone names it: no need to rebuild the aggregate
-                    yield self.ledger.mapper.to_domain_event(notification).event_id  # type: ignore[attr-defined]
-            position = batch[-1].id
+        for notification in self._notifications(RECEIVED_TOPIC):
+            if wanted:
+                inbox_event = self._inbox_event_at(notification.originator_id)
+                if inbox_event.status in wanted:
+                    yield inbox_event.event_id
+            else:  # the Received event alone names it: no need to rebuild the aggregate
+                yield self.ledger.mapper.to_domain_event(notification).event_id  # type: ignore[attr-defined]
 
     def entries(
         self,
@@ -532,18 +573,11 @@ class Inbox:
     def waiting(self) -> list[WaitingKey]:
         """Every counterpart that parked events wait for, with their event ids."""
         result: list[WaitingKey] = []
-        position = 0
-        while True:
-            batch = self.ledger.recorder.select_notifications(
-                position, 500, topics=[WAITLIST_TOPIC], inclusive_of_start=False
-            )
-            if not batch:
-                return result
-            for notification in batch:
-                waitlist = self.ledger.get_typed(UUID(str(notification.originator_id)), Waitlist)
-                if waitlist.event_ids:
-                    result.append(WaitingKey(key=waitlist.key, event_ids=list(waitlist.event_ids)))
-            position = batch[-1].id
+        for notification in self._notifications(WAITLIST_TOPIC):
+            waitlist = self.ledger.get_typed(UUID(str(notification.originator_id)), Waitlist)
+            if waitlist.event_ids:
+                result.append(WaitingKey(key=waitlist.key, event_ids=list(waitlist.event_ids)))
+        return result
 
     def parked(self, older_than: timedelta = timedelta(0)) -> list[ParkedEntry]:
         """Events parked at least `older_than`, the longest waiting first."""
@@ -567,6 +601,36 @@ class Inbox:
                         )
                     )
         return sorted(found, key=lambda entry: entry.parked_since)
+
+    def unbooked(self) -> list[UnbookedPayment]:
+        """Money without our metadata that waits for staff to book or dismiss it, oldest
+        first (a payment that turned out to be an invoice's, or was booked since, is left out)."""
+        found: list[UnbookedPayment] = []
+        for notification in self._notifications(UNATTRIBUTED_TOPIC):
+            noted = self.ledger.get_typed(
+                UUID(str(notification.originator_id)), UnattributedPayment
+            )
+            if noted.status != ReviewStatus.PENDING or self._booked_elsewhere(noted.payment_id):
+                continue
+            found.append(UnbookedPayment.of(noted))
+        return found
+
+    def _booked_elsewhere(self, payment_id: str) -> bool:
+        return (
+            self.ledger.get_or_none(gift_id_for(payment_id), Gift) is not None
+            or self.ledger.get_or_none(payment_link_id_for(payment_id), PaymentLink) is not None
+        )
+
+    def _notifications(self, topic: str) -> Iterator[Any]:
+        position = 0
+        while True:
+            batch = self.ledger.recorder.select_notifications(
+                position, 500, topics=[topic], inclusive_of_start=False
+            )
+            if not batch:
+                return
+            yield from batch
+            position = batch[-1].id
 
     def retry_parked(self) -> int:
         """Try every parked event again (the sweep, and `patronage inbox retry-parked`): those

@@ -9,7 +9,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoding
 
 from patronage.domain.money import Money
 from patronage.domain.receipt import DonorDetails, OrganisationDetails, ReceiptedGift
-from patronage.domain.values import Attribution, PostalAddress, Tribute
+from patronage.domain.values import Attribution, BillingPeriod, PostalAddress, Tribute
 
 
 class MoneyAsDict(Transcoding):
@@ -75,6 +75,7 @@ def register_patronage_transcodings(transcoder: JSONTranscoder) -> None:
     transcoder.register(DonorDetailsAsDict())
     for value_type, name in (
         (Attribution, "attribution"),
+        (BillingPeriod, "billing_period"),
         (PostalAddress, "postal_address"),
         (Tribute, "tribute"),
         (ReceiptedGift, "receipted_gift"),

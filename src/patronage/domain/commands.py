@@ -13,7 +13,7 @@ from uuid import UUID
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
-from patronage.domain.values import Attribution, PostalAddress, Tribute
+from patronage.domain.values import Attribution, BillingPeriod, PostalAddress, Tribute
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,8 @@ class ReportMembership:
     attribution: Attribution = field(default_factory=Attribution)
     started_at: datetime | None = None
     amount_is_current: bool = True
+    # How often `monthly_amount` is charged (the name predates yearly and weekly plans).
+    period: BillingPeriod = field(default_factory=BillingPeriod)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,22 @@ class RecordMembershipPayment:
     payment_id: str  # the PaymentIntent id when known, else the invoice id
     amount: Money
     paid_at: datetime
+    out_of_band: bool = False  # marked paid outside Stripe (cash, a cheque): not through Stripe
+
+
+@dataclass(frozen=True)
+class RecordUnattributedPayment:
+    """Money without our checkout's metadata: booked as a gift or listed for staff, as the
+    `unattributed_payments` setting says. `no_invoice` is True when the payment is surely
+    not an invoice's (a one-off invoice itself, or Stripe said so): an invoice's own
+    PaymentIntent is booked from its invoice, never twice."""
+
+    payment_id: str
+    supporter: SupporterDetails
+    amount: Money
+    received_at: datetime
+    source: str  # "payment_intent" or "invoice"
+    no_invoice: bool = False
 
 
 @dataclass(frozen=True)
@@ -79,6 +97,7 @@ class RecordMembershipFailure:
     invoice_id: str
     reason: str
     failed_at: datetime
+    first_invoice: bool = False  # the subscription's first invoice: incomplete, not past due
 
 
 @dataclass(frozen=True)
@@ -130,4 +149,5 @@ GivingCommand = (
     | RecordDispute
     | UpdateCustomer
     | LinkInvoicePayment
+    | RecordUnattributedPayment
 )

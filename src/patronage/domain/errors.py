@@ -9,6 +9,10 @@ class RefundExceedsPaymentError(DomainError):
     pass
 
 
+class DisputeMismatchError(DomainError):
+    """A dispute that cannot be about its gift: another currency, or more than was paid."""
+
+
 class CurrencyNotAcceptedError(DomainError):
     pass
 

@@ -13,6 +13,7 @@ from uuid import UUID
 from eventsourcing.domain import Aggregate, event
 
 from patronage.domain.errors import (
+    DisputeMismatchError,
     DomainError,
     GiftAlreadyReceiptedError,
     GiftNotReceiptableError,
@@ -33,22 +34,28 @@ class GiftKind(StrEnum):
 
 
 class DisputeStatus(StrEnum):
-    OPEN = "open"
+    OPEN = "open"  # an inquiry or a dispute waiting for evidence or a decision
     FUNDS_WITHDRAWN = "funds_withdrawn"
     FUNDS_REINSTATED = "funds_reinstated"
-    WON = "won"
+    WON = "won"  # also an inquiry closed without a chargeback, or a prevented dispute
     LOST = "lost"
+    APPEALING = "appealing"  # lost, and appealed: the money is gone unless the appeal wins
 
 
+# Closed: the gift is no longer held from receipting.
 _DISPUTE_CLOSED = {DisputeStatus.WON, DisputeStatus.LOST}
+# The money is gone (the views count it as lost) while the dispute is in these states.
+DISPUTE_LOSING = {DisputeStatus.LOST, DisputeStatus.APPEALING}
 
-# Which of two dispute reports made in the same second wins: the one further along.
+# Which of two dispute reports made in the same second wins: the one further along
+# (a loss can be appealed, and an appeal won).
 _DISPUTE_RANK = {
     DisputeStatus.OPEN: 0,
     DisputeStatus.FUNDS_WITHDRAWN: 1,
     DisputeStatus.FUNDS_REINSTATED: 2,
-    DisputeStatus.WON: 3,
     DisputeStatus.LOST: 3,
+    DisputeStatus.APPEALING: 4,
+    DisputeStatus.WON: 5,
 }
 
 
@@ -71,6 +78,7 @@ class Gift(Aggregate):
         membership_id: UUID | None = None,
         invoice_id: str = "",
         tribute: Tribute | None = None,
+        through_stripe: bool = True,  # False: an invoice marked paid out of band
     ) -> None:
         if not amount.is_positive():
             raise DomainError("a gift must be a positive amount")
@@ -88,6 +96,7 @@ class Gift(Aggregate):
         self.membership_id = membership_id
         self.invoice_id = invoice_id
         self.tribute = tribute
+        self.through_stripe = through_stripe
         self.refunds: dict[str, Money] = {}
         self.reversed_refunds: set[str] = set()
         self.disputes: dict[str, DisputeStatus] = {}
@@ -168,7 +177,7 @@ class Gift(Aggregate):
     def disputed_lost(self) -> Money:
         result = Money.zero(self.amount.currency)
         for dispute_id, status in self.disputes.items():
-            if status == DisputeStatus.LOST:
+            if status in DISPUTE_LOSING:
                 result = result + self.dispute_amounts[dispute_id]
         return result
 
@@ -179,10 +188,21 @@ class Gift(Aggregate):
     def open_dispute(
         self, dispute_id: str, amount: Money, reason: str, opened_at: datetime
     ) -> None:
-        if dispute_id not in self.disputes:
-            self._dispute_opened(
-                dispute_id=dispute_id, amount=amount, reason=reason, opened_at=opened_at
+        """Record a dispute on this gift; checked like a refund: in the gift's currency,
+        positive, and no more than was paid."""
+        if dispute_id in self.disputes:
+            return
+        if amount.currency != self.amount.currency:
+            raise DisputeMismatchError(
+                f"dispute {dispute_id} is in {amount.currency}, the gift in {self.amount.currency}"
             )
+        if not amount.is_positive() or amount > self.amount:
+            raise DisputeMismatchError(
+                f"dispute {dispute_id} of {amount} is not within the {self.amount} paid"
+            )
+        self._dispute_opened(
+            dispute_id=dispute_id, amount=amount, reason=reason, opened_at=opened_at
+        )
 
     @event("DisputeOpened")
     def _dispute_opened(
@@ -193,23 +213,29 @@ class Gift(Aggregate):
         self.dispute_as_of[dispute_id] = opened_at
 
     def update_dispute(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
-        """Move a dispute on; a closed dispute stays closed whatever arrives late, and an
-        older report never overwrites a newer one."""
+        """Move a dispute on: the report with the newest Stripe time wins, reports of the
+        same second by how far along they are; so a loss can be appealed and won later."""
         status = DisputeStatus(status)
         current = self.disputes.get(dispute_id)
         if current is None:
             raise DomainError(f"dispute {dispute_id} was never opened on this gift")
-        if current in _DISPUTE_CLOSED or current == status:
+        if current == status:
             return
-        if status not in _DISPUTE_CLOSED and (at, _DISPUTE_RANK[status]) <= (
+        if (at, _DISPUTE_RANK[status]) <= (
             self.dispute_as_of.get(dispute_id, at),
             _DISPUTE_RANK[current],
         ):
             return
-        self._dispute_updated(dispute_id=dispute_id, status=status, at=at)
+        self._dispute_updated(dispute_id=dispute_id, status=status, at=at, previous=current)
 
     @event("DisputeUpdated")
-    def _dispute_updated(self, dispute_id: str, status: DisputeStatus, at: datetime) -> None:
+    def _dispute_updated(
+        self,
+        dispute_id: str,
+        status: DisputeStatus,
+        at: datetime,
+        previous: DisputeStatus | None = None,  # None in events stored before appeals
+    ) -> None:
         self.disputes[dispute_id] = DisputeStatus(status)
         self.dispute_as_of[dispute_id] = at
 

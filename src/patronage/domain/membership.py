@@ -24,7 +24,7 @@ from eventsourcing.domain import Aggregate, event
 from patronage.domain.errors import DomainError
 from patronage.domain.identity import natural_id
 from patronage.domain.money import Money
-from patronage.domain.values import Attribution
+from patronage.domain.values import Attribution, BillingPeriod
 
 
 def membership_id_for(subscription_id: str) -> UUID:
@@ -32,12 +32,17 @@ def membership_id_for(subscription_id: str) -> UUID:
 
 
 class MembershipStatus(StrEnum):
-    INCOMPLETE = "incomplete"
+    INCOMPLETE = "incomplete"  # the first payment failed or needs the donor's action
     ACTIVE = "active"
-    PAST_DUE = "past_due"
+    PAST_DUE = "past_due"  # a renewal failed
     CANCELLATION_SCHEDULED = "cancellation_scheduled"
     PAUSED = "paused"
     CANCELLED = "cancelled"
+    INCOMPLETE_EXPIRED = "incomplete_expired"  # the first payment never came (Stripe: 23 h)
+
+
+# Statuses nothing comes back from.
+ENDED = {MembershipStatus.CANCELLED, MembershipStatus.INCOMPLETE_EXPIRED}
 
 
 # Which of two reports made in the same second wins: the one further along.
@@ -48,11 +53,12 @@ _RANK = {
     MembershipStatus.PAUSED: 3,
     MembershipStatus.CANCELLATION_SCHEDULED: 4,
     MembershipStatus.CANCELLED: 5,
+    MembershipStatus.INCOMPLETE_EXPIRED: 6,
 }
 
 
 def _status_key(status: MembershipStatus, as_of: datetime) -> tuple[bool, datetime, int]:
-    return (status == MembershipStatus.CANCELLED, as_of, _RANK[status])
+    return (status in ENDED, as_of, _RANK[status])
 
 
 class Membership(Aggregate):
@@ -69,12 +75,15 @@ class Membership(Aggregate):
         attribution: Attribution,
         started_at: datetime,
         amount_as_of: datetime | None = None,
+        period: BillingPeriod | None = None,  # None in events stored before other periods
     ) -> None:
         if not monthly_amount.is_positive():
-            raise DomainError("a membership needs a positive monthly amount")
+            raise DomainError("a membership needs a positive amount")
         self.subscription_id = subscription_id
         self.supporter_id = supporter_id
+        # The amount charged each `period` (the name predates yearly and weekly plans).
         self.monthly_amount = monthly_amount
+        self.period = period or BillingPeriod()
         # None: the amount was read off an invoice, and any report from the subscription wins.
         self.amount_as_of = amount_as_of
         self.attribution = attribution
@@ -88,7 +97,7 @@ class Membership(Aggregate):
 
     @property
     def is_cancelled(self) -> bool:
-        return self.status == MembershipStatus.CANCELLED
+        return self.status in ENDED
 
     # Money ---------------------------------------------------------------------------------
 
@@ -117,15 +126,19 @@ class Membership(Aggregate):
         self.payments[invoice_id] = amount
         self.payment_gifts[invoice_id] = gift_id
 
-    def fail_payment(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
-        """A renewal that failed or needs the donor's authentication: no money, past due.
+    def fail_payment(
+        self, invoice_id: str, reason: str, failed_at: datetime, first: bool = False
+    ) -> None:
+        """A payment that failed or needs the donor's authentication: no money. The first
+        invoice failing leaves the membership incomplete (as Stripe says), a renewal past due.
 
         Each failed invoice is remembered once, even if it is paid later; every attempt that
-        failed is a report that the membership was past due at that time.
+        failed is a report of that status at that time.
         """
         if invoice_id not in self.failures:
             self._payment_failed(invoice_id=invoice_id, reason=reason, failed_at=failed_at)
-        self.report_status(MembershipStatus.PAST_DUE, failed_at)
+        status = MembershipStatus.INCOMPLETE if first else MembershipStatus.PAST_DUE
+        self.report_status(status, failed_at)
 
     @event("PaymentFailed")
     def _payment_failed(self, invoice_id: str, reason: str, failed_at: datetime) -> None:
@@ -133,8 +146,12 @@ class Membership(Aggregate):
 
     # What the subscription reports -------------------------------------------------------
 
-    def change_amount(self, monthly_amount: Money, as_of: datetime) -> None:
-        """Apply the amount the subscription had at `as_of`, unless a newer one is known."""
+    def change_amount(
+        self, monthly_amount: Money, as_of: datetime, period: BillingPeriod | None = None
+    ) -> None:
+        """Apply the amount (and period) the subscription had at `as_of`, unless a newer one
+        is known."""
+        period = period or BillingPeriod()
         if not monthly_amount.is_positive():
             return
         if self.amount_as_of is not None and (as_of, monthly_amount.minor) <= (
@@ -142,15 +159,18 @@ class Membership(Aggregate):
             self.monthly_amount.minor,
         ):
             return
-        if monthly_amount != self.monthly_amount:
-            self._amount_changed(monthly_amount=monthly_amount, as_of=as_of)
+        if monthly_amount != self.monthly_amount or period != self.period:
+            self._amount_changed(monthly_amount=monthly_amount, as_of=as_of, period=period)
         else:
             self._amount_confirmed(as_of=as_of)
 
     @event("AmountChanged")
-    def _amount_changed(self, monthly_amount: Money, as_of: datetime) -> None:
+    def _amount_changed(
+        self, monthly_amount: Money, as_of: datetime, period: BillingPeriod | None = None
+    ) -> None:
         self.monthly_amount = monthly_amount
         self.amount_as_of = as_of
+        self.period = period or BillingPeriod()
 
     @event("AmountConfirmed")
     def _amount_confirmed(self, as_of: datetime) -> None:

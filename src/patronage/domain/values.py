@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from fractions import Fraction
 from typing import Any, Self
 
 
@@ -56,3 +57,28 @@ class Tribute(_DictValue):
 
     kind: str  # "honour" | "memory"
     name: str
+
+
+# How many of each interval there are in a year, to normalise any plan to a month.
+_PER_YEAR = {"day": 365, "week": 52, "month": 12, "year": 1}
+
+
+@dataclass(frozen=True, slots=True)
+class BillingPeriod(_DictValue):
+    """How often a membership's amount is charged: Stripe's `recurring.interval` ("day",
+    "week", "month", "year") and `interval_count` (every 3 months: month, 3)."""
+
+    interval: str = "month"
+    count: int = 1
+
+    def __post_init__(self) -> None:
+        if self.interval not in _PER_YEAR or self.count < 1:
+            raise ValueError(f"not a billing period: every {self.count} {self.interval}")
+
+    def monthly_minor(self, minor: int) -> int:
+        """The amount charged per period, as an amount per month (rounded half up), for MRR."""
+        per_month = Fraction(minor * _PER_YEAR[self.interval], 12 * self.count)
+        return int(per_month + Fraction(1, 2))
+
+    def __str__(self) -> str:
+        return self.interval if self.count == 1 else f"{self.count} {self.interval}s"

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from patronage.payments import metadata as meta
+
 # Fields of Stripe objects that describe a person (name, contact, address, payment card
 # holder): dropped wherever they appear. Ids, amounts, currencies, statuses, times and our
 # metadata stay, so the reduced event still explains (and replays) the money.
@@ -27,6 +29,9 @@ PERSONAL_FIELDS = frozenset(
         "receipt_email",
         "shipping",
         "shipping_details",
+        # What our checkout's metadata carries of the donor until Stripe confirms the payment.
+        meta.DONOR_EMAIL,
+        meta.DONOR_NAME,
     }
 )
 

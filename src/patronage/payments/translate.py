@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from patronage.domain.commands import (
@@ -28,6 +29,7 @@ from patronage.domain.commands import (
     RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
+    RecordUnattributedPayment,
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
@@ -36,7 +38,7 @@ from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money, MoneyError
 from patronage.domain.text import has_control_characters
-from patronage.domain.values import PostalAddress
+from patronage.domain.values import BillingPeriod, PostalAddress
 from patronage.payments import metadata as meta
 from patronage.payments.envelope import LATEST_TIMESTAMP
 
@@ -256,16 +258,27 @@ def _checkout_async_failed(event: Json, session: Json, at: datetime) -> Translat
 def _payment_intent_succeeded(event: Json, intent: Json, at: datetime) -> Translation:
     payment_id = _required_id(intent, "PaymentIntent")
     metadata = _dict(intent.get("metadata"))
-    if metadata.get(meta.GIFT_KIND) != "one_time":
-        return Ignore(
-            f"PaymentIntent {payment_id} is not one of our one-time gifts (an invoice's "
-            "payment is booked from its invoice)"
-        )
     received = _int(intent.get("amount_received"))
     amount = _money(
         received if received else intent.get("amount"), intent.get("currency"), "payment amount"
     )
-    return [_gift(payment_id, intent, metadata, amount, at)]
+    kind = metadata.get(meta.GIFT_KIND)
+    if kind == "one_time":
+        return [_gift(payment_id, intent, metadata, amount, at)]
+    if kind or _id(intent.get("invoice")):
+        return Ignore(
+            f"PaymentIntent {payment_id} paid an invoice: booked from its invoice, not twice"
+        )
+    # Not made by our checkout (a Payment Link, the Dashboard, another form).
+    return [
+        RecordUnattributedPayment(
+            payment_id=payment_id,
+            supporter=_supporter(intent, metadata),
+            amount=amount,
+            received_at=at,
+            source="payment_intent",
+        )
+    ]
 
 
 def _payment_intent_failed(event: Json, intent: Json, at: datetime) -> Translation:
@@ -354,11 +367,23 @@ def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
 
 def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
     paid_at = _time(_dict(invoice.get("status_transitions")).get("paid_at")) or at
-    report = _invoice_report(invoice, paid_at)
-    if isinstance(report, Ignore):
-        return report
     invoice_id = _required_id(invoice, "invoice")
     paid = _int(invoice.get("amount_paid"))
+    report = _invoice_report(invoice, paid_at)
+    if isinstance(report, Ignore):
+        if _invoice_subscription(invoice) or paid is None or paid <= 0:
+            return report
+        # A one-off invoice (made in the Dashboard): money outside our checkout.
+        return [
+            RecordUnattributedPayment(
+                payment_id=_invoice_payment_intent(invoice) or invoice_id,
+                supporter=_supporter(invoice, {}),
+                amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
+                received_at=paid_at,
+                source="invoice",
+                no_invoice=True,
+            )
+        ]
     if paid is None or paid <= 0:
         return [report]
     return [
@@ -368,6 +393,7 @@ def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
             payment_id=_invoice_payment_intent(invoice) or invoice_id,
             amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
             paid_at=paid_at,
+            out_of_band=invoice.get("paid_out_of_band") is True,
         )
     ]
 
@@ -385,6 +411,7 @@ def _invoice_failed(event: Json, invoice: Json, at: datetime) -> Translation:
             if needs_action
             else "the payment failed",
             failed_at=at,
+            first_invoice=_str(invoice.get("billing_reason")) == "subscription_create",
         )
     ]
 
@@ -407,7 +434,9 @@ def _invoice_payment_paid(event: Json, invoice_payment: Json, at: datetime) -> T
 def membership_status(subscription: Json, deleted: bool = False) -> MembershipStatus:
     """Stripe's subscription status, cancellation schedule and pause, as a membership status."""
     status = _str(subscription.get("status"))
-    if deleted or status in ("canceled", "incomplete_expired"):
+    if status == "incomplete_expired":
+        return MembershipStatus.INCOMPLETE_EXPIRED
+    if deleted or status == "canceled":
         return MembershipStatus.CANCELLED
     if status == "paused" or subscription.get("pause_collection"):
         return MembershipStatus.PAUSED
@@ -420,8 +449,45 @@ def membership_status(subscription: Json, deleted: bool = False) -> MembershipSt
     return MembershipStatus.INCOMPLETE
 
 
-def _subscription_amount(subscription: Json) -> Money | None:
+def _period(price: Json) -> BillingPeriod | None:
+    """A price's billing period (`recurring.interval`), or a legacy plan's (`interval`)."""
+    recurring = _dict(price.get("recurring")) or price
+    interval = _str(recurring.get("interval"))
+    if not interval:
+        return None
+    try:
+        return BillingPeriod(interval, _int(recurring.get("interval_count")) or 1)
+    except ValueError as error:
+        raise UntranslatableEventError(str(error)) from None
+
+
+def _discounted(total: Money, subscription: Json) -> Money:
+    """The amount after the subscription's discounts, when the payload carries them as
+    objects (the legacy `discount`, or `discounts` expanded); discount ids alone say nothing."""
+    coupons = [
+        _dict(discount.get("coupon")) or _dict(_dict(discount.get("source")).get("coupon"))
+        for discount in [
+            *_items(subscription.get("discounts")),
+            _dict(subscription.get("discount")),
+        ]
+    ]
+    minor = Decimal(total.minor)
+    for coupon in coupons:
+        amount_off = _int(coupon.get("amount_off"))
+        if amount_off and _str(coupon.get("currency")).upper() == total.currency:
+            minor -= amount_off
+        percent = coupon.get("percent_off")
+        if isinstance(percent, int | float) and not isinstance(percent, bool):
+            # Stripe sends percent_off as a JSON number: read it as its decimal text.
+            minor = minor * (100 - Decimal(str(percent))) / 100
+    rounded = int(minor.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    return Money(max(rounded, 0), total.currency)
+
+
+def _subscription_amount(subscription: Json) -> tuple[Money, BillingPeriod] | None:
+    """What the subscription charges each period, after discounts, and the period."""
     total: Money | None = None
+    period: BillingPeriod | None = None
     for item in _items(subscription.get("items")):
         price = _dict(item.get("price")) or _dict(item.get("plan"))
         unit = _int(price.get("unit_amount"))
@@ -432,20 +498,25 @@ def _subscription_amount(subscription: Json) -> Money | None:
             continue
         line = _money(unit * (quantity if quantity is not None else 1), currency, "price")
         total = line if total is None else total + line
+        period = period or _period(price)
     if total is None:
         plan = _dict(subscription.get("plan"))
         unit = _int(plan.get("amount"))
         if unit is not None:
             quantity = _int(subscription.get("quantity"))
             total = _money(unit * (quantity or 1), plan.get("currency"), "plan amount")
-    return total
+            period = _period(plan)
+    if total is None:
+        return None
+    return _discounted(total, subscription), period or BillingPeriod()
 
 
 def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Translation:
     subscription_id = _required_id(subscription, "subscription")
-    amount = _subscription_amount(subscription)
-    if amount is None or not amount.is_positive():
-        return Ignore(f"subscription {subscription_id} has no price we can read")
+    priced = _subscription_amount(subscription)
+    if priced is None or not priced[0].is_positive():
+        return Ignore(f"subscription {subscription_id} has no price we can read, or is free")
+    amount, period = priced
     metadata = _dict(subscription.get("metadata"))
     started_at = _time(subscription.get("start_date")) or _time(subscription.get("created"))
     deleted = _str(event.get("type")) == "customer.subscription.deleted"
@@ -458,6 +529,7 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
             as_of=at,
             attribution=meta.read_attribution(metadata),
             started_at=started_at,
+            period=period,
         )
     ]
 
@@ -499,11 +571,34 @@ def _refund_changed(event: Json, refund: Json, at: datetime) -> Translation:
     return [_refund(refund, payment_id, at)]
 
 
-_DISPUTE_EVENTS = {
-    "charge.dispute.created": DisputeStatus.OPEN,
+_DISPUTE_FUNDS_EVENTS = {
     "charge.dispute.funds_withdrawn": DisputeStatus.FUNDS_WITHDRAWN,
     "charge.dispute.funds_reinstated": DisputeStatus.FUNDS_REINSTATED,
 }
+# Stripe's dispute statuses (Dispute.status in the API) and what they mean for the gift.
+_DISPUTE_STATUSES = {
+    "warning_needs_response": DisputeStatus.OPEN,  # an inquiry: no money taken yet
+    "warning_under_review": DisputeStatus.OPEN,
+    "warning_closed": DisputeStatus.WON,  # the inquiry ended without a chargeback
+    "needs_response": DisputeStatus.OPEN,
+    "under_review": DisputeStatus.OPEN,
+    "won": DisputeStatus.WON,
+    "lost": DisputeStatus.LOST,
+    "prevented": DisputeStatus.WON,  # stopped before it became a chargeback
+    "appeal_needs_response": DisputeStatus.APPEALING,
+    "appeal_under_review": DisputeStatus.APPEALING,
+}
+
+
+def dispute_status(event_type: str, stripe_status: str) -> DisputeStatus:
+    """The dispute's state on the gift: Stripe's status, with the funds movements that the
+    funds_withdrawn / funds_reinstated events report while it is still open."""
+    status = _DISPUTE_STATUSES.get(stripe_status)
+    if status is None:
+        raise UntranslatableEventError(f"unknown dispute status {stripe_status!r}")
+    if status == DisputeStatus.OPEN:
+        return _DISPUTE_FUNDS_EVENTS.get(event_type, status)
+    return status
 
 
 def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
@@ -511,23 +606,12 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
     payment_id = _id(dispute.get("payment_intent"))
     if not payment_id:
         return Ignore(f"dispute {dispute_id} has no PaymentIntent: not one of our gifts")
-    event_type = _str(event.get("type"))
-    if event_type == "charge.dispute.closed":
-        outcome = _str(dispute.get("status"))
-        if outcome == "lost":
-            status = DisputeStatus.LOST
-        elif outcome in ("won", "warning_closed"):
-            status = DisputeStatus.WON
-        else:
-            raise UntranslatableEventError(f"dispute {dispute_id} closed as {outcome!r}")
-    else:
-        status = _DISPUTE_EVENTS[event_type]
     return [
         RecordDispute(
             payment_id=payment_id,
             dispute_id=dispute_id,
             amount=_money(dispute.get("amount"), dispute.get("currency"), "dispute amount"),
-            status=status,
+            status=dispute_status(_str(event.get("type")), _str(dispute.get("status"))),
             reason=_str(dispute.get("reason")),
             at=at,
         )
@@ -584,6 +668,7 @@ TRANSLATORS: dict[str, Translator] = {
     "refund.updated": _refund_changed,
     "refund.failed": _refund_changed,
     "charge.dispute.created": _dispute_changed,
+    "charge.dispute.updated": _dispute_changed,
     "charge.dispute.funds_withdrawn": _dispute_changed,
     "charge.dispute.funds_reinstated": _dispute_changed,
     "charge.dispute.closed": _dispute_changed,

@@ -19,8 +19,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from patronage.domain.gift import DisputeStatus, Gift
+from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift
 from patronage.domain.membership import Membership, MembershipStatus
+from patronage.domain.values import BillingPeriod
 from patronage.projections.base import Handlers, iso
 from patronage.projections.store import Row, ViewTx
 
@@ -194,27 +195,33 @@ def dispute(tx: ViewTx, dispute_id: str) -> Row:
     return row
 
 
-def loses(e: Any) -> bool:
-    """Whether this DisputeUpdated is the one that loses the money (closed stays closed)."""
-    return str(e.status) == DisputeStatus.LOST.value
+def lost_change(e: Any) -> int:
+    """What this DisputeUpdated does to the money lost: 1 when it takes the money (lost),
+    -1 when it gives it back (won on appeal), 0 otherwise. Events stored before appeals
+    carry no `previous`: a closed dispute stayed closed, so they only ever lost money."""
+    previous = getattr(e, "previous", None)
+    was_losing = previous is not None and DisputeStatus(previous) in DISPUTE_LOSING
+    return int(DisputeStatus(e.status) in DISPUTE_LOSING) - int(was_losing)
 
 
 @_gift_facts.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
     row = dispute(tx, e.dispute_id)
     status = str(e.status)
+    change = lost_change(e)
     tx.run(
         "UPDATE {disputes} SET status = :status, lost_at = :lost_at WHERE dispute_id = :id",
         status=status,
-        lost_at=iso(e.at) if loses(e) else row["lost_at"],
+        lost_at=iso(e.at) if change > 0 else None if change < 0 else row["lost_at"],
         id=e.dispute_id,
     )
-    closes = status in _CLOSED and row["status"] not in _CLOSED
+    # An appeal reopens a lost dispute: the gift is held again until it is decided.
+    held = int(row["status"] in _CLOSED) - int(status in _CLOSED)
     tx.run(
-        "UPDATE {gifts} SET open_disputes = open_disputes - :closes,"
+        "UPDATE {gifts} SET open_disputes = open_disputes + :held,"
         " lost = lost + :lost WHERE gift_id = :id",
-        closes=int(closes),
-        lost=row["amount"] if loses(e) else 0,
+        held=held,
+        lost=change * row["amount"],
         id=row["gift_id"],
     )
 
@@ -244,6 +251,12 @@ def membership(tx: ViewTx, membership_id: object) -> Row:
 _set = _set_on("memberships", "membership_id")
 
 
+def _monthly_minor(e: Any) -> int:
+    """The amount a month, whatever the plan's period (events before periods: monthly)."""
+    period = getattr(e, "period", None) or BillingPeriod()
+    return period.monthly_minor(e.monthly_amount.minor)
+
+
 @membership_facts.on(Membership, "Started")
 def _started(tx: ViewTx, e: Any) -> None:
     tx.insert(
@@ -251,7 +264,7 @@ def _started(tx: ViewTx, e: Any) -> None:
         membership_id=str(e.originator_id),
         supporter_id=str(e.supporter_id),
         status=MembershipStatus.INCOMPLETE.value,
-        monthly_minor=e.monthly_amount.minor,
+        monthly_minor=_monthly_minor(e),
         currency=e.monthly_amount.currency,
         started_at=iso(e.started_at),
     )
@@ -259,7 +272,7 @@ def _started(tx: ViewTx, e: Any) -> None:
 
 @membership_facts.on(Membership, "AmountChanged")
 def _amount_changed(tx: ViewTx, e: Any) -> None:
-    _set(tx, e, monthly_minor=e.monthly_amount.minor)
+    _set(tx, e, monthly_minor=_monthly_minor(e))
 
 
 @membership_facts.on(Membership, "StartMoved")

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from patronage.domain.gift import Gift
-from patronage.domain.membership import Membership, MembershipStatus
+from patronage.domain.membership import ENDED, Membership
 from patronage.domain.money import Money
 from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
@@ -169,15 +169,16 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
-    if facts.loses(e):
+    if change := facts.lost_change(e):  # lost, or given back by an appeal won
         d = facts.dispute(tx, e.dispute_id)
         row = facts.gift(tx, d["gift_id"])
-        _book(tx, row["supporter_id"], row["currency"], iso(e.at), "lost", d["amount"])
+        _book(tx, row["supporter_id"], row["currency"], iso(e.at), "lost", change * d["amount"])
 
 
 # A supporter may have had several memberships: show the one that matters now, a live one
 # before an ended one, then the most recently started.
-_LIVE_FIRST = "CASE WHEN status = '" + MembershipStatus.CANCELLED.value + "' THEN 1 ELSE 0 END"
+_ENDED_SQL = ", ".join(f"'{status.value}'" for status in sorted(ENDED))
+_LIVE_FIRST = f"CASE WHEN status IN ({_ENDED_SQL}) THEN 1 ELSE 0 END"
 
 
 @handlers.on(

@@ -112,9 +112,9 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
-    if facts.loses(e):
+    if change := facts.lost_change(e):  # lost, or given back by an appeal won
         d = facts.dispute(tx, e.dispute_id)
-        _raise(tx, facts.gift(tx, d["gift_id"]), -d["amount"])
+        _raise(tx, facts.gift(tx, d["gift_id"]), -change * d["amount"])
 
 
 class TickerProjection(ViewProjection):

@@ -117,9 +117,9 @@ def _dispute_opened(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Gift, "DisputeUpdated")
 def _dispute_updated(tx: ViewTx, e: Any) -> None:
-    if facts.loses(e):
+    if change := facts.lost_change(e):  # lost, or given back by an appeal won
         d = facts.dispute(tx, e.dispute_id)
-        _book(tx, facts.gift(tx, d["gift_id"]), iso(e.at), "lost", d["amount"])
+        _book(tx, facts.gift(tx, d["gift_id"]), iso(e.at), "lost", change * d["amount"])
 
 
 class TotalsProjection(ViewProjection):
