@@ -150,6 +150,7 @@ def test_metrics_are_for_staff_and_count_webhooks_by_type_and_result(
     assert 'patronage_campaign_gifts{campaign="spring",currency="USD"} 1.0' in lines
     assert 'patronage_campaign_gross_minor{campaign="spring",currency="USD"} 2500.0' in lines
     assert "patronage_inbox_parked_events 0.0" in lines
+    assert "patronage_inbox_unbooked_payments 0.0" in lines
     assert "patronage_database_up 1.0" in lines
     assert any(
         line.startswith("patronage_http_request_duration_seconds_count{")

@@ -63,6 +63,7 @@ PATH_VALUES = {
     "job_id": "0" * 32,
     "message": "m1",
     "view": "totals",
+    "payment_id": "pi_walk",
     "index": "0",
 }
 

@@ -86,8 +86,14 @@ class LedgerCollector(Collector):
             "patronage_inbox_oldest_parked_seconds", "How long the oldest parked event waits"
         )
         oldest.add_metric([], max((entry.age_seconds for entry in parked), default=0))
+        unbooked = GaugeMetricFamily(
+            "patronage_inbox_unbooked_payments",
+            "Payments without our metadata waiting for staff to book or dismiss them",
+        )
+        unbooked.add_metric([], len(self.patronage.inbox.unbooked()))
         yield count
         yield oldest
+        yield unbooked
 
     def _receipts(self) -> Iterator[GaugeMetricFamily]:
         receipts = GaugeMetricFamily(

@@ -131,7 +131,8 @@ PaymentIdPath = Annotated[str, Path(max_length=255, description="pi_... or in_..
 def book_unbooked(payment_id: PaymentIdPath, patronage: PatronageDep, staff: StaffDep) -> BookedOut:
     """Book a listed payment as a one-time gift (the trail keeps who did it and when)."""
     try:
-        gift_id = patronage.giving.book_unattributed(payment_id, by=staff)
+        with patronage.audit.action(staff, "payment.booked", payment_id):
+            gift_id = patronage.giving.book_unattributed(payment_id, by=staff)
     except CounterpartMissingError as missing:
         raise HTTPException(
             status.HTTP_409_CONFLICT, detail=f"no supporter is known for it ({missing.key})"
@@ -152,7 +153,10 @@ def dismiss_unbooked(
 ) -> None:
     """Dismiss a listed payment as not a donation, with the reason (kept in the trail)."""
     try:
-        patronage.giving.dismiss_unattributed(payment_id, by=staff, reason=body.reason)
+        with patronage.audit.action(
+            staff, "payment.dismissed", payment_id, {"reason": body.reason}
+        ):
+            patronage.giving.dismiss_unattributed(payment_id, by=staff, reason=body.reason)
     except LookupError as error:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
     log.info("unattributed_payment_dismissed", payment_id=payment_id, by=staff)

@@ -131,18 +131,20 @@ class Poller:
         while self._thread.is_alive():
             self._thread.join(0.5)
 
-    def poll_once(self) -> None:
+    def poll_once(self, now: datetime | None = None) -> None:
+        """One round over the views; `now` (default: the clock) decides which failing view
+        is still backing off."""
         for projection in self.projections:
             try:
-                self._poll(projection)
+                self._poll(projection, now or datetime.now(UTC))
             except Exception:
                 log.exception("projection_failed", view=projection.name)
 
-    def _poll(self, projection: ViewProjection) -> None:
+    def _poll(self, projection: ViewProjection, now: datetime) -> None:
         name = projection.name
         if name in self._failing:
             fault = self.faults.get(name)
-            if fault is not None and fault.next_attempt_at > datetime.now(UTC):
+            if fault is not None and fault.next_attempt_at > now:
                 return  # backing off; a skip deletes the fault, so it is retried at once
         try:
             position = catch_up(self.ledger, projection)
