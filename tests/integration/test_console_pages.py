@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -9,9 +10,12 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage
+from patronage.domain.gift import Gift, gift_id_for
+from patronage.domain.inbox import InboxStatus
 from patronage.domain.staff import Role
 from patronage.domain.supporter import Supporter
-from tests.support.console import add_staff, post_form, sign_in
+from tests.support import stripe_events as se
+from tests.support.console import add_staff, csrf_token, post_form, sign_in
 from tests.support.projections import catch_up_all
 from tests.support.staff_ledger import StaffLedger, seed_staff_ledger, supporter_of
 
@@ -215,3 +219,61 @@ def test_finance_merges_a_duplicate_record(
     )  # fmt: skip
     again = post_form(client, page, f"{page}/merge", {"duplicate_id": chen, "reason": "again"})
     assert "error=" in again.headers["location"]
+
+
+def test_finance_books_and_dismisses_unbooked_payments_beside_the_parked_events(
+    client: TestClient, patronage: Patronage
+) -> None:
+    refund = se.event("refund.created", se.refund("re_early", "pi_later", 100))
+    assert se.deliver(client, refund).json()["status"] == "parked"
+    for pi in ("pi_foreign_1", "pi_foreign_2"):
+        foreign = se.payment_intent(pi, 1800, {}, "grace@example.org")
+        assert se.deliver(client, se.event("payment_intent.succeeded", foreign)).status_code == 200
+    sign_in(client, "finance@news.example")
+    page = client.get("/console/inbox").text
+    assert refund["id"] in page and "payment:pi_later" in page and "Age" in page
+    assert re.search(r'<td class="nowrap">\d+ s</td>', page), "the parked event's age is shown"
+    for pi in ("pi_foreign_1", "pi_foreign_2"):
+        assert f'action="/console/inbox/unbooked/{pi}/book"' in page
+        assert f'action="/console/inbox/unbooked/{pi}/dismiss"' in page
+
+    unbooked = "/console/inbox/unbooked"
+    booked = post_form(client, "/console/inbox", f"{unbooked}/pi_foreign_1/book", {})
+    assert "notice=" in booked.headers["location"]
+    assert patronage.ledger.get_or_none(gift_id_for("pi_foreign_1"), Gift) is not None
+    no_reason = post_form(client, "/console/inbox", f"{unbooked}/pi_foreign_2/dismiss", {})
+    assert "error=" in no_reason.headers["location"]
+    dismissed = post_form(
+        client, "/console/inbox", f"{unbooked}/pi_foreign_2/dismiss", {"reason": "a ticket sale"}
+    )
+    assert "notice=" in dismissed.headers["location"]
+    assert patronage.inbox.unbooked() == []
+    assert "No unbooked payments." in client.get("/console/inbox").text
+    actions = [e.action for e in patronage.audit.entries(actor="finance@news.example").entries]
+    assert actions == ["payment.dismissed", "payment.booked"]
+
+
+def test_an_admin_skips_a_parked_event_from_its_page(
+    client: TestClient, patronage: Patronage
+) -> None:
+    refund = se.event("refund.created", se.refund("re_stray", "pi_never", 100))
+    assert se.deliver(client, refund).json()["status"] == "parked"
+    event_page = f"/console/inbox/{refund['id']}"
+    sign_in(client, "finance@news.example")
+    assert "/skip" not in client.get(event_page).text
+    token = csrf_token(client.get(event_page).text)
+    refused = client.post(
+        f"{event_page}/skip", data={"reason": "stray", "csrf_token": token}, follow_redirects=False
+    )
+    assert refused.status_code == 403
+    assert patronage.inbox.get(refund["id"]).status == InboxStatus.PARKED  # type: ignore[union-attr]
+
+    sign_in(client, "admin@news.example")
+    assert f'action="{event_page}/skip"' in client.get(event_page).text
+    skipped = post_form(client, event_page, f"{event_page}/skip", {"reason": "a stray test refund"})
+    assert "notice=" in skipped.headers["location"]
+    assert patronage.inbox.get(refund["id"]).status == InboxStatus.SKIPPED  # type: ignore[union-attr]
+    shown = client.get(event_page).text
+    assert "a stray test refund" in shown and "/skip" not in shown
+    [entry] = patronage.audit.entries(action="inbox.event_skipped").entries
+    assert (entry.actor, entry.subject) == ("admin@news.example", refund["id"])

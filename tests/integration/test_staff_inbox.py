@@ -14,6 +14,7 @@ from patronage.cli.main import cli
 from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus
+from patronage.domain.staff import Role
 from tests.support import stripe_events as se
 from tests.support.stores import cli_env
 
@@ -139,3 +140,54 @@ def test_cli_fetch_missed_needs_a_secret_key(settings: Settings) -> None:
     result = CliRunner().invoke(cli, ["inbox", "fetch-missed"], env=cli_env(settings))
     assert result.exit_code == 2
     assert "PATRONAGE_STRIPE_SECRET_KEY" in result.output
+
+
+def test_an_admin_skips_a_parked_event_and_its_counterpart_never_applies_it(
+    client: TestClient, patronage: Patronage, history: dict[str, str]
+) -> None:
+    parked = history["parked"]
+    skipped = client.post(
+        f"/staff/inbox/{parked}/skip", json={"reason": "refund of a test payment"}, headers=STAFF
+    )
+    assert skipped.status_code == 200, skipped.text
+    answer = skipped.json()
+    assert (answer["status"], answer["history"][-1]["event"]) == ("skipped", "Skipped")
+    assert "refund of a test payment" in answer["detail"]
+    assert client.get("/staff/inbox/waiting", headers=STAFF).json() == []
+
+    payment = se.payment_intent("pi_later", 900, se.our_metadata(ADA), ADA)
+    assert se.deliver(client, se.event("payment_intent.succeeded", payment)).json()["status"] == (
+        "applied"
+    )
+    skipped_payload = patronage.inbox.get(parked).payload  # type: ignore[union-attr]
+    assert se.deliver(client, skipped_payload).json()["status"] == "skipped"  # a redelivery
+    assert patronage.inbox.retry_parked() == 0  # the sweep
+    replayed = client.post(f"/staff/inbox/{parked}/replay", headers=STAFF)
+    assert replayed.json()["status"] == "skipped"
+    gift = patronage.ledger.get_typed(gift_id_for("pi_later"), Gift)
+    assert gift.net == gift.amount, "the skipped refund was never applied"
+    [entry] = patronage.audit.entries(action="inbox.event_skipped").entries
+    assert entry.subject == parked
+
+
+def test_skipping_is_for_parked_or_failed_events_and_for_admins(
+    client: TestClient, patronage: Patronage, history: dict[str, str]
+) -> None:
+    reason = {"reason": "poison: the currency will never be supported"}
+    applied = client.post(f"/staff/inbox/{history['applied']}/skip", json=reason, headers=STAFF)
+    assert applied.status_code == 409 and "only a parked or failed" in applied.json()["detail"]
+    assert client.post("/staff/inbox/evt_nope/skip", json=reason, headers=STAFF).status_code == 404
+    empty = client.post(
+        f"/staff/inbox/{history['failed']}/skip", json={"reason": ""}, headers=STAFF
+    )
+    assert empty.status_code == 422
+    finance = patronage.api_tokens.create("books", Role.FINANCE, 1, by="test").secret_text
+    as_finance = {"Authorization": f"Bearer {finance}"}
+    refused = client.post(f"/staff/inbox/{history['failed']}/skip", json=reason, headers=as_finance)
+    assert refused.status_code == 403
+    assert patronage.inbox.get(history["failed"]).status == InboxStatus.FAILED  # type: ignore[union-attr]
+    assert patronage.audit.entries(action="inbox.event_skipped").entries == []
+
+    done = client.post(f"/staff/inbox/{history['failed']}/skip", json=reason, headers=STAFF)
+    assert done.json()["status"] == "skipped"
+    assert patronage.inbox.get(history["failed"]).status == InboxStatus.SKIPPED  # type: ignore[union-attr]

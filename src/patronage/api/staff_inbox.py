@@ -20,7 +20,7 @@ from patronage.application.inbox import (
     ParkedEntry,
     WaitingKey,
 )
-from patronage.domain.inbox import InboxStatus
+from patronage.domain.inbox import InboxEventNotSkippableError, InboxStatus
 
 log = structlog.get_logger(__name__)
 
@@ -109,6 +109,10 @@ class DismissIn(BaseModel):
     reason: str = Field(min_length=1, max_length=500, description="why it is not a donation")
 
 
+class SkipIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=500, description="why it is never to be applied")
+
+
 @router.get("/unbooked")
 def unbooked(patronage: PatronageDep, _staff: StaffDep) -> list[UnbookedOut]:
     """Money that reached Stripe without our checkout's metadata and waits for staff to book
@@ -179,3 +183,22 @@ def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> I
     log.info("inbox_event_replayed", event_id=event_id, by=staff)
     with patronage.audit.action(staff, "inbox.event_replayed", event_id):
         return _found(patronage.inbox.replay(event_id), event_id)  # 404: no record
+
+
+@router.post(
+    "/{event_id}/skip",
+    responses={409: {"description": "the event is neither parked nor failed"}},
+)
+def skip(
+    event_id: EventIdPath, body: SkipIn, patronage: PatronageDep, staff: AdminDep
+) -> InboxEventDetail:
+    """Never apply a parked or failed event (admin only): it leaves its waitlist, and neither
+    a redelivery, the parked sweep nor a replay applies it; the reason stays in its history."""
+    try:
+        with patronage.audit.action(
+            staff, "inbox.event_skipped", event_id, {"reason": body.reason}
+        ):
+            found = patronage.inbox.skip(event_id, by=staff, reason=body.reason)
+            return _found(found, event_id)  # 404 inside: no record of nothing done
+    except InboxEventNotSkippableError as refused:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(refused)) from None

@@ -369,6 +369,8 @@ class Inbox:
 
     @staticmethod
     def _due(inbox_event: InboxEvent, force: bool) -> bool:
+        if inbox_event.status == InboxStatus.SKIPPED:
+            return False  # an admin's decision: not a redelivery, the sweep or a replay undoes it
         return force or inbox_event.status in (InboxStatus.RECEIVED, InboxStatus.PARKED)
 
     def _process_one(self, event_id: str, force: bool) -> tuple[InboxEvent, list[str]]:
@@ -659,6 +661,21 @@ class Inbox:
         if self.get(event_id) is None:
             return None
         self.process(event_id, force=True)
+        return self.detail(event_id)
+
+    def skip(self, event_id: str, *, by: str, reason: str) -> InboxEventDetail | None:
+        """Never apply a parked or failed event (InboxEventNotSkippableError otherwise); it
+        leaves its waitlist, so the sweep and its counterpart's arrival pass it by."""
+
+        def work(unit: UnitOfWork) -> None:
+            inbox_event = unit.get_typed(inbox_event_id_for(event_id), InboxEvent)
+            self._leave_waitlist(unit, inbox_event)
+            inbox_event.skip(actor=by, reason=reason)
+
+        if self.get(event_id) is None:
+            return None
+        in_one_transaction(self.ledger, work)
+        log.info("stripe_event_skipped", event_id=event_id, by=by)
         return self.detail(event_id)
 
     def _history(self, inbox_event: InboxEvent) -> list[HistoryItem]:

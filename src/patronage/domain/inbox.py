@@ -16,6 +16,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
 
+from patronage.domain.errors import DomainError
 from patronage.domain.identity import natural_id
 
 
@@ -33,6 +34,10 @@ class InboxStatus(StrEnum):
     PARKED = "parked"  # waiting for a counterpart (a refund before its payment)
     IGNORED = "ignored"  # nothing to book, and why
     FAILED = "failed"  # a rule or the payload refused it; staff can replay after a fix
+    SKIPPED = "skipped"  # an admin decided it is never applied (who and why in the history)
+
+
+SKIPPABLE = (InboxStatus.PARKED, InboxStatus.FAILED)
 
 
 class InboxEvent(Aggregate):
@@ -120,6 +125,25 @@ class InboxEvent(Aggregate):
     def _failed(self, error: str) -> None:
         self.status = InboxStatus.FAILED
         self.detail = error
+
+    def skip(self, actor: str, reason: str) -> None:
+        """Never apply this event: it waits for something that will not come, or fails for
+        good. Only a parked or failed event may be skipped."""
+        if self.status not in SKIPPABLE:
+            raise InboxEventNotSkippableError(
+                f"{self.event_id} is {self.status.value}; only a parked or failed event "
+                "can be skipped"
+            )
+        self._skipped(actor=actor, reason=reason)
+
+    @event("Skipped")
+    def _skipped(self, actor: str, reason: str) -> None:
+        self.status = InboxStatus.SKIPPED
+        self.detail = f"skipped by {actor}: {reason}"
+
+
+class InboxEventNotSkippableError(DomainError):
+    """Skipping is for parked or failed events; the others are settled or about to be."""
 
 
 class Waitlist(Aggregate):

@@ -1,4 +1,6 @@
-"""Console: the Stripe webhook inbox: filter, read an event and what it did, replay (admin)."""
+"""Console: the Stripe webhook inbox: filter, read an event and what it did, parked events
+with their age, unbooked payments to book or dismiss, replay and skip (admin). The changes go
+through the staff inbox API's own functions, so they are checked and audited the same way."""
 
 from __future__ import annotations
 
@@ -6,16 +8,26 @@ import json
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, HTTPException, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.console.pages import render
-from patronage.api.console.session import AdminUser, CheckedForm, ConsoleRefusedError, FinanceUser
+from patronage.api import staff_inbox
+from patronage.api.console.pages import reason, render
+from patronage.api.console.session import (
+    AdminUser,
+    CheckedForm,
+    ConsoleRefusedError,
+    FinanceUser,
+    text,
+)
 from patronage.api.deps import PatronageDep
-from patronage.domain.inbox import InboxStatus
+from patronage.domain.errors import DomainError
+from patronage.domain.inbox import SKIPPABLE, InboxStatus
 
 router = APIRouter(prefix="/console/inbox", include_in_schema=False)
 EventId = Annotated[str, Path(max_length=255)]
+PaymentId = Annotated[str, Path(max_length=255)]
+REFUSED = (HTTPException, DomainError, ValueError)  # ValueError: pydantic's ValidationError
 PAGE = 50
 
 
@@ -27,6 +39,8 @@ def inbox(
     status: str = "",
     event_type: str = "",
     before: int | None = None,
+    notice: str = "",
+    error: str = "",
 ) -> Response:
     chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
     kind = event_type.strip()[:100]
@@ -38,19 +52,21 @@ def inbox(
     return render(
         request, "inbox.html", user, page=page, status=chosen, event_type=kind, query=query,
         statuses=list(InboxStatus), parked=patronage.inbox.parked(),
+        unbooked=patronage.inbox.unbooked(), notice=notice, error=error,
     )  # fmt: skip
 
 
 @router.get("/{event_id}", response_class=HTMLResponse)
 def inbox_event(
     request: Request, user: FinanceUser, patronage: PatronageDep, event_id: EventId,
-    notice: str = "",
+    notice: str = "", error: str = "",
 ) -> Response:  # fmt: skip
     detail = patronage.inbox.detail(event_id)
     if detail is None:
         raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
     return render(
-        request, "inbox_event.html", user, event=detail, notice=notice,
+        request, "inbox_event.html", user, event=detail, notice=notice, error=error,
+        skippable=detail.status in SKIPPABLE,
         payload=json.dumps(detail.payload, indent=2, sort_keys=True),
     )  # fmt: skip
 
@@ -63,4 +79,49 @@ def replay(
     with patronage.audit.action(user.actor, "inbox.event_replayed", event_id):
         if patronage.inbox.replay(event_id) is None:
             raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
-    return RedirectResponse(f"/console/inbox/{quote(event_id)}?notice=Replayed.", status_code=303)
+    return _back_to(f"/console/inbox/{quote(event_id)}", notice="Replayed.")
+
+
+@router.post("/{event_id}/skip")
+def skip(
+    user: AdminUser, form: CheckedForm, patronage: PatronageDep, event_id: EventId
+) -> Response:
+    """Never apply a parked or failed event, with the reason (as the staff API does)."""
+    try:
+        body = staff_inbox.SkipIn(reason=text(form, "reason"))
+        staff_inbox.skip(event_id, body, patronage, user.actor)
+    except REFUSED as refused:
+        return _back_to(f"/console/inbox/{quote(event_id)}", error=reason(refused))
+    return _back_to(
+        f"/console/inbox/{quote(event_id)}", notice="Skipped: it will never be applied."
+    )
+
+
+@router.post("/unbooked/{payment_id}/book")
+def book(
+    user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
+) -> Response:
+    """Book an unbooked payment as a one-time gift."""
+    try:
+        booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
+    except REFUSED as refused:
+        return _back_to("/console/inbox", error=reason(refused))
+    return _back_to("/console/inbox", notice=f"{booked.payment_id} booked as a gift.")
+
+
+@router.post("/unbooked/{payment_id}/dismiss")
+def dismiss(
+    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
+) -> Response:
+    """Dismiss an unbooked payment as not a donation, with the reason."""
+    try:
+        body = staff_inbox.DismissIn(reason=text(form, "reason"))
+        staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
+    except REFUSED as refused:
+        return _back_to("/console/inbox", error=reason(refused))
+    return _back_to("/console/inbox", notice=f"{payment_id} dismissed.")
+
+
+def _back_to(page: str, *, notice: str = "", error: str = "") -> RedirectResponse:
+    query = urlencode({"notice": notice} if notice else {"error": error})
+    return RedirectResponse(f"{page}?{query}", status_code=303)

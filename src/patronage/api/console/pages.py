@@ -42,12 +42,24 @@ def when(value: object) -> str:
     return f"{text[:10]} {text[11:16]} UTC"
 
 
+def age(seconds: int) -> str:
+    """How long something has waited, in its two largest units: "3 d 4 h", "12 min 5 s"."""
+    parts: list[str] = []
+    left = max(int(seconds), 0)
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60), ("s", 1)):
+        if left >= size or (unit == "s" and not parts):
+            parts.append(f"{left // size} {unit}")
+            left %= size
+    return " ".join(parts[:2])
+
+
 _env = Environment(
     loader=PackageLoader("patronage", "web/templates/console"),
     autoescape=select_autoescape(default=True),
 )
 _env.filters["money"] = money
 _env.filters["when"] = when
+_env.filters["age"] = age
 _env.filters["major"] = lambda minor, currency: Money(int(minor), currency).decimal_text()
 _env.globals["bar_chart"] = bar_chart
 
