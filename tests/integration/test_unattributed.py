@@ -89,7 +89,7 @@ def test_review_lists_foreign_money_for_staff_who_book_or_dismiss_it(
     trail = patronage.ledger.get_typed(unattributed_payment_id_for("pi_other"), UnattributedPayment)
     assert (trail.status, trail.decided_by, trail.reason) == (
         "dismissed",
-        "staff-key-1",
+        "bootstrap-key-1",
         "a ticket sale",
     )
     assert client.post("/staff/inbox/unbooked/pi_none/book", headers=STAFF).status_code == 404
