@@ -182,7 +182,7 @@ def test_finance_merges_two_records_of_one_person(client: TestClient, patronage:
     kept = patronage.ledger.get_typed(ada, Supporter)
     assert (merged.merged_into, kept.absorbed) == (ada, [twin])
     trail = [e for e in patronage.ledger.events.get(twin) if type(e).__name__ == "MergedInto"]
-    assert [(e.by, e.reason) for e in trail] == [("staff-key-1", body["reason"])]  # type: ignore[attr-defined]
+    assert [(e.by, e.reason) for e in trail] == [("bootstrap-key-1", body["reason"])]  # type: ignore[attr-defined]
     # Later events for either record land on the survivor.
     give(client, "pi_3", "ada.l@other.example", 500, customer="cus_twin")
     assert patronage.ledger.get_typed(gift_id_for("pi_3"), Gift).supporter_id == ada
