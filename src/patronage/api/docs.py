@@ -18,7 +18,8 @@ router = APIRouter(include_in_schema=False)
 # The pages may load only from here: ReDoc's footer would fetch its logo from its CDN.
 DOCS_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline';"
-    " img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'"
+    " img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self';"
+    " object-src 'none'; frame-ancestors 'none'"
 )
 
 
