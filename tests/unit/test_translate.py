@@ -28,6 +28,7 @@ from patronage.payments.translate import (
     HANDLED_EVENT_TYPES,
     Ignore,
     UntranslatableEventError,
+    customer_details,
     membership_status,
     translate,
 )
@@ -346,3 +347,20 @@ def test_a_discount_named_only_by_id_is_not_guessed() -> None:
 )
 def test_any_period_normalises_to_a_month(period: BillingPeriod, minor: int, monthly: int) -> None:
     assert period.monthly_minor(minor) == monthly
+
+
+def test_a_customer_our_checkout_made_names_the_donor_from_its_metadata() -> None:
+    """Checkout registers no one; the donor's typed name arrives with Stripe's objects. A
+    Stripe server may keep only the email on the customer: its metadata still names them."""
+    customer = {
+        "id": "cus_1",
+        "object": "customer",
+        "email": "reader.one@example.org",
+        "name": None,
+        "metadata": {"patronage_donor_email": "reader.one@example.org",
+                     "patronage_donor_name": "Reader One"},
+    }  # fmt: skip
+    details = customer_details(customer)
+    assert (details.email, details.name) == ("reader.one@example.org", "Reader One")
+    named = customer_details(customer | {"name": "R. One"})
+    assert named.name == "R. One", "the name on Stripe's customer wins once it has one"

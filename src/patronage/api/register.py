@@ -89,7 +89,12 @@ def receipt_register(
     status: Status | None = None,
     kind: Literal["single", "annual"] | None = None,
     search: Annotated[
-        str | None, Query(max_length=200, description="a receipt number, supporter id or name")
+        str | None,
+        Query(
+            max_length=200,
+            pattern=r"^[^\x00-\x1f]*$",  # no control characters (PostgreSQL refuses NUL)
+            description="a receipt number, supporter id or name",
+        ),
     ] = None,
     limit: Limit = 100,
     offset: OffsetQuery = 0,

@@ -621,12 +621,16 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
 
 def customer_details(customer: Json) -> SupporterDetails:
     """Who a Stripe Customer object is (from an event, or retrieved from Stripe)."""
+    metadata = _dict(customer.get("metadata"))
+    # A customer our checkout made carries the donor's details in its metadata too (a
+    # Stripe server may keep only the email on the object itself).
+    donor_email, donor_name = meta.read_donor(metadata)
     return SupporterDetails(
-        email=_email(customer.get("email")),
-        name=_str(customer.get("name")).strip(),
+        email=_first(_email(customer.get("email")), _email(donor_email)),
+        name=_first(_str(customer.get("name")), donor_name).strip(),
         address=_address(customer.get("address")),
         stripe_customer_id=_required_id(customer, "customer"),
-        supporter_id=meta.read_supporter_id(_dict(customer.get("metadata"))),
+        supporter_id=meta.read_supporter_id(metadata),
     )
 
 

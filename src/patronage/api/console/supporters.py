@@ -41,7 +41,8 @@ def supporters(
     request: Request, user: FinanceUser, patronage: PatronageDep, q: str = "", offset: int = 0
 ) -> Response:
     """Search by email, name, Stripe customer id or receipt number."""
-    query = q.strip()[:200]
+    # Control characters can match nothing (and PostgreSQL refuses NUL): search without them.
+    query = "".join(c for c in q if c >= " ").strip()[:200]
     if RECEIPT_NUMBER.match(query.upper()):
         _total, found = register.receipts(patronage.views.register, number=query.upper(), limit=1)
         if found:
