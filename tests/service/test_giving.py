@@ -126,3 +126,42 @@ def test_gifts_booked_before_the_membership_knew_its_ask_learn_it(services: Serv
         )
     )
     assert services.ledger.get_typed(gift_id, Gift).attribution == attribution
+
+
+def test_a_member_first_reported_without_a_name_is_named_by_a_later_report(
+    services: Services,
+) -> None:
+    """An invoice may name only the email; the subscription's report carries the donor's
+    name from our metadata, whichever comes first."""
+    unnamed = ReportMembership(
+        subscription_id="sub_5",
+        supporter=SupporterDetails(email="reader.one@example.org", name=""),
+        monthly_amount=Money(2000, "USD"),
+        status=None,
+        as_of=WHEN,
+        amount_is_current=False,
+    )
+    services.giving.record_membership_payment(
+        RecordMembershipPayment(unnamed, "in_5", "pi_in_5", Money(2000, "USD"), WHEN)
+    )
+    named = ReportMembership(
+        subscription_id="sub_5",
+        supporter=SupporterDetails(email="reader.one@example.org", name="Reader One"),
+        monthly_amount=Money(2000, "USD"),
+        status=MembershipStatus.ACTIVE,
+        as_of=WHEN,
+    )
+    membership_id = services.giving.report_membership(named)
+    member_id = services.ledger.get_typed(membership_id, Membership).supporter_id
+    assert services.ledger.get_typed(member_id, Supporter).name == "Reader One"
+    renamed = ReportMembership(
+        subscription_id="sub_5",
+        supporter=SupporterDetails(email="reader.one@example.org", name="Someone Else"),
+        monthly_amount=Money(2000, "USD"),
+        status=MembershipStatus.ACTIVE,
+        as_of=WHEN,
+    )
+    services.giving.report_membership(renamed)
+    assert services.ledger.get_typed(member_id, Supporter).name == "Reader One", (
+        "a report fills a missing name in; it never renames a named supporter"
+    )

@@ -360,10 +360,14 @@ class Giving:
                     gift = unit.get_or_none(gift_id, Gift)
                     if gift is not None:
                         gift.learn_attribution(membership.attribution)
-            if report.supporter.stripe_customer_id:
-                member = self.directory.find(unit, membership.supporter_id, "")
-                if member is not None:
+            member = self.directory.find(unit, membership.supporter_id, "")
+            if member is not None:
+                if report.supporter.stripe_customer_id:
                     _link_customer(unit, member, report.supporter.stripe_customer_id)
+                if not member.name:
+                    # The report that started it may have named no one (an invoice without
+                    # the donor's name): a later one (the subscription's) fills it in.
+                    member.rename(report.supporter.name)
         if report.amount_is_current:
             membership.change_amount(report.monthly_amount, report.as_of, report.period)
         if report.status is not None:
