@@ -12,6 +12,7 @@ an upgrade of the library moves any of them.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
@@ -61,7 +62,9 @@ class LibraryStore(ViewStore):
             try:
                 super().create_table()  # type: ignore[misc]  # the library's recorder
                 return
-            except (IntegrityError, OperationalError):
+            except (IntegrityError, OperationalError, sqlite3.OperationalError):
+                # Another opener holds SQLite's lock ("database is locked", raised unwrapped
+                # while connecting): try again once it has created the tables.
                 if attempt == CREATE_ATTEMPTS:
                     raise
 
@@ -69,8 +72,8 @@ class LibraryStore(ViewStore):
         # The library records this row in the transaction that creates the tables.
         try:
             return self.max_tracking_id(self.table_migration_identifier) is not None
-        except (OperationalError, ProgrammingError):  # no tracking table yet
-            return False
+        except (OperationalError, ProgrammingError, sqlite3.OperationalError):
+            return False  # no tracking table yet, or SQLite locked by another opener
 
 
 class SQLiteViewStore(LibraryStore, SQLiteTrackingRecorder):
