@@ -21,15 +21,15 @@ from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
-from patronage.application.checkout import Checkout, Limits
+from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
+from patronage.application.checkout import Checkout
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.payloads import StripePayloads
-from patronage.application.ports import PaymentGateway
+from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
-from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
@@ -41,6 +41,7 @@ from patronage.asks.token import SupporterTokens
 from patronage.config import EventStore, Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
+from patronage.payments.captcha import SiteVerifyCaptcha
 from patronage.payments.stripe.client import make_stripe_client
 from patronage.payments.stripe.events import StripeEventList
 from patronage.payments.stripe.gateway import StripePaymentGateway
@@ -297,8 +298,35 @@ def payment_gateway(
     return None if client is None else StripePaymentGateway(client, settings.demo_mode)
 
 
+def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
+    """The CAPTCHA provider's siteverify check, or None (the guard's no-op default)."""
+    if settings.captcha_verify_url is None:
+        return None
+    return SiteVerifyCaptcha(
+        str(settings.captcha_verify_url), settings.captcha_secret.get_secret_value()
+    )
+
+
+def checkout_guard(settings: Settings) -> CheckoutGuard:
+    return CheckoutGuard(
+        GuardPolicy(
+            attempts={
+                Source.ADDRESS: settings.checkout_limit_per_ip,
+                Source.READER: settings.checkout_limit_per_reader,
+                Source.EMAIL: settings.checkout_limit_per_email,
+                Source.CARD: settings.checkout_limit_per_card,
+            },
+            window_seconds=settings.checkout_limit_window_seconds,
+            declines_to_block=settings.checkout_decline_limit,
+            block_seconds=settings.checkout_decline_block_seconds,
+            hold_after_declines=settings.checkout_hold_after_declines,
+            hold_after_cards=settings.checkout_hold_after_cards,
+        ),
+        captcha_verifier(settings),
+    )
+
+
 def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | None) -> Checkout:
-    window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
         gateway=gateway,
@@ -308,11 +336,9 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
             maximum_major=settings.checkout_maximum,
             fee_rate_bp=settings.fee_rate_basis_points,
             fee_fixed_cents=settings.fee_fixed_cents,
+            minimums_major=tuple(settings.checkout_minimums.items()),
         ),
-        limits=Limits(
-            per_ip=RateLimiter(settings.checkout_limit_per_ip, window),
-            per_reader=RateLimiter(settings.checkout_limit_per_reader, window),
-        ),
+        guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
     )
 

@@ -30,3 +30,13 @@ class PaymentGateway(Protocol):
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as the provider has it now."""
         ...
+
+
+class CaptchaVerifier(Protocol):
+    """Checks the token a CAPTCHA widget (Turnstile, hCaptcha...) gave the donor's page.
+
+    Returns True when the provider vouches for it, False when it does not (a missing,
+    forged, expired or reused token), None when the provider could not be asked.
+    """
+
+    def verify(self, token: str, remote_ip: str) -> bool | None: ...
