@@ -20,6 +20,7 @@ import structlog
 from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
+from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
@@ -268,8 +269,10 @@ class Patronage:
     year_end: YearEndJobs
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
+    commits: CommitBatcher
 
     def close(self) -> None:
+        self.commits.close()
         try:
             self.impressions.flush()
         except Exception:  # view counts are not worth failing a shutdown for
@@ -374,7 +377,8 @@ def bootstrap(settings: Settings) -> Patronage:
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
-    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
+    commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
+    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
@@ -411,6 +415,7 @@ def bootstrap(settings: Settings) -> Patronage:
         branding=branding(settings),
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
+        commits=commits,
     )
 
 

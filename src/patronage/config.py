@@ -195,6 +195,11 @@ class Settings(BaseSettings):
     # Money without our checkout's metadata: "review" (listed for staff) or "book" (a gift).
     unattributed_payments: Literal["review", "book"] = "review"
 
+    # Group commit of the webhook path (docs/performance.md): at most this many concurrent
+    # deliveries' saves in one transaction, gathered for at most this long.
+    write_batch_max: int = Field(default=100, ge=1, le=1000)
+    write_batch_wait_seconds: float = Field(default=0.002, ge=0.0, le=0.1)
+
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
     projection_poll_seconds: float = Field(default=0.25, gt=0, le=60)
