@@ -10,7 +10,8 @@ whose final value does not depend on delivery order:
 - monthly amount: the newest report from the subscription itself wins; an amount read off an
   invoice only starts a membership and gives way to any report from the subscription;
 - start: the earliest time any report names;
-- attribution: learnt once, from the first report that carries one.
+- attribution: learnt once, from the first report that carries one;
+- schedule (next payment date, end of a pause): the newest report from the subscription wins.
 """
 
 from __future__ import annotations
@@ -94,6 +95,10 @@ class Membership(Aggregate):
         self.payments: dict[str, Money] = {}
         self.payment_gifts: dict[str, UUID] = {}
         self.failures: list[str] = []
+        # When Stripe next charges (None: not known yet) and when a pause ends.
+        self.renews_at: datetime | None = None
+        self.resumes_at: datetime | None = None
+        self.schedule_as_of: datetime | None = None
 
     @property
     def is_cancelled(self) -> bool:
@@ -175,6 +180,24 @@ class Membership(Aggregate):
     @event("AmountConfirmed")
     def _amount_confirmed(self, as_of: datetime) -> None:
         self.amount_as_of = as_of
+
+    def report_schedule(
+        self, renews_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+    ) -> None:
+        """Apply the next payment date and pause end the subscription had at `as_of`,
+        unless a newer report is known."""
+        if self.schedule_as_of is not None and as_of <= self.schedule_as_of:
+            return
+        if (renews_at, resumes_at) != (self.renews_at, self.resumes_at):
+            self._schedule_reported(renews_at=renews_at, resumes_at=resumes_at, as_of=as_of)
+
+    @event("ScheduleReported")
+    def _schedule_reported(
+        self, renews_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+    ) -> None:
+        self.renews_at = renews_at
+        self.resumes_at = resumes_at
+        self.schedule_as_of = as_of
 
     def note_start(self, started_at: datetime) -> None:
         """The membership started no later than `started_at`: keep the earliest time."""
