@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 from uuid import uuid4
@@ -20,13 +21,23 @@ import httpx
 import stripe
 
 from patronage.bootstrap import Patronage
-from patronage.cli.mail_catcher import CaughtMail
+from patronage.cli.mail_catcher import CaughtMail, mail_catcher
+from patronage.config import load_settings
+from patronage.domain.gift import Gift, gift_id_for
+from patronage.domain.membership import Membership, membership_id_for
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.payments.metadata import checkout_metadata
 from patronage.payments.orders import CreatedPayment, PaymentOrder
 from patronage.payments.stripe.gateway import StripePaymentGateway
 from tests.support.polling import eventually
+from tests.support.servers import (
+    LocalStripe,
+    RunningApi,
+    free_port,
+    localstripe_server,
+    running_api,
+)
 from tests.support.stripe_events import body_of, event, signature
 
 PORTAL_URL = "https://billing.stripe.com/p/session/test_patronage"
@@ -74,26 +85,104 @@ def sign_in_link(caught: CaughtMail, email: str, after: int = 0) -> str:
     return found
 
 
-def deliver_current_subscription(
-    api_url: str, stripe_url: str, api_key: str, subscription_id: str, secret: str
-) -> None:
+WEBHOOK_SECRET = "whsec_supporter_pages"
+
+
+@dataclass(frozen=True)
+class World:
+    """Patronage served on loopback with localstripe (whose webhooks reach it), an SMTP
+    catcher, a recording portal, and members who gave at localstripe."""
+
+    api: RunningApi
+    stripe: LocalStripe
+    mail: CaughtMail
+    portal: Recorded
+    members: dict[str, Member]
+
+    def subscription(self, email: str) -> dict[str, Any]:
+        subscription_id = self.members[email].subscription_id
+        reply = httpx.get(
+            f"{self.stripe.url}/v1/subscriptions/{subscription_id}", auth=(self.stripe.api_key, "")
+        )
+        reply.raise_for_status()
+        data: dict[str, Any] = reply.json()
+        return data
+
+    def membership(self, email: str) -> Membership:
+        ledger = self.api.patronage.ledger
+        subscription_id = self.members[email].subscription_id
+        found: Membership = eventually(
+            lambda: ledger.get_or_none(membership_id_for(subscription_id), Membership),
+            f"localstripe's events to start the membership of {email}",
+        )
+        return found
+
+    def gift(self, email: str) -> Gift:
+        ledger = self.api.patronage.ledger
+        payment_id = self.members[email].payment_intent_id
+        found: Gift = eventually(
+            lambda: ledger.get_or_none(gift_id_for(payment_id), Gift),
+            f"localstripe's events to book the one-time gift of {email}",
+        )
+        return found
+
+
+@contextmanager
+def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -> Iterator[World]:
+    """`members`: email -> monthly amount in cents (each gives 50.00 USD once, too)."""
+    port = free_port()
+    with (
+        localstripe_server(tmp_path) as server,
+        mail_catcher(tmp_path / "mail") as mail,
+        recording_portal() as (portal_url, recorded),
+    ):
+        settings = load_settings(
+            _env_file=None,
+            **{
+                "data_dir": tmp_path / "data",
+                "stripe_secret_key": server.api_key,
+                "stripe_api_base": server.url,
+                "stripe_portal_api_base": portal_url,
+                "stripe_webhook_secrets": WEBHOOK_SECRET,
+                "supporter_token_secret": "supporter-secret-for-tests",
+                "public_url": f"http://127.0.0.1:{port}",
+                "smtp_host": mail.host,
+                "smtp_port": mail.port,
+                "smtp_security": "none",
+                "smtp_from": "Receipts <receipts@ledger.example>",
+                "projection_poll_seconds": 0.05,
+                **overrides,
+            },
+        )
+        with running_api(settings, port) as api:
+            server.register_webhook("patronage", f"{api.url}/webhooks/stripe", WEBHOOK_SECRET)
+            client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+            made = {
+                email: give_at_localstripe(api.patronage, client, email, email.split("@")[0], cents)
+                for email, cents in members.items()
+            }
+            yield World(api, server, mail, recorded, made)
+
+
+def deliver_current_subscription(world: World, email: str) -> None:
     """localstripe sends no `customer.subscription.updated`: sign one of Stripe's shape around
     the subscription as localstripe has it now, and post it to our webhook endpoint."""
-    current = httpx.get(f"{stripe_url}/v1/subscriptions/{subscription_id}", auth=(api_key, ""))
-    current.raise_for_status()
     body = body_of(
         event(
             "customer.subscription.updated",
-            current.json(),
+            world.subscription(email),
             created=int(time.time()),
             api_version="2017-08-15",
             previous={},
         )
     )
     answer = httpx.post(
-        f"{api_url}/webhooks/stripe",
+        f"{world.api.url}/webhooks/stripe",
         content=body.encode(),
-        headers={"Stripe-Signature": signature(body, secret), "Content-Type": "application/json"},
+        headers={
+            "Stripe-Signature": signature(body, WEBHOOK_SECRET),
+            "Content-Type": "application/json",
+        },
     )
     assert answer.status_code == 200, answer.text
 

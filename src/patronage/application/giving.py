@@ -373,7 +373,7 @@ class Giving:
         if report.status is not None:
             membership.report_status(report.status, report.as_of)
         if report.schedule_is_current:
-            membership.report_schedule(report.renews_at, report.resumes_at, report.as_of)
+            membership.report_schedule(report.period_ends_at, report.resumes_at, report.as_of)
         return membership
 
     def report_membership(self, report: ReportMembership) -> UUID:

@@ -40,7 +40,7 @@ class MembershipSummary:
     amount: Money
     every: str  # "month", "3 months", ...
     started_at: datetime
-    renews_at: datetime | None
+    period_ends_at: datetime | None
     resumes_at: datetime | None
     ended: bool
 
@@ -117,7 +117,7 @@ class MyGiving:
                 amount=m.monthly_amount,
                 every=str(m.period),
                 started_at=m.started_at,
-                renews_at=m.renews_at,
+                period_ends_at=m.period_ends_at,
                 resumes_at=m.resumes_at,
                 ended=m.status in ENDED,
             )

@@ -64,9 +64,10 @@ class ReportMembership:
     amount_is_current: bool = True
     # How often `monthly_amount` is charged (the name predates yearly and weekly plans).
     period: BillingPeriod = field(default_factory=BillingPeriod)
-    # The subscription's own reports also tell when it next charges and when a pause ends.
+    # The subscription's own reports also tell when its period ends (its next payment, or
+    # its end when a cancellation is scheduled) and when a pause ends.
     schedule_is_current: bool = False
-    renews_at: datetime | None = None
+    period_ends_at: datetime | None = None
     resumes_at: datetime | None = None
 
 

@@ -11,7 +11,8 @@ whose final value does not depend on delivery order:
   invoice only starts a membership and gives way to any report from the subscription;
 - start: the earliest time any report names;
 - attribution: learnt once, from the first report that carries one;
-- schedule (next payment date, end of a pause): the newest report from the subscription wins.
+- schedule (end of the current period, end of a pause): the newest report from the
+  subscription wins.
 """
 
 from __future__ import annotations
@@ -95,8 +96,9 @@ class Membership(Aggregate):
         self.payments: dict[str, Money] = {}
         self.payment_gifts: dict[str, UUID] = {}
         self.failures: list[str] = []
-        # When Stripe next charges (None: not known yet) and when a pause ends.
-        self.renews_at: datetime | None = None
+        # When the current period ends (the next payment, or the end once a cancellation is
+        # scheduled; None: not known yet), and when a pause ends.
+        self.period_ends_at: datetime | None = None
         self.resumes_at: datetime | None = None
         self.schedule_as_of: datetime | None = None
 
@@ -182,20 +184,22 @@ class Membership(Aggregate):
         self.amount_as_of = as_of
 
     def report_schedule(
-        self, renews_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+        self, period_ends_at: datetime | None, resumes_at: datetime | None, as_of: datetime
     ) -> None:
-        """Apply the next payment date and pause end the subscription had at `as_of`,
+        """Apply the period end and pause end the subscription had at `as_of`,
         unless a newer report is known."""
         if self.schedule_as_of is not None and as_of <= self.schedule_as_of:
             return
-        if (renews_at, resumes_at) != (self.renews_at, self.resumes_at):
-            self._schedule_reported(renews_at=renews_at, resumes_at=resumes_at, as_of=as_of)
+        if (period_ends_at, resumes_at) != (self.period_ends_at, self.resumes_at):
+            self._schedule_reported(
+                period_ends_at=period_ends_at, resumes_at=resumes_at, as_of=as_of
+            )
 
     @event("ScheduleReported")
     def _schedule_reported(
-        self, renews_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+        self, period_ends_at: datetime | None, resumes_at: datetime | None, as_of: datetime
     ) -> None:
-        self.renews_at = renews_at
+        self.period_ends_at = period_ends_at
         self.resumes_at = resumes_at
         self.schedule_as_of = as_of
 

@@ -509,10 +509,10 @@ def _subscription_amount(subscription: Json) -> tuple[Money, BillingPeriod] | No
     return _discounted(total, subscription), period or BillingPeriod()
 
 
-def _renews_at(subscription: Json, status: MembershipStatus) -> datetime | None:
-    """When the subscription next charges: the end of its current period (on the
-    subscription before basil, on each item since), unless it will not charge again."""
-    if status in ENDED or status == MembershipStatus.CANCELLATION_SCHEDULED:
+def _period_ends_at(subscription: Json, status: MembershipStatus) -> datetime | None:
+    """The end of the subscription's current period (on the subscription before basil, on
+    each item since): its next payment, or its end when a cancellation is scheduled."""
+    if status in ENDED:
         return None
     ends = [_time(subscription.get("current_period_end"))] + [
         _time(item.get("current_period_end")) for item in _items(subscription.get("items"))
@@ -541,7 +541,7 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
             started_at=started_at,
             period=period,
             schedule_is_current=True,
-            renews_at=_renews_at(subscription, status),
+            period_ends_at=_period_ends_at(subscription, status),
             resumes_at=_time(_dict(subscription.get("pause_collection")).get("resumes_at")),
         )
     ]
