@@ -23,6 +23,7 @@ from patronage.application.audit import Audit
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
+from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
@@ -257,6 +258,7 @@ class Patronage:
     asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
+    reviews: GiftReviews
     views: Views
     campaign_results: CampaignResults
     staff: StaffAccounts
@@ -398,6 +400,7 @@ def bootstrap(settings: Settings) -> Patronage:
         ),
         tokens=tokens,
         checkout=checkout,
+        reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
         staff=StaffAccounts(ledger),
