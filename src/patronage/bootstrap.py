@@ -20,6 +20,7 @@ import structlog
 from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
+from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
@@ -28,12 +29,15 @@ from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
+from patronage.application.member_changes import MembershipChanges
+from patronage.application.my_giving import MyGiving
 from patronage.application.payloads import StripePayloads
 from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
+from patronage.application.supporter_access import SupporterAccess
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -47,6 +51,7 @@ from patronage.payments.stripe.client import make_stripe_client
 from patronage.payments.stripe.events import StripeEventList
 from patronage.payments.stripe.gateway import StripePaymentGateway
 from patronage.payments.stripe.lookups import StripeApiLookups
+from patronage.payments.stripe.memberships import StripeMembershipGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.rebuild import rebuild
@@ -270,8 +275,14 @@ class Patronage:
     year_end: YearEndJobs
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
+    commits: CommitBatcher
+    access: SupporterAccess
+    my_giving: MyGiving
+    member_changes: MembershipChanges
+    mailer: SmtpMailer | None  # None while no SMTP server is configured
 
     def close(self) -> None:
+        self.commits.close()
         try:
             self.impressions.flush()
         except Exception:  # view counts are not worth failing a shutdown for
@@ -345,6 +356,17 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
     )
 
 
+def membership_gateway(
+    settings: Settings, client: stripe.StripeClient | None
+) -> StripeMembershipGateway | None:
+    """Members' own changes at Stripe; None without a secret key. A custom API base is a
+    test server (localstripe), which takes only the older proration flag."""
+    portal = make_stripe_client(settings, settings.stripe_portal_api_base)
+    if client is None or portal is None:
+        return None
+    return StripeMembershipGateway(client, portal, settings.stripe_api_base is not None)
+
+
 def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | None:
     """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
     return None if client is None else StripeApiLookups(client)
@@ -376,7 +398,8 @@ def bootstrap(settings: Settings) -> Patronage:
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
-    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
+    commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
+    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
@@ -414,6 +437,11 @@ def bootstrap(settings: Settings) -> Patronage:
         branding=branding(settings),
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
+        commits=commits,
+        access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
+        my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
+        member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
+        mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
     )
 
 

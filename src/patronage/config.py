@@ -96,6 +96,10 @@ class Settings(BaseSettings):
     stripe_api_base: AnyHttpUrl | None = Field(
         default=None, description="Point the Stripe SDK at another server (localstripe in the demo)"
     )
+    stripe_portal_api_base: AnyHttpUrl | None = Field(
+        default=None,
+        description="Server for billing portal sessions only (default: the Stripe API base)",
+    )
 
     # The organisation, as tax receipts print it.
     org_name: str = "Patronage Demo Newsroom"
@@ -183,6 +187,18 @@ class Settings(BaseSettings):
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
 
+    # The supporter's own page (docs/supporters.md)
+    public_url: AnyHttpUrl | None = Field(
+        default=None,
+        description="Where supporters reach Patronage, e.g. https://give.news.example (for"
+        " the links in emails; sign-in by email is off while unset)",
+    )
+    supporter_link_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    supporter_session_days: int = Field(default=30, ge=1, le=365)
+    supporter_signin_per_email: int = Field(default=5, ge=1)
+    supporter_signin_per_ip: int = Field(default=30, ge=1)
+    supporter_signin_window_seconds: int = Field(default=3600, ge=1)
+
     # The staff console (docs/staff.md): signs session cookies and CSRF tokens. Unset, a
     # random secret per process is used: sessions then end on restart and work only with
     # one API process.
@@ -194,6 +210,11 @@ class Settings(BaseSettings):
     parked_alert_seconds: int = Field(default=3600, ge=0, le=30 * 86_400)
     # Money without our checkout's metadata: "review" (listed for staff) or "book" (a gift).
     unattributed_payments: Literal["review", "book"] = "review"
+
+    # Group commit of the webhook path (docs/performance.md): at most this many concurrent
+    # deliveries' saves in one transaction, gathered for at most this long.
+    write_batch_max: int = Field(default=100, ge=1, le=1000)
+    write_batch_wait_seconds: float = Field(default=0.002, ge=0.0, le=0.1)
 
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.

@@ -378,3 +378,29 @@ def test_the_guards_hold_travels_from_the_metadata_to_the_gift_commands(shape: s
     monthly = se.our_metadata(ADA, kind="monthly", review="3 different cards from this reader")
     invoice = se.invoice("in_h", "sub_h", 1000, monthly, ADA, shape=shape, pi="pi_in_h")
     assert only(se.event("invoice.paid", invoice)).review == "3 different cards from this reader"
+
+
+def test_a_subscription_reports_when_its_period_and_its_pause_end() -> None:
+    metadata = se.our_metadata(ADA, kind="monthly")
+    # Since basil each item carries its period; before, the subscription itself did.
+    sub = se.subscription("sub_1", 1500, metadata)
+    sub["items"]["data"][0]["current_period_end"] = se.T0 + 86400
+    report = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(report, ReportMembership) and report.schedule_is_current
+    assert (report.period_ends_at, report.resumes_at) == (
+        datetime.fromtimestamp(se.T0 + 86400, UTC),
+        None,
+    )
+    legacy = se.subscription(
+        "sub_2", 1500, metadata, pause_collection={"behavior": "void", "resumes_at": se.T0 + 7200}
+    )
+    legacy["current_period_end"] = se.T0 + 3600
+    paused = only(se.event("customer.subscription.updated", legacy))
+    assert paused.status == MembershipStatus.PAUSED
+    assert paused.period_ends_at == datetime.fromtimestamp(se.T0 + 3600, UTC)
+    assert paused.resumes_at == datetime.fromtimestamp(se.T0 + 7200, UTC)
+    ended = only(se.event("customer.subscription.deleted", legacy))
+    assert ended.period_ends_at is None
+    invoice = se.invoice("in_1", "sub_1", 1500, metadata, ADA)
+    invoice_report = only(se.event("invoice.paid", invoice))
+    assert not invoice_report.membership.schedule_is_current
