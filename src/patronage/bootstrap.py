@@ -94,7 +94,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
     env = tables | {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",  # its fail-fast factory, below
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
