@@ -3,10 +3,7 @@
 The library retries each recorder call ten times, each waiting up to the pool's timeout for
 a connection: one call could hold a thread for close to a minute in an outage, and a
 burst of webhooks filled the thread pool. Here each call is tried twice, so a request
-answers 503 within two pool timeouts and Stripe delivers again later. Every recorder the
-Ledger opens is one of these, the snapshots' too: reading any aggregate asks the snapshot
-table first, and with the library's recorder there a webhook's first read took ~22 s to
-fail in an outage.
+answers 503 within two pool timeouts and Stripe delivers again later.
 """
 
 from __future__ import annotations
@@ -33,7 +30,9 @@ def _again(method: Callable[..., Any]) -> Callable[..., Any]:
     return retry((InterfaceError, OperationalError), ATTEMPTS, RETRY_WAIT_SECONDS)(undecorated)  # type: ignore[no-any-return]
 
 
-class FailFastAggregateRecorder(PostgresAggregateRecorder):  # the snapshots
+class FailFastAggregateRecorder(PostgresAggregateRecorder):
+    """The snapshots' recorder: every aggregate read asks it first."""
+
     insert_events = _again(PostgresAggregateRecorder.insert_events)
     select_events = _again(PostgresAggregateRecorder.select_events)
 
@@ -51,12 +50,12 @@ class FailFastTrackingRecorder(PostgresTrackingRecorder):
     has_tracking_id = _again(PostgresTrackingRecorder.has_tracking_id)
 
 
-class FailFastPostgresFactory(PostgresFactory):
+class FailFastFactory(PostgresFactory):
     aggregate_recorder_class = FailFastAggregateRecorder
     application_recorder_class = FailFastApplicationRecorder
     tracking_recorder_class = FailFastTrackingRecorder
 
 
 def fail_fast_env() -> dict[str, str]:
-    """The library settings that select these recorders."""
-    return {"PERSISTENCE_MODULE": get_topic(FailFastPostgresFactory)}
+    """The library setting that selects these recorders (the factory's class names them)."""
+    return {"PERSISTENCE_MODULE": get_topic(FailFastFactory)}

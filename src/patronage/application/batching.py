@@ -7,18 +7,14 @@ committer thread takes every waiting unit (waiting at most `max_wait` for more, 
 `max_batch`) and saves them all with one `Ledger.save`: one transaction, one lock, one
 NOTIFY. When that save fails (a duplicate id, a concurrent change to an aggregate, two
 units of the batch changing the same aggregate, or anything else), nothing of the batch is
-written, and the committer saves each unit again on its own, so each command gets its own
-outcome (a conflict makes `retrying` run that command again) and one bad unit never fails
-the others. A batch that fails because the database cannot be reached (no connection within
-the pool's wait, a dropped connection) fails every unit of it at once: saving each alone
-would make each wait its own timeout in turn, and a webhook answer 503 only after all of them
-(~22 s for eight concurrent deliveries; issue 15 wants a few seconds).
-`commit` returns only once its own events are committed.
+written, and the committer saves each unit again on its own (unless the database could not be
+reached at all: then every unit of the batch fails at once, as it would have alone), so each
+command gets its own outcome (a conflict makes `retrying` run that command again) and one bad
+unit never fails the others. `commit` returns only once its own events are committed.
 """
 
 from __future__ import annotations
 
-import copy
 import queue
 import threading
 import time
@@ -105,9 +101,11 @@ class CommitBatcher:
         if len(batch) > 1:
             try:
                 self.ledger.save(*(event for waiting in batch for event in waiting.events))
-            except (InterfaceError, OperationalError) as unavailable:
-                for waiting in batch:  # each its own copy: raised in its own thread
-                    waiting.error = copy.copy(unavailable)
+            except (OperationalError, InterfaceError) as unreachable:
+                # The database is down: saving each unit alone would only wait again, once
+                # per unit, while every sender holds on. Each command answers at once.
+                for waiting in batch:
+                    waiting.error = unreachable
                     waiting.done.set()
                 return
             except Exception as error:
