@@ -24,6 +24,7 @@ from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
+from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
@@ -93,7 +94,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
     env = tables | {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",  # its fail-fast factory, below
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
@@ -262,6 +263,7 @@ class Patronage:
     asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
+    reviews: GiftReviews
     views: Views
     campaign_results: CampaignResults
     staff: StaffAccounts
@@ -421,6 +423,7 @@ def bootstrap(settings: Settings) -> Patronage:
         ),
         tokens=tokens,
         checkout=checkout,
+        reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
         staff=StaffAccounts(ledger),

@@ -64,6 +64,7 @@ PATH_VALUES = {
     "message": "m1",
     "view": "totals",
     "payment_id": "pi_walk",
+    "gift_id": str(uuid.UUID(int=9)),
     "index": "0",
 }
 

@@ -38,6 +38,7 @@ class InMemoryPaymentGateway:
     reachable: bool = True
     payments: dict[str, StoredPayment] = field(default_factory=dict)  # by intent/subscription id
     customers: list[str] = field(default_factory=list)
+    refunds: dict[str, str] = field(default_factory=dict)  # payment id -> refund id
     plans: set[tuple[str, int]] = field(default_factory=set)
     _by_key: dict[str, str] = field(default_factory=dict)
 
@@ -61,6 +62,10 @@ class InMemoryPaymentGateway:
         payment = self.payments[payment_intent_id or subscription_id].payment
         # Stripe reads a subscription back without the first invoice's secret.
         return replace(payment, client_secret="") if subscription_id else payment
+
+    def refund_fraudulent(self, payment_id: str) -> str:
+        self._reach()
+        return self.refunds.setdefault(payment_id, f"re_memory_{len(self.refunds) + 1}")
 
     def pay(self, payment_intent_id: str) -> None:
         """What Stripe.js does on the page: attach a card and confirm the payment."""

@@ -3,8 +3,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from eventsourcing.postgres import PostgresAggregateRecorder, PostgresFactory
-from eventsourcing.utils import resolve_topic
 
 from patronage.bootstrap import eventsourcing_env
 from patronage.config import SettingsError, load_settings
@@ -25,10 +23,7 @@ def test_a_postgres_url_becomes_the_library_settings(tmp_path: Path) -> None:
         database_schema="newsroom",
     )
     env = eventsourcing_env(settings)
-    # The library's PostgreSQL factory, with recorders that fail fast while the database is away.
-    factory = resolve_topic(env["PERSISTENCE_MODULE"])
-    assert issubclass(factory, PostgresFactory)
-    assert issubclass(factory.aggregate_recorder_class, PostgresAggregateRecorder)
+    assert env["PERSISTENCE_MODULE"] == "patronage.storage:FailFastFactory"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
         "db.internal",
         "6543",

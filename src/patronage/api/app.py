@@ -26,6 +26,7 @@ from patronage.api import (
     register,
     staff_audit,
     staff_inbox,
+    staff_reviews,
     supporter_actions,
     supporters,
     ticker,
@@ -158,6 +159,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         ticker.router,
         exports.router,
         staff_audit.router,
+        staff_reviews.router,
         view_operations.router,
     ):
         app.include_router(router)

@@ -33,6 +33,13 @@ class PaymentGateway(Protocol):
         """A payment created earlier, as the provider has it now."""
         ...
 
+    def refund_fraudulent(self, payment_id: str) -> str:
+        """Refund all of a payment (a PaymentIntent) as fraudulent; returns the refund's id.
+
+        Idempotent on `payment_id`: asking again returns the same refund. The refund
+        reaches the ledger through its webhook, like any other."""
+        ...
+
 
 class CaptchaVerifier(Protocol):
     """Checks the token a CAPTCHA widget (Turnstile, hCaptcha...) gave the donor's page.

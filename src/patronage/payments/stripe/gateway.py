@@ -163,3 +163,22 @@ class StripePaymentGateway:
             customer_id=customer if isinstance(customer, str) else customer.id,
             status=SUCCEEDED if subscription.status == "active" else subscription.status,
         )
+
+    def refund_fraudulent(self, payment_id: str) -> str:
+        """All of a PaymentIntent back to the card. Marked in its metadata, not with Stripe's
+        `reason=fraudulent` (which also feeds Radar's block list), since localstripe refuses
+        that field: staff may mark it in the Dashboard (docs/staff.md)."""
+        if not payment_id.startswith("pi_"):
+            # A gift keyed by its invoice (Stripe's basil shape names no PaymentIntent).
+            raise PaymentProviderError(
+                f"{payment_id} is not a PaymentIntent: refund it in Stripe's Dashboard"
+            )
+        with stripe_errors():
+            refund = self._stripe.v1.refunds.create(
+                {
+                    "payment_intent": payment_id,
+                    "metadata": {"patronage_review": "rejected by staff as fraudulent"},
+                },
+                {"idempotency_key": f"patronage-fraud-refund-{payment_id}"},
+            )
+        return refund.id
