@@ -42,6 +42,7 @@ from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import (
     Patronage,
+    ask_memory_running,
     parked_sweep_running,
     projections_running,
     receipts_running,
@@ -67,6 +68,7 @@ def create_app(patronage: Patronage) -> FastAPI:
             projections_running(patronage),
             receipts_running(patronage),
             parked_sweep_running(patronage),
+            ask_memory_running(patronage),
             metrics_port(settings, process_metrics),
         ):
             yield
