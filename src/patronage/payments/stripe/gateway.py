@@ -29,7 +29,7 @@ TEST_PAYMENT_METHOD = "pm_card_visa"
 
 
 @contextmanager
-def _stripe_errors() -> Iterator[None]:
+def stripe_errors() -> Iterator[None]:
     try:
         yield
     except stripe.CardError as error:
@@ -44,6 +44,27 @@ def _stripe_errors() -> Iterator[None]:
 def plan_id_for(amount: Money) -> str:
     """One monthly plan per amount and currency, shared by every member who gives it."""
     return f"patronage-monthly-{amount.currency.lower()}-{amount.minor}"
+
+
+def ensure_plan(client: stripe.StripeClient, amount: Money) -> str:
+    """The id of the monthly plan for `amount`, created at Stripe the first time."""
+    plan_id = plan_id_for(amount)
+    try:
+        client.v1.plans.retrieve(plan_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404:
+            raise
+        client.v1.plans.create(
+            {
+                "id": plan_id,
+                "amount": amount.minor,
+                "currency": amount.currency.lower(),
+                "interval": "month",
+                "product": {"name": f"Monthly membership, {amount}"},
+            },
+            {"idempotency_key": f"patronage-plan-{plan_id}"},
+        )
+    return plan_id
 
 
 class StripePaymentGateway:
@@ -66,7 +87,7 @@ class StripePaymentGateway:
         }
         if self._confirm_on_server:
             params["payment_method"] = TEST_PAYMENT_METHOD
-        with _stripe_errors():
+        with stripe_errors():
             intent = self._stripe.v1.payment_intents.create(
                 params,  # type: ignore[arg-type]
                 self._key(order, "payment-intent"),  # type: ignore[arg-type]
@@ -99,8 +120,8 @@ class StripePaymentGateway:
                 "payment_settings": {"save_default_payment_method": "on_subscription"},
                 "expand": ["latest_invoice.confirmation_secret"],
             }
-        with _stripe_errors():
-            plan = self._plan(order.total)
+        with stripe_errors():
+            plan = ensure_plan(self._stripe, order.total)
             subscription_params["items"] = [{"plan": plan}]
             # A customer of its own for each checkout: an existing supporter's customer is
             # never reused, since whoever typed their email may not be them.
@@ -125,28 +146,9 @@ class StripePaymentGateway:
             status=SUCCEEDED if subscription.status == "active" else subscription.status,
         )
 
-    def _plan(self, amount: Money) -> str:
-        plan_id = plan_id_for(amount)
-        try:
-            self._stripe.v1.plans.retrieve(plan_id)
-        except stripe.InvalidRequestError as error:
-            if error.http_status != 404:
-                raise
-            self._stripe.v1.plans.create(
-                {
-                    "id": plan_id,
-                    "amount": amount.minor,
-                    "currency": amount.currency.lower(),
-                    "interval": "month",
-                    "product": {"name": f"Monthly membership, {amount}"},
-                },
-                {"idempotency_key": f"patronage-plan-{plan_id}"},
-            )
-        return plan_id
-
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as Stripe has it now ("succeeded" once the money is in)."""
-        with _stripe_errors():
+        with stripe_errors():
             if payment_intent_id:
                 intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
                 return CreatedPayment(
