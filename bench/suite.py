@@ -457,6 +457,7 @@ def _worker_memory(
             if position >= head:
                 break
             time.sleep(0.5)
+    samples = [s for s in samples if s[1] > 0]  # from its first applied event on
     if len(samples) < 4:
         return
     quarter = samples[len(samples) // 4]
@@ -481,12 +482,14 @@ def _worker_memory(
 
 def measure_year_end(report: Report, args: argparse.Namespace) -> None:
     result = bench_year_end("postgres", args.supporters)
+    projected = result.seconds * 100_000 / max(args.supporters, 1)
+    scaled = "" if args.supporters == 100_000 else f", {projected:.0f} s projected for 100,000"
     row = Row(
         f"annual receipts, {args.supporters:,} supporters, PostgreSQL",
         result.rate,
-        value=f"{result.seconds:.1f} s",
+        value=f"{result.seconds:.1f} s{scaled}",
         goal="< 60 s for 100,000 supporters",
-        met=result.seconds * 100_000 / max(args.supporters, 1) < 60,
+        met=projected < 60,
     )
     report.add(row)
 
