@@ -18,6 +18,7 @@ import stripe
 import structlog
 
 from patronage.application.allocation import BanditScores
+from patronage.application.ask_memory import AskMemory
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.batching import CommitBatcher
@@ -276,6 +277,7 @@ class Patronage:
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
     commits: CommitBatcher
+    ask_memory: AskMemory
     access: SupporterAccess
     my_giving: MyGiving
     member_changes: MembershipChanges
@@ -393,6 +395,13 @@ def bootstrap(settings: Settings) -> Patronage:
     impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    ask_memory = AskMemory(
+        campaigns.catalogue,
+        RaisedCache(results, settings.ticker_refresh_seconds),
+        BanditScores(impressions, settings.default_currency),
+        results,
+        impressions,
+    )
     # One client for every call to Stripe: checkout's payments, the inbox's lookups and
     # the inbox CLI's list of missed events.
     stripe_client = make_stripe_client(settings)
@@ -414,9 +423,9 @@ def bootstrap(settings: Settings) -> Patronage:
         asks=Asks(
             catalogue=campaigns.catalogue,
             tokens=tokens,
-            bandit=BanditScores(impressions, settings.default_currency),
+            bandit=ask_memory.bandit,
             gifts=results,
-            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            raised=ask_memory.raised,
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
@@ -438,6 +447,7 @@ def bootstrap(settings: Settings) -> Patronage:
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
         commits=commits,
+        ask_memory=ask_memory,
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
@@ -473,6 +483,14 @@ def receipts_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         patronage.receipt_worker.stop()
+
+
+@contextmanager
+def ask_memory_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread keeps what asks read in memory, so an ask touches
+    no database (application/ask_memory.py)."""
+    with patronage.ask_memory.running():
+        yield
 
 
 @contextmanager

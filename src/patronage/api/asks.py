@@ -144,7 +144,7 @@ def _content(copy: AskCopy) -> AskContent:
 
 
 @router.post("/asks")
-def ask(
+async def ask(
     body: AskRequest,
     request: Request,
     patronage: PatronageDep,
