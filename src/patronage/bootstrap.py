@@ -294,7 +294,7 @@ def payment_gateway(
 ) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = client or make_stripe_client(settings)
-    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+    return None if client is None else StripePaymentGateway(client, settings.checkout_test_card)
 
 
 def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | None) -> Checkout:
@@ -314,6 +314,7 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
             per_reader=RateLimiter(settings.checkout_limit_per_reader, window),
         ),
         tokens=supporter_tokens(settings),
+        pay_with_test_card=settings.checkout_test_card,
     )
 
 

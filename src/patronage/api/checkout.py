@@ -1,24 +1,32 @@
 """`POST /checkout` and friends: take a gift from the ask on the article page.
 
-Refused input answers 422 with a reason before anything is created at Stripe; too many
-attempts from one address or one browser answer 429 (card-testing defence).
+The card path (docs/asks.md): `POST /checkout` opens the attempt and a SetupIntent the page
+confirms with Stripe.js; `POST /checkout/payments` charges the card it saved (or starts the
+membership); `POST /checkout/confirmations` reads the outcome after 3-D Secure.
+
+Refused input answers 422 with a code and a reader's message per field, before anything
+is created at Stripe and without counting against the rate limits; too many attempts that
+reached Stripe from one address or one browser answer 429 (card-testing defence).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
 from patronage.api.inputs import NoControlCharacters
+from patronage.api.reader_errors import FieldProblems, ReaderFacingRoute, problem, refuse
 from patronage.application.checkout import (
     CheckoutRequest,
     CheckoutResult,
+    Client,
     PaymentsUnavailableError,
     RateLimitedError,
 )
@@ -31,11 +39,13 @@ from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 router = APIRouter(
     prefix="/checkout",
     tags=["checkout"],
+    route_class=ReaderFacingRoute,
     responses={
-        402: {"description": "the card was declined"},
+        402: {"description": "the card was declined: the reader may try another"},
         404: {"description": "no such checkout"},
         409: {"description": "the same checkout key came back with different details"},
-        429: {"description": "too many checkouts from this address or reader: try later"},
+        422: {"model": FieldProblems, "description": "refused fields: a code and a message each"},
+        429: {"description": "too many payment attempts from this address or reader: try later"},
         502: {"description": "Stripe failed; the same checkout key may be retried"},
         503: {"description": "payments are not configured"},
     },
@@ -87,14 +97,31 @@ class CheckoutIn(BaseModel):
     reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
 
 
+class PaymentIn(CheckoutIn):
+    """The same form again, with the card the page's SetupIntent saved."""
+
+    payment_method: Annotated[
+        str,
+        Field(
+            pattern=r"^pm_[A-Za-z0-9_]{1,120}$",
+            description="setupIntent.payment_method from Stripe.js confirmCardSetup",
+        ),
+    ]
+
+
 class CheckoutOut(BaseModel):
     checkout_id: UUID
-    status: str = Field(description="'succeeded', or what the page must still do")
+    status: str = Field(
+        description="'requires_payment_method': confirm `client_secret` (a SetupIntent) with "
+        "confirmCardSetup, then POST /checkout/payments; 'requires_action': confirm it (a "
+        "PaymentIntent) with confirmCardPayment, then POST /checkout/confirmations; "
+        "'succeeded': paid"
+    )
     frequency: Frequency
     amount: AmountOut
     fee: AmountOut
     total: AmountOut
-    client_secret: str = Field(description="For Stripe's Payment Element; empty once paid")
+    client_secret: str = Field(description="For Stripe.js, as `status` says; empty once paid")
     publishable_key: str
     supporter_token: str = Field(description="Given once the payment succeeded")
 
@@ -118,45 +145,24 @@ class ConfirmationIn(BaseModel):
     checkout_id: UUID
 
 
-def admit(request: Request, patronage: PatronageDep) -> None:
-    """Count the attempt before the body is even validated, so junk counts too."""
+def _client(request: Request) -> Client:
     ip = request.client.host if request.client else ""
-    reader = request.headers.get("x-patronage-reader", "")[:64]
-    try:
-        patronage.checkout.limits.admit(ip, reader)
-    except RateLimitedError as error:
-        log.warning("checkout_rate_limited", retry_after=int(error.retry_after))
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=str(error),
-            headers={"Retry-After": str(int(error.retry_after) + 1)},
-        ) from None
+    return Client(ip=ip, reader_id=request.headers.get("x-patronage-reader", "")[:64])
 
 
 def _amount(patronage: PatronageDep, text: str, currency: str) -> Money:
     try:
         return patronage.checkout.rules.parse(text, currency)
     except AmountError as error:
-        log.info("checkout_amount_refused", reason=str(error))
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail=str(error)) from None
+        log.info("checkout_amount_refused", field=error.field, kind=error.kind)
+        # Limits are worth telling; a malformed amount gets the plain line.
+        message = str(error) if error.kind.startswith("too_") else ""
+        raise refuse(problem(error.field, error.kind, message)) from None
 
 
-@router.post("/quote")
-def quote(body: QuoteIn, patronage: PatronageDep) -> QuoteOut:
-    """The exact fee a donor may choose to cover, to show before they pay."""
+def _request(body: CheckoutIn, patronage: PatronageDep) -> CheckoutRequest:
     amount = _amount(patronage, body.amount, body.currency)
-    fee = patronage.checkout.fee_for(amount, cover_fees=True)
-    return QuoteOut(
-        amount=AmountOut.of(amount),
-        fee=AmountOut.of(fee),
-        total_with_fee=AmountOut.of(amount + fee),
-    )
-
-
-@router.post("", dependencies=[Depends(admit)])
-def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
-    amount = _amount(patronage, body.amount, body.currency)
-    request = CheckoutRequest(
+    return CheckoutRequest(
         key=body.checkout_key,
         frequency=body.frequency,
         amount=amount,
@@ -171,28 +177,64 @@ def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
         ),
         tribute=None if body.tribute is None else Tribute(body.tribute.kind, body.tribute.name),
     )
+
+
+def _answer(call: Callable[[], CheckoutResult], patronage: PatronageDep) -> CheckoutOut:
+    """One checkout step, its failures as status codes with a message for the reader."""
     try:
-        result = patronage.checkout.start(request)
+        result = call()
+    except RateLimitedError as error:
+        log.warning("checkout_rate_limited", retry_after=int(error.retry_after))
+        raise HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=str(error),
+            headers={"Retry-After": str(int(error.retry_after) + 1)},
+        ) from None
     except PaymentsUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
     except PaymentRefusedError as error:
-        log.info("checkout_payment_refused", reason=str(error))
-        raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from None
+        log.info("checkout_payment_refused", code=error.code)
+        raise HTTPException(
+            status.HTTP_402_PAYMENT_REQUIRED,
+            detail=f"{error} Please check the details or try another card.",
+        ) from None
+    except LookupError as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
     except PaymentProviderError as error:
         # The attempt is recorded: the page retries with the same checkout key.
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=str(error)) from None
     return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)
 
 
+@router.post("/quote")
+def quote(body: QuoteIn, patronage: PatronageDep) -> QuoteOut:
+    """The exact fee a donor may choose to cover, to show before they pay."""
+    amount = _amount(patronage, body.amount, body.currency)
+    fee = patronage.checkout.fee_for(amount, cover_fees=True)
+    return QuoteOut(
+        amount=AmountOut.of(amount),
+        fee=AmountOut.of(fee),
+        total_with_fee=AmountOut.of(amount + fee),
+    )
+
+
+@router.post("")
+def checkout(body: CheckoutIn, request: Request, patronage: PatronageDep) -> CheckoutOut:
+    """Open the checkout and the SetupIntent the page confirms with the card."""
+    given = _request(body, patronage)
+    return _answer(lambda: patronage.checkout.start(given, _client(request)), patronage)
+
+
+@router.post("/payments")
+def payment(body: PaymentIn, request: Request, patronage: PatronageDep) -> CheckoutOut:
+    """Charge the card the page saved (once), or start the membership with it."""
+    given = _request(body, patronage)
+    return _answer(
+        lambda: patronage.checkout.pay(given, body.payment_method, _client(request)), patronage
+    )
+
+
 @router.post("/confirmations")
 def confirmation(body: ConfirmationIn, patronage: PatronageDep) -> CheckoutOut:
-    """After the page confirmed with Stripe: the payment's status, and the token once paid."""
-    try:
-        result = patronage.checkout.confirm(body.checkout_id)
-    except PaymentsUnavailableError as error:
-        raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
-    except LookupError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
-    except PaymentProviderError as error:
-        raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=str(error)) from None
-    return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)
+    """After the page's 3-D Secure step: the payment's status, and the token once paid."""
+    return _answer(lambda: patronage.checkout.confirm(body.checkout_id), patronage)

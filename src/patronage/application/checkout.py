@@ -1,10 +1,15 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: rate limits, strict validation, then two units of work around one call to
-the payment gateway, which cannot join a database transaction:
+The card path (docs/asks.md): `start` makes a customer and a SetupIntent that the page
+confirms with the card in Stripe.js; `pay` charges the card it saved, once, or starts the
+membership with it; `confirm` reads the outcome after the page's 3-D Secure step.
+
+Each step that reaches Stripe does so after validation (the API's) and the rate limits
+(only attempts that reach the payment provider count), in units of work around the call
+to the payment gateway, which cannot join a database transaction:
 
 1. record the attempt (our idempotency, durable before Stripe is called);
-2. create the payment, with idempotency keys derived from the attempt id;
+2. call Stripe, with idempotency keys derived from the attempt id;
 3. record what Stripe made on the attempt.
 
 Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
@@ -34,14 +39,28 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
-from patronage.payments.orders import SUCCEEDED, CreatedPayment, PaymentOrder
+from patronage.payments.orders import (
+    SUCCEEDED,
+    CreatedPayment,
+    PaymentOrder,
+    PaymentRefusedError,
+    SavedCard,
+)
 
 log = structlog.get_logger(__name__)
 
 
+AWAITING_CARD = "requires_payment_method"  # the SetupIntent waits for the page's card
+DECLINED = "declined"
+
+
 class RateLimitedError(Exception):
     def __init__(self, retry_after: float) -> None:
-        super().__init__("too many attempts; please wait a few minutes")
+        minutes = max(1, round(retry_after / 60))
+        super().__init__(
+            "There have been too many payment attempts from this connection. "
+            f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+        )
         self.retry_after = retry_after
 
 
@@ -59,6 +78,14 @@ class CheckoutRequest:
     name: str
     attribution: Attribution
     tribute: Tribute | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """Who is asking, as the rate limits count them: the address and the page's reader id."""
+
+    ip: str
+    reader_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,12 +107,19 @@ class Limits:
     per_ip: RateLimiter
     per_reader: RateLimiter
 
-    def admit(self, ip: str, reader_id: str) -> None:
-        for limiter, key in ((self.per_ip, ip), (self.per_reader, reader_id)):
-            if key:
-                wait = limiter.hit(key)
-                if wait is not None:
-                    raise RateLimitedError(wait)
+    def admit(self, client: Client) -> None:
+        """Count one attempt that reaches the payment provider; a refused one counts nowhere,
+        so one browser's refusals leave the rest of its address's budget to others."""
+        counted = [
+            (limiter, key)
+            for limiter, key in ((self.per_ip, client.ip), (self.per_reader, client.reader_id))
+            if key
+        ]
+        waits = [w for limiter, key in counted if (w := limiter.wait(key)) is not None]
+        if waits:
+            raise RateLimitedError(max(waits))
+        for limiter, key in counted:
+            limiter.hit(key)
 
 
 class Checkout:
@@ -96,12 +130,15 @@ class Checkout:
         rules: AmountRules,
         limits: Limits,
         tokens: SupporterTokens,
+        pay_with_test_card: bool = False,
     ) -> None:
         self.ledger = ledger
         self.gateway = gateway
         self.rules = rules
         self.limits = limits
         self.tokens = tokens
+        # PATRONAGE_CHECKOUT_TEST_CARD: `start` pays at once with Stripe's test card, no page.
+        self.pay_with_test_card = pay_with_test_card
         # Names the supporter a payment is for (found, or the id they will be registered
         # with) without registering anyone: that waits for Stripe's confirmation.
         self.directory = SupporterDirectory(ledger)
@@ -116,29 +153,53 @@ class Checkout:
             )
         return self.gateway
 
-    def start(self, request: CheckoutRequest) -> CheckoutResult:
+    def start(self, request: CheckoutRequest, client: Client) -> CheckoutResult:
+        """Open the attempt and a card setup for the page (or, with the test card, pay)."""
         gateway = self._gateway()
         fee = self.fee_for(request.amount, request.cover_fees)
+        if self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt) is None:
+            self.limits.admit(client)  # a new attempt will reach Stripe; a resend does not count
         attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        payment = self._create(gateway, attempt, request)
-        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
-        log.info(
-            "checkout_payment_created",
-            checkout_id=str(attempt.id),
-            frequency=attempt.frequency,
-            total=str(attempt.total),
-            campaign=attempt.attribution.campaign,
-            variant=attempt.attribution.variant,
-            status=payment.status,
+        if self.pay_with_test_card:
+            return self._charge(gateway, attempt, request, None)
+        setup = gateway.set_up_card(self._order(attempt, request))
+        in_one_transaction(
+            self.ledger,
+            lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).record_card_setup(
+                setup.customer_id, setup.setup_intent_id
+            ),
         )
-        return self._result(attempt, payment)
+        waiting = CreatedPayment(
+            customer_id=setup.customer_id, client_secret=setup.client_secret, status=AWAITING_CARD
+        )
+        return self._result(attempt, waiting)
+
+    def pay(
+        self, request: CheckoutRequest, payment_method_id: str, client: Client
+    ) -> CheckoutResult:
+        """Charge the card the page saved with this checkout's SetupIntent, once (a resend
+        finds the payment), or start the membership with it."""
+        gateway = self._gateway()
+        fee = self.fee_for(request.amount, request.cover_fees)
+        attempt = self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
+        if attempt is None or not attempt.setup_intent_id:
+            raise LookupError("no card setup for this checkout: start it first")
+        attempt.check_same(
+            self.directory.id_for(request.email), request.frequency.value, request.amount, fee
+        )
+        if attempt.payment_intent_id or attempt.subscription_id:
+            return self.confirm(attempt.id)
+        self.limits.admit(client)  # every charge reaches Stripe: a run of them is card testing
+        # Card-testing controls (per email and card, review holds) belong here, before Stripe.
+        card = SavedCard(attempt.customer_id, payment_method_id)
+        return self._charge(gateway, attempt, request, card)
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
 
-        The page calls this after Stripe's Payment Element confirmed the payment."""
+        The page calls this after its 3-D Secure step (Stripe.js `confirmCardPayment`)."""
         gateway = self._gateway()
         attempt = self.ledger.get_or_none(checkout_id, CheckoutAttempt)
         if attempt is None or not (attempt.payment_intent_id or attempt.subscription_id):
@@ -170,10 +231,40 @@ class Checkout:
         unit.add(attempt)
         return attempt
 
-    def _create(
-        self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
-    ) -> CreatedPayment:
-        order = PaymentOrder(
+    def _charge(
+        self,
+        gateway: PaymentGateway,
+        attempt: CheckoutAttempt,
+        request: CheckoutRequest,
+        card: SavedCard | None,
+    ) -> CheckoutResult:
+        order = self._order(attempt, request)
+        try:
+            if request.frequency == Frequency.MONTHLY:
+                payment = gateway.monthly(order, card)
+            else:
+                payment = gateway.one_time(order, card)
+        except PaymentRefusedError as refused:
+            log.info("checkout_declined", checkout_id=str(attempt.id), code=refused.code)
+            in_one_transaction(
+                self.ledger,
+                lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).settle(DECLINED),
+            )
+            raise
+        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
+        log.info(
+            "checkout_payment_created",
+            checkout_id=str(attempt.id),
+            frequency=attempt.frequency,
+            total=str(attempt.total),
+            campaign=attempt.attribution.campaign,
+            variant=attempt.attribution.variant,
+            status=payment.status,
+        )
+        return self._result(attempt, payment)
+
+    def _order(self, attempt: CheckoutAttempt, request: CheckoutRequest) -> PaymentOrder:
+        return PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
             name=request.name,
@@ -188,9 +279,6 @@ class Checkout:
                 donor_name=request.name,
             ),
         )
-        if request.frequency == Frequency.MONTHLY:
-            return gateway.monthly(order)
-        return gateway.one_time(order)
 
     def _record(self, unit: UnitOfWork, checkout_id: UUID, payment: CreatedPayment) -> None:
         """What Stripe made, on the attempt (its customer reaches the supporter with the

@@ -25,16 +25,27 @@ class RateLimiter:
         self._lock = threading.Lock()
         self._hits: dict[str, deque[float]] = {}
 
+    def wait(self, key: str) -> float | None:
+        """None if an attempt would be allowed now, else the seconds until one is."""
+        now = self._clock()
+        with self._lock:
+            hits = self._recent(key, now)
+            return hits[0] + self._window - now if len(hits) >= self._limit else None
+
     def hit(self, key: str) -> float | None:
         """Count one attempt; None if allowed, else the seconds until the next is allowed."""
         now = self._clock()
         with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self._window:
-                hits.popleft()
+            hits = self._recent(key, now)
             if len(hits) >= self._limit:
                 return hits[0] + self._window - now
             hits.append(now)
             if len(self._hits) > _MAX_KEYS:
                 self._hits.pop(next(iter(self._hits)))
             return None
+
+    def _recent(self, key: str, now: float) -> deque[float]:
+        hits = self._hits.setdefault(key, deque())
+        while hits and hits[0] <= now - self._window:
+            hits.popleft()
+        return hits
