@@ -370,6 +370,7 @@ def bootstrap(settings: Settings) -> Patronage:
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
+            ticker_from_bp=settings.ticker_from_bp,
         ),
         tokens=tokens,
         checkout=checkout,

@@ -12,6 +12,7 @@ reached Stripe from one address or one browser answer 429 (card-testing defence)
 from __future__ import annotations
 
 from collections.abc import Callable
+from email.utils import parseaddr
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -30,6 +31,7 @@ from patronage.application.checkout import (
     PaymentsUnavailableError,
     RateLimitedError,
 )
+from patronage.config import Settings
 from patronage.domain.campaign import Frequency
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution, Tribute
@@ -124,10 +126,16 @@ class CheckoutOut(BaseModel):
     client_secret: str = Field(description="For Stripe.js, as `status` says; empty once paid")
     publishable_key: str
     supporter_token: str = Field(description="Given once the payment succeeded")
+    members_contact: str = Field(
+        description="How a member changes or cancels (an email address or a URL); "
+        "empty for a one-time gift"
+    )
 
     @classmethod
-    def of(cls, result: CheckoutResult, publishable_key: str) -> CheckoutOut:
+    def of(cls, result: CheckoutResult, settings: Settings) -> CheckoutOut:
         paid = result.payment.status == "succeeded"
+        monthly = result.frequency == Frequency.MONTHLY
+        contact = settings.members_contact or parseaddr(settings.smtp_from)[1]
         return cls(
             checkout_id=result.checkout_id,
             status=result.payment.status,
@@ -136,8 +144,9 @@ class CheckoutOut(BaseModel):
             fee=AmountOut.of(result.fee),
             total=AmountOut.of(result.total),
             client_secret="" if paid else result.payment.client_secret,
-            publishable_key=publishable_key,
+            publishable_key=settings.stripe_publishable_key,
             supporter_token=result.supporter_token,
+            members_contact=contact if monthly else "",
         )
 
 
@@ -203,7 +212,7 @@ def _answer(call: Callable[[], CheckoutResult], patronage: PatronageDep) -> Chec
     except PaymentProviderError as error:
         # The attempt is recorded: the page retries with the same checkout key.
         raise HTTPException(status.HTTP_502_BAD_GATEWAY, detail=str(error)) from None
-    return CheckoutOut.of(result, patronage.settings.stripe_publishable_key)
+    return CheckoutOut.of(result, patronage.settings)
 
 
 @router.post("/quote")
