@@ -1,4 +1,5 @@
-"""`/checkout` over HTTP: validation, rate limits and the gateway's failures as status codes.
+"""`/checkout` over HTTP: validation, the card-testing guard's limits and the gateway's
+failures as status codes.
 
 The store is SQLite only and the gateway the in-memory one: the subject is the HTTP
 mapping. Checkout's logic is in tests/service/test_checkout.py, the Stripe gateway's
@@ -187,27 +188,66 @@ def test_a_declined_card_is_402_with_a_message_and_a_new_attempt_pays(
         assert paid.json()["status"] == "succeeded"
 
 
-def test_typos_do_not_count_against_the_limits_but_attempts_at_stripe_do(
+def test_typos_do_not_count_but_card_setups_do(settings: Settings) -> None:
+    """On the card path the guard counts each card setup (a new checkout key), once."""
+    limited = {"checkout_limit_per_reader": 2, "checkout_limit_per_ip": 30}
+    with client_for(settings, **limited) as (client, gateway):
+        for _ in range(10):  # a reader's typos, or a whole office's behind one address
+            assert client.post("/checkout", json=gift(email="ada@")).status_code == 422
+        body = gift()
+        assert client.post("/checkout", json=body).status_code == 200
+        assert client.post("/checkout", json=body).status_code == 200  # a resend: not counted
+        assert client.post("/checkout", json=gift()).status_code == 200
+        refused = client.post("/checkout", json=gift())
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
+        assert refused.json()["detail"] == (
+            "There have been too many payment attempts from here. Please try again in 10 minutes."
+        )
+    assert len(gateway.setups) == 2
+
+
+def test_a_declined_checkout_takes_no_second_charge(settings: Settings) -> None:
+    with client_for(settings) as (client, gateway):
+        body = gift()
+        client.post("/checkout", json=body)
+        [setup] = gateway.setups.values()
+        method = gateway.save_card(setup, DECLINING_CARD)
+        assert (
+            client.post("/checkout/payments", json={**body, "payment_method": method}).status_code
+            == 402
+        )
+        other = gateway.save_card(setup)
+        again = client.post("/checkout/payments", json={**body, "payment_method": other})
+        assert again.status_code == 409 and "start again" in again.json()["detail"]
+        assert gateway.payments == {}
+
+
+def test_card_testing_is_slowed_per_reader_email_and_address_counting_only_payments(
     settings: Settings,
 ) -> None:
-    limited = {"checkout_limit_per_reader": 2, "checkout_limit_per_ip": 3}
+    limited = {
+        "checkout_limit_per_reader": 2,
+        "checkout_limit_per_email": 3,
+        "checkout_limit_per_ip": 5,
+        "checkout_test_card": True,
+    }
     with client_for(settings, **limited) as (client, gateway):
-        reader = {"x-patronage-reader": "reader-7"}
-        for _ in range(10):  # a reader's typos, or a whole office's behind one address
-            typo = client.post("/checkout", json=gift(email="ada@"), headers=reader)
-            assert typo.status_code == 422
-        codes = [
-            client.post("/checkout", json=gift(), headers=reader).status_code for _ in range(3)
-        ]
-        assert codes == [200, 200, 429]
-        refused = client.post("/checkout", json=gift(), headers=reader)
+        # Typos never reach Stripe, so they never count against the reader.
+        tiny = gift(amount="0.50")
+        assert [client.post("/checkout", json=tiny).status_code for _ in range(3)] == [422] * 3
+        assert [client.post("/checkout", json=gift()).status_code for _ in range(2)] == [200] * 2
+        refused = client.post("/checkout", json=gift())
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
         assert "too many payment attempts" in refused.json()["detail"]
-        # The address has room for one more attempt, from another browser, then none.
-        other = {"x-patronage-reader": "reader-8"}
-        assert client.post("/checkout", json=gift(), headers=other).status_code == 200
-        assert client.post("/checkout", json=gift(), headers=other).status_code == 429
-    assert len(gateway.setups) == 3
+        # Another browser with the same email: one more, then the email's limit (3).
+        assert client.post("/checkout", json=gift(reader_id="reader-8")).status_code == 200
+        by_email = client.post("/checkout", json=gift(reader_id="reader-9"))
+        assert by_email.status_code == 429
+        # Every payment attempt counted against the address (5): a fresh reader and email too.
+        fresh = gift(reader_id="reader-10", email="someone.else@example.org")
+        by_address = client.post("/checkout", json=fresh)
+        assert by_address.status_code == 429
+    assert len(gateway.payments) == 3
 
 
 def test_when_the_gateway_is_down_the_donor_gets_502_and_a_retry_pays_once(

@@ -11,11 +11,10 @@ from uuid import uuid4
 import pytest
 
 from patronage.application.checkout import (
+    CheckoutRefusedError,
     CheckoutRequest,
     CheckoutResult,
-    Client,
     PaymentsUnavailableError,
-    RateLimitedError,
 )
 from patronage.bootstrap import checkout_for
 from patronage.domain.campaign import Frequency
@@ -26,8 +25,6 @@ from patronage.payments import metadata as keys
 from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 from tests.support.memory import Services, in_memory
 from tests.support.payments import DECLINING_CARD
-
-READER = Client(ip="203.0.113.7", reader_id="reader-7")
 
 
 def a_checkout(**changes: Any) -> CheckoutRequest:
@@ -42,6 +39,7 @@ def a_checkout(**changes: Any) -> CheckoutRequest:
             article_id="a-42", campaign="spring", variant="urgent", reader_id="reader-7"
         ),
         "tribute": Tribute("memory", "Grace"),
+        "ip": "203.0.113.7",
     }
     return CheckoutRequest(**(fields | changes))
 
@@ -50,7 +48,7 @@ def give(
     services: Services, request: CheckoutRequest, card: str = "4242424242424242"
 ) -> CheckoutResult:
     """The page's two calls around Stripe.js: start, confirm the card setup, pay."""
-    started = services.checkout.start(request, READER)
+    started = services.checkout.start(request)
     assert started.payment.status == "requires_payment_method" and started.supporter_token == ""
     [setup] = [
         s
@@ -58,7 +56,7 @@ def give(
         if s.client_secret == started.payment.client_secret
     ]
     method = services.gateway.save_card(setup, card)
-    return services.checkout.pay(request, method, READER)
+    return services.checkout.pay(request, method)
 
 
 def test_a_one_time_gift_asks_for_the_total_with_our_metadata(services: Services) -> None:
@@ -89,8 +87,8 @@ def test_a_one_time_gift_asks_for_the_total_with_our_metadata(services: Services
 
     # The same press of "give" sent again, to either step: same checkout, still one payment.
     head = services.ledger.head()
-    assert services.checkout.start(request, READER).checkout_id == result.checkout_id
-    assert services.checkout.pay(request, "pm_other", READER).payment == result.payment
+    assert services.checkout.start(request).checkout_id == result.checkout_id
+    assert services.checkout.pay(request, "pm_other").payment == result.payment
     assert len(services.gateway.payments) == 1
     assert services.ledger.head() == head, "the retry recorded nothing"
 
@@ -129,32 +127,42 @@ def test_a_declined_card_is_recorded_and_the_next_attempt_pays(services: Service
 def test_paying_needs_the_card_setup_of_the_same_checkout(services: Services) -> None:
     request = a_checkout()
     with pytest.raises(LookupError, match="start it first"):
-        services.checkout.pay(request, "pm_memory_1", READER)
-    services.checkout.start(request, READER)
+        services.checkout.pay(request, "pm_memory_1")
+    services.checkout.start(request)
     with pytest.raises(CheckoutMismatchError):
-        services.checkout.pay(replace(request, amount=Money(100_00, "USD")), "pm_1", READER)
+        services.checkout.pay(replace(request, amount=Money(100_00, "USD")), "pm_1")
     assert services.gateway.payments == {}
 
 
-def test_only_attempts_that_reach_stripe_count_against_the_limits() -> None:
-    with in_memory(checkout_limit_per_ip=3, checkout_limit_per_reader=100) as services:
+def test_the_guard_counts_each_card_setup_once_and_learns_of_declines() -> None:
+    limits = {"checkout_limit_per_ip": 3, "checkout_limit_per_reader": 100}
+    with in_memory(checkout_hold_after_declines=1, **limits) as services:
         request = a_checkout()
-        started = services.checkout.start(request, READER)  # 1: a card setup at Stripe
-        services.checkout.start(request, READER)  # a resend of the same press: not counted
+        started = services.checkout.start(request)  # 1: a card setup at Stripe
+        services.checkout.start(request)  # a resend of the same press: not counted
         [setup] = services.gateway.setups.values()
         assert started.payment.client_secret == setup.client_secret
-        services.checkout.pay(request, services.gateway.save_card(setup), READER)  # 2
-        services.checkout.start(a_checkout(), READER)  # 3
-        with pytest.raises(RateLimitedError, match="too many payment attempts") as limited:
-            services.checkout.start(a_checkout(), READER)
+        declining = services.gateway.save_card(setup, DECLINING_CARD)
+        with pytest.raises(PaymentRefusedError):
+            services.checkout.pay(request, declining)  # the charge: counted with its setup
+        held = a_checkout()
+        services.checkout.start(held)  # 2: held for review after the decline
+        attempt = services.ledger.get_typed(checkout_id_for(held.key), CheckoutAttempt)
+        assert "declined" in attempt.review
+        [held_setup] = [s for s in services.gateway.setups.values() if s != setup]
+        services.checkout.pay(held, services.gateway.save_card(held_setup))
+        [payment] = services.gateway.payments.values()
+        assert "declined" in payment.order.metadata[keys.REVIEW]  # staff review the gift
+        services.checkout.start(a_checkout())  # 3
+        with pytest.raises(CheckoutRefusedError, match="too many payment attempts") as limited:
+            services.checkout.start(a_checkout())
         assert "try again in 10 minutes" in str(limited.value)
-        other = Client(ip="198.51.100.1", reader_id="reader-8")
-        assert services.checkout.start(a_checkout(), other).payment.client_secret
+        assert services.checkout.start(a_checkout(ip="198.51.100.1")).payment.client_secret
 
 
 def test_the_test_card_pays_without_a_page_for_api_tests_and_benches() -> None:
     with in_memory(checkout_test_card=True) as services:
-        result = services.checkout.start(a_checkout(frequency=Frequency.MONTHLY), READER)
+        result = services.checkout.start(a_checkout(frequency=Frequency.MONTHLY))
         assert result.payment.status == "succeeded" and result.payment.subscription_id
         assert services.gateway.setups == {}
 
@@ -165,7 +173,7 @@ def test_when_the_gateway_is_down_the_attempt_stays_and_a_retry_pays_once(
     request = a_checkout()
     services.gateway.reachable = False
     with pytest.raises(PaymentProviderError):
-        services.checkout.start(request, READER)
+        services.checkout.start(request)
     waiting = services.ledger.get_typed(checkout_id_for(request.key), CheckoutAttempt)
     assert waiting.setup_intent_id == "", "the attempt is durable before the gateway is asked"
 
@@ -184,7 +192,7 @@ def test_the_same_key_with_other_details_is_refused_and_records_nothing(
     head = services.ledger.head()
     changed = replace(request, amount=Money(5000, "USD"), name="Eve")
     with pytest.raises(CheckoutMismatchError):
-        services.checkout.start(changed, READER)
+        services.checkout.start(changed)
     assert services.ledger.head() == head, "a refused checkout records nothing"
     assert len(services.gateway.payments) == 1
 
@@ -194,5 +202,5 @@ def test_without_a_gateway_checkout_says_payments_are_not_configured(
 ) -> None:
     unconfigured = checkout_for(services.settings, services.ledger, None)
     with pytest.raises(PaymentsUnavailableError, match="PATRONAGE_STRIPE_SECRET_KEY"):
-        unconfigured.start(a_checkout(), READER)
+        unconfigured.start(a_checkout())
     assert services.ledger.head() == 0

@@ -78,11 +78,11 @@ class RunningApi:
 
 
 @contextmanager
-def running_api(settings: Settings) -> Iterator[RunningApi]:
-    """Serve the API for `settings` with uvicorn on a free loopback port, in a thread of this
-    process, until the block ends; ready once `/healthz` answers."""
+def running_api(settings: Settings, port: int = 0) -> Iterator[RunningApi]:
+    """Serve the API for `settings` with uvicorn on loopback (`port`, or a free one), in a
+    thread of this process, until the block ends; ready once `/healthz` answers."""
     patronage = bootstrap(settings)
-    port = free_port()
+    port = port or free_port()
     server = uvicorn.Server(
         uvicorn.Config(create_app(patronage), host="127.0.0.1", port=port, log_config=None)
     )

@@ -99,3 +99,14 @@ def test_a_first_invoice_failing_is_incomplete_a_renewal_past_due_and_expiry_fin
     renewal = a_membership()
     renewal.fail_payment("in_2", "card_declined", at(31))
     assert renewal.status == MembershipStatus.PAST_DUE
+
+
+def test_the_newest_schedule_report_wins_in_any_order() -> None:
+    early, late = (at(30), None), (at(60), at(45))
+    in_order, reversed_order = a_membership(), a_membership()
+    in_order.report_schedule(*early, as_of=at(1))
+    in_order.report_schedule(*late, as_of=at(2))
+    reversed_order.report_schedule(*late, as_of=at(2))
+    reversed_order.report_schedule(*early, as_of=at(1))
+    for membership in (in_order, reversed_order):
+        assert (membership.period_ends_at, membership.resumes_at) == late

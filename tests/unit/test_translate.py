@@ -364,3 +364,29 @@ def test_a_customer_our_checkout_made_names_the_donor_from_its_metadata() -> Non
     assert (details.email, details.name) == ("reader.one@example.org", "Reader One")
     named = customer_details(customer | {"name": "R. One"})
     assert named.name == "R. One", "the name on Stripe's customer wins once it has one"
+
+
+def test_a_subscription_reports_when_its_period_and_its_pause_end() -> None:
+    metadata = se.our_metadata(ADA, kind="monthly")
+    # Since basil each item carries its period; before, the subscription itself did.
+    sub = se.subscription("sub_1", 1500, metadata)
+    sub["items"]["data"][0]["current_period_end"] = se.T0 + 86400
+    report = only(se.event("customer.subscription.updated", sub))
+    assert isinstance(report, ReportMembership) and report.schedule_is_current
+    assert (report.period_ends_at, report.resumes_at) == (
+        datetime.fromtimestamp(se.T0 + 86400, UTC),
+        None,
+    )
+    legacy = se.subscription(
+        "sub_2", 1500, metadata, pause_collection={"behavior": "void", "resumes_at": se.T0 + 7200}
+    )
+    legacy["current_period_end"] = se.T0 + 3600
+    paused = only(se.event("customer.subscription.updated", legacy))
+    assert paused.status == MembershipStatus.PAUSED
+    assert paused.period_ends_at == datetime.fromtimestamp(se.T0 + 3600, UTC)
+    assert paused.resumes_at == datetime.fromtimestamp(se.T0 + 7200, UTC)
+    ended = only(se.event("customer.subscription.deleted", legacy))
+    assert ended.period_ends_at is None
+    invoice = se.invoice("in_1", "sub_1", 1500, metadata, ADA)
+    invoice_report = only(se.event("invoice.paid", invoice))
+    assert not invoice_report.membership.schedule_is_current

@@ -39,6 +39,7 @@ from patronage.api.errors import add_error_handlers
 from patronage.api.headers import SecurityHeaders
 from patronage.api.inputs import BodyLimits
 from patronage.api.metrics import Metrics, metrics_port
+from patronage.api.my.routes import install as install_supporter_pages
 from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import (
     Patronage,
@@ -161,4 +162,5 @@ def create_app(patronage: Patronage) -> FastAPI:
     ):
         app.include_router(router)
     install_console(app, patronage)
+    install_supporter_pages(app, patronage)
     return app

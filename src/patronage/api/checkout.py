@@ -5,8 +5,9 @@ confirms with Stripe.js; `POST /checkout/payments` charges the card it saved (or
 membership); `POST /checkout/confirmations` reads the outcome after 3-D Secure.
 
 Refused input answers 422 with a code and a reader's message per field, before anything
-is created at Stripe and without counting against the rate limits; too many attempts that
-reached Stripe from one address or one browser answer 429 (card-testing defence).
+is created at Stripe and without counting as an attempt; the card-testing guard
+(application/card_testing.py) answers 429 when one address, reader, email or card made too
+many payment attempts or declines, 403 when the CAPTCHA failed.
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ from patronage.api.deps import PatronageDep
 from patronage.api.inputs import NoControlCharacters
 from patronage.api.reader_errors import FieldProblems, ReaderFacingRoute, problem, refuse
 from patronage.application.checkout import (
+    CheckoutClosedError,
+    CheckoutRefusedError,
     CheckoutRequest,
     CheckoutResult,
-    Client,
     PaymentsUnavailableError,
-    RateLimitedError,
 )
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency
@@ -44,10 +45,11 @@ router = APIRouter(
     route_class=ReaderFacingRoute,
     responses={
         402: {"description": "the card was declined: the reader may try another"},
+        403: {"description": "the CAPTCHA check failed"},
         404: {"description": "no such checkout"},
-        409: {"description": "the same checkout key came back with different details"},
+        409: {"description": "the same checkout key with other details, or a declined one"},
         422: {"model": FieldProblems, "description": "refused fields: a code and a message each"},
-        429: {"description": "too many payment attempts from this address or reader: try later"},
+        429: {"description": "too many payment attempts or declines from here: try later"},
         502: {"description": "Stripe failed; the same checkout key may be retried"},
         503: {"description": "payments are not configured"},
     },
@@ -97,6 +99,11 @@ class CheckoutIn(BaseModel):
     tribute: TributeIn | None = None
     tracking: TrackingIn = TrackingIn()
     reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
+    captcha_token: Annotated[
+        str,
+        Field(max_length=4096, description="The CAPTCHA widget's token, when one is configured"),
+        NoControlCharacters,
+    ] = ""
 
 
 class PaymentIn(CheckoutIn):
@@ -135,7 +142,7 @@ class CheckoutOut(BaseModel):
     def of(cls, result: CheckoutResult, settings: Settings) -> CheckoutOut:
         paid = result.payment.status == "succeeded"
         monthly = result.frequency == Frequency.MONTHLY
-        contact = settings.members_contact or parseaddr(settings.smtp_from)[1]
+        contact = settings.members_contact or _supporter_page(settings)
         return cls(
             checkout_id=result.checkout_id,
             status=result.payment.status,
@@ -150,13 +157,26 @@ class CheckoutOut(BaseModel):
         )
 
 
+def _supporter_page(settings: Settings) -> str:
+    """Where a member changes or cancels: the supporter page when it can sign them in by
+    email, else the address receipts come from."""
+    if settings.public_url is not None and settings.smtp_host:
+        return f"{str(settings.public_url).rstrip('/')}/my"
+    return parseaddr(settings.smtp_from)[1]
+
+
 class ConfirmationIn(BaseModel):
     checkout_id: UUID
 
 
-def _client(request: Request) -> Client:
-    ip = request.client.host if request.client else ""
-    return Client(ip=ip, reader_id=request.headers.get("x-patronage-reader", "")[:64])
+def _refused(error: CheckoutRefusedError) -> HTTPException:
+    if error.retry_after > 0:
+        return HTTPException(
+            status.HTTP_429_TOO_MANY_REQUESTS,
+            detail=str(error),
+            headers={"Retry-After": str(int(error.retry_after) + 1)},
+        )
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error))
 
 
 def _amount(patronage: PatronageDep, text: str, currency: str) -> Money:
@@ -169,7 +189,7 @@ def _amount(patronage: PatronageDep, text: str, currency: str) -> Money:
         raise refuse(problem(error.field, error.kind, message)) from None
 
 
-def _request(body: CheckoutIn, patronage: PatronageDep) -> CheckoutRequest:
+def _request(body: CheckoutIn, request: Request, patronage: PatronageDep) -> CheckoutRequest:
     amount = _amount(patronage, body.amount, body.currency)
     return CheckoutRequest(
         key=body.checkout_key,
@@ -185,6 +205,8 @@ def _request(body: CheckoutIn, patronage: PatronageDep) -> CheckoutRequest:
             reader_id=body.reader_id,
         ),
         tribute=None if body.tribute is None else Tribute(body.tribute.kind, body.tribute.name),
+        ip=request.client.host if request.client else "",
+        captcha_token=body.captcha_token,
     )
 
 
@@ -192,15 +214,12 @@ def _answer(call: Callable[[], CheckoutResult], patronage: PatronageDep) -> Chec
     """One checkout step, its failures as status codes with a message for the reader."""
     try:
         result = call()
-    except RateLimitedError as error:
-        log.warning("checkout_rate_limited", retry_after=int(error.retry_after))
-        raise HTTPException(
-            status.HTTP_429_TOO_MANY_REQUESTS,
-            detail=str(error),
-            headers={"Retry-After": str(int(error.retry_after) + 1)},
-        ) from None
     except PaymentsUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
+    except CheckoutRefusedError as error:
+        raise _refused(error) from None
+    except CheckoutClosedError as error:
+        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(error)) from None
     except PaymentRefusedError as error:
         log.info("checkout_payment_refused", code=error.code)
         raise HTTPException(
@@ -230,17 +249,15 @@ def quote(body: QuoteIn, patronage: PatronageDep) -> QuoteOut:
 @router.post("")
 def checkout(body: CheckoutIn, request: Request, patronage: PatronageDep) -> CheckoutOut:
     """Open the checkout and the SetupIntent the page confirms with the card."""
-    given = _request(body, patronage)
-    return _answer(lambda: patronage.checkout.start(given, _client(request)), patronage)
+    given = _request(body, request, patronage)
+    return _answer(lambda: patronage.checkout.start(given), patronage)
 
 
 @router.post("/payments")
 def payment(body: PaymentIn, request: Request, patronage: PatronageDep) -> CheckoutOut:
     """Charge the card the page saved (once), or start the membership with it."""
-    given = _request(body, patronage)
-    return _answer(
-        lambda: patronage.checkout.pay(given, body.payment_method, _client(request)), patronage
-    )
+    given = _request(body, request, patronage)
+    return _answer(lambda: patronage.checkout.pay(given, body.payment_method), patronage)
 
 
 @router.post("/confirmations")

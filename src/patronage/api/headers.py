@@ -31,6 +31,9 @@ def page_policy(stripe_js_url: str = STRIPE_JS) -> str:
     )
 
 
+PAGE_POLICY = page_policy()  # pages that never load Stripe.js from elsewhere (the supporter's)
+
+
 # FastAPI's /docs and /redoc pages load their assets from a CDN with an inline start-up
 # script; they hold no data and no credentials, and may still not be framed.
 DOCS_POLICY = (

@@ -4,13 +4,19 @@ The card path (docs/asks.md): `start` makes a customer and a SetupIntent that th
 confirms with the card in Stripe.js; `pay` charges the card it saved, once, or starts the
 membership with it; `confirm` reads the outcome after the page's 3-D Secure step.
 
-Each step that reaches Stripe does so after validation (the API's) and the rate limits
-(only attempts that reach the payment provider count), in units of work around the call
-to the payment gateway, which cannot join a database transaction:
+Each step that reaches Stripe does so after validation (at the edge), in units of work
+around the call to the payment gateway, which cannot join a database transaction:
 
 1. record the attempt (our idempotency, durable before Stripe is called);
-2. call Stripe, with idempotency keys derived from the attempt id;
+2. ask the card-testing guard (application/card_testing.py) when a new attempt begins, then
+   call Stripe, with idempotency keys derived from the attempt id; a payment the guard
+   holds carries the reason in its metadata, and its gift waits for staff review;
 3. record what Stripe made on the attempt.
+
+The guard decides once per card tried: when `start` opens a card setup (each new card is a
+new checkout key, since a declined attempt takes no second charge), or when the test card
+pays at once. Its verdict travels on the attempt to the charge; the charge's decline, or the
+payment it made, is reported back to it.
 
 Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
 into the payment's metadata and take effect when Stripe confirms the payment (its webhook);
@@ -28,10 +34,10 @@ from uuid import UUID
 
 import structlog
 
+from patronage.application.card_testing import CheckoutGuard, Decision, PaymentAttempt, Verdict
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.ports import PaymentGateway
-from patronage.application.ratelimit import RateLimiter
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
@@ -54,14 +60,26 @@ AWAITING_CARD = "requires_payment_method"  # the SetupIntent waits for the page'
 DECLINED = "declined"
 
 
-class RateLimitedError(Exception):
-    def __init__(self, retry_after: float) -> None:
-        minutes = max(1, round(retry_after / 60))
-        super().__init__(
-            "There have been too many payment attempts from this connection. "
-            f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
-        )
-        self.retry_after = retry_after
+class CheckoutRefusedError(Exception):
+    """The card-testing guard refused the attempt: `retry_after` seconds to wait when it
+    was for volume, 0 when a check (the CAPTCHA) failed. The message is for the reader; the
+    guard's reasons (which source) go to the log only."""
+
+    def __init__(self, decision: Decision) -> None:
+        if decision.retry_after > 0:
+            minutes = max(1, round(decision.retry_after / 60))
+            message = (
+                "There have been too many payment attempts from here. "
+                f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+            )
+        else:
+            message = "We could not check that this payment comes from a person. Please try again."
+        super().__init__(message)
+        self.retry_after = decision.retry_after
+
+
+class CheckoutClosedError(Exception):
+    """This checkout's card was declined: another card starts a new checkout."""
 
 
 class PaymentsUnavailableError(Exception):
@@ -78,14 +96,17 @@ class CheckoutRequest:
     name: str
     attribution: Attribution
     tribute: Tribute | None = None
+    ip: str = ""  # the client's address, for the card-testing guard
+    captcha_token: str = ""
 
-
-@dataclass(frozen=True, slots=True)
-class Client:
-    """Who is asking, as the rate limits count them: the address and the page's reader id."""
-
-    ip: str
-    reader_id: str
+    def payment_attempt(self, total: Money) -> PaymentAttempt:
+        return PaymentAttempt(
+            amount=total,
+            ip=self.ip,
+            reader_id=self.attribution.reader_id,
+            email=self.email,
+            captcha_token=self.captcha_token,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,40 +123,20 @@ class CheckoutResult:
         return self.amount + self.fee
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    per_ip: RateLimiter
-    per_reader: RateLimiter
-
-    def admit(self, client: Client) -> None:
-        """Count one attempt that reaches the payment provider; a refused one counts nowhere,
-        so one browser's refusals leave the rest of its address's budget to others."""
-        counted = [
-            (limiter, key)
-            for limiter, key in ((self.per_ip, client.ip), (self.per_reader, client.reader_id))
-            if key
-        ]
-        waits = [w for limiter, key in counted if (w := limiter.wait(key)) is not None]
-        if waits:
-            raise RateLimitedError(max(waits))
-        for limiter, key in counted:
-            limiter.hit(key)
-
-
 class Checkout:
     def __init__(
         self,
         ledger: Ledger,
         gateway: PaymentGateway | None,
         rules: AmountRules,
-        limits: Limits,
+        guard: CheckoutGuard,
         tokens: SupporterTokens,
         pay_with_test_card: bool = False,
     ) -> None:
         self.ledger = ledger
         self.gateway = gateway
         self.rules = rules
-        self.limits = limits
+        self.guard = guard
         self.tokens = tokens
         # PATRONAGE_CHECKOUT_TEST_CARD: `start` pays at once with Stripe's test card, no page.
         self.pay_with_test_card = pay_with_test_card
@@ -153,22 +154,22 @@ class Checkout:
             )
         return self.gateway
 
-    def start(self, request: CheckoutRequest, client: Client) -> CheckoutResult:
+    def start(self, request: CheckoutRequest) -> CheckoutResult:
         """Open the attempt and a card setup for the page (or, with the test card, pay)."""
         gateway = self._gateway()
         fee = self.fee_for(request.amount, request.cover_fees)
-        if self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt) is None:
-            self.limits.admit(client)  # a new attempt will reach Stripe; a resend does not count
         attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
+        # A new attempt (a resend of its key is not): the guard counts it and decides.
+        review = attempt.review if attempt.setup_intent_id else self._screen(request, attempt)
         if self.pay_with_test_card:
-            return self._charge(gateway, attempt, request, None)
-        setup = gateway.set_up_card(self._order(attempt, request))
+            return self._charge(gateway, attempt, request, None, review)
+        setup = gateway.set_up_card(self._order(attempt, request, review))
         in_one_transaction(
             self.ledger,
             lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).record_card_setup(
-                setup.customer_id, setup.setup_intent_id
+                setup.customer_id, setup.setup_intent_id, review
             ),
         )
         waiting = CreatedPayment(
@@ -176,9 +177,7 @@ class Checkout:
         )
         return self._result(attempt, waiting)
 
-    def pay(
-        self, request: CheckoutRequest, payment_method_id: str, client: Client
-    ) -> CheckoutResult:
+    def pay(self, request: CheckoutRequest, payment_method_id: str) -> CheckoutResult:
         """Charge the card the page saved with this checkout's SetupIntent, once (a resend
         finds the payment), or start the membership with it."""
         gateway = self._gateway()
@@ -191,10 +190,19 @@ class Checkout:
         )
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)
-        self.limits.admit(client)  # every charge reaches Stripe: a run of them is card testing
-        # Card-testing controls (per email and card, review holds) belong here, before Stripe.
+        if attempt.outcome == DECLINED:
+            # One charge per card setup, which the guard counted: a next card starts again.
+            raise CheckoutClosedError("this card was declined: start again with another card")
         card = SavedCard(attempt.customer_id, payment_method_id)
-        return self._charge(gateway, attempt, request, card)
+        return self._charge(gateway, attempt, request, card, attempt.review)
+
+    def _screen(self, request: CheckoutRequest, attempt: CheckoutAttempt) -> str:
+        """The card-testing guard's decision on a new attempt: refused, or the reason its
+        gift is held for review (empty: allowed)."""
+        decision = self.guard.assess(request.payment_attempt(attempt.total))
+        if decision.verdict == Verdict.REFUSE:
+            raise CheckoutRefusedError(decision)
+        return "; ".join(decision.reasons) if decision.verdict == Verdict.HOLD else ""
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
@@ -237,8 +245,12 @@ class Checkout:
         attempt: CheckoutAttempt,
         request: CheckoutRequest,
         card: SavedCard | None,
+        review: str,
     ) -> CheckoutResult:
-        order = self._order(attempt, request)
+        """The one point where a checkout's money is asked of the provider; the guard learns
+        what the provider did."""
+        order = self._order(attempt, request, review)
+        guarded = request.payment_attempt(attempt.total)
         try:
             if request.frequency == Frequency.MONTHLY:
                 payment = gateway.monthly(order, card)
@@ -246,11 +258,13 @@ class Checkout:
                 payment = gateway.one_time(order, card)
         except PaymentRefusedError as refused:
             log.info("checkout_declined", checkout_id=str(attempt.id), code=refused.code)
+            self.guard.note_declined(guarded)
             in_one_transaction(
                 self.ledger,
                 lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).settle(DECLINED),
             )
             raise
+        self.guard.note_payment(payment.payment_intent_id or payment.subscription_id, guarded)
         in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
         log.info(
             "checkout_payment_created",
@@ -263,7 +277,9 @@ class Checkout:
         )
         return self._result(attempt, payment)
 
-    def _order(self, attempt: CheckoutAttempt, request: CheckoutRequest) -> PaymentOrder:
+    def _order(
+        self, attempt: CheckoutAttempt, request: CheckoutRequest, review: str
+    ) -> PaymentOrder:
         return PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
@@ -277,6 +293,7 @@ class Checkout:
                 tribute=attempt.tribute,
                 donor_email=request.email,
                 donor_name=request.name,
+                review=review,
             ),
         )
 

@@ -372,6 +372,8 @@ class Giving:
             membership.change_amount(report.monthly_amount, report.as_of, report.period)
         if report.status is not None:
             membership.report_status(report.status, report.as_of)
+        if report.schedule_is_current:
+            membership.report_schedule(report.period_ends_at, report.resumes_at, report.as_of)
         return membership
 
     def report_membership(self, report: ReportMembership) -> UUID:

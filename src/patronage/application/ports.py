@@ -6,8 +6,10 @@ application never imports an SDK (an import contract in pyproject.toml holds thi
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
+from patronage.domain.money import Money
 from patronage.payments.orders import CardSetup, CreatedPayment, PaymentOrder, SavedCard
 
 
@@ -36,4 +38,44 @@ class PaymentGateway(Protocol):
 
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as the provider has it now."""
+        ...
+
+
+class CaptchaVerifier(Protocol):
+    """Checks the token a CAPTCHA widget (Turnstile, hCaptcha...) gave the donor's page.
+
+    Returns True when the provider vouches for it, False when it does not (a missing,
+    forged, expired or reused token), None when the provider could not be asked.
+    """
+
+    def verify(self, token: str, remote_ip: str) -> bool | None: ...
+
+
+class MembershipGateway(Protocol):
+    """Changes a membership's subscription at the provider, and opens its card page.
+
+    Nothing here records anything: the provider's webhook reports each change, and the
+    ledger follows it. Failures raise `PaymentProviderError` (try again later).
+    """
+
+    def change_amount(self, subscription_id: str, amount: Money) -> None:
+        """Charge `amount` every month from the next payment on (no proration now)."""
+        ...
+
+    def pause(self, subscription_id: str, resumes_at: datetime) -> None:
+        """Collect nothing until `resumes_at`."""
+        ...
+
+    def resume(self, subscription_id: str) -> None:
+        """Collect again: end a pause, or take back a cancellation at the period's end."""
+        ...
+
+    def cancel_at_period_end(self, subscription_id: str) -> None: ...
+
+    def cancel_now(self, subscription_id: str) -> None:
+        """End it now: nothing more is charged."""
+        ...
+
+    def card_page(self, subscription_id: str, return_url: str) -> str:
+        """The address of the provider's own page where the member updates their card."""
         ...

@@ -49,6 +49,7 @@ class CheckoutAttempt(Aggregate):
         self.attribution = attribution
         self.tribute = tribute
         self.setup_intent_id = ""
+        self.review = ""  # why the card-testing guard held its gift for review, if it did
         self.payment_intent_id = ""
         self.subscription_id = ""
         self.customer_id = ""
@@ -67,16 +68,19 @@ class CheckoutAttempt(Aggregate):
         ):
             raise CheckoutMismatchError("this checkout was already started with other details")
 
-    def record_card_setup(self, customer_id: str, setup_intent_id: str) -> None:
-        """The customer and SetupIntent made for the page to save the donor's card; a resend
-        keeps the first."""
+    def record_card_setup(self, customer_id: str, setup_intent_id: str, review: str) -> None:
+        """The customer and SetupIntent made for the page to save the donor's card, and the
+        card-testing guard's reason to hold the gift (empty: none); a resend keeps the first."""
         if not self.setup_intent_id:
-            self._card_setup_started(customer_id=customer_id, setup_intent_id=setup_intent_id)
+            self._card_setup_started(
+                customer_id=customer_id, setup_intent_id=setup_intent_id, review=review
+            )
 
     @event("CardSetupStarted")
-    def _card_setup_started(self, customer_id: str, setup_intent_id: str) -> None:
+    def _card_setup_started(self, customer_id: str, setup_intent_id: str, review: str) -> None:
         self.customer_id = customer_id
         self.setup_intent_id = setup_intent_id
+        self.review = review
 
     def record_payment(
         self, payment_intent_id: str, subscription_id: str, customer_id: str

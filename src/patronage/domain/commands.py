@@ -64,6 +64,11 @@ class ReportMembership:
     amount_is_current: bool = True
     # How often `monthly_amount` is charged (the name predates yearly and weekly plans).
     period: BillingPeriod = field(default_factory=BillingPeriod)
+    # The subscription's own reports also tell when its period ends (its next payment, or
+    # its end when a cancellation is scheduled) and when a pause ends.
+    schedule_is_current: bool = False
+    period_ends_at: datetime | None = None
+    resumes_at: datetime | None = None
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,9 @@ whose final value does not depend on delivery order:
 - monthly amount: the newest report from the subscription itself wins; an amount read off an
   invoice only starts a membership and gives way to any report from the subscription;
 - start: the earliest time any report names;
-- attribution: learnt once, from the first report that carries one.
+- attribution: learnt once, from the first report that carries one;
+- schedule (end of the current period, end of a pause): the newest report from the
+  subscription wins.
 """
 
 from __future__ import annotations
@@ -94,6 +96,11 @@ class Membership(Aggregate):
         self.payments: dict[str, Money] = {}
         self.payment_gifts: dict[str, UUID] = {}
         self.failures: list[str] = []
+        # When the current period ends (the next payment, or the end once a cancellation is
+        # scheduled; None: not known yet), and when a pause ends.
+        self.period_ends_at: datetime | None = None
+        self.resumes_at: datetime | None = None
+        self.schedule_as_of: datetime | None = None
 
     @property
     def is_cancelled(self) -> bool:
@@ -175,6 +182,26 @@ class Membership(Aggregate):
     @event("AmountConfirmed")
     def _amount_confirmed(self, as_of: datetime) -> None:
         self.amount_as_of = as_of
+
+    def report_schedule(
+        self, period_ends_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+    ) -> None:
+        """Apply the period end and pause end the subscription had at `as_of`,
+        unless a newer report is known."""
+        if self.schedule_as_of is not None and as_of <= self.schedule_as_of:
+            return
+        if (period_ends_at, resumes_at) != (self.period_ends_at, self.resumes_at):
+            self._schedule_reported(
+                period_ends_at=period_ends_at, resumes_at=resumes_at, as_of=as_of
+            )
+
+    @event("ScheduleReported")
+    def _schedule_reported(
+        self, period_ends_at: datetime | None, resumes_at: datetime | None, as_of: datetime
+    ) -> None:
+        self.period_ends_at = period_ends_at
+        self.resumes_at = resumes_at
+        self.schedule_as_of = as_of
 
     def note_start(self, started_at: datetime) -> None:
         """The membership started no later than `started_at`: keep the earliest time."""

@@ -35,7 +35,7 @@ from patronage.domain.commands import (
     UpdateCustomer,
 )
 from patronage.domain.gift import DisputeStatus
-from patronage.domain.membership import MembershipStatus
+from patronage.domain.membership import ENDED, MembershipStatus
 from patronage.domain.money import Money, MoneyError
 from patronage.domain.text import has_control_characters
 from patronage.domain.values import BillingPeriod, PostalAddress
@@ -509,6 +509,17 @@ def _subscription_amount(subscription: Json) -> tuple[Money, BillingPeriod] | No
     return _discounted(total, subscription), period or BillingPeriod()
 
 
+def _period_ends_at(subscription: Json, status: MembershipStatus) -> datetime | None:
+    """The end of the subscription's current period (on the subscription before basil, on
+    each item since): its next payment, or its end when a cancellation is scheduled."""
+    if status in ENDED:
+        return None
+    ends = [_time(subscription.get("current_period_end"))] + [
+        _time(item.get("current_period_end")) for item in _items(subscription.get("items"))
+    ]
+    return min((end for end in ends if end is not None), default=None)
+
+
 def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Translation:
     subscription_id = _required_id(subscription, "subscription")
     priced = _subscription_amount(subscription)
@@ -518,16 +529,20 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
     metadata = _dict(subscription.get("metadata"))
     started_at = _time(subscription.get("start_date")) or _time(subscription.get("created"))
     deleted = _str(event.get("type")) == "customer.subscription.deleted"
+    status = membership_status(subscription, deleted=deleted)
     return [
         ReportMembership(
             subscription_id=subscription_id,
             supporter=_supporter(subscription, metadata),
             monthly_amount=amount,
-            status=membership_status(subscription, deleted=deleted),
+            status=status,
             as_of=at,
             attribution=meta.read_attribution(metadata),
             started_at=started_at,
             period=period,
+            schedule_is_current=True,
+            period_ends_at=_period_ends_at(subscription, status),
+            resumes_at=_time(_dict(subscription.get("pause_collection")).get("resumes_at")),
         )
     ]
 

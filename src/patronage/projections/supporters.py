@@ -413,3 +413,14 @@ def one(store: ViewStore, supporter_id: str, *, year: int) -> SupporterRow | Non
     with store.read() as tx:
         r = tx.one("SELECT * FROM {supporters} WHERE supporter_id = :id", id=supporter_id)
         return None if r is None else _rows(tx, [r], year)[0]
+
+
+def membership_ids(store: ViewStore, supporter_id: str) -> list[str]:
+    """A supporter's memberships (and those of records merged into them), newest first."""
+    with store.read() as tx:
+        rows = tx.all(
+            "SELECT membership_id FROM {memberships} WHERE supporter_id = :sid"
+            " ORDER BY started_at DESC, membership_id",
+            sid=supporter_id,
+        )
+    return [r["membership_id"] for r in rows]

@@ -33,7 +33,7 @@ TEST_PAYMENT_METHOD = "pm_card_visa"
 
 
 @contextmanager
-def _stripe_errors() -> Iterator[None]:
+def stripe_errors() -> Iterator[None]:
     try:
         yield
     except stripe.CardError as error:
@@ -52,6 +52,27 @@ def plan_id_for(amount: Money) -> str:
     return f"patronage-monthly-{amount.currency.lower()}-{amount.minor}"
 
 
+def ensure_plan(client: stripe.StripeClient, amount: Money) -> str:
+    """The id of the monthly plan for `amount`, created at Stripe the first time."""
+    plan_id = plan_id_for(amount)
+    try:
+        client.v1.plans.retrieve(plan_id)
+    except stripe.InvalidRequestError as error:
+        if error.http_status != 404:
+            raise
+        client.v1.plans.create(
+            {
+                "id": plan_id,
+                "amount": amount.minor,
+                "currency": amount.currency.lower(),
+                "interval": "month",
+                "product": {"name": f"Monthly membership, {amount}"},
+            },
+            {"idempotency_key": f"patronage-plan-{plan_id}"},
+        )
+    return plan_id
+
+
 class StripePaymentGateway:
     """Implements application.ports.PaymentGateway with Stripe's API."""
 
@@ -67,7 +88,7 @@ class StripePaymentGateway:
         return {"idempotency_key": f"patronage-{what}-{order.checkout_id}{suffix}"}
 
     def set_up_card(self, order: PaymentOrder) -> CardSetup:
-        with _stripe_errors():
+        with stripe_errors():
             customer_id = self._customer(order, {})
             intent = self._stripe.v1.setup_intents.create(
                 {
@@ -90,7 +111,7 @@ class StripePaymentGateway:
             "payment_method": self._test_card() if card is None else card.payment_method_id,
             "confirm": True,
         }
-        with _stripe_errors():
+        with stripe_errors():
             if card is not None:
                 params["customer"] = card.customer_id
                 self._attach(card)
@@ -111,7 +132,7 @@ class StripePaymentGateway:
         return TEST_PAYMENT_METHOD
 
     def monthly(self, order: PaymentOrder, card: SavedCard | None = None) -> CreatedPayment:
-        with _stripe_errors():
+        with stripe_errors():
             if card is None:  # the server's test card (PATRONAGE_CHECKOUT_TEST_CARD)
                 test_card = self._test_card()
                 customer_id = self._customer(
@@ -124,7 +145,7 @@ class StripePaymentGateway:
             else:
                 customer_id = card.customer_id
                 self._attach(card)
-            plan = self._plan(order.total)
+            plan = ensure_plan(self._stripe, order.total)
             subscription = self._stripe.v1.subscriptions.create(
                 {
                     "customer": customer_id,
@@ -193,28 +214,9 @@ class StripePaymentGateway:
             return None
         return self._stripe.v1.payment_intents.retrieve(str(intent_id))
 
-    def _plan(self, amount: Money) -> str:
-        plan_id = plan_id_for(amount)
-        try:
-            self._stripe.v1.plans.retrieve(plan_id)
-        except stripe.InvalidRequestError as error:
-            if error.http_status != 404:
-                raise
-            self._stripe.v1.plans.create(
-                {
-                    "id": plan_id,
-                    "amount": amount.minor,
-                    "currency": amount.currency.lower(),
-                    "interval": "month",
-                    "product": {"name": f"Monthly membership, {amount}"},
-                },
-                {"idempotency_key": f"patronage-plan-{plan_id}"},
-            )
-        return plan_id
-
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as Stripe has it now ("succeeded" once the money is in)."""
-        with _stripe_errors():
+        with stripe_errors():
             if payment_intent_id:
                 intent = self._stripe.v1.payment_intents.retrieve(payment_intent_id)
                 return CreatedPayment(

@@ -1,0 +1,146 @@
+"""Supporter sessions, form tokens and one-click cancellation links, all signed by keys
+derived from one secret (PATRONAGE_SUPPORTER_TOKEN_SECRET, which the ask's token uses too).
+
+The session is a signed, HttpOnly, SameSite=Lax cookie that expires: Lax, so a link to the
+page from the supporter's own email opens it signed in; every change is a POST carrying a
+form token derived from the session cookie, which another site cannot read or make.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import secrets
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import Depends, Request, Response
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+
+from patronage.api.deps import PatronageDep
+from patronage.domain.supporter import Supporter
+
+SESSION_COOKIE = "patronage_supporter"
+FORM_FIELD = "form_token"
+
+
+class SupporterRefusedError(Exception):
+    """A supporter page refused: 401 shows the sign-in form, other statuses a message."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class SupporterKeys:
+    """The keys of the supporter pages, each derived for one purpose from one secret."""
+
+    def __init__(self, secret: str, session_seconds: int) -> None:
+        root = secret.encode() or secrets.token_bytes(32)
+        self._session_key = self._derive(root, "session")
+        self._form_key = self._derive(root, "form")
+        self._cancel_key = self._derive(root, "cancel")
+        self._sessions = URLSafeTimedSerializer(
+            self._session_key.hex(), salt="patronage-supporter-session"
+        )
+        self.session_seconds = session_seconds
+
+    @staticmethod
+    def _derive(root: bytes, purpose: str) -> bytes:
+        return hmac.new(root, f"patronage-supporter:{purpose}".encode(), hashlib.sha256).digest()
+
+    def session(self, supporter_id: UUID, started_at: datetime) -> str:
+        return self._sessions.dumps({"sid": str(supporter_id), "at": started_at.isoformat()})
+
+    def read_session(self, cookie: str) -> UUID | None:
+        """The supporter of a session cookie; None if forged or expired."""
+        try:
+            data: Any = self._sessions.loads(cookie, max_age=self.session_seconds)
+            return UUID(data["sid"])
+        except (BadSignature, KeyError, TypeError, ValueError):
+            return None
+
+    def form_token(self, cookie: str) -> str:
+        return hmac.new(self._form_key, cookie.encode(), hashlib.sha256).hexdigest()
+
+    def cancel_token(self, membership_id: UUID) -> str:
+        """The one-click cancellation link's token: the membership id and our signature of
+        it, so it names exactly that membership and no other can be made from it."""
+        return f"{_b64(membership_id.bytes)}.{self._cancel_signature(membership_id)}"
+
+    def _cancel_signature(self, membership_id: UUID) -> str:
+        digest = hmac.new(self._cancel_key, b"cancel:" + membership_id.bytes, hashlib.sha256)
+        return _b64(digest.digest())
+
+    def read_cancel_token(self, token: str) -> UUID | None:
+        """The membership a cancellation token names; None if it is not one we made."""
+        encoded, _, signature = token.partition(".")
+        try:
+            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            membership_id = UUID(bytes=raw)
+        except ValueError:
+            return None
+        expected = self._cancel_signature(membership_id)
+        return membership_id if hmac.compare_digest(signature, expected) else None
+
+
+def keys(request: Request) -> SupporterKeys:
+    value: SupporterKeys = request.app.state.supporter_keys
+    return value
+
+
+def _signed_in(request: Request, patronage: PatronageDep) -> Supporter:
+    cookie = request.cookies.get(SESSION_COOKIE)
+    supporter_id = keys(request).read_session(cookie) if cookie else None
+    supporter = None if supporter_id is None else patronage.access.supporter(supporter_id)
+    if supporter is None:
+        raise SupporterRefusedError(401, "Please sign in to see your giving.")
+    return supporter
+
+
+SignedIn = Annotated[Supporter, Depends(_signed_in)]
+
+
+async def checked_form(request: Request, supporter: SignedIn) -> FormData:
+    """The posted form of a signed-in supporter, once its token matches their session."""
+    form = await request.form()
+    token = form.get(FORM_FIELD)
+    expected = keys(request).form_token(request.cookies.get(SESSION_COOKIE, ""))
+    if not isinstance(token, str) or not hmac.compare_digest(token, expected):
+        raise SupporterRefusedError(
+            403, "This form is out of date: go back, reload the page and try again."
+        )
+    return form
+
+
+CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+def field(form: FormData, name: str, max_length: int = 200) -> str:
+    value = form.get(name)
+    return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+def start_session(request: Request, response: Response, supporter_id: UUID) -> None:
+    supporter_keys = keys(request)
+    response.set_cookie(
+        SESSION_COOKIE,
+        supporter_keys.session(supporter_id, datetime.now(UTC)),
+        max_age=supporter_keys.session_seconds,
+        path="/my",
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
+
+
+def end_session(response: Response) -> None:
+    response.delete_cookie(SESSION_COOKIE, path="/my")
