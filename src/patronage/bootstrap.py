@@ -310,7 +310,7 @@ def payment_gateway(
 ) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = client or make_stripe_client(settings)
-    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+    return None if client is None else StripePaymentGateway(client, settings.checkout_test_card)
 
 
 def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
@@ -355,6 +355,7 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
         ),
         guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
+        pay_with_test_card=settings.checkout_test_card,
     )
 
 
@@ -429,6 +430,7 @@ def bootstrap(settings: Settings) -> Patronage:
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
+            ticker_from_bp=settings.ticker_from_bp,
         ),
         tokens=tokens,
         checkout=checkout,

@@ -32,6 +32,7 @@ PUBLIC = {
     ("POST", "/asks"),  # readers, on article pages
     ("POST", "/checkout/quote"),
     ("POST", "/checkout"),
+    ("POST", "/checkout/payments"),
     ("POST", "/checkout/confirmations"),
     ("GET", "/static/patronage-embed.js"),
     ("GET", "/demo/article"),  # the demo's pages, mounted only in demo mode

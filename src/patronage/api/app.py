@@ -84,7 +84,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         # The webhook reads its own (larger) limit, and refuses with its own reason.
         by_path={"/webhooks/stripe": patronage.settings.max_webhook_bytes + 1},
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, stripe_js_url=settings.stripe_js_url)
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(

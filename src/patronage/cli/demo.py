@@ -85,6 +85,7 @@ def demo(
                     stripe_webhook_secrets=webhook_secret,
                     supporter_token_secret=secrets.token_hex(32),
                     demo_mode=True,
+                    stripe_js_url=f"{stripe_url}/js.stripe.com/v3/",  # localstripe's stand-in
                     smtp_host=mail.host,
                     smtp_port=mail.port,
                     smtp_security="none",
