@@ -130,12 +130,12 @@ class World:
 @contextmanager
 def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -> Iterator[World]:
     """`members`: email -> monthly amount in cents (each gives 50.00 USD once, too)."""
-    port = free_port()
     with (
         localstripe_server(tmp_path) as server,
         mail_catcher(tmp_path / "mail") as mail,
         recording_portal() as (portal_url, recorded),
     ):
+        port = free_port()  # after the others have bound theirs
         settings = load_settings(
             _env_file=None,
             **{

@@ -43,6 +43,8 @@ def confirm_page(request: Request, patronage: PatronageDep, token: str = "") -> 
 async def cancel_now(request: Request, patronage: PatronageDep) -> Response:
     token = field(await request.form(), "token", 200)
     membership = _membership(request, patronage, token)
+    if membership.is_cancelled:
+        return render(request, "cancel.html", membership=membership, token=token)
     try:
         await run_in_threadpool(patronage.member_changes.cancel_now, membership.id)
     except NotYourMembershipError:

@@ -65,7 +65,10 @@ class StripeMembershipGateway:
 
     def cancel_now(self, subscription_id: str) -> None:
         with stripe_errors():
-            self._stripe.v1.subscriptions.cancel(subscription_id)
+            # A second click (or a link used again) must not fail: Stripe refuses to cancel
+            # a cancelled subscription.
+            if self._stripe.v1.subscriptions.retrieve(subscription_id).status != "canceled":
+                self._stripe.v1.subscriptions.cancel(subscription_id)
 
     def card_page(self, subscription_id: str, return_url: str) -> str:
         with stripe_errors():
