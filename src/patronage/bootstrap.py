@@ -20,8 +20,10 @@ import structlog
 from patronage.application.allocation import BanditScores
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
+from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
-from patronage.application.checkout import Checkout, Limits
+from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
+from patronage.application.checkout import Checkout
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
@@ -29,9 +31,8 @@ from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
 from patronage.application.payloads import StripePayloads
-from patronage.application.ports import PaymentGateway
+from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
-from patronage.application.ratelimit import RateLimiter
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
@@ -44,6 +45,7 @@ from patronage.asks.token import SupporterTokens
 from patronage.config import EventStore, Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
+from patronage.payments.captcha import SiteVerifyCaptcha
 from patronage.payments.stripe.client import make_stripe_client
 from patronage.payments.stripe.events import StripeEventList
 from patronage.payments.stripe.gateway import StripePaymentGateway
@@ -271,12 +273,14 @@ class Patronage:
     year_end: YearEndJobs
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
+    commits: CommitBatcher
     access: SupporterAccess
     my_giving: MyGiving
     member_changes: MembershipChanges
     mailer: SmtpMailer | None  # None while no SMTP server is configured
 
     def close(self) -> None:
+        self.commits.close()
         try:
             self.impressions.flush()
         except Exception:  # view counts are not worth failing a shutdown for
@@ -305,8 +309,35 @@ def payment_gateway(
     return None if client is None else StripePaymentGateway(client, settings.demo_mode)
 
 
+def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
+    """The CAPTCHA provider's siteverify check, or None (the guard's no-op default)."""
+    if settings.captcha_verify_url is None:
+        return None
+    return SiteVerifyCaptcha(
+        str(settings.captcha_verify_url), settings.captcha_secret.get_secret_value()
+    )
+
+
+def checkout_guard(settings: Settings) -> CheckoutGuard:
+    return CheckoutGuard(
+        GuardPolicy(
+            attempts={
+                Source.ADDRESS: settings.checkout_limit_per_ip,
+                Source.READER: settings.checkout_limit_per_reader,
+                Source.EMAIL: settings.checkout_limit_per_email,
+                Source.CARD: settings.checkout_limit_per_card,
+            },
+            window_seconds=settings.checkout_limit_window_seconds,
+            declines_to_block=settings.checkout_decline_limit,
+            block_seconds=settings.checkout_decline_block_seconds,
+            hold_after_declines=settings.checkout_hold_after_declines,
+            hold_after_cards=settings.checkout_hold_after_cards,
+        ),
+        captcha_verifier(settings),
+    )
+
+
 def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | None) -> Checkout:
-    window = settings.checkout_limit_window_seconds
     return Checkout(
         ledger=ledger,
         gateway=gateway,
@@ -316,11 +347,9 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
             maximum_major=settings.checkout_maximum,
             fee_rate_bp=settings.fee_rate_basis_points,
             fee_fixed_cents=settings.fee_fixed_cents,
+            minimums_major=tuple(settings.checkout_minimums.items()),
         ),
-        limits=Limits(
-            per_ip=RateLimiter(settings.checkout_limit_per_ip, window),
-            per_reader=RateLimiter(settings.checkout_limit_per_reader, window),
-        ),
+        guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
     )
 
@@ -367,7 +396,8 @@ def bootstrap(settings: Settings) -> Patronage:
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
-    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client))
+    commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
+    inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
     return Patronage(
         settings=settings,
@@ -404,6 +434,7 @@ def bootstrap(settings: Settings) -> Patronage:
         branding=branding(settings),
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
+        commits=commits,
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),

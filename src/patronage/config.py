@@ -168,9 +168,21 @@ class Settings(BaseSettings):
     checkout_maximum: int = Field(default=10_000, ge=1, description="Largest gift, whole units")
     fee_rate_basis_points: int = Field(default=220, ge=0, le=2000, description="220 = 2.2%")
     fee_fixed_cents: int = Field(default=30, ge=0, le=1000, description="In 1/100 of a unit")
+    # Smallest gift per currency in whole units ("JPY=500,USD=5"), over checkout_minimum.
+    checkout_minimums: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    # Card-testing guard (docs/security.md): payments asked of Stripe per source and window.
     checkout_limit_per_ip: int = Field(default=10, ge=1)
     checkout_limit_per_reader: int = Field(default=5, ge=1)
+    checkout_limit_per_email: int = Field(default=5, ge=1)
+    checkout_limit_per_card: int = Field(default=3, ge=1)
     checkout_limit_window_seconds: int = Field(default=600, ge=1)
+    checkout_decline_limit: int = Field(default=5, ge=1, description="Declines that block")
+    checkout_decline_block_seconds: int = Field(default=3600, ge=1, le=7 * 86_400)
+    checkout_hold_after_declines: int = Field(default=2, ge=0, description="0: never hold")
+    checkout_hold_after_cards: int = Field(default=3, ge=0, description="0: never hold")
+    # An optional CAPTCHA: the provider's siteverify endpoint (Turnstile, hCaptcha) and secret.
+    captcha_verify_url: AnyHttpUrl | None = None
+    captcha_secret: SecretStr = SecretStr("")
     demo_mode: bool = Field(
         default=False, description="Confirm payments on the server with Stripe's test card"
     )
@@ -199,6 +211,11 @@ class Settings(BaseSettings):
     # Money without our checkout's metadata: "review" (listed for staff) or "book" (a gift).
     unattributed_payments: Literal["review", "book"] = "review"
 
+    # Group commit of the webhook path (docs/performance.md): at most this many concurrent
+    # deliveries' saves in one transaction, gathered for at most this long.
+    write_batch_max: int = Field(default=100, ge=1, le=1000)
+    write_batch_wait_seconds: float = Field(default=0.002, ge=0.0, le=0.1)
+
     # Projections (views): how often the in-process SQLite runner polls the log, and how
     # long a read after a staff action waits for the views to catch up.
     projection_poll_seconds: float = Field(default=0.25, gt=0, le=60)
@@ -217,6 +234,24 @@ class Settings(BaseSettings):
             return [normalise_currency(str(c)) for c in codes] if isinstance(codes, list) else codes
         except MoneyError as error:
             raise ValueError(str(error)) from None
+
+    @field_validator("checkout_minimums", mode="before")
+    @classmethod
+    def _minimums(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        minimums: dict[str, int] = {}
+        for part in (p.strip() for p in value.split(",")):
+            code, _, amount = part.partition("=")
+            if not part:
+                continue
+            if not amount.strip().isdigit():
+                raise ValueError(f"{part!r}: write CURRENCY=WHOLE_UNITS, e.g. JPY=500")
+            try:
+                minimums[normalise_currency(code.strip())] = int(amount)
+            except MoneyError as error:
+                raise ValueError(str(error)) from None
+        return minimums
 
     @field_validator("database_url")
     @classmethod
@@ -276,6 +311,10 @@ class Settings(BaseSettings):
     def _checkout_is_coherent(self) -> Settings:
         if self.checkout_minimum > self.checkout_maximum:
             raise ValueError("PATRONAGE_CHECKOUT_MINIMUM is above PATRONAGE_CHECKOUT_MAXIMUM")
+        if any(not 1 <= m <= self.checkout_maximum for m in self.checkout_minimums.values()):
+            raise ValueError("PATRONAGE_CHECKOUT_MINIMUMS must be between 1 and the maximum")
+        if self.captcha_verify_url is not None and not self.captcha_secret.get_secret_value():
+            raise ValueError("PATRONAGE_CAPTCHA_VERIFY_URL needs PATRONAGE_CAPTCHA_SECRET")
         if self.smtp_host and "@" not in self.smtp_from:
             raise ValueError("PATRONAGE_SMTP_FROM needs an address when PATRONAGE_SMTP_HOST is set")
         if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):

@@ -1,4 +1,5 @@
-"""`/checkout` over HTTP: validation, rate limits and the gateway's failures as status codes.
+"""`/checkout` over HTTP: validation, the card-testing guard's limits and the gateway's
+failures as status codes.
 
 The store is SQLite only and the gateway the in-memory one: the subject is the HTTP
 mapping. Checkout's logic is in tests/service/test_checkout.py, the Stripe gateway's
@@ -129,20 +130,32 @@ def test_without_demo_mode_the_page_gets_a_client_secret_and_the_token_after_pay
         assert unknown.status_code == 404
 
 
-def test_card_testing_is_slowed_by_per_reader_and_per_ip_limits(settings: Settings) -> None:
-    limited = {"checkout_limit_per_reader": 2, "checkout_limit_per_ip": 5, "demo_mode": True}
+def test_card_testing_is_slowed_per_reader_email_and_address_counting_only_payments(
+    settings: Settings,
+) -> None:
+    limited = {
+        "checkout_limit_per_reader": 2,
+        "checkout_limit_per_email": 3,
+        "checkout_limit_per_ip": 5,
+        "demo_mode": True,
+    }
     with client_for(settings, **limited) as (client, gateway):
-        reader = {"x-patronage-reader": "reader-7"}
-        tiny = gift(amount="0.50")  # junk counts as an attempt too
-        codes = [client.post("/checkout", json=tiny, headers=reader).status_code for _ in range(3)]
-        assert codes == [422, 422, 429]
-        refused = client.post("/checkout", json=gift(), headers=reader)
+        # Typos never reach Stripe, so they never count against the reader.
+        tiny = gift(amount="0.50")
+        assert [client.post("/checkout", json=tiny).status_code for _ in range(3)] == [422] * 3
+        assert [client.post("/checkout", json=gift()).status_code for _ in range(2)] == [200] * 2
+        refused = client.post("/checkout", json=gift())
         assert refused.status_code == 429 and int(refused.headers["retry-after"]) > 0
-        # Every attempt counted against the address (5): another browser gets one more.
-        other = {"x-patronage-reader": "reader-8"}
-        assert client.post("/checkout", json=gift(), headers=other).status_code == 200
-        assert client.post("/checkout", json=gift(), headers=other).status_code == 429
-    assert len(gateway.payments) == 1
+        assert "too many attempts from this reader" in refused.json()["detail"]
+        # Another browser with the same email: one more, then the email's limit (3).
+        assert client.post("/checkout", json=gift(reader_id="reader-8")).status_code == 200
+        by_email = client.post("/checkout", json=gift(reader_id="reader-9"))
+        assert by_email.status_code == 429 and "email" in by_email.json()["detail"]
+        # Every payment attempt counted against the address (5): a fresh reader and email too.
+        fresh = gift(reader_id="reader-10", email="someone.else@example.org")
+        by_address = client.post("/checkout", json=fresh)
+        assert by_address.status_code == 429 and "address" in by_address.json()["detail"]
+    assert len(gateway.payments) == 3
 
 
 def test_when_the_gateway_is_down_the_donor_gets_502_and_a_retry_pays_once(

@@ -52,3 +52,11 @@ def test_valid_amounts() -> None:
     assert RULES.parse("25", "usd") == Money(2500, "USD")
     assert RULES.parse("2.00", "USD") == Money(200, "USD")
     assert RULES.parse("1500", "JPY") == Money(1500, "JPY")
+
+
+def test_a_currency_may_have_its_own_minimum() -> None:
+    rules = AmountRules(("USD", "JPY"), 2, 10_000, 220, 30, minimums_major=(("JPY", 500),))
+    assert rules.minimum("JPY") == Money(500, "JPY") and rules.minimum("USD") == Money(200, "USD")
+    with pytest.raises(AmountError, match="smallest gift"):
+        rules.parse("499", "JPY")
+    assert rules.parse("500", "JPY") == Money(500, "JPY")

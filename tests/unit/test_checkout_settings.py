@@ -20,3 +20,11 @@ def test_checkout_limits_and_currencies_are_checked() -> None:
         "USD",
         "EUR",
     ]
+
+
+def test_per_currency_minimums_are_read_and_checked() -> None:
+    settings = load_settings(_env_file=None, checkout_minimums="jpy=500, USD=5")
+    assert settings.checkout_minimums == {"JPY": 500, "USD": 5}
+    for wrong in ("JPY500", "XXX=5", "USD=0", "USD=20000"):
+        with pytest.raises(SettingsError):
+            load_settings(_env_file=None, checkout_minimums=wrong)

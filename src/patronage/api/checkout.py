@@ -1,7 +1,8 @@
 """`POST /checkout` and friends: take a gift from the ask on the article page.
 
-Refused input answers 422 with a reason before anything is created at Stripe; too many
-attempts from one address or one browser answer 429 (card-testing defence).
+Refused input answers 422 with a reason before anything is created at Stripe; the
+card-testing guard (application/card_testing.py) answers 429 when one address, reader,
+email or card made too many payment attempts or declines, 403 when the CAPTCHA failed.
 """
 
 from __future__ import annotations
@@ -10,17 +11,17 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
 from patronage.api.amounts import AmountOut
 from patronage.api.deps import PatronageDep
 from patronage.api.inputs import NoControlCharacters
 from patronage.application.checkout import (
+    CheckoutRefusedError,
     CheckoutRequest,
     CheckoutResult,
     PaymentsUnavailableError,
-    RateLimitedError,
 )
 from patronage.domain.campaign import Frequency
 from patronage.domain.money import Money
@@ -33,9 +34,10 @@ router = APIRouter(
     tags=["checkout"],
     responses={
         402: {"description": "the card was declined"},
+        403: {"description": "the CAPTCHA check failed"},
         404: {"description": "no such checkout"},
         409: {"description": "the same checkout key came back with different details"},
-        429: {"description": "too many checkouts from this address or reader: try later"},
+        429: {"description": "too many payment attempts or declines from here: try later"},
         502: {"description": "Stripe failed; the same checkout key may be retried"},
         503: {"description": "payments are not configured"},
     },
@@ -85,6 +87,11 @@ class CheckoutIn(BaseModel):
     tribute: TributeIn | None = None
     tracking: TrackingIn = TrackingIn()
     reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
+    captcha_token: Annotated[
+        str,
+        Field(max_length=4096, description="The CAPTCHA widget's token, when one is configured"),
+        NoControlCharacters,
+    ] = ""
 
 
 class CheckoutOut(BaseModel):
@@ -118,19 +125,14 @@ class ConfirmationIn(BaseModel):
     checkout_id: UUID
 
 
-def admit(request: Request, patronage: PatronageDep) -> None:
-    """Count the attempt before the body is even validated, so junk counts too."""
-    ip = request.client.host if request.client else ""
-    reader = request.headers.get("x-patronage-reader", "")[:64]
-    try:
-        patronage.checkout.limits.admit(ip, reader)
-    except RateLimitedError as error:
-        log.warning("checkout_rate_limited", retry_after=int(error.retry_after))
-        raise HTTPException(
+def _refused(error: CheckoutRefusedError) -> HTTPException:
+    if error.retry_after > 0:
+        return HTTPException(
             status.HTTP_429_TOO_MANY_REQUESTS,
             detail=str(error),
             headers={"Retry-After": str(int(error.retry_after) + 1)},
-        ) from None
+        )
+    return HTTPException(status.HTTP_403_FORBIDDEN, detail=str(error))
 
 
 def _amount(patronage: PatronageDep, text: str, currency: str) -> Money:
@@ -153,10 +155,10 @@ def quote(body: QuoteIn, patronage: PatronageDep) -> QuoteOut:
     )
 
 
-@router.post("", dependencies=[Depends(admit)])
-def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
+@router.post("")
+def checkout(body: CheckoutIn, request: Request, patronage: PatronageDep) -> CheckoutOut:
     amount = _amount(patronage, body.amount, body.currency)
-    request = CheckoutRequest(
+    order = CheckoutRequest(
         key=body.checkout_key,
         frequency=body.frequency,
         amount=amount,
@@ -170,11 +172,15 @@ def checkout(body: CheckoutIn, patronage: PatronageDep) -> CheckoutOut:
             reader_id=body.reader_id,
         ),
         tribute=None if body.tribute is None else Tribute(body.tribute.kind, body.tribute.name),
+        ip=request.client.host if request.client else "",
+        captcha_token=body.captcha_token,
     )
     try:
-        result = patronage.checkout.start(request)
+        result = patronage.checkout.start(order)
     except PaymentsUnavailableError as error:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, detail=str(error)) from None
+    except CheckoutRefusedError as error:
+        raise _refused(error) from None
     except PaymentRefusedError as error:
         log.info("checkout_payment_refused", reason=str(error))
         raise HTTPException(status.HTTP_402_PAYMENT_REQUIRED, detail=str(error)) from None

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from patronage.api.deps import PatronageDep
 from patronage.api.metrics import Metrics, MetricsDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
+from patronage.payments.declines import decline_of
 from patronage.payments.envelope import RefusedBodyError, parse_event_body
 from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
 
@@ -126,6 +127,9 @@ async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -
             detail="the ledger is unavailable; deliver again later",
             headers={"Retry-After": "30"},
         ) from None
+    decline = None if outcome.duplicate else decline_of(event)
+    if decline is not None:  # a card declined after the page confirmed it: card testing?
+        patronage.checkout.guard.note_provider_decline(decline)
     result = "duplicate" if outcome.duplicate else str(outcome.status)
     metrics.webhook_events.labels(outcome.event_type, result).inc()
     # The views show this event's effect once their position (metrics, `projections

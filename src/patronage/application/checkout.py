@@ -1,10 +1,12 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: rate limits, strict validation, then two units of work around one call to
+Order of work: strict validation (at the edge), then two units of work around one call to
 the payment gateway, which cannot join a database transaction:
 
 1. record the attempt (our idempotency, durable before Stripe is called);
-2. create the payment, with idempotency keys derived from the attempt id;
+2. ask the card-testing guard (application/card_testing.py), then create the payment, with
+   idempotency keys derived from the attempt id; a payment the guard holds carries the
+   reason in its metadata, and its gift waits for staff review;
 3. record what Stripe made on the attempt.
 
 Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
@@ -23,10 +25,10 @@ from uuid import UUID
 
 import structlog
 
+from patronage.application.card_testing import CheckoutGuard, Decision, PaymentAttempt, Verdict
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.ports import PaymentGateway
-from patronage.application.ratelimit import RateLimiter
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import Frequency
 from patronage.domain.checkout import CheckoutAttempt, checkout_id_for
@@ -34,15 +36,26 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution, Tribute
 from patronage.payments.amounts import AmountRules
 from patronage.payments.metadata import checkout_metadata
-from patronage.payments.orders import SUCCEEDED, CreatedPayment, PaymentOrder
+from patronage.payments.orders import (
+    SUCCEEDED,
+    CreatedPayment,
+    PaymentOrder,
+    PaymentRefusedError,
+)
 
 log = structlog.get_logger(__name__)
 
 
-class RateLimitedError(Exception):
-    def __init__(self, retry_after: float) -> None:
-        super().__init__("too many attempts; please wait a few minutes")
-        self.retry_after = retry_after
+class CheckoutRefusedError(Exception):
+    """The card-testing guard refused the attempt: `retry_after` seconds to wait when it
+    was for volume, 0 when a check (the CAPTCHA) failed."""
+
+    def __init__(self, decision: Decision) -> None:
+        reason = "; ".join(decision.reasons)
+        if decision.retry_after > 0:
+            reason += "; please wait a few minutes"
+        super().__init__(reason)
+        self.retry_after = decision.retry_after
 
 
 class PaymentsUnavailableError(Exception):
@@ -59,6 +72,17 @@ class CheckoutRequest:
     name: str
     attribution: Attribution
     tribute: Tribute | None = None
+    ip: str = ""  # the client's address, for the card-testing guard
+    captcha_token: str = ""
+
+    def payment_attempt(self, total: Money) -> PaymentAttempt:
+        return PaymentAttempt(
+            amount=total,
+            ip=self.ip,
+            reader_id=self.attribution.reader_id,
+            email=self.email,
+            captcha_token=self.captcha_token,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,32 +99,19 @@ class CheckoutResult:
         return self.amount + self.fee
 
 
-@dataclass(frozen=True, slots=True)
-class Limits:
-    per_ip: RateLimiter
-    per_reader: RateLimiter
-
-    def admit(self, ip: str, reader_id: str) -> None:
-        for limiter, key in ((self.per_ip, ip), (self.per_reader, reader_id)):
-            if key:
-                wait = limiter.hit(key)
-                if wait is not None:
-                    raise RateLimitedError(wait)
-
-
 class Checkout:
     def __init__(
         self,
         ledger: Ledger,
         gateway: PaymentGateway | None,
         rules: AmountRules,
-        limits: Limits,
+        guard: CheckoutGuard,
         tokens: SupporterTokens,
     ) -> None:
         self.ledger = ledger
         self.gateway = gateway
         self.rules = rules
-        self.limits = limits
+        self.guard = guard
         self.tokens = tokens
         # Names the supporter a payment is for (found, or the id they will be registered
         # with) without registering anyone: that waits for Stripe's confirmation.
@@ -122,7 +133,7 @@ class Checkout:
         attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        payment = self._create(gateway, attempt, request)
+        payment = self._guarded_create(gateway, attempt, request)
         in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
         log.info(
             "checkout_payment_created",
@@ -170,8 +181,30 @@ class Checkout:
         unit.add(attempt)
         return attempt
 
-    def _create(
+    def _guarded_create(
         self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
+    ) -> CreatedPayment:
+        """The one point where a checkout reaches the provider: the guard decides first, and
+        learns what the provider did."""
+        guarded = request.payment_attempt(attempt.total)
+        decision = self.guard.assess(guarded)
+        if decision.verdict == Verdict.REFUSE:
+            raise CheckoutRefusedError(decision)
+        review = "; ".join(decision.reasons) if decision.verdict == Verdict.HOLD else ""
+        try:
+            payment = self._create(gateway, attempt, request, review)
+        except PaymentRefusedError:
+            self.guard.note_declined(guarded)
+            raise
+        self.guard.note_payment(payment.payment_intent_id or payment.subscription_id, guarded)
+        return payment
+
+    def _create(
+        self,
+        gateway: PaymentGateway,
+        attempt: CheckoutAttempt,
+        request: CheckoutRequest,
+        review: str,
     ) -> CreatedPayment:
         order = PaymentOrder(
             checkout_id=attempt.id,
@@ -186,6 +219,7 @@ class Checkout:
                 tribute=attempt.tribute,
                 donor_email=request.email,
                 donor_name=request.name,
+                review=review,
             ),
         )
         if request.frequency == Frequency.MONTHLY:

@@ -17,16 +17,23 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
+from patronage.application.batching import CommitBatcher
 from patronage.application.giving import CounterpartMissingError, Giving
 from patronage.application.identity import concerns_erased
-from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, newest_first
+from patronage.application.ledger import (
+    EventsCommitter,
+    Ledger,
+    UnitOfWork,
+    in_one_transaction,
+    newest_first,
+)
 from patronage.application.sealing import payload_subject
 from patronage.domain.commands import (
     GivingCommand,
@@ -57,6 +64,8 @@ from patronage.payments.reduction import reduced_payload_json
 from patronage.payments.translate import Ignore, UntranslatableEventError, translate
 
 log = structlog.get_logger(__name__)
+
+T = TypeVar("T")
 
 # The event classes that @event("Received") and @event("Opened") made on the aggregates.
 RECEIVED_TOPIC = get_topic(vars(InboxEvent)["Received"])
@@ -288,11 +297,22 @@ def _waiting_key(error: Exception, commands: list[GivingCommand]) -> str | None:
 
 class Inbox:
     def __init__(
-        self, ledger: Ledger, giving: Giving, lookups: StripeLookups | None = None
+        self,
+        ledger: Ledger,
+        giving: Giving,
+        lookups: StripeLookups | None = None,
+        commits: CommitBatcher | None = None,
     ) -> None:
         self.ledger = ledger
         self.giving = giving
         self.lookups = lookups  # None: no Stripe key configured, so parked events only wait
+        # Concurrent deliveries' saves share a transaction (application/batching.py).
+        self._commit: EventsCommitter = (
+            commits.commit if commits is not None else lambda events: ledger.save(*events)
+        )
+
+    def _in_one_transaction(self, work: Callable[[UnitOfWork], T]) -> T:
+        return in_one_transaction(self.ledger, work, self._commit)
 
     # Recording -----------------------------------------------------------------------------
 
@@ -333,8 +353,10 @@ class Inbox:
             payload_json=payload_json,
             source=source,
         )
+        if inbox_event.id in self.ledger.repository:
+            return False  # a redelivery: found by a read, without taking the write lock
         try:
-            self.ledger.save(inbox_event)
+            self._commit(inbox_event.collect_events())
         except IntegrityError:
             if inbox_event.id in self.ledger.repository:
                 return False
@@ -496,7 +518,7 @@ class Inbox:
                 inbox_event.reduce_payload(reduced_payload_json(inbox_event.payload))
             return inbox_event
 
-        applied = in_one_transaction(self.ledger, work)
+        applied = self._in_one_transaction(work)
         if applied.payload_reduced:
             self.ledger.keys.delete(payload_subject(applied.id))
         return applied
@@ -515,7 +537,7 @@ class Inbox:
             inbox_event.park(key)
             return True
 
-        if in_one_transaction(self.ledger, work):
+        if self._in_one_transaction(work):
             log.info("stripe_event_parked", event_id=event_id, waiting_for=key)
 
     def _mark(self, event_id: str, force: bool, change: Callable[[InboxEvent], None]) -> InboxEvent:
@@ -526,7 +548,7 @@ class Inbox:
                 change(inbox_event)
             return inbox_event
 
-        return in_one_transaction(self.ledger, work)
+        return self._in_one_transaction(work)
 
     @staticmethod
     def _leave_waitlist(unit: UnitOfWork, inbox_event: InboxEvent) -> None:
@@ -674,7 +696,7 @@ class Inbox:
 
         if self.get(event_id) is None:
             return None
-        in_one_transaction(self.ledger, work)
+        self._in_one_transaction(work)
         log.info("stripe_event_skipped", event_id=event_id, by=by)
         return self.detail(event_id)
 

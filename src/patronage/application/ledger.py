@@ -196,14 +196,29 @@ class UnitOfWork:
         if changed:
             self.ledger.save(*changed)
 
+    def collect_events(self) -> list[Any]:
+        """The new events of every changed aggregate, taken out of them, for a save that
+        commits several units together (application/batching.py)."""
+        return [event for a in self._aggregates.values() for event in a.collect_events()]
 
-def in_one_transaction(ledger: Ledger, work: Callable[[UnitOfWork], T]) -> T:
-    """Run `work` on a fresh unit of work and commit it, again if a concurrent save won."""
+
+# Saves a unit's new events, perhaps with other units' (application/batching.py).
+EventsCommitter = Callable[[Sequence[Any]], object]
+
+
+def in_one_transaction(
+    ledger: Ledger, work: Callable[[UnitOfWork], T], commit: EventsCommitter | None = None
+) -> T:
+    """Run `work` on a fresh unit of work and commit it (through `commit`, else alone),
+    again if a concurrent save won."""
 
     def attempt() -> T:
         unit = UnitOfWork(ledger)
         result = work(unit)
-        unit.commit()
+        if commit is None:
+            unit.commit()
+        else:
+            commit(unit.collect_events())
         return result
 
     return retrying(attempt)

@@ -34,6 +34,16 @@ class PaymentGateway(Protocol):
         ...
 
 
+class CaptchaVerifier(Protocol):
+    """Checks the token a CAPTCHA widget (Turnstile, hCaptcha...) gave the donor's page.
+
+    Returns True when the provider vouches for it, False when it does not (a missing,
+    forged, expired or reused token), None when the provider could not be asked.
+    """
+
+    def verify(self, token: str, remote_ip: str) -> bool | None: ...
+
+
 class MembershipGateway(Protocol):
     """Changes a membership's subscription at the provider, and opens its card page.
 

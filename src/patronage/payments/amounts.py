@@ -23,9 +23,13 @@ class AmountRules:
     maximum_major: int
     fee_rate_bp: int  # the card rate in basis points: 220 is 2.2%
     fee_fixed_cents: int  # the fixed fee in hundredths of a unit: 30 is 30c, 0.30 EUR
+    # Per-currency minimums in whole units, over `minimum_major` (card testers probe with
+    # the smallest charge a form takes; 2 units of JPY is not a gift).
+    minimums_major: tuple[tuple[str, int], ...] = ()
 
     def minimum(self, currency: str) -> Money:
-        return Money(self.minimum_major * 10 ** currency_exponent(currency), currency)
+        major = dict(self.minimums_major).get(currency, self.minimum_major)
+        return Money(major * 10 ** currency_exponent(currency), currency)
 
     def maximum(self, currency: str) -> Money:
         return Money(self.maximum_major * 10 ** currency_exponent(currency), currency)

@@ -27,6 +27,8 @@ TRIBUTE_NAME = "patronage_tribute_name"
 # confirms the payment (a checkout that is never paid changes no one).
 DONOR_EMAIL = "patronage_donor_email"
 DONOR_NAME = "patronage_donor_name"
+# Why the card-testing guard held this payment's gift for staff review (empty: not held).
+REVIEW = "patronage_review"
 
 
 def checkout_metadata(
@@ -38,6 +40,7 @@ def checkout_metadata(
     tribute: Tribute | None = None,
     donor_email: str = "",
     donor_name: str = "",
+    review: str = "",
 ) -> dict[str, str]:
     metadata = {
         SUPPORTER_ID: str(supporter_id),
@@ -56,7 +59,15 @@ def checkout_metadata(
     if tribute is not None:
         metadata[TRIBUTE_KIND] = tribute.kind
         metadata[TRIBUTE_NAME] = tribute.name[:500]
+    if review:
+        metadata[REVIEW] = review[:500]
     return metadata
+
+
+def read_review(metadata: Mapping[str, object]) -> str:
+    """Why our checkout held the payment's gift for review, or an empty string."""
+    value = metadata.get(REVIEW)
+    return refuse_control_characters(value).strip() if isinstance(value, str) else ""
 
 
 def read_attribution(metadata: Mapping[str, object]) -> Attribution:

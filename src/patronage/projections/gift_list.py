@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from patronage.projections.store import Row, ViewStore
+from patronage.projections.store import ViewStore, from_row
 
 GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
 _STATUS: dict[str, str] = {
@@ -93,30 +93,6 @@ _GIFT_SELECT = (
 )
 
 
-def _line(r: Row) -> GiftLine:
-    return GiftLine(
-        gift_id=r["gift_id"],
-        received_at=r["received_at"],
-        supporter_id=r["supporter_id"],
-        email=r["email"],
-        name=r["name"],
-        kind=r["kind"],
-        currency=r["currency"],
-        amount=int(r["amount"]),
-        fee_covered=int(r["fee_covered"]),
-        refunded=int(r["refunded"]),
-        lost=int(r["lost"]),
-        open_disputes=int(r["open_disputes"]),
-        article_id=r["article_id"],
-        campaign=r["campaign"],
-        variant=r["variant"],
-        payment_id=r["payment_id"],
-        tribute_kind=r["tribute_kind"],
-        tribute_name=r["tribute_name"],
-        receipt_number=r["receipt_number"],
-    )
-
-
 def gift_page(
     store: ViewStore, filters: GiftFilters, *, limit: int = 50, offset: int = 0
 ) -> tuple[int, list[GiftLine]]:
@@ -131,7 +107,7 @@ def gift_page(
             offset=offset,
             **params,
         )
-    return int(total), [_line(r) for r in rows]
+    return int(total), [from_row(GiftLine, r) for r in rows]
 
 
 def iter_gifts(store: ViewStore, filters: GiftFilters) -> Iterator[GiftLine]:
@@ -149,7 +125,7 @@ def iter_gifts(store: ViewStore, filters: GiftFilters) -> Iterator[GiftLine]:
                 batch=BATCH,
                 **params,
             )
-        yield from (_line(r) for r in rows)
+        yield from (from_row(GiftLine, r) for r in rows)
         if len(rows) < BATCH:
             return
         after = (rows[-1]["received_at"], rows[-1]["gift_id"])
@@ -263,17 +239,7 @@ def iter_memberships(
                 **params,
             )
         for r in rows:
-            yield MembershipLine(
-                membership_id=r["membership_id"],
-                supporter_id=r["supporter_id"],
-                email=r["email"],
-                name=r["name"],
-                status=r["status"],
-                monthly=int(r["monthly_minor"]),
-                currency=r["currency"],
-                started_at=r["started_at"],
-                cancelled_at=r["cancelled_at"] or "",
-            )
+            yield from_row(MembershipLine, r, monthly="monthly_minor")
         if len(rows) < BATCH:
             return
         after = (rows[-1]["started_at"], rows[-1]["membership_id"])

@@ -24,7 +24,7 @@ from patronage.domain.values import PostalAddress
 from patronage.projections import facts
 from patronage.projections.base import EventLog, Handlers, ViewProjection, iso
 from patronage.projections.polling import wait_for
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx, from_row
 
 REPLACED = "replaced"
 VALID = (ReceiptStatus.ISSUED.value, ReceiptStatus.EMAILED.value)
@@ -259,26 +259,7 @@ class DonorWaiting:
 
 
 def _entry(r: Row) -> ReceiptEntry:
-    return ReceiptEntry(
-        receipt_id=r["receipt_id"],
-        number=r["number"],
-        kind=r["kind"],
-        supporter_id=r["supporter_id"],
-        donor_name=r["donor_name"],
-        tax_year=int(r["tax_year"]),
-        currency=r["currency"],
-        amount_minor=int(r["amount"]),
-        eligible_minor=int(r["eligible"]),
-        gift_count=int(r["gift_count"]),
-        status=r["status"],
-        issued_on=r["issued_on"],
-        replaces_number=r["replaces_number"],
-        replaced_by_number=r["replaced_by_number"],
-        void_reason=r["void_reason"],
-        email_state=r["email_state"],
-        email_error=r["email_error"],
-        needs_correction=bool(r["needs_correction"]),
-    )
+    return from_row(ReceiptEntry, r, amount_minor="amount", eligible_minor="eligible")
 
 
 def receipts(
@@ -340,16 +321,7 @@ def unreceipted(store: ViewStore, year: tuple[datetime, datetime]) -> list[Unrec
             " GROUP BY g.supporter_id, g.currency ORDER BY g.supporter_id, g.currency",
             **_bounds(year),
         )
-    return [
-        Unreceipted(
-            supporter_id=r["supporter_id"],
-            currency=r["currency"],
-            gifts=int(r["gifts"]),
-            amount_minor=int(r["amount"]),
-            held=int(r["held"]),
-        )
-        for r in rows
-    ]
+    return [from_row(Unreceipted, r, amount_minor="amount") for r in rows]
 
 
 def supporter_gifts(store: ViewStore, supporter_id: str) -> list[GiftState]:
@@ -363,18 +335,7 @@ def supporter_gifts(store: ViewStore, supporter_id: str) -> list[GiftState]:
             sid=supporter_id,
         )
     return [
-        GiftState(
-            gift_id=r["gift_id"],
-            kind=r["kind"],
-            received_at=r["received_at"],
-            currency=r["currency"],
-            amount_minor=int(r["amount"]),
-            refunded_minor=int(r["refunded"]),
-            lost_minor=int(r["lost"]),
-            open_disputes=int(r["open_disputes"]),
-            receipt_number=r["receipt_number"],
-            receipt_status=r["receipt_status"],
-        )
+        from_row(GiftState, r, amount_minor="amount", refunded_minor="refunded", lost_minor="lost")
         for r in rows
     ]
 

@@ -17,13 +17,35 @@ import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
-from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
 
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
+
 Row = dict[str, Any]
+Shape = TypeVar("Shape", bound="DataclassInstance")
 _PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+
+def from_row(shape: type[Shape], row: Row, **columns: str) -> Shape:
+    """A view's row as a dataclass: each field from the column of its name (or the column
+    `columns` names for it). Whole numbers come back as int whatever the driver returns (a
+    SUM is a Decimal on PostgreSQL), flags as bool, and an absent text as ""."""
+    values: dict[str, Any] = {}
+    for field in fields(shape):
+        value = row[columns.get(field.name, field.name)]
+        kind = field.type if isinstance(field.type, str) else field.type.__name__
+        if kind == "int":
+            value = int(value)
+        elif kind == "bool":
+            value = bool(value)
+        elif kind == "str" and value is None:
+            value = ""
+        values[field.name] = value
+    return shape(**values)
 
 
 @dataclass(frozen=True)

@@ -2,26 +2,22 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 from uuid import UUID
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from patronage.api.console.pages import reason, render
+from patronage.api.console.pages import REFUSED, after_form, back_to, reason, render
 from patronage.api.console.session import AdminUser, CheckedForm, text
 from patronage.api.deps import PatronageDep
-from patronage.domain.errors import DomainError
 from patronage.domain.staff import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 ROLES = [r.value for r in Role]
-
-
-def _to(path: str, *, notice: str = "", error: str = "") -> RedirectResponse:
-    query = f"notice={quote(notice)}" if notice else f"error={quote(error)}"
-    return RedirectResponse(f"{path}?{query}", status_code=303)
+STAFF_PAGE = "/console/staff"
+TOKENS_PAGE = "/console/tokens"
 
 
 def _role(value: str) -> Role:
@@ -42,29 +38,29 @@ def staff(
 
 @router.post("/staff")
 def add_staff(user: AdminUser, form: CheckedForm, patronage: PatronageDep) -> Response:
-    email = text(form, "email", 320)
-    try:
+    def add() -> str:
+        email = text(form, "email", 320)
         role = _role(text(form, "role"))
         with patronage.audit.action(user.actor, "staff.added", email, {"role": role.value}):
             patronage.staff.add(email, role, str(form.get("password") or ""), by=user.actor)
-    except (DomainError, ValueError) as error:
-        return _to("/console/staff", error=reason(error))
-    return _to("/console/staff", notice=f"{email} added as {role.value}.")
+        return f"{email} added as {role.value}."
+
+    return after_form(STAFF_PAGE, add)
 
 
 @router.post("/staff/{staff_id}/role")
 def change_role(
     user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
 ) -> Response:
-    try:
+    def change() -> str:
         role = _role(text(form, "role"))
         with patronage.audit.action(
             user.actor, "staff.role_changed", str(staff_id), {"role": role.value}
         ):
             member = patronage.staff.change_role(staff_id, role, by=user.actor)
-    except (DomainError, ValueError) as error:
-        return _to("/console/staff", error=reason(error))
-    return _to("/console/staff", notice=f"{member.email} is now {role.value}.")
+        return f"{member.email} is now {role.value}."
+
+    return after_form(STAFF_PAGE, change)
 
 
 @router.post("/staff/{staff_id}/access")
@@ -73,16 +69,17 @@ def change_access(
 ) -> Response:
     """Disable (ending their sessions) or enable a staff member."""
     enable = text(form, "access") == "enable"
-    if staff_id == user.staff_id and not enable:
-        return _to("/console/staff", error="You cannot disable yourself.")
-    try:
+
+    def change() -> str:
+        if staff_id == user.staff_id and not enable:
+            raise ValueError("You cannot disable yourself.")
         action = "staff.enabled" if enable else "staff.disabled"
         with patronage.audit.action(user.actor, action, str(staff_id)):
-            change = patronage.staff.enable if enable else patronage.staff.disable
-            member = change(staff_id, user.actor)
-    except DomainError as error:
-        return _to("/console/staff", error=reason(error))
-    return _to("/console/staff", notice=f"{member.email} {'enabled' if enable else 'disabled'}.")
+            switch = patronage.staff.enable if enable else patronage.staff.disable
+            member = switch(staff_id, user.actor)
+        return f"{member.email} {'enabled' if enable else 'disabled'}."
+
+    return after_form(STAFF_PAGE, change)
 
 
 @router.get("/tokens", response_class=HTMLResponse)
@@ -106,8 +103,8 @@ def create_token(
         days = int(text(form, "days") or 90)
         with patronage.audit.action(user.actor, "token.created", label, {"role": role.value}):
             issued = patronage.api_tokens.create(label, role, days, by=user.actor)
-    except (DomainError, ValueError) as error:
-        return _to("/console/tokens", error=reason(error))
+    except REFUSED as refused:
+        return back_to(TOKENS_PAGE, error=reason(refused))
     return render(
         request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
         issued=issued, notice=f"Token {issued.token.token_id} created.",
@@ -118,12 +115,12 @@ def create_token(
 def revoke_token(
     user: AdminUser, _form: CheckedForm, patronage: PatronageDep, token_id: str
 ) -> Response:
-    try:
+    def revoke() -> str:
         with patronage.audit.action(user.actor, "token.revoked", token_id):
             patronage.api_tokens.revoke(token_id[:64], by=user.actor)
-    except DomainError as error:
-        return _to("/console/tokens", error=reason(error))
-    return _to("/console/tokens", notice=f"Token {token_id} revoked.")
+        return f"Token {token_id} revoked."
+
+    return after_form(TOKENS_PAGE, revoke)
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -21,7 +21,7 @@ from patronage.api.campaigns import (
     variant_results,
 )
 from patronage.api.console.charts import bar_chart
-from patronage.api.console.pages import reason, render
+from patronage.api.console.pages import REFUSED, after_form, back_to, reason, render
 from patronage.api.console.session import (
     CheckedForm,
     ConsoleRefusedError,
@@ -43,18 +43,18 @@ def _spec(patronage: Patronage, code: str) -> CampaignSpec:
     return spec
 
 
-def _back(code: str, *, notice: str = "", error: str = "") -> RedirectResponse:
-    query = f"notice={quote(notice)}" if notice else f"error={quote(error)}"
-    return RedirectResponse(f"/console/campaigns/{quote(code)}?{query}", status_code=303)
+def _page(code: str) -> str:
+    return f"/console/campaigns/{quote(code)}"
 
 
 def _attempt(code: str, done: str, command: Callable[[], object]) -> RedirectResponse:
     """Run a change; back to the campaign page saying it was done, or why not."""
-    try:
+
+    def act() -> str:
         command()
-    except (HTTPException, ValueError) as error:
-        return _back(code, error=reason(error))
-    return _back(code, notice=done)
+        return done
+
+    return after_form(_page(code), act)
 
 
 def _amounts(form: FormData, name: str, currency: str) -> list[int]:
@@ -145,9 +145,9 @@ def create(user: EditorUser, form: CheckedForm, patronage: PatronageDep) -> Resp
                     body.to_settings(), [v.to_domain() for v in body.variants], by=user.actor
                 )
             )
-    except (HTTPException, ValueError) as error:
-        return RedirectResponse(f"/console/campaigns?error={quote(reason(error))}", 303)
-    return _back(code, notice="Campaign created as a draft.")
+    except REFUSED as refused:
+        return back_to("/console/campaigns", error=reason(refused))
+    return back_to(_page(code), notice="Campaign created as a draft.")
 
 
 @router.get("/{code}", response_class=HTMLResponse)

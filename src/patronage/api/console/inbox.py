@@ -8,11 +8,11 @@ import json
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, HTTPException, Path, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Path, Request
+from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
-from patronage.api.console.pages import reason, render
+from patronage.api.console.pages import after_form, back_to, render
 from patronage.api.console.session import (
     AdminUser,
     CheckedForm,
@@ -21,13 +21,12 @@ from patronage.api.console.session import (
     text,
 )
 from patronage.api.deps import PatronageDep
-from patronage.domain.errors import DomainError
 from patronage.domain.inbox import SKIPPABLE, InboxStatus
 
 router = APIRouter(prefix="/console/inbox", include_in_schema=False)
 EventId = Annotated[str, Path(max_length=255)]
 PaymentId = Annotated[str, Path(max_length=255)]
-REFUSED = (HTTPException, DomainError, ValueError)  # ValueError: pydantic's ValidationError
+INBOX_PAGE = "/console/inbox"
 PAGE = 50
 
 
@@ -79,7 +78,7 @@ def replay(
     with patronage.audit.action(user.actor, "inbox.event_replayed", event_id):
         if patronage.inbox.replay(event_id) is None:
             raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
-    return _back_to(f"/console/inbox/{quote(event_id)}", notice="Replayed.")
+    return back_to(f"/console/inbox/{quote(event_id)}", notice="Replayed.")
 
 
 @router.post("/{event_id}/skip")
@@ -87,14 +86,13 @@ def skip(
     user: AdminUser, form: CheckedForm, patronage: PatronageDep, event_id: EventId
 ) -> Response:
     """Never apply a parked or failed event, with the reason (as the staff API does)."""
-    try:
+
+    def skip_it() -> str:
         body = staff_inbox.SkipIn(reason=text(form, "reason"))
         staff_inbox.skip(event_id, body, patronage, user.actor)
-    except REFUSED as refused:
-        return _back_to(f"/console/inbox/{quote(event_id)}", error=reason(refused))
-    return _back_to(
-        f"/console/inbox/{quote(event_id)}", notice="Skipped: it will never be applied."
-    )
+        return "Skipped: it will never be applied."
+
+    return after_form(f"/console/inbox/{quote(event_id)}", skip_it)
 
 
 @router.post("/unbooked/{payment_id}/book")
@@ -102,11 +100,12 @@ def book(
     user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
 ) -> Response:
     """Book an unbooked payment as a one-time gift."""
-    try:
+
+    def book_it() -> str:
         booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
-    except REFUSED as refused:
-        return _back_to("/console/inbox", error=reason(refused))
-    return _back_to("/console/inbox", notice=f"{booked.payment_id} booked as a gift.")
+        return f"{booked.payment_id} booked as a gift."
+
+    return after_form(INBOX_PAGE, book_it)
 
 
 @router.post("/unbooked/{payment_id}/dismiss")
@@ -114,14 +113,10 @@ def dismiss(
     user: FinanceUser, form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
 ) -> Response:
     """Dismiss an unbooked payment as not a donation, with the reason."""
-    try:
+
+    def dismiss_it() -> str:
         body = staff_inbox.DismissIn(reason=text(form, "reason"))
         staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
-    except REFUSED as refused:
-        return _back_to("/console/inbox", error=reason(refused))
-    return _back_to("/console/inbox", notice=f"{payment_id} dismissed.")
+        return f"{payment_id} dismissed."
 
-
-def _back_to(page: str, *, notice: str = "", error: str = "") -> RedirectResponse:
-    query = urlencode({"notice": notice} if notice else {"error": error})
-    return RedirectResponse(f"{page}?{query}", status_code=303)
+    return after_form(INBOX_PAGE, dismiss_it)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
@@ -18,9 +20,13 @@ from patronage.api.console.session import (
     set_cookie,
     signer,
 )
+from patronage.domain.errors import DomainError
 from patronage.domain.money import Money
 
 CSRF_COOKIE_SECONDS = 7 * 24 * 3600
+# What a form's action may refuse with; the page shows the reason. ValueError covers pydantic's
+# ValidationError and LookupError an unknown id.
+REFUSED = (HTTPException, DomainError, ValueError, LookupError)
 
 
 def money(minor: int | None, currency: str | None) -> str:
@@ -119,3 +125,18 @@ def reason(error: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()
         )
     return str(error) or type(error).__name__
+
+
+def back_to(page: str, *, notice: str = "", error: str = "") -> RedirectResponse:
+    """After a form (post, redirect, get): back to the page, with what happened for it to show."""
+    query = urlencode({"notice": notice} if notice else {"error": error})
+    return RedirectResponse(f"{page}?{query}", status_code=303)
+
+
+def after_form(page: str, act: Callable[[], str]) -> RedirectResponse:
+    """Do what a form asks: back to the page saying what was done, or why it was refused."""
+    try:
+        notice = act()
+    except REFUSED as refused:
+        return back_to(page, error=reason(refused))
+    return back_to(page, notice=notice)

@@ -1,0 +1,113 @@
+"""Group commit: the saves of concurrent commands written in one transaction per batch.
+
+On PostgreSQL every save takes the event table's lock (the library keeps notification ids
+in commit order that way), so saves are serial and each costs a round trip with the lock
+held. A command hands its unit of work's new events to `CommitBatcher.commit` and waits; one
+committer thread takes every waiting unit (waiting at most `max_wait` for more, up to
+`max_batch`) and saves them all with one `Ledger.save`: one transaction, one lock, one
+NOTIFY. When that save fails (a duplicate id, a concurrent change to an aggregate, two
+units of the batch changing the same aggregate, or anything else), nothing of the batch is
+written, and the committer saves each unit again on its own, so each command gets its own
+outcome (a conflict makes `retrying` run that command again) and one bad unit never fails
+the others. `commit` returns only once its own events are committed.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+
+from patronage.application import acting
+from patronage.application.ledger import Ledger
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class _Waiting:
+    events: Sequence[Any]
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class CommitBatcher:
+    def __init__(self, ledger: Ledger, max_batch: int = 100, max_wait: float = 0.002) -> None:
+        self.ledger = ledger
+        self.max_batch = max_batch
+        self.max_wait = max_wait
+        self._queue: queue.SimpleQueue[_Waiting | None] = queue.SimpleQueue()
+        self._start = threading.Lock()
+        self._thread: threading.Thread | None = None
+
+    def commit(self, events: Sequence[Any]) -> None:
+        """Save `events` (domain events) with whatever other commands are saving now;
+        returns once they are committed, raises what saving them alone raised."""
+        if not events:
+            return
+        if acting.pending_record() is not None or self.max_batch <= 1:
+            # A staff action's audit record is saved with its own effect, in its thread.
+            self.ledger.save(*events)
+            return
+        waiting = _Waiting(events)
+        self._ensure_committer()
+        self._queue.put(waiting)
+        waiting.done.wait()
+        if waiting.error is not None:
+            raise waiting.error
+
+    def _ensure_committer(self) -> None:
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="commits", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        """Stop the committer once it has saved what waits (commits after this run alone
+        in a new committer)."""
+        with self._start:
+            if self._thread is not None and self._thread.is_alive():
+                self._queue.put(None)
+                self._thread.join(5.0)
+            self._thread = None
+
+    def _run(self) -> None:
+        while (first := self._queue.get()) is not None:
+            self._save(self._next_batch(first))
+
+    def _next_batch(self, first: _Waiting) -> list[_Waiting]:
+        batch = [first]
+        deadline = time.monotonic() + self.max_wait
+        while len(batch) < self.max_batch:
+            left = deadline - time.monotonic()
+            try:
+                more = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:  # closing: save this batch, then stop
+                self._queue.put(None)
+                break
+            batch.append(more)
+        return batch
+
+    def _save(self, batch: list[_Waiting]) -> None:
+        if len(batch) > 1:
+            try:
+                self.ledger.save(*(event for waiting in batch for event in waiting.events))
+            except Exception as error:
+                log.debug("commit_batch_split", size=len(batch), error=type(error).__name__)
+            else:
+                for waiting in batch:
+                    waiting.done.set()
+                return
+        for waiting in batch:  # one by one: each unit's own outcome
+            try:
+                self.ledger.save(*waiting.events)
+            except BaseException as error:  # handed to the waiting command, never lost
+                waiting.error = error
+            waiting.done.set()
