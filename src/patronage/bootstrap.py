@@ -7,6 +7,7 @@ in use; everything else receives what it needs from here.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -36,7 +37,7 @@ from patronage.application.raised import RaisedCache
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
-from patronage.application.supporter_access import SupporterAccess
+from patronage.application.supporter_access import CancelLinks, SupporterAccess
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -278,6 +279,9 @@ class Patronage:
     my_giving: MyGiving
     member_changes: MembershipChanges
     mailer: SmtpMailer | None  # None while no SMTP server is configured
+    # Signs supporter sessions, forms and cancellation links (keys derived per purpose).
+    supporter_secret: bytes
+    cancel_links: CancelLinks
 
     def close(self) -> None:
         self.commits.close()
@@ -370,6 +374,19 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
     return None if client is None else StripeApiLookups(client)
 
 
+def supporter_root_secret(settings: Settings) -> bytes:
+    """The supporter pages' secret; unset, a random one for this process (sessions then end
+    on restart, and emailed cancellation links stop working)."""
+    secret = settings.supporter_token_secret.get_secret_value().encode()
+    if not secret:
+        log.warning(
+            "supporter_secret_unset",
+            detail="supporter sessions and cancellation links last one process:"
+            " set PATRONAGE_SUPPORTER_TOKEN_SECRET",
+        )
+    return secret or secrets.token_bytes(32)
+
+
 def supporter_tokens(settings: Settings) -> SupporterTokens:
     return SupporterTokens(
         settings.supporter_token_secret.get_secret_value(),
@@ -399,6 +416,7 @@ def bootstrap(settings: Settings) -> Patronage:
     commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
+    supporter_secret = supporter_root_secret(settings)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -439,6 +457,8 @@ def bootstrap(settings: Settings) -> Patronage:
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
+        supporter_secret=supporter_secret,
+        cancel_links=CancelLinks(supporter_secret),
     )
 
 

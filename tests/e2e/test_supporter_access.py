@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from patronage.api.my.session import SupporterKeys
+from patronage.application.supporter_access import CancelLinks
 from tests.support.polling import eventually
 from tests.support.supporters import World, sign_in_link, supporter_world
 
@@ -154,8 +154,8 @@ def test_the_one_click_link_cancels_exactly_its_membership_after_confirmation(
     world: World,
 ) -> None:
     ada_membership, bob_membership = world.membership(ADA), world.membership(BOB)
-    keys = SupporterKeys("supporter-secret-for-tests", 3600)
-    ada_token = keys.cancel_token(ada_membership.id)
+    links = CancelLinks(b"supporter-secret-for-tests")
+    ada_token = links.token(ada_membership.id)
     client = browser(world)
 
     confirm = client.get("/my/cancel", params={"token": ada_token})
@@ -164,9 +164,9 @@ def test_the_one_click_link_cancels_exactly_its_membership_after_confirmation(
     assert world.subscription(ADA)["status"] == "active"  # opening the link changed nothing
 
     # Bob's membership id with Ada's signature, another secret's token, and noise: refused.
-    bob_id, ada_signature = keys.cancel_token(bob_membership.id), ada_token.split(".")[1]
+    bob_id, ada_signature = links.token(bob_membership.id), ada_token.split(".")[1]
     forged = bob_id.split(".")[0] + "." + ada_signature
-    other_secret = SupporterKeys("another-secret", 3600).cancel_token(bob_membership.id)
+    other_secret = CancelLinks(b"another-secret").token(bob_membership.id)
     for token in (forged, other_secret, "not-a-token", ""):
         assert client.get("/my/cancel", params={"token": token}).status_code == 404
         assert client.post("/my/cancel", data={"token": token}).status_code == 404

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from patronage.api.deps import PatronageDep
 from patronage.api.my.pages import render
-from patronage.api.my.session import SupporterRefusedError, field, keys
+from patronage.api.my.session import SupporterRefusedError, field
 from patronage.application.member_changes import NotYourMembershipError
 from patronage.domain.errors import DomainError
 from patronage.domain.membership import Membership
@@ -23,7 +23,7 @@ _NOT_OURS = "This cancellation link is not valid. Sign in to manage your members
 
 
 def _membership(request: Request, patronage: PatronageDep, token: str) -> Membership:
-    membership_id = keys(request).read_cancel_token(token[:200])
+    membership_id = patronage.cancel_links.membership(token[:200])
     membership = (
         None if membership_id is None else patronage.ledger.get_or_none(membership_id, Membership)
     )

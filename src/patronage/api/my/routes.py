@@ -32,8 +32,7 @@ def asset(name: str) -> Response:
 def install(app: FastAPI, patronage: Patronage) -> None:
     settings = patronage.settings
     app.state.supporter_keys = SupporterKeys(
-        settings.supporter_token_secret.get_secret_value(),
-        settings.supporter_session_days * 86400,
+        patronage.supporter_secret, settings.supporter_session_days * 86400
     )
     window = settings.supporter_signin_window_seconds
     app.state.supporter_signin_by_ip = RateLimiter(settings.supporter_signin_per_ip, window)
