@@ -31,6 +31,7 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
+from patronage.application.notices import NoticeSettings, NoticeWorker, SupporterNotices
 from patronage.application.payloads import StripePayloads
 from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
@@ -239,6 +240,7 @@ def receipt_outbox(
         config.sender,
         config.sender_domain,
         branding(settings),
+        "" if settings.public_url is None else f"{str(settings.public_url).rstrip('/')}/my",
         RetryPolicy(
             first=timedelta(seconds=settings.receipt_email_retry_seconds),
             most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
@@ -282,6 +284,7 @@ class Patronage:
     # Signs supporter sessions, forms and cancellation links (keys derived per purpose).
     supporter_secret: bytes
     cancel_links: CancelLinks
+    notice_worker: NoticeWorker | None  # None without SMTP or a public address
 
     def close(self) -> None:
         self.commits.close()
@@ -374,6 +377,40 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
     return None if client is None else StripeApiLookups(client)
 
 
+def notice_worker(
+    settings: Settings, ledger: Ledger, cancel_links: CancelLinks
+) -> NoticeWorker | None:
+    """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
+    config = smtp_config(settings)
+    if config is None or settings.public_url is None:
+        return None
+    notices = SupporterNotices(
+        ledger,
+        SmtpMailer(config),
+        cancel_links,
+        NoticeSettings(
+            organisation=settings.org_name,
+            sender=config.sender,
+            public_url=str(settings.public_url),
+            receipts_thank_one_time_gifts=settings.receipts_single_automatic,
+        ),
+    )
+    return NoticeWorker(notices, settings.receipts_worker_seconds)
+
+
+@contextmanager
+def notices_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: supporter notices (when configured)."""
+    worker = patronage.notice_worker
+    if worker is not None:
+        worker.start()
+    try:
+        yield
+    finally:
+        if worker is not None:
+            worker.stop()
+
+
 def supporter_root_secret(settings: Settings) -> bytes:
     """The supporter pages' secret; unset, a random one for this process (sessions then end
     on restart, and emailed cancellation links stop working)."""
@@ -417,6 +454,7 @@ def bootstrap(settings: Settings) -> Patronage:
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
     supporter_secret = supporter_root_secret(settings)
+    cancel_links = CancelLinks(supporter_secret)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -458,7 +496,8 @@ def bootstrap(settings: Settings) -> Patronage:
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
         supporter_secret=supporter_secret,
-        cancel_links=CancelLinks(supporter_secret),
+        cancel_links=cancel_links,
+        notice_worker=notice_worker(settings, ledger, cancel_links),
     )
 
 

@@ -43,6 +43,7 @@ from patronage.api.my.routes import install as install_supporter_pages
 from patronage.api.openapi import openapi_with_sentence_422s
 from patronage.bootstrap import (
     Patronage,
+    notices_running,
     parked_sweep_running,
     projections_running,
     receipts_running,
@@ -67,6 +68,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         with (
             projections_running(patronage),
             receipts_running(patronage),
+            notices_running(patronage),
             parked_sweep_running(patronage),
             metrics_port(settings, process_metrics),
         ):
