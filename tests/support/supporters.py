@@ -190,6 +190,13 @@ def deliver_current_subscription(world: World, email: str) -> None:
 @dataclass
 class Recorded:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # Subscriptions it answers for (localstripe refuses `pause_collection`): id -> JSON.
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def updates(self, subscription_id: str) -> list[dict[str, str]]:
+        path = f"/v1/subscriptions/{subscription_id}"
+        return [form for method, at, form in self.requests if (method, at) == ("POST", path)]
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -207,10 +214,20 @@ class _Recorder(BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(raw)
 
+    def do_GET(self) -> None:
+        self.recorded.requests.append(("GET", self.path, {}))
+        known = (
+            self.recorded.customers if "/customers/" in self.path else self.recorded.subscriptions
+        )
+        self._answer(known[self.path.rsplit("/", 1)[1]])
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(self.rfile.read(length).decode()))
+        form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         self.recorded.requests.append(("POST", self.path, form))
+        if self.path.startswith("/v1/subscriptions/"):
+            self._answer(self.recorded.subscriptions[self.path.rsplit("/", 1)[1]])
+            return
         self._answer(
             {
                 "id": "bps_test",
@@ -225,8 +242,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @contextmanager
 def recording_portal() -> Iterator[tuple[str, Recorded]]:
-    """A loopback stand-in for Stripe's billing portal API (localstripe has none): records
-    each request and answers with a portal session."""
+    """A loopback stand-in for Stripe's billing portal API (localstripe has none), and for
+    the subscriptions it is given: records each request, answers with a portal session or
+    the subscription as it was given (the test reports changes as Stripe's events)."""
     recorded = Recorded()
     handler = type("Handler", (_Recorder,), {"recorded": recorded})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
