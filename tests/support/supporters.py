@@ -127,6 +127,10 @@ class World:
         return found
 
 
+def _name_of(email: str) -> str:
+    return email.split("@")[0].replace(".", " ").title()  # member.one@ -> Member One
+
+
 @contextmanager
 def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -> Iterator[World]:
     """`members`: email -> monthly amount in cents (each gives 50.00 USD once, too)."""
@@ -158,7 +162,7 @@ def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -
             server.register_webhook("patronage", f"{api.url}/webhooks/stripe", WEBHOOK_SECRET)
             client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
             made = {
-                email: give_at_localstripe(api.patronage, client, email, email.split("@")[0], cents)
+                email: give_at_localstripe(api.patronage, client, email, _name_of(email), cents)
                 for email, cents in members.items()
             }
             yield World(api, server, mail, recorded, made)
