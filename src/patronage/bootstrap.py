@@ -31,7 +31,7 @@ from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
-from patronage.application.notices import NoticeSettings, NoticeWorker, SupporterNotices
+from patronage.application.notices import NoticeSettings, SupporterNotices
 from patronage.application.payloads import StripePayloads
 from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
@@ -284,7 +284,7 @@ class Patronage:
     # Signs supporter sessions, forms and cancellation links (keys derived per purpose).
     supporter_secret: bytes
     cancel_links: CancelLinks
-    notice_worker: NoticeWorker | None  # None without SMTP or a public address
+    notices: SupporterNotices | None  # None without SMTP or a public address
 
     def close(self) -> None:
         self.commits.close()
@@ -377,14 +377,14 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
     return None if client is None else StripeApiLookups(client)
 
 
-def notice_worker(
+def supporter_notices(
     settings: Settings, ledger: Ledger, cancel_links: CancelLinks
-) -> NoticeWorker | None:
+) -> SupporterNotices | None:
     """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
     config = smtp_config(settings)
     if config is None or settings.public_url is None:
         return None
-    notices = SupporterNotices(
+    return SupporterNotices(
         ledger,
         SmtpMailer(config),
         cancel_links,
@@ -395,20 +395,23 @@ def notice_worker(
             receipts_thank_one_time_gifts=settings.receipts_single_automatic,
         ),
     )
-    return NoticeWorker(notices, settings.receipts_worker_seconds)
 
 
 @contextmanager
 def notices_running(patronage: Patronage) -> Iterator[None]:
-    """While the service runs: supporter notices (when configured)."""
-    worker = patronage.notice_worker
-    if worker is not None:
-        worker.start()
+    """While the service runs: supporter notices (when configured), every few seconds, in
+    each API process (claims keep an email from going twice)."""
+    if patronage.notices is None:
+        yield
+        return
+    sweeper = Sweeper(
+        patronage.notices.send_new, patronage.settings.receipts_worker_seconds, "notices"
+    )
+    sweeper.start()
     try:
         yield
     finally:
-        if worker is not None:
-            worker.stop()
+        sweeper.stop()
 
 
 def supporter_root_secret(settings: Settings) -> bytes:
@@ -497,7 +500,7 @@ def bootstrap(settings: Settings) -> Patronage:
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
         supporter_secret=supporter_secret,
         cancel_links=cancel_links,
-        notice_worker=notice_worker(settings, ledger, cancel_links),
+        notices=supporter_notices(settings, ledger, cancel_links),
     )
 
 

@@ -11,7 +11,6 @@ tried again (the supporter page and receipts carry what it said).
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
@@ -168,30 +167,3 @@ class SupporterNotices:
         self.ledger.save(notice)
         log.info("supporter_notice_sent", kind=kind, to=mask_email(to.email))
         return 1
-
-
-class NoticeWorker:
-    """In each service process: supporter notices every few seconds."""
-
-    def __init__(self, notices: SupporterNotices, every: float) -> None:
-        self.notices = notices
-        self.every = every
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                self.notices.send_new()
-            except Exception:  # a bad tick must not end the loop; the next one retries
-                log.exception("supporter_notices_failed")
-            self._stop.wait(self.every)
-
-    def start(self) -> None:
-        self._thread = threading.Thread(target=self._loop, name="notices", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
