@@ -7,9 +7,10 @@ committer thread takes every waiting unit (waiting at most `max_wait` for more, 
 `max_batch`) and saves them all with one `Ledger.save`: one transaction, one lock, one
 NOTIFY. When that save fails (a duplicate id, a concurrent change to an aggregate, two
 units of the batch changing the same aggregate, or anything else), nothing of the batch is
-written, and the committer saves each unit again on its own, so each command gets its own
-outcome (a conflict makes `retrying` run that command again) and one bad unit never fails
-the others. `commit` returns only once its own events are committed.
+written, and the committer saves each unit again on its own (unless the database could not be
+reached at all: then every unit of the batch fails at once, as it would have alone), so each
+command gets its own outcome (a conflict makes `retrying` run that command again) and one bad
+unit never fails the others. `commit` returns only once its own events are committed.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
+from eventsourcing.persistence import InterfaceError, OperationalError
 
 from patronage.application import acting
 from patronage.application.ledger import Ledger
@@ -99,6 +101,13 @@ class CommitBatcher:
         if len(batch) > 1:
             try:
                 self.ledger.save(*(event for waiting in batch for event in waiting.events))
+            except (OperationalError, InterfaceError) as unreachable:
+                # The database is down: saving each unit alone would only wait again, once
+                # per unit, while every sender holds on. Each command answers at once.
+                for waiting in batch:
+                    waiting.error = unreachable
+                    waiting.done.set()
+                return
             except Exception as error:
                 log.debug("commit_batch_split", size=len(batch), error=type(error).__name__)
             else:
