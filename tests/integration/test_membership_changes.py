@@ -187,3 +187,13 @@ def test_details_change_future_receipts_and_a_past_year_can_be_receipted(page: P
         "/my/annual-receipt", data={"form_token": page.form_token(), "year": str(last_year)}
     )
     assert "nothing of" in again.text  # a gift is on one valid receipt at most
+
+
+def test_a_change_stripe_refuses_is_said_plainly_and_records_nothing(page: Page) -> None:
+    """A membership Stripe does not know (the stand-in answers 404 for it, as Stripe would)."""
+    del page.stripe.subscriptions[SUB]
+    answer = page.client.post(
+        f"/my/memberships/{page.membership().id}/cancel", data={"form_token": page.form_token()}
+    )
+    assert "Stripe refused this change" in answer.text
+    assert page.stripe.updates(SUB) != [] and page.membership().status == MembershipStatus.ACTIVE

@@ -209,9 +209,14 @@ class _Recorder(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         return
 
-    def _answer(self, body: dict[str, Any]) -> None:
+    def _answer(self, body: dict[str, Any] | None) -> None:
+        """`body` as JSON, or Stripe's 404 for an object it does not know (None)."""
+        status = 200 if body is not None else 404
+        if body is None:
+            error = {"type": "invalid_request_error", "code": "resource_missing"}
+            body = {"error": {**error, "message": "No such subscription"}}
         raw = json.dumps(body).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.send_header("Request-Id", "req_recorded")
@@ -223,14 +228,14 @@ class _Recorder(BaseHTTPRequestHandler):
         known = (
             self.recorded.customers if "/customers/" in self.path else self.recorded.subscriptions
         )
-        self._answer(known[self.path.rsplit("/", 1)[1]])
+        self._answer(known.get(self.path.rsplit("/", 1)[1]))
 
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         self.recorded.requests.append(("POST", self.path, form))
         if self.path.startswith("/v1/subscriptions/"):
-            self._answer(self.recorded.subscriptions[self.path.rsplit("/", 1)[1]])
+            self._answer(self.recorded.subscriptions.get(self.path.rsplit("/", 1)[1]))
             return
         self._answer(
             {

@@ -15,7 +15,7 @@ from patronage.api.my.session import SupporterRefusedError, field
 from patronage.application.member_changes import NotYourMembershipError
 from patronage.domain.errors import DomainError
 from patronage.domain.membership import Membership
-from patronage.payments.orders import PaymentProviderError
+from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 
 router = APIRouter(prefix="/my/cancel", include_in_schema=False)
 
@@ -49,9 +49,14 @@ async def cancel_now(request: Request, patronage: PatronageDep) -> Response:
         await run_in_threadpool(patronage.member_changes.cancel_now, membership.id)
     except NotYourMembershipError:
         raise SupporterRefusedError(404, _NOT_OURS) from None
-    except (DomainError, PaymentProviderError):
+    except (DomainError, PaymentProviderError, PaymentRefusedError) as error:
+        reason = (
+            str(error)
+            if isinstance(error, PaymentRefusedError)
+            else "Stripe could not be reached, so nothing was cancelled. Please try again."
+        )
         return render(
             request, "cancel.html", status_code=503, membership=membership, token=token,
-            error="Stripe could not be reached, so nothing was cancelled. Please try again.",
+            error=reason,
         )  # fmt: skip
     return render(request, "cancelled.html", membership=membership)
