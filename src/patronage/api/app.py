@@ -43,6 +43,7 @@ from patronage.api.request_log import RequestLog
 from patronage.bootstrap import (
     Patronage,
     ask_memory_running,
+    notices_running,
     parked_sweep_running,
     projections_running,
     receipts_running,
@@ -59,6 +60,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         with (
             projections_running(patronage),
             receipts_running(patronage),
+            notices_running(patronage),
             parked_sweep_running(patronage),
             ask_memory_running(patronage),
             metrics_port(settings, process_metrics),

@@ -62,7 +62,8 @@ class MembershipGateway(Protocol):
     """Changes a membership's subscription at the provider, and opens its card page.
 
     Nothing here records anything: the provider's webhook reports each change, and the
-    ledger follows it. Failures raise `PaymentProviderError` (try again later).
+    ledger follows it. Failures raise `PaymentRefusedError` (the provider refused this
+    change: say so) or `PaymentProviderError` (try again later).
     """
 
     def change_amount(self, subscription_id: str, amount: Money) -> None:
