@@ -26,3 +26,13 @@ if [ "${PATRONAGE_SKIP_BROWSER:-}" != "1" ] && { [ ! -x /usr/bin/chromium ] || [
     sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium poppler-utils >/dev/null
   fi
 fi
+
+# The benchmark's load generator (`python -m bench`, docs/performance.md).
+if [ "${PATRONAGE_SKIP_BENCH:-}" != "1" ] && ! command -v wrk >/dev/null; then
+  echo "==> installing Debian's wrk for the benchmark"
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  else
+    sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null
+  fi
+fi

@@ -7,6 +7,7 @@ in use; everything else receives what it needs from here.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -18,25 +19,28 @@ import stripe
 import structlog
 
 from patronage.application.allocation import BanditScores
+from patronage.application.ask_memory import AskMemory
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
+from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
+from patronage.application.notices import NoticeSettings, SupporterNotices
 from patronage.application.payloads import StripePayloads
 from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
-from patronage.application.supporter_access import SupporterAccess
+from patronage.application.supporter_access import CancelLinks, SupporterAccess
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -93,7 +97,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
     env = tables | {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",  # its fail-fast factory, below
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
@@ -238,6 +242,7 @@ def receipt_outbox(
         config.sender,
         config.sender_domain,
         branding(settings),
+        "" if settings.public_url is None else f"{str(settings.public_url).rstrip('/')}/my",
         RetryPolicy(
             first=timedelta(seconds=settings.receipt_email_retry_seconds),
             most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
@@ -262,6 +267,7 @@ class Patronage:
     asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
+    reviews: GiftReviews
     views: Views
     campaign_results: CampaignResults
     staff: StaffAccounts
@@ -274,10 +280,15 @@ class Patronage:
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
     commits: CommitBatcher
+    ask_memory: AskMemory
     access: SupporterAccess
     my_giving: MyGiving
     member_changes: MembershipChanges
     mailer: SmtpMailer | None  # None while no SMTP server is configured
+    # Signs supporter sessions, forms and cancellation links (keys derived per purpose).
+    supporter_secret: bytes
+    cancel_links: CancelLinks
+    notices: SupporterNotices | None  # None without SMTP or a public address
 
     def close(self) -> None:
         self.commits.close()
@@ -306,7 +317,7 @@ def payment_gateway(
 ) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = client or make_stripe_client(settings)
-    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+    return None if client is None else StripePaymentGateway(client, settings.checkout_test_card)
 
 
 def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
@@ -351,6 +362,7 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
         ),
         guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
+        pay_with_test_card=settings.checkout_test_card,
     )
 
 
@@ -368,6 +380,56 @@ def membership_gateway(
 def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | None:
     """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
     return None if client is None else StripeApiLookups(client)
+
+
+def supporter_notices(
+    settings: Settings, ledger: Ledger, cancel_links: CancelLinks
+) -> SupporterNotices | None:
+    """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
+    config = smtp_config(settings)
+    if config is None or settings.public_url is None:
+        return None
+    return SupporterNotices(
+        ledger,
+        SmtpMailer(config),
+        cancel_links,
+        NoticeSettings(
+            organisation=settings.org_name,
+            sender=config.sender,
+            public_url=str(settings.public_url),
+            receipts_thank_one_time_gifts=settings.receipts_single_automatic,
+        ),
+    )
+
+
+@contextmanager
+def notices_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: supporter notices (when configured), every few seconds, in
+    each API process (claims keep an email from going twice)."""
+    if patronage.notices is None:
+        yield
+        return
+    sweeper = Sweeper(
+        patronage.notices.send_new, patronage.settings.receipts_worker_seconds, "notices"
+    )
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
+
+
+def supporter_root_secret(settings: Settings) -> bytes:
+    """The supporter pages' secret; unset, a random one for this process (sessions then end
+    on restart, and emailed cancellation links stop working)."""
+    secret = settings.supporter_token_secret.get_secret_value().encode()
+    if not secret:
+        log.warning(
+            "supporter_secret_unset",
+            detail="supporter sessions and cancellation links last one process:"
+            " set PATRONAGE_SUPPORTER_TOKEN_SECRET",
+        )
+    return secret or secrets.token_bytes(32)
 
 
 def supporter_tokens(settings: Settings) -> SupporterTokens:
@@ -391,6 +453,13 @@ def bootstrap(settings: Settings) -> Patronage:
     impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    ask_memory = AskMemory(
+        campaigns.catalogue,
+        RaisedCache(results, settings.ticker_refresh_seconds),
+        BanditScores(impressions, settings.default_currency),
+        results,
+        impressions,
+    )
     # One client for every call to Stripe: checkout's payments, the inbox's lookups and
     # the inbox CLI's list of missed events.
     stripe_client = make_stripe_client(settings)
@@ -399,6 +468,8 @@ def bootstrap(settings: Settings) -> Patronage:
     commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
+    supporter_secret = supporter_root_secret(settings)
+    cancel_links = CancelLinks(supporter_secret)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -412,15 +483,17 @@ def bootstrap(settings: Settings) -> Patronage:
         asks=Asks(
             catalogue=campaigns.catalogue,
             tokens=tokens,
-            bandit=BanditScores(impressions, settings.default_currency),
+            bandit=ask_memory.bandit,
             gifts=results,
-            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            raised=ask_memory.raised,
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
+            ticker_from_bp=settings.ticker_from_bp,
         ),
         tokens=tokens,
         checkout=checkout,
+        reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
         staff=StaffAccounts(ledger),
@@ -435,10 +508,14 @@ def bootstrap(settings: Settings) -> Patronage:
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
         commits=commits,
+        ask_memory=ask_memory,
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
+        supporter_secret=supporter_secret,
+        cancel_links=cancel_links,
+        notices=supporter_notices(settings, ledger, cancel_links),
     )
 
 
@@ -470,6 +547,14 @@ def receipts_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         patronage.receipt_worker.stop()
+
+
+@contextmanager
+def ask_memory_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread keeps what asks read in memory, so an ask touches
+    no database (application/ask_memory.py)."""
+    with patronage.ask_memory.running():
+        yield
 
 
 @contextmanager

@@ -9,14 +9,17 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
 from pypdf import PdfReader
 
+from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.config import load_settings
-from patronage.domain.gift import Gift
+from patronage.domain.gift import Gift, ReviewState
+from patronage.domain.money import Money
 from patronage.domain.staff import Role
 from tests.support.browser import chromium
 from tests.support.console import PASSWORD
@@ -236,6 +239,34 @@ def test_the_api_docs_render_with_no_network(
     expect(page.get_by_text("/checkout/quote").first).to_be_visible()
     console.screens.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(console.screens / f"api{path.replace('/', '-')}.png"))
+
+
+def test_finance_releases_a_gift_the_card_testing_guard_held(
+    context: tuple[BrowserContext, Outside], console: Console
+) -> None:
+    patronage = console.api.patronage
+    held = patronage.giving.record_gift(
+        RecordGift(
+            payment_id="pi_held_in_browser",
+            supporter=SupporterDetails(email="tester@example.org", name="C. Tester"),
+            amount=Money(500, "USD"),
+            received_at=datetime(2026, 5, 2, tzinfo=UTC),
+            review="2 declined payment(s) from this address recently",
+        )
+    )
+    ctx, _outside = context
+    page = ctx.new_page()
+    sign_in(page, console, Role.FINANCE)
+    page.get_by_role("link", name="Held gifts").click()
+    expect(page.get_by_role("heading", name="Held gifts")).to_be_visible()
+    queue = page.get_by_role("table", name="Waiting for review, the oldest first")
+    expect(queue).to_contain_text("2 declined payment(s) from this address recently")
+    expect(queue).to_contain_text("5.00 USD")
+    shoot(page, console, "reviews")
+    page.get_by_role("button", name="Release").click()
+    expect(page.get_by_role("status")).to_contain_text("Released")
+    expect(queue).to_contain_text("No gifts are held.")
+    assert patronage.ledger.get_typed(held, Gift).review == ReviewState.RELEASED
 
 
 def pdf_of(page: Page, link: str, saved: Path) -> str:

@@ -307,3 +307,21 @@ def test_an_admin_skips_a_parked_event_from_its_page(
     assert "a stray test refund" in shown and "/skip" not in shown
     [entry] = patronage.audit.entries(action="inbox.event_skipped").entries
     assert (entry.actor, entry.subject) == ("admin@news.example", refund["id"])
+
+
+def test_every_form_on_the_pages_carries_the_csrf_token(
+    client: TestClient, seeded: StaffLedger
+) -> None:
+    """A macro imported without the page's context rendered an empty token: every form but
+    sign-out was refused in a real browser."""
+    sign_in(client, "admin@news.example")
+    pages = (
+        "/console/inbox", "/console/reviews", "/console/receipts", "/console/staff",
+        "/console/tokens", "/console/campaigns", "/console/campaigns/demo-spring-drive",
+        f"/console/supporters/{seeded.ada_id}",
+    )  # fmt: skip
+    for path in pages:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert tokens and all(tokens), (path, tokens)

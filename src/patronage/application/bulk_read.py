@@ -9,7 +9,7 @@ would return. Only for aggregates without snapshots (gifts, supporters, membersh
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -61,7 +61,7 @@ def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> d
         ]
         for domain_event in _decoded(app, stored):
             events[domain_event.originator_id].append(domain_event)
-    return {aggregate_id: _project(domain_events) for aggregate_id, domain_events in events.items()}
+    return {aggregate_id: project(domain_events) for aggregate_id, domain_events in events.items()}
 
 
 def _uuid(originator: UUID | str) -> UUID:
@@ -76,7 +76,7 @@ def _decoded(app: Application[UUID], stored: list[StoredEvent]) -> list[Any]:
     return [app.mapper.to_domain_event(s) for s in stored]
 
 
-def _project(domain_events: list[Any]) -> Any:
+def project(domain_events: Iterable[Any]) -> Any:
     """What the library's `project_aggregate` does, without its per-event protocol check."""
     aggregate = None
     for domain_event in domain_events:

@@ -43,6 +43,7 @@ class MembershipSummary:
     period_ends_at: datetime | None
     resumes_at: datetime | None
     ended: bool
+    ended_at: datetime | None  # when Stripe reported the end, once ended
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,7 @@ class MyGiving:
                 period_ends_at=m.period_ends_at,
                 resumes_at=m.resumes_at,
                 ended=m.status in ENDED,
+                ended_at=m.status_as_of if m.status in ENDED else None,
             )
             for m in (found[i] for i in ids if i in found)
         ]

@@ -303,6 +303,7 @@ class Receipting:
                 if year[0] <= gift.received_at < year[1]
                 and gift.receipt_id is None
                 and not gift.has_open_dispute
+                and not gift.under_review
                 and gift.receiptable_amount.is_positive()
             ]
             if not chosen:
@@ -418,7 +419,11 @@ class Receipting:
             for gift in gifts:
                 gift.detach_receipt(original.id)
             still = [
-                g for g in gifts if not g.has_open_dispute and g.receiptable_amount.is_positive()
+                g
+                for g in gifts
+                if not g.has_open_dispute
+                and not g.under_review
+                and g.receiptable_amount.is_positive()
             ]
             drafts = (
                 [self._draft(unit, UUID(original.donor.supporter_id), original.currency, still)]

@@ -1,4 +1,5 @@
-"""A background thread that runs one job every so often until stopped (the parked-event sweep)."""
+"""A background thread that runs one job every so often until stopped (the parked-event
+sweep, the ask's memory, the supporter notices)."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ log = structlog.get_logger(__name__)
 
 
 class Sweeper:
-    def __init__(self, job: Callable[[], object], interval_seconds: float) -> None:
+    def __init__(
+        self, job: Callable[[], object], interval_seconds: float, name: str = "parked-sweep"
+    ) -> None:
         self._job = job
         self._interval = interval_seconds
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="parked-sweep", daemon=True)
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
