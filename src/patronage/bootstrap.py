@@ -19,12 +19,14 @@ import stripe
 import structlog
 
 from patronage.application.allocation import BanditScores
+from patronage.application.ask_memory import AskMemory
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
 from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
+from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
@@ -95,7 +97,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
     env = tables | {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",  # its fail-fast factory, below
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
@@ -265,6 +267,7 @@ class Patronage:
     asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
+    reviews: GiftReviews
     views: Views
     campaign_results: CampaignResults
     staff: StaffAccounts
@@ -277,6 +280,7 @@ class Patronage:
     branding: Branding
     stripe_events: StripeEventList | None  # None without a Stripe secret key
     commits: CommitBatcher
+    ask_memory: AskMemory
     access: SupporterAccess
     my_giving: MyGiving
     member_changes: MembershipChanges
@@ -313,7 +317,7 @@ def payment_gateway(
 ) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = client or make_stripe_client(settings)
-    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+    return None if client is None else StripePaymentGateway(client, settings.checkout_test_card)
 
 
 def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
@@ -358,6 +362,7 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
         ),
         guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
+        pay_with_test_card=settings.checkout_test_card,
     )
 
 
@@ -448,6 +453,13 @@ def bootstrap(settings: Settings) -> Patronage:
     impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    ask_memory = AskMemory(
+        campaigns.catalogue,
+        RaisedCache(results, settings.ticker_refresh_seconds),
+        BanditScores(impressions, settings.default_currency),
+        results,
+        impressions,
+    )
     # One client for every call to Stripe: checkout's payments, the inbox's lookups and
     # the inbox CLI's list of missed events.
     stripe_client = make_stripe_client(settings)
@@ -471,15 +483,17 @@ def bootstrap(settings: Settings) -> Patronage:
         asks=Asks(
             catalogue=campaigns.catalogue,
             tokens=tokens,
-            bandit=BanditScores(impressions, settings.default_currency),
+            bandit=ask_memory.bandit,
             gifts=results,
-            raised=RaisedCache(results, settings.ticker_refresh_seconds),
+            raised=ask_memory.raised,
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
+            ticker_from_bp=settings.ticker_from_bp,
         ),
         tokens=tokens,
         checkout=checkout,
+        reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
         staff=StaffAccounts(ledger),
@@ -494,6 +508,7 @@ def bootstrap(settings: Settings) -> Patronage:
         stripe_events=None if stripe_client is None else StripeEventList(stripe_client),
         view_operations=ViewOperations(ledger, views),
         commits=commits,
+        ask_memory=ask_memory,
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
@@ -532,6 +547,14 @@ def receipts_running(patronage: Patronage) -> Iterator[None]:
         yield
     finally:
         patronage.receipt_worker.stop()
+
+
+@contextmanager
+def ask_memory_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: a thread keeps what asks read in memory, so an ask touches
+    no database (application/ask_memory.py)."""
+    with patronage.ask_memory.running():
+        yield
 
 
 @contextmanager

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import structlog
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
@@ -26,6 +23,7 @@ from patronage.api import (
     register,
     staff_audit,
     staff_inbox,
+    staff_reviews,
     supporter_actions,
     supporters,
     ticker,
@@ -41,22 +39,16 @@ from patronage.api.inputs import BodyLimits
 from patronage.api.metrics import Metrics, metrics_port
 from patronage.api.my.routes import install as install_supporter_pages
 from patronage.api.openapi import openapi_with_sentence_422s
+from patronage.api.request_log import RequestLog
 from patronage.bootstrap import (
     Patronage,
+    ask_memory_running,
     notices_running,
     parked_sweep_running,
     projections_running,
     receipts_running,
 )
 from patronage.domain.errors import DomainError
-
-log = structlog.get_logger(__name__)
-
-
-def _route_of(request: Request) -> str:
-    """The matched route's template (never the raw path: ids would explode the labels)."""
-    route = request.scope.get("route")
-    return str(getattr(route, "path", "unmatched"))
 
 
 def create_app(patronage: Patronage) -> FastAPI:
@@ -70,6 +62,7 @@ def create_app(patronage: Patronage) -> FastAPI:
             receipts_running(patronage),
             notices_running(patronage),
             parked_sweep_running(patronage),
+            ask_memory_running(patronage),
             metrics_port(settings, process_metrics),
         ):
             yield
@@ -93,7 +86,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         # The webhook reads its own (larger) limit, and refuses with its own reason.
         by_path={"/webhooks/stripe": patronage.settings.max_webhook_bytes + 1},
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, stripe_js_url=settings.stripe_js_url)
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(
@@ -104,34 +97,7 @@ def create_app(patronage: Patronage) -> FastAPI:
             max_age=600,
         )
 
-    @app.middleware("http")
-    async def request_id(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        """Tag every log line of a request with its id, and return the id to the caller."""
-        rid = request.headers.get("x-request-id", "")[:64] or uuid.uuid4().hex
-        structlog.contextvars.bind_contextvars(request_id=rid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            elapsed = time.perf_counter() - started
-            route = _route_of(request)
-            process_metrics.request_seconds.labels(
-                request.method, route, str(response.status_code)
-            ).observe(elapsed)
-            log.info(
-                "request_handled",
-                method=request.method[:16],
-                path=request.url.path,
-                status=response.status_code,
-                duration_ms=round(elapsed * 1000, 1),
-                # Set by the webhook endpoint, whose own context this middleware cannot see.
-                **getattr(request.state, "log_context", {}),
-            )
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-        response.headers["x-request-id"] = rid
-        return response
+    app.add_middleware(RequestLog, metrics=process_metrics)
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError) -> JSONResponse:
@@ -160,6 +126,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         ticker.router,
         exports.router,
         staff_audit.router,
+        staff_reviews.router,
         view_operations.router,
     ):
         app.include_router(router)

@@ -26,7 +26,7 @@ bearer_scheme = HTTPBearer(
 )
 
 
-def get_patronage(request: Request) -> Patronage:
+async def get_patronage(request: Request) -> Patronage:
     patronage: Patronage = request.app.state.patronage
     return patronage
 

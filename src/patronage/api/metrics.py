@@ -181,7 +181,7 @@ def metrics_port(settings: Settings, metrics: Metrics) -> Iterator[None]:
         thread.join(timeout=5)
 
 
-def get_metrics(request: Request) -> Metrics:
+async def get_metrics(request: Request) -> Metrics:
     metrics: Metrics = request.app.state.metrics
     return metrics
 

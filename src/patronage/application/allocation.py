@@ -31,14 +31,19 @@ class BanditScores:
         self._lock = threading.Lock()
         self._scores: Scores = {}
         self._sampled_at = float("-inf")
+        self.inline_refresh = True  # False: a background thread samples (ask_memory.py)
 
     def scores(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
         """The latest sample, taken again once it is older than the sampling interval."""
+        if self.inline_refresh:
+            self.sample_if_due(specs, gifts)
+        return self._scores
+
+    def sample_if_due(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> None:
         with self._lock:
             if self._clock() - self._sampled_at >= self._sample_seconds:
                 self._scores = self._sample(specs, gifts)
                 self._sampled_at = self._clock()
-            return self._scores
 
     def _sample(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
         sampled: dict[str, dict[str, VariantScore]] = {}

@@ -4,13 +4,19 @@ On PostgreSQL every save takes the event table's lock (the library keeps notific
 in commit order that way), so saves are serial and each costs a round trip with the lock
 held. A command hands its unit of work's new events to `CommitBatcher.commit` and waits; one
 committer thread takes every waiting unit (waiting at most `max_wait` for more, up to
-`max_batch`) and saves them all with one `Ledger.save`: one transaction, one lock, one
+`max_batch`) and inserts all their events at once: one transaction, one lock, one
 NOTIFY. When that save fails (a duplicate id, a concurrent change to an aggregate, two
 units of the batch changing the same aggregate, or anything else), nothing of the batch is
 written, and the committer saves each unit again on its own (unless the database could not be
 reached at all: then every unit of the batch fails at once, as it would have alone), so each
 command gets its own outcome (a conflict makes `retrying` run that command again) and one bad
 unit never fails the others. `commit` returns only once its own events are committed.
+
+Each command encodes its own events (in its own thread, where the data keys that seal
+personal fields are fetched or created), so the committer only inserts. That bypasses the
+Application's `save` hooks, which matter only for snapshotted aggregates (receipt series)
+and staff actions' audit records: units with a staff action are saved on their own, and the
+webhook path, the one user of the batcher, never touches a receipt series.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 
 from patronage.application import acting
 from patronage.application.ledger import Ledger
@@ -33,7 +39,7 @@ log = structlog.get_logger(__name__)
 
 @dataclass
 class _Waiting:
-    events: Sequence[Any]
+    stored: Sequence[StoredEvent]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -56,7 +62,7 @@ class CommitBatcher:
             # A staff action's audit record is saved with its own effect, in its thread.
             self.ledger.save(*events)
             return
-        waiting = _Waiting(events)
+        waiting = _Waiting([self.ledger.mapper.to_stored_event(e) for e in events])
         self._ensure_committer()
         self._queue.put(waiting)
         waiting.done.wait()
@@ -100,7 +106,7 @@ class CommitBatcher:
     def _save(self, batch: list[_Waiting]) -> None:
         if len(batch) > 1:
             try:
-                self.ledger.save(*(event for waiting in batch for event in waiting.events))
+                self.ledger.recorder.insert_events([e for w in batch for e in w.stored])
             except (OperationalError, InterfaceError) as unreachable:
                 # The database is down: saving each unit alone would only wait again, once
                 # per unit, while every sender holds on. Each command answers at once.
@@ -116,7 +122,7 @@ class CommitBatcher:
                 return
         for waiting in batch:  # one by one: each unit's own outcome
             try:
-                self.ledger.save(*waiting.events)
+                self.ledger.recorder.insert_events(waiting.stored)
             except BaseException as error:  # handed to the waiting command, never lost
                 waiting.error = error
             waiting.done.set()

@@ -57,8 +57,12 @@ class CampaignCatalogue:
         self._clock = clock
         self._lock = threading.Lock()
         self._specs: dict[UUID, CampaignSpec] = {}
+        self._ordered: tuple[CampaignSpec, ...] = ()
         self._position = 0
         self._checked_at = float("-inf")
+        # False once a background thread refreshes (application/ask_memory.py): reading
+        # the specs then never touches the database.
+        self.inline_refresh = True
 
     def refresh(self) -> None:
         """Load the campaigns changed since the last refresh (by any process)."""
@@ -77,6 +81,10 @@ class CampaignCatalogue:
                 self._position = page[-1].id if len(page) == _PAGE else head
             for campaign_id in changed:
                 self._specs[campaign_id] = self._ledger.get_typed(campaign_id, Campaign).spec()
+            if changed:
+                self._ordered = tuple(
+                    sorted(self._specs.values(), key=lambda s: (-s.priority, s.code))
+                )
             self._checked_at = self._clock()
 
     def refresh_if_due(self) -> None:
@@ -85,11 +93,13 @@ class CampaignCatalogue:
 
     def specs(self) -> tuple[CampaignSpec, ...]:
         """All campaigns, highest priority first (ties: by code, so the order is stable)."""
-        self.refresh_if_due()
-        return tuple(sorted(self._specs.values(), key=lambda s: (-s.priority, s.code)))
+        if self.inline_refresh:
+            self.refresh_if_due()
+        return self._ordered
 
     def get(self, code: str) -> CampaignSpec | None:
-        self.refresh_if_due()
+        if self.inline_refresh:
+            self.refresh_if_due()
         return self._specs.get(campaign_id_for(code))
 
 

@@ -51,11 +51,21 @@ class ImpressionCounter:
         self._lock = threading.Lock()
         self._pending: Counter[Key] = Counter()
         self._flushed_at = clock()
+        # False once a background thread flushes (application/ask_memory.py): counting a
+        # view then never touches a database.
+        self.inline_refresh = True
 
     def record(self, campaign: str, variant: str) -> None:
-        """Count one served ask, flushing when due; never raises."""
+        """Count one served ask, flushing when due (unless flushed in the background);
+        never raises."""
         with self._lock:
             self._pending[(self._today(), campaign, variant)] += 1
+        if self.inline_refresh:
+            self.flush_if_due()
+
+    def flush_if_due(self) -> None:
+        """Flush when the interval has passed; a failure is logged, never raised."""
+        with self._lock:
             due = self._clock() - self._flushed_at >= self._flush_seconds
         if due:
             try:

@@ -353,12 +353,12 @@ class Inbox:
             payload_json=payload_json,
             source=source,
         )
-        if inbox_event.id in self.ledger.repository:
+        if self.ledger.exists(inbox_event.id):
             return False  # a redelivery: found by a read, without taking the write lock
         try:
             self._commit(inbox_event.collect_events())
         except IntegrityError:
-            if inbox_event.id in self.ledger.repository:
+            if self.ledger.exists(inbox_event.id):
                 return False
             raise
         return True

@@ -28,7 +28,7 @@ from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.utils import Environment, EnvType, strtobool
 
 from patronage.application import acting
-from patronage.application.bulk_read import get_many
+from patronage.application.bulk_read import get_many, project
 from patronage.application.keys import KeyStore, SQLKeyStore, key_store_for
 from patronage.application.sealing import SealingMapper
 from patronage.application.transcodings import register_patronage_transcodings
@@ -122,11 +122,23 @@ class Ledger(Application[UUID]):
         return recordings
 
     def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
+        if not self._snapshotted(aggregate_type):
+            # One query: the library's repository would first look for a snapshot (a second
+            # query, on every load), and only receipt series have them.
+            found = project(self.events.get(aggregate_id))
+            return None if found is None else _of_type(aggregate_id, found, aggregate_type)
         try:
             aggregate: object = self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
         return _of_type(aggregate_id, aggregate, aggregate_type)
+
+    def _snapshotted(self, aggregate_type: type[Aggregate]) -> bool:
+        return any(issubclass(kind, aggregate_type) for kind in self.snapshotting_intervals)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether any event of `aggregate_id` is stored: one small query."""
+        return bool(self.recorder.select_events(aggregate_id, limit=1))
 
     def get_typed(self, aggregate_id: UUID, aggregate_type: type[A]) -> A:
         return _found(aggregate_id, self.get_or_none(aggregate_id, aggregate_type), aggregate_type)

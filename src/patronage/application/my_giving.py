@@ -101,11 +101,7 @@ class MyGiving:
 
     def _years_to_receipt(self, gifts: list[GiftState]) -> list[int]:
         now = self.clock()
-        years = {
-            self._year(g)
-            for g in gifts
-            if not g.receipt_number and _net(g) > 0 and not g.open_disputes
-        }
+        years = {self._year(g) for g in gifts if g.receiptable}
         return sorted((y for y in years if tax_year_has_ended(y, now, self.zone)), reverse=True)
 
     def _memberships(self, sid: str) -> list[MembershipSummary]:

@@ -2,14 +2,16 @@
 
 Reloaded from the views at most every `refresh_seconds` per campaign and currency, so an
 ask reads no database; a ticker moves within that time of a gift (the public ticker
-endpoint is cached for about as long).
+endpoint is cached for about as long). Once a background thread refreshes it
+(application/ask_memory.py), an ask reads the database only for a campaign and currency
+never loaded before.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 from patronage.application.performance import RaisedForCampaign
 from patronage.domain.money import Money
@@ -27,12 +29,29 @@ class RaisedCache:
         self._clock = clock
         self._lock = threading.Lock()
         self._cached: dict[tuple[str, str], tuple[float, Money]] = {}
+        self.inline_refresh = True
 
     def raised(self, campaign: str, currency: str) -> Money:
         key = (campaign, currency)
         with self._lock:
             loaded = self._cached.get(key)
-            if loaded is None or self._clock() - loaded[0] >= self._refresh_seconds:
-                loaded = (self._clock(), self._source.raised(campaign, currency))
-                self._cached[key] = loaded
-            return loaded[1]
+        if loaded is None or (self.inline_refresh and self._stale(loaded)):
+            return self._load(key)
+        return loaded[1]
+
+    def refresh_due(self, keys: Iterable[tuple[str, str]]) -> None:
+        """Reload each (campaign, currency) loaded longest ago or never (the background's)."""
+        for key in keys:
+            with self._lock:
+                loaded = self._cached.get(key)
+            if loaded is None or self._stale(loaded):
+                self._load(key)
+
+    def _stale(self, loaded: tuple[float, Money]) -> bool:
+        return self._clock() - loaded[0] >= self._refresh_seconds
+
+    def _load(self, key: tuple[str, str]) -> Money:
+        amount = self._source.raised(*key)
+        with self._lock:
+            self._cached[key] = (self._clock(), amount)
+        return amount

@@ -87,6 +87,7 @@ def demo(
                 console_secret=kept.console_secret,
                 public_url=base,
                 demo_mode=True,
+                stripe_js_url=f"{stripe_url}/js.stripe.com/v3/",  # localstripe's stand-in
                 smtp_host=mail.host,
                 smtp_port=mail.port,
                 smtp_security="none",

@@ -62,9 +62,10 @@ DEMO_VARIANTS = (
     Variant(
         name="article-count",
         heading="You've read %%ARTICLE_COUNT%% of our articles this year",
-        paragraphs=("If they were worth something to you, help keep them free for everyone.",),
+        paragraphs=("If our reporting is worth something to you, help keep it free for everyone.",),
         highlighted="Give monthly and you become a member.",
         cta=Action("Become a member"),
+        article_count_from=3,
         secondary=Action("Why we ask", "https://example.org/why-we-ask"),
         amounts=_AMOUNTS,
         default_frequency=Frequency.MONTHLY,

@@ -1,0 +1,68 @@
+"""Every request's id on its log lines and in its answer, its duration in the metrics, and
+one `request_handled` line at its end.
+
+A plain ASGI middleware: Starlette's `BaseHTTPMiddleware` (`@app.middleware("http")`) passes
+every body through a task and a memory stream, which cost most of a small request's time
+(docs/performance.md).
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from patronage.api.metrics import Metrics
+
+log = structlog.get_logger(__name__)
+
+
+def route_of(scope: Scope) -> str:
+    """The matched route's template (never the raw path: ids would explode the labels)."""
+    return str(getattr(scope.get("route"), "path", "unmatched"))
+
+
+class RequestLog:
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        rid = Headers(scope=scope).get("x-request-id", "")[:64] or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=rid)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["x-request-id"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+            self._handled(scope, status, time.perf_counter() - started)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _handled(self, scope: Scope, status: int, elapsed: float) -> None:
+        method, route = str(scope["method"]), route_of(scope)
+        self.metrics.request_seconds.labels(method, route, str(status)).observe(elapsed)
+        state: dict[str, Any] = scope.get("state") or {}
+        log.info(
+            "request_handled",
+            method=method[:16],
+            path=scope["path"],
+            status=status,
+            duration_ms=round(elapsed * 1000, 1),
+            # Set by the webhook endpoint on request.state, for one event to be followed.
+            **state.get("log_context", {}),
+        )

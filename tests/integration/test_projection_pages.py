@@ -1,0 +1,84 @@
+"""Catch-up in pages, on both stores: a page of events is one transaction (rows and position
+together), and two catch-ups racing over the same events still apply each once."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.bootstrap import Patronage
+from patronage.domain.money import Money
+from patronage.domain.values import Attribution
+from patronage.projections import ticker
+from patronage.projections.polling import catch_up
+from patronage.projections.store import ViewStore
+
+GIFTS = 30
+
+
+def give(patronage: Patronage, count: int) -> None:
+    for n in range(count):
+        patronage.giving.record_gift(
+            RecordGift(
+                f"pi_page_{n}",
+                SupporterDetails(email=f"page{n}@example.org", name="Page"),
+                Money(100 + n, "USD"),
+                datetime(2026, 5, 1, tzinfo=UTC),
+                Attribution(campaign="spring"),
+            )
+        )
+
+
+@contextmanager
+def write_transactions(store: ViewStore) -> Iterator[list[int]]:
+    """How many committing transactions the view's store opens inside the block."""
+    original = store.transaction
+    commits: list[int] = []
+
+    def counting(*, commit: bool) -> AbstractContextManager[Any]:
+        if commit:
+            commits.append(1)
+        return original(commit=commit)
+
+    store.transaction = counting  # type: ignore[method-assign]
+    try:
+        yield commits
+    finally:
+        store.transaction = original  # type: ignore[method-assign]
+
+
+def total(patronage: Patronage) -> list[Money]:
+    return ticker.raised(patronage.views.ticker, "spring").amounts
+
+
+def test_catching_up_applies_a_page_of_events_in_one_transaction(patronage: Patronage) -> None:
+    give(patronage, GIFTS)
+    projection = patronage.views.projection("ticker")
+    with write_transactions(projection.view) as commits:
+        position = catch_up(patronage.ledger, projection)
+    assert len(commits) == 1
+    assert position == projection.view.position(patronage.ledger.name) > 0
+    assert total(patronage) == [Money(sum(100 + n for n in range(GIFTS)), "USD")]
+    raised = ticker.raised(patronage.views.ticker, "spring")
+    assert (raised.gifts, raised.supporters) == (GIFTS, GIFTS)
+
+
+def test_two_catch_ups_racing_apply_each_event_once(patronage: Patronage) -> None:
+    give(patronage, GIFTS)
+    racers = [
+        threading.Thread(
+            target=catch_up, args=(patronage.ledger, patronage.views.projection("ticker"))
+        )
+        for _ in range(2)
+    ]
+    for racer in racers:
+        racer.start()
+    for racer in racers:
+        racer.join()
+    raised = ticker.raised(patronage.views.ticker, "spring")
+    assert raised.amounts == [Money(sum(100 + n for n in range(GIFTS)), "USD")]
+    assert raised.gifts == GIFTS
