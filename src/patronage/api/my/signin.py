@@ -44,18 +44,18 @@ def _send_link(patronage: Patronage, email: str) -> None:
     settings = patronage.settings
     if patronage.mailer is None or settings.public_url is None:
         return
-    grant = patronage.access.grant(email)
-    if grant is None:
-        return
-    link = f"{str(settings.public_url).rstrip('/')}/my/sign-in/link?token={grant.secret}"
-    message = sign_in_message(
-        grant, link, settings.supporter_link_minutes, settings.org_name, settings.smtp_from
-    )
     try:
+        grant = patronage.access.grant(email)
+        if grant is None:
+            return
+        link = f"{str(settings.public_url).rstrip('/')}/my/sign-in/link?token={grant.secret}"
+        message = sign_in_message(
+            grant, link, settings.supporter_link_minutes, settings.org_name, settings.smtp_from
+        )
         patronage.mailer.send(message)
-        log.info("supporter_link_sent", to=mask_email(grant.email))
+        log.info("supporter_link_sent", to=mask_email(email))
     except Exception as error:  # the answer went out already: log, never raise
-        log.warning("supporter_link_not_sent", to=mask_email(grant.email), error=str(error))
+        log.warning("supporter_link_not_sent", to=mask_email(email), error=str(error))
 
 
 def _available(patronage: Patronage) -> bool:
