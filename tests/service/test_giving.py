@@ -187,3 +187,21 @@ def test_a_held_membership_holds_only_its_first_payment(services: Services) -> N
     assert services.ledger.get_typed(first, Gift).review == ReviewState.HELD
     assert services.ledger.get_typed(first, Gift).review_reason == reason
     assert services.ledger.get_typed(renewal, Gift).review == ReviewState.NONE
+
+
+def test_a_stripe_customer_is_linked_to_one_supporter_only(services: Services) -> None:
+    """Two people reported with one customer id (Stripe never does this: a customer is one
+    person): the first keeps it and the second is not given it too, so neither the ledger
+    nor a later event that names only the customer can find two supporters by it."""
+
+    def gift(payment_id: str, email: str, customer: str = "cus_shared") -> RecordGift:
+        details = SupporterDetails(email=email, name="", stripe_customer_id=customer)
+        return RecordGift(payment_id, details, Money(500, "USD"), WHEN)
+
+    services.giving.record_gift(gift("pi_0", "grace@example.org", customer=""))
+    first = services.giving.record_gift(gift("pi_1", "ada@example.org"))
+    second = services.giving.record_gift(gift("pi_2", "grace@example.org"))
+    ada, grace = (services.ledger.get_typed(g, Gift).supporter_id for g in (first, second))
+    assert ada != grace, "each email is its own supporter"
+    assert services.ledger.get_typed(ada, Supporter).stripe_customer_ids == ["cus_shared"]
+    assert services.ledger.get_typed(grace, Supporter).stripe_customer_ids == []

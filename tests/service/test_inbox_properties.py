@@ -164,6 +164,7 @@ def membership(draw: st.DrawFn, line: Timeline, email: str, n: int) -> None:
                 pi=pi,
                 paid_at=None,
                 status="open",
+                customer=customer,
             )
             line.add(draw(st.sampled_from(INVOICE_FAILURES)), failed, api)
             sub_event("customer.subscription.updated", status="past_due")
@@ -376,6 +377,66 @@ def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
         # Every history is complete: whatever waited, its counterpart came.
         assert any_order.inbox.waiting() == [] == in_order.inbox.waiting()
     assert expected["gifts"] or expected["unbooked"], "every history has money"
+
+
+# The falsifying example of seed 5, written out --------------------------------------------
+
+
+def dashboard_membership(line: Timeline, email: str, n: int) -> list[Event]:
+    """A subscription made in the Dashboard (no metadata of ours): paid once, then a renewal
+    fails. Every invoice of it names its customer, as Stripe's do."""
+    sub, customer, start = f"sub_{n}", f"cus_{n}", line.now
+    first = len(line.events)
+
+    def sub_event(event_type: str, status: str) -> None:
+        obj = se.subscription(sub, 500, {}, status=status, start_date=start, customer=customer)
+        line.add(event_type, obj)
+
+    sub_event("customer.subscription.created", "incomplete")
+    line.stripe.invoice_of_payment[f"pi_in_{n}_0"] = f"in_{n}_0"
+    paid = se.invoice(f"in_{n}_0", sub, 500, {}, email, pi=f"pi_in_{n}_0", customer=customer)
+    line.add("invoice.paid", paid)
+    sub_event("customer.subscription.updated", "active")
+    line.now = start + MONTH
+    failed = se.invoice(
+        f"in_{n}_1", sub, 500, {}, email, pi=f"pi_in_{n}_1", paid_at=None, status="open",
+        customer=customer,
+    )  # fmt: skip
+    line.add("invoice.payment_failed", failed)
+    sub_event("customer.subscription.updated", "past_due")
+    return line.events[first:]
+
+
+def test_a_renewal_failure_delivered_first_finds_its_own_customers_supporter(
+    fake_stripe: FakeStripe,
+) -> None:
+    """Seed 5 failed because the generated failed renewal named a customer (`cus_1`) that
+    was not its subscription's: in order both members got it, out of order the second
+    member's failure came first, found the first member by it and took the whole membership
+    there. Now a failed invoice names its subscription's customer (Stripe's truth), and a
+    customer id is linked to one supporter only; delivered the seed's way round, the second
+    member's failure first, the ledger ends as in order: each member with their customer."""
+    line = Timeline(now=se.T0)
+    first = dashboard_membership(line, "supporter1@example.org", 11)
+    line.now += 1
+    second = dashboard_membership(line, "supporter2@example.org", 20)
+    # The second member's failed renewal first, and once more at the end (a duplicate).
+    failure_first = [*first, second[3], *second[:3], *second[4:], second[3]]
+    fake_stripe.state.customers = line.stripe.customers
+    fake_stripe.state.invoice_of_payment = line.stripe.invoice_of_payment
+    stripe_settings = {"stripe_secret_key": fake_stripe.api_key, "stripe_api_base": fake_stripe.url}
+    with in_memory(**stripe_settings) as in_order, in_memory(**stripe_settings) as any_order:
+        deliver_all(in_order, line.events)
+        deliver_all(any_order, failure_first)
+        expected = by_email(ledger_state(in_order))
+        assert by_email(ledger_state(any_order)) == expected
+        assert any_order.inbox.waiting() == [] == in_order.inbox.waiting()
+    assert expected["supporters"] == [
+        ("supporter1@example.org", ["cus_11"]),
+        ("supporter2@example.org", ["cus_20"]),
+    ]
+    assert expected["gifts"]["pi_in_20_0"]["supporter_id"] == "supporter2@example.org"
+    assert expected["memberships"]["sub_20"]["supporter_id"] == "supporter2@example.org"
 
 
 # Email changes (issue 9, defect 6) ---------------------------------------------------------

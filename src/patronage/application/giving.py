@@ -94,12 +94,19 @@ def as_gift(command: RecordUnattributedPayment) -> RecordGift:
 
 
 def _link_customer(unit: UnitOfWork, supporter: Supporter, customer_id: str) -> None:
-    """Remember that the Stripe customer is this supporter (the first link is kept)."""
+    """Remember that the Stripe customer is this supporter. A customer is one person at
+    Stripe, so it is linked to one supporter: the first (or, after a merge, its survivor).
+    Another supporter named with it is not given it too, or two records would share it."""
     if not customer_id:
         return
-    supporter.link_stripe_customer(customer_id)
-    if unit.get_or_none(stripe_customer_id_for(customer_id), StripeCustomer) is None:
+    linked = unit.get_or_none(stripe_customer_id_for(customer_id), StripeCustomer)
+    if linked is None:
         unit.add(StripeCustomer(customer_id=customer_id, supporter_id=supporter.id))
+    elif linked.supporter_id != supporter.id:
+        owner = unit.get_or_none(linked.supporter_id, Supporter)
+        if owner is not None and SupporterDirectory.survivor(unit, owner).id != supporter.id:
+            return
+    supporter.link_stripe_customer(customer_id)
 
 
 class UnattributedPolicy(StrEnum):
