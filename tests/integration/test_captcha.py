@@ -114,7 +114,7 @@ def test_checkout_with_a_captcha_pays_refuses_or_holds(
 ) -> None:
     with siteverify_server() as provider:
         configured = with_stripe(
-            settings, localstripe.url, localstripe.api_key, demo_mode=True,
+            settings, localstripe.url, localstripe.api_key, checkout_test_card=True,
             captcha_verify_url=AnyHttpUrl(provider.url), captcha_secret=SecretStr(SECRET),
         )  # fmt: skip
         patronage = bootstrap(configured)
@@ -126,7 +126,7 @@ def test_checkout_with_a_captcha_pays_refuses_or_holds(
             for refused in (a_gift(captcha_token="forged"), a_gift()):
                 answer = client.post("/checkout", json=refused)
                 assert answer.status_code == 403, answer.text
-                assert "CAPTCHA" in answer.json()["detail"]
+                assert "comes from a person" in answer.json()["detail"]
             assert len(stripe_objects(localstripe, "payment_intents")) == 1, "none refused"
             assert provider.asked[0]["remoteip"] == "testclient"  # the client's address
 
