@@ -4,9 +4,10 @@ review, then block the source for a while; a held gift is booked but never recei
 staff release it, and a rejected one is refunded at Stripe as fraudulent; both decisions are
 in the audit trail, on the staff API and the console.
 
-localstripe cannot decline a card on the page's path, and its events carry no card
-fingerprint, so the declines are hand-signed `payment_intent.payment_failed` events of
-Stripe's shape, built on the very PaymentIntents the checkout made at localstripe.
+localstripe declines a card when charged (4000000000000341) and fingerprints saved cards,
+which the last test uses; but its `payment_intent.payment_failed` events embed no payment
+method, so the webhook declines are hand-signed events of Stripe's shape, built on the very
+PaymentIntents the checkout made at localstripe.
 """
 
 from __future__ import annotations
