@@ -126,7 +126,7 @@ def test_checkout_with_a_captcha_pays_refuses_or_holds(
             for refused in (a_gift(captcha_token="forged"), a_gift()):
                 answer = client.post("/checkout", json=refused)
                 assert answer.status_code == 403, answer.text
-                assert "comes from a person" in answer.json()["detail"]
+                assert "CAPTCHA" in answer.json()["detail"]
             assert len(stripe_objects(localstripe, "payment_intents")) == 1, "none refused"
             assert provider.asked[0]["remoteip"] == "testclient"  # the client's address
 

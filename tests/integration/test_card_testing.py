@@ -170,7 +170,7 @@ def test_declines_hold_then_block_a_card_tester_and_staff_decide_the_held_gifts(
     blocked = client.post("/checkout", json=a_gift("fresh@example.org", "reader-10"))
     assert blocked.status_code == 429, blocked.text
     assert 3500 < int(blocked.headers["retry-after"]) <= 3601
-    assert "too many payment attempts" in blocked.json()["detail"]  # no source named
+    assert "too many declined payments" in blocked.json()["detail"]  # no source named
 
     # Staff see both, oldest first, and decide.
     listed = client.get("/staff/reviews", headers=STAFF)
