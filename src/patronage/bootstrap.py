@@ -7,6 +7,7 @@ in use; everything else receives what it needs from here.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,19 +26,21 @@ from patronage.application.batching import CommitBatcher
 from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.card_testing import CheckoutGuard, GuardPolicy, Source
 from patronage.application.checkout import Checkout
+from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
 from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
+from patronage.application.notices import NoticeSettings, SupporterNotices
 from patronage.application.payloads import StripePayloads
 from patronage.application.ports import CaptchaVerifier, PaymentGateway
 from patronage.application.raised import RaisedCache
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
-from patronage.application.supporter_access import SupporterAccess
+from patronage.application.supporter_access import CancelLinks, SupporterAccess
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -94,7 +97,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if not (url.hostname and dbname):
         raise SettingsError("invalid settings: PATRONAGE_DATABASE_URL needs a host and a database")
     env = tables | {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "eventsourcing.postgres",  # its fail-fast factory, below
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": url.hostname,
         "POSTGRES_PORT": str(url.port or 5432),
@@ -239,6 +242,7 @@ def receipt_outbox(
         config.sender,
         config.sender_domain,
         branding(settings),
+        "" if settings.public_url is None else f"{str(settings.public_url).rstrip('/')}/my",
         RetryPolicy(
             first=timedelta(seconds=settings.receipt_email_retry_seconds),
             most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
@@ -263,6 +267,7 @@ class Patronage:
     asks: Asks
     tokens: SupporterTokens
     checkout: Checkout
+    reviews: GiftReviews
     views: Views
     campaign_results: CampaignResults
     staff: StaffAccounts
@@ -280,6 +285,10 @@ class Patronage:
     my_giving: MyGiving
     member_changes: MembershipChanges
     mailer: SmtpMailer | None  # None while no SMTP server is configured
+    # Signs supporter sessions, forms and cancellation links (keys derived per purpose).
+    supporter_secret: bytes
+    cancel_links: CancelLinks
+    notices: SupporterNotices | None  # None without SMTP or a public address
 
     def close(self) -> None:
         self.commits.close()
@@ -308,7 +317,7 @@ def payment_gateway(
 ) -> PaymentGateway | None:
     """Stripe (or localstripe) as the checkout's gateway; None without a secret key."""
     client = client or make_stripe_client(settings)
-    return None if client is None else StripePaymentGateway(client, settings.demo_mode)
+    return None if client is None else StripePaymentGateway(client, settings.checkout_test_card)
 
 
 def captcha_verifier(settings: Settings) -> CaptchaVerifier | None:
@@ -353,6 +362,7 @@ def checkout_for(settings: Settings, ledger: Ledger, gateway: PaymentGateway | N
         ),
         guard=checkout_guard(settings),
         tokens=supporter_tokens(settings),
+        pay_with_test_card=settings.checkout_test_card,
     )
 
 
@@ -370,6 +380,56 @@ def membership_gateway(
 def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | None:
     """What the inbox may ask Stripe; None without a secret key (parked events then wait)."""
     return None if client is None else StripeApiLookups(client)
+
+
+def supporter_notices(
+    settings: Settings, ledger: Ledger, cancel_links: CancelLinks
+) -> SupporterNotices | None:
+    """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
+    config = smtp_config(settings)
+    if config is None or settings.public_url is None:
+        return None
+    return SupporterNotices(
+        ledger,
+        SmtpMailer(config),
+        cancel_links,
+        NoticeSettings(
+            organisation=settings.org_name,
+            sender=config.sender,
+            public_url=str(settings.public_url),
+            receipts_thank_one_time_gifts=settings.receipts_single_automatic,
+        ),
+    )
+
+
+@contextmanager
+def notices_running(patronage: Patronage) -> Iterator[None]:
+    """While the service runs: supporter notices (when configured), every few seconds, in
+    each API process (claims keep an email from going twice)."""
+    if patronage.notices is None:
+        yield
+        return
+    sweeper = Sweeper(
+        patronage.notices.send_new, patronage.settings.receipts_worker_seconds, "notices"
+    )
+    sweeper.start()
+    try:
+        yield
+    finally:
+        sweeper.stop()
+
+
+def supporter_root_secret(settings: Settings) -> bytes:
+    """The supporter pages' secret; unset, a random one for this process (sessions then end
+    on restart, and emailed cancellation links stop working)."""
+    secret = settings.supporter_token_secret.get_secret_value().encode()
+    if not secret:
+        log.warning(
+            "supporter_secret_unset",
+            detail="supporter sessions and cancellation links last one process:"
+            " set PATRONAGE_SUPPORTER_TOKEN_SECRET",
+        )
+    return secret or secrets.token_bytes(32)
 
 
 def supporter_tokens(settings: Settings) -> SupporterTokens:
@@ -408,6 +468,8 @@ def bootstrap(settings: Settings) -> Patronage:
     commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
+    supporter_secret = supporter_root_secret(settings)
+    cancel_links = CancelLinks(supporter_secret)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -427,9 +489,11 @@ def bootstrap(settings: Settings) -> Patronage:
             impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
+            ticker_from_bp=settings.ticker_from_bp,
         ),
         tokens=tokens,
         checkout=checkout,
+        reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
         staff=StaffAccounts(ledger),
@@ -449,6 +513,9 @@ def bootstrap(settings: Settings) -> Patronage:
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
+        supporter_secret=supporter_secret,
+        cancel_links=cancel_links,
+        notices=supporter_notices(settings, ledger, cancel_links),
     )
 
 

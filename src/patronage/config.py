@@ -183,9 +183,22 @@ class Settings(BaseSettings):
     # An optional CAPTCHA: the provider's siteverify endpoint (Turnstile, hCaptcha) and secret.
     captcha_verify_url: AnyHttpUrl | None = None
     captcha_secret: SecretStr = SecretStr("")
-    demo_mode: bool = Field(
-        default=False, description="Confirm payments on the server with Stripe's test card"
+    stripe_js_url: str = Field(
+        default="https://js.stripe.com/v3/",
+        pattern=r"^https?://([^\s\"'<>/]+/)*js\.stripe\.com/v3/$",
+        description="Where the ask loads Stripe.js (localstripe's stand-in in the demo)",
     )
+    ticker_from_bp: int = Field(
+        default=1000, ge=0, le=10_000, description="Show the ticker once this share is raised"
+    )
+    members_contact: str = Field(
+        default="", description="How members change or cancel, shown after a monthly gift"
+    )
+    checkout_test_card: bool = Field(
+        default=False,
+        description="Tests only: pay on the server with Stripe's test card, without the page",
+    )
+    demo_mode: bool = Field(default=False, description="Mount the demo pages under /demo")
 
     # The supporter's own page (docs/supporters.md)
     public_url: AnyHttpUrl | None = Field(
@@ -317,8 +330,11 @@ class Settings(BaseSettings):
             raise ValueError("PATRONAGE_CAPTCHA_VERIFY_URL needs PATRONAGE_CAPTCHA_SECRET")
         if self.smtp_host and "@" not in self.smtp_from:
             raise ValueError("PATRONAGE_SMTP_FROM needs an address when PATRONAGE_SMTP_HOST is set")
-        if self.demo_mode and self.stripe_secret_key.get_secret_value().startswith("sk_live"):
-            raise ValueError("PATRONAGE_DEMO_MODE pays with test cards: never with a live key")
+        live = self.stripe_secret_key.get_secret_value().startswith("sk_live")
+        if live and self.demo_mode:
+            raise ValueError("PATRONAGE_DEMO_MODE is for test keys only: never with a live key")
+        if live and self.checkout_test_card:
+            raise ValueError("PATRONAGE_CHECKOUT_TEST_CARD pays with test cards: never live")
         return self
 
     @model_validator(mode="after")

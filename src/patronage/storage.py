@@ -12,7 +12,12 @@ from collections.abc import Callable
 from typing import Any
 
 from eventsourcing.persistence import InterfaceError, OperationalError
-from eventsourcing.postgres import PostgresApplicationRecorder, PostgresTrackingRecorder
+from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
+    PostgresApplicationRecorder,
+    PostgresFactory,
+    PostgresTrackingRecorder,
+)
 from eventsourcing.utils import get_topic, retry
 
 ATTEMPTS = 2
@@ -23,6 +28,13 @@ def _again(method: Callable[..., Any]) -> Callable[..., Any]:
     """A library recorder method without its own retry, retried ATTEMPTS times instead."""
     undecorated: Callable[..., Any] = getattr(method, "__wrapped__")  # noqa: B009
     return retry((InterfaceError, OperationalError), ATTEMPTS, RETRY_WAIT_SECONDS)(undecorated)  # type: ignore[no-any-return]
+
+
+class FailFastAggregateRecorder(PostgresAggregateRecorder):
+    """The snapshots' recorder: every aggregate read asks it first."""
+
+    insert_events = _again(PostgresAggregateRecorder.insert_events)
+    select_events = _again(PostgresAggregateRecorder.select_events)
 
 
 class FailFastApplicationRecorder(PostgresApplicationRecorder):
@@ -38,6 +50,12 @@ class FailFastTrackingRecorder(PostgresTrackingRecorder):
     has_tracking_id = _again(PostgresTrackingRecorder.has_tracking_id)
 
 
+class FailFastFactory(PostgresFactory):
+    aggregate_recorder_class = FailFastAggregateRecorder
+    application_recorder_class = FailFastApplicationRecorder
+    tracking_recorder_class = FailFastTrackingRecorder
+
+
 def fail_fast_env() -> dict[str, str]:
-    """The library settings that select these recorders."""
-    return {"APPLICATION_RECORDER_TOPIC": get_topic(FailFastApplicationRecorder)}
+    """The library setting that selects these recorders (the factory's class names them)."""
+    return {"PERSISTENCE_MODULE": get_topic(FailFastFactory)}

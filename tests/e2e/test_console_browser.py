@@ -5,15 +5,21 @@ from __future__ import annotations
 import csv
 import io
 import os
+import shutil
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, Route, expect
+from pypdf import PdfReader
 
+from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.config import load_settings
-from patronage.domain.gift import Gift
+from patronage.domain.gift import Gift, ReviewState
+from patronage.domain.money import Money
 from patronage.domain.staff import Role
 from tests.support.browser import chromium
 from tests.support.console import PASSWORD
@@ -93,10 +99,10 @@ def sign_in(page: Page, console: Console, role: Role) -> None:
 
 def shoot(page: Page, console: Console, name: str) -> None:
     """The page at desktop and phone width, whole, for a person to look at."""
-    console.screens.mkdir(parents=True, exist_ok=True)
     for width in WIDTHS:
         page.set_viewport_size({"width": width, "height": 900})
         path = console.screens / f"{name}-{width}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(path), full_page=True)
         assert path.stat().st_size > 10_000
         if width == 390:  # nothing but tables scrolls sideways on a phone
@@ -132,7 +138,7 @@ def test_finance_finds_a_supporter_exports_gifts_and_signs_out(
     page.goto(f"{console.api.url}/console/supporters?q={console.seeded.receipt_number}")
     expect(page.get_by_role("heading", name="Chen Wei")).to_be_visible()
 
-    page.get_by_role("link", name="Gifts").click()
+    page.get_by_role("link", name="Gifts", exact=True).click()  # not "Held gifts"
     page.get_by_label("Kind").select_option("one_time")
     page.get_by_role("button", name="Filter").click()
     shoot(page, console, "gifts")
@@ -233,3 +239,130 @@ def test_the_api_docs_render_with_no_network(
     expect(page.get_by_text("/checkout/quote").first).to_be_visible()
     console.screens.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(console.screens / f"api{path.replace('/', '-')}.png"))
+
+
+def test_finance_releases_a_gift_the_card_testing_guard_held(
+    context: tuple[BrowserContext, Outside], console: Console
+) -> None:
+    patronage = console.api.patronage
+    held = patronage.giving.record_gift(
+        RecordGift(
+            payment_id="pi_held_in_browser",
+            supporter=SupporterDetails(email="tester@example.org", name="C. Tester"),
+            amount=Money(500, "USD"),
+            received_at=datetime(2026, 5, 2, tzinfo=UTC),
+            review="2 declined payment(s) from this address recently",
+        )
+    )
+    ctx, _outside = context
+    page = ctx.new_page()
+    sign_in(page, console, Role.FINANCE)
+    page.get_by_role("link", name="Held gifts").click()
+    expect(page.get_by_role("heading", name="Held gifts")).to_be_visible()
+    queue = page.get_by_role("table", name="Waiting for review, the oldest first")
+    expect(queue).to_contain_text("2 declined payment(s) from this address recently")
+    expect(queue).to_contain_text("5.00 USD")
+    shoot(page, console, "reviews")
+    page.get_by_role("button", name="Release").click()
+    expect(page.get_by_role("status")).to_contain_text("Released")
+    expect(queue).to_contain_text("No gifts are held.")
+    assert patronage.ledger.get_typed(held, Gift).review == ReviewState.RELEASED
+
+
+def pdf_of(page: Page, link: str, saved: Path) -> str:
+    """Download a receipt's PDF with the page's link; its text, after checking it is one."""
+    with page.expect_download() as download:
+        page.get_by_role("link", name=link).click()
+    download.value.save_as(saved)
+    assert saved.read_bytes().startswith(b"%PDF-")
+    return "\n".join(p.extract_text() for p in PdfReader(saved).pages)
+
+
+def rendered(pdf: Path, png_stem: Path) -> Path:
+    """The PDF's first page as a PNG, drawn by poppler's pdftoppm, for a person to look at."""
+    if shutil.which("pdftoppm") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("pdftoppm is missing under CI=true (apt-get install poppler-utils)")
+        pytest.skip("pdftoppm is missing (apt-get install poppler-utils)")
+    png_stem.parent.mkdir(parents=True, exist_ok=True)
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "80", "-singlefile", str(pdf), str(png_stem)], check=True
+    )
+    image = png_stem.with_suffix(".png")
+    assert image.stat().st_size > 10_000, "the page has something drawn on it"
+    return image
+
+
+def test_finance_issues_a_receipt_downloads_it_replaces_and_voids_it(
+    context: tuple[BrowserContext, Outside], console: Console, tmp_path: Path
+) -> None:
+    """A finance lead's correction, start to end, in the console: find the donor, receipt
+    one gift, read the PDF, replace it (the name was wrong), then void the replacement (the
+    gift was refunded by phone); the register keeps all of it."""
+    steps = "receipt-correction"
+    ctx, _outside = context
+    page = ctx.new_page()
+    sign_in(page, console, Role.FINANCE)
+    page.get_by_label("Email, name, Stripe customer id or receipt number").fill("chen.wei")
+    page.get_by_role("button", name="Search").click()
+    page.get_by_role("link", name="Chen Wei").click()
+    expect(page.get_by_role("heading", name="Chen Wei")).to_be_visible()
+    gifts = page.get_by_role("table", name="Gifts and membership payments")
+    issue = gifts.get_by_role("button", name="Issue a receipt for the gift of 50.00 USD")
+    expect(issue).to_have_count(1)
+    shoot(page, console, f"{steps}/1-supporter")
+
+    issue.click()
+    heading = page.get_by_role("heading", name="Receipt S2026-")
+    expect(heading).to_be_visible()
+    number = (heading.text_content() or "").split()[1]
+    expect(page.get_by_role("status")).to_have_text(f"Receipt {number} issued.")
+    expect(page.get_by_role("table", name="Gifts on this receipt")).to_contain_text("50.00 USD")
+    shoot(page, console, f"{steps}/2-issued")
+
+    text = pdf_of(page, "Download PDF", tmp_path / "issued.pdf")
+    assert number in text and "Chen Wei" in text and "50.00" in text
+    rendered(tmp_path / "issued.pdf", console.screens / steps / "3-pdf")
+
+    page.get_by_label("Reason for replacing").fill("donor asked for their full name")
+    page.get_by_role("button", name="Replace…").click()
+    expect(page.get_by_role("heading", name=f"Replace receipt {number}?")).to_be_visible()
+    shoot(page, console, f"{steps}/4-confirm-replace")
+    page.get_by_role("button", name=f"Yes, replace {number}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"replaces {number}.")
+    replacement = (page.get_by_role("heading", level=1).text_content() or "").split()[1]
+    assert replacement != number
+    expect(page.get_by_role("status")).to_have_text(f"Receipt {replacement} replaces {number}.")
+    expect(page.get_by_text(f"This receipt replaces {number}, which is void.")).to_be_visible()
+    shoot(page, console, f"{steps}/5-replaced")
+    replaced_text = pdf_of(page, "Download PDF", tmp_path / "replacement.pdf")
+    assert replacement in replaced_text and number in replaced_text
+    rendered(tmp_path / "replacement.pdf", console.screens / steps / "6-replacement-pdf")
+
+    page.get_by_label("Reason for voiding").fill("gift refunded by phone")
+    page.get_by_role("button", name="Void…").click()
+    expect(page.get_by_role("heading", name=f"Void receipt {replacement}?")).to_be_visible()
+    shoot(page, console, f"{steps}/7-confirm-void")
+    page.get_by_role("button", name=f"Yes, void {replacement}").click()
+    expect(page.get_by_role("status")).to_contain_text(f"Receipt {replacement} is void.")
+    expect(page.get_by_role("table", name="History")).to_contain_text(
+        "by finance@news.example: gift refunded by phone"
+    )
+    shoot(page, console, f"{steps}/8-voided")
+
+    page.get_by_role("link", name="← Receipt register").click()
+    register = page.get_by_role("table", name="The register")
+    original_row = register.get_by_role("row").filter(
+        has=page.get_by_role("link", name=number, exact=True)
+    )
+    expect(original_row).to_contain_text("replaced")
+    expect(original_row).to_contain_text(f"by {replacement}")
+    expect(original_row).to_contain_text("donor asked for their full name")
+    replacement_row = register.get_by_role("row").filter(has_text=f"replaces {number}")
+    expect(replacement_row).to_contain_text(replacement)
+    expect(replacement_row).to_contain_text("void")
+    expect(replacement_row).to_contain_text("gift refunded by phone")
+    shoot(page, console, f"{steps}/9-register")
+
+    actions = [e.action for e in console.api.patronage.audit.entries(action="receipt.").entries]
+    assert actions[:3] == ["receipt.voided", "receipt.replaced", "receipt.issued"]

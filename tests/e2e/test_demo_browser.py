@@ -1,4 +1,8 @@
-"""A reader gives monthly from the demo article in a real browser, against the real demo."""
+"""Readers give from the demo article in a real browser, against the real demo: the two-step
+ask, the card typed into localstripe's Stripe.js card element (never sent to our server),
+the charge on the server, 3-D Secure in the page, a declined card and its retry, and the
+reader's typos. Screenshots of each step at 390 px and 1280 px go to the folder
+`ask-screenshots` under the test's temporary directory (printed by the first test)."""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
@@ -23,6 +27,15 @@ from tests.support.polling import eventually
 pytestmark = pytest.mark.e2e
 ARTICLE_ID = "2026-water-rates-analysis"
 THANKS = "Thank you for supporting our journalism"
+VISA = "4242424242424242"
+DECLINED_WHEN_CHARGED = "4000000000000341"
+NEEDS_3D_SECURE = "4000002760003184"
+PHONE = {"width": 390, "height": 844}
+DESKTOP = {"width": 1280, "height": 900}
+# Above every real attempt this module makes (each gift is two: the card setup, the charge),
+# below the typos the typo test sends: typos must not count.
+LIMIT_PER_IP = 20
+STEPS = ("1-first-step", "2-second-step", "3-thank-you")
 Booked = TypeVar("Booked", Gift, Membership)
 
 
@@ -35,7 +48,9 @@ class MonthlyGift:
 
 def localstripe_list(demo: RunningDemo, kind: str, **params: str) -> list[dict[str, Any]]:
     reply = httpx.get(
-        f"{demo.localstripe_url}/v1/{kind}", params=params, auth=("sk_test_patronage_demo", "")
+        f"{demo.localstripe_url}/v1/{kind}",
+        params={"limit": "100", **params},
+        auth=("sk_test_patronage_demo", ""),
     )
     reply.raise_for_status()
     data: list[dict[str, Any]] = reply.json()["data"]
@@ -45,8 +60,16 @@ def localstripe_list(demo: RunningDemo, kind: str, **params: str) -> list[dict[s
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningDemo]:
     tmp_path: Path = tmp_path_factory.mktemp("demo")
-    with demo_server(tmp_path) as running:
+    env = {"PATRONAGE_CHECKOUT_LIMIT_PER_IP": str(LIMIT_PER_IP)}
+    with demo_server(tmp_path, env) as running:
         yield running
+
+
+@pytest.fixture(scope="module")
+def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    folder = tmp_path_factory.mktemp("ask-screenshots", numbered=False)
+    print(f"screenshots of the ask: {folder}")
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -55,27 +78,77 @@ def browser() -> Iterator[Browser]:
         yield running
 
 
+def open_ask(page: Page, url: str) -> tuple[dict[str, Any], Locator]:
+    with page.expect_response(lambda r: r.url.endswith("/asks") or "/asks?" in r.url) as asked:
+        page.goto(url)
+    answer: dict[str, Any] = asked.value.json()
+    assert answer["kind"] == "ask", answer
+    ask = page.get_by_role("region", name=answer["ask"]["heading"])
+    expect(ask).to_be_visible()
+    return answer, ask
+
+
+def type_card(page: Page, number: str) -> None:
+    """Into localstripe's card element: its own inputs, which jump to the next by themselves."""
+    card = page.locator("#patronage-card")
+    card.get_by_placeholder("number").fill(number)
+    card.get_by_placeholder("exp_month").fill("12")
+    card.get_by_placeholder("exp_year").fill("34")
+    card.get_by_placeholder("cvc").fill("123")
+    card.get_by_placeholder("postal_code").fill("62701")
+
+
+def details(ask: Locator, email: str, name: str) -> None:
+    ask.get_by_label("Email (for your receipt)").fill(email)
+    ask.get_by_label("Full name").fill(name)
+
+
+def give(page: Page, demo: RunningDemo, frequency: str, email: str, card: str) -> Locator:
+    """Both steps with the default amount, the card typed, the button pressed; the ask."""
+    _, ask = open_ask(page, f"{demo.url}/demo/article")
+    ask.get_by_role("radio", name=frequency).check()
+    button = "Give $25 once" if frequency == "Once" else "Give $10 a month"
+    ask.get_by_role("button", name=button).click()
+    details(ask, email, email.split("@")[0].replace(".", " ").title())
+    type_card(page, card)
+    ask.get_by_role("button", name=button).click()
+    return ask
+
+
 @pytest.fixture(scope="module")
-def monthly_gift(demo: RunningDemo, browser: Browser) -> Iterator[MonthlyGift]:
-    """Open the article at mobile width, give $20 a month, see the thanks, reload."""
-    with browser.new_context(viewport={"width": 390, "height": 844}) as context:
+def monthly_gift(demo: RunningDemo, browser: Browser, screenshots: Path) -> Iterator[MonthlyGift]:
+    """At phone width: $20 a month in two steps, the card in the Stripe element, thanks, reload."""
+    with browser.new_context(viewport=PHONE) as context:
         page = context.new_page()
-        with page.expect_response(lambda r: r.url.endswith("/asks")) as asked:
-            page.goto(f"{demo.url}/demo/article")
-        answer = asked.value.json()
-        assert answer["kind"] == "ask", answer
-        ask = page.get_by_role("region", name=answer["ask"]["heading"])
-        expect(ask).to_be_visible()
+        answer, ask = open_ask(page, f"{demo.url}/demo/article")
+        assert answer["stripe"]["js_url"] == f"{demo.localstripe_url}/js.stripe.com/v3/"
+        expect(ask.get_by_text("Preview")).to_have_count(0)
 
         ask.get_by_role("radio", name="Monthly").check()
-        ask.locator("input[name=amount][value='20.00']").check()
-        ask.get_by_label("Email").fill("reader.one@example.org")
-        ask.get_by_label("Name", exact=True).fill("Reader One")
-        ask.get_by_role("button", name=answer["ask"]["cta"]["text"]).click()
+        twenty = ask.get_by_role("radio", name="$20 a month")
+        twenty.check()
+        give = ask.get_by_role("button", name="Give $20 a month")
+        expect(give).to_be_visible()
+        expect(ask.get_by_label("Email (for your receipt)")).to_be_hidden()  # step 2 waits
+        ask.screenshot(path=screenshots / "1-first-step-390.png")
+        give.click()
+
+        expect(ask.get_by_text("Your gift: $20 a month")).to_be_visible()
+        details(ask, "reader.one@example.org", "Reader One")
+        type_card(page, VISA)
+        ask.screenshot(path=screenshots / "2-second-step-390.png")
+        ask.get_by_role("button", name="Give $20 a month").click()
 
         thanks = page.get_by_role("heading", name=THANKS)
         expect(thanks).to_be_visible(timeout=15_000)
-        expect(page.locator("[aria-live=polite]")).to_contain_text("$20.00")
+        live = page.locator("[aria-live=polite]")
+        expect(live).to_contain_text("Your monthly gift of $20 has started.")
+        expect(live).to_contain_text("A receipt is on its way to reader.one@example.org.")
+        expect(live).to_contain_text("To change or cancel your monthly gift at any time")
+        manage = live.get_by_role("link", name="your supporter page")
+        expect(manage).to_have_attribute("href", f"{demo.url}/my")
+        live.screenshot(path=screenshots / "3-thank-you-390.png")
+        assert all((screenshots / f"{n}-390.png").stat().st_size for n in STEPS)
 
         page.reload()
         expect(page.get_by_role("heading", name=THANKS)).to_be_visible()
@@ -86,7 +159,7 @@ def monthly_gift(demo: RunningDemo, browser: Browser) -> Iterator[MonthlyGift]:
         yield MonthlyGift(demo, answer["tracking"]["variant"], subscription)
 
 
-def test_a_reader_gives_monthly_on_the_article_and_is_thanked_after_reload(
+def test_a_reader_gives_monthly_in_two_steps_and_is_thanked_after_reload(
     monthly_gift: MonthlyGift,
 ) -> None:
     subscription = monthly_gift.subscription
@@ -97,6 +170,12 @@ def test_a_reader_gives_monthly_on_the_article_and_is_thanked_after_reload(
     assert metadata[keys.ARTICLE_ID] == ARTICLE_ID
     assert metadata[keys.CAMPAIGN] == "demo-spring-drive"
     assert metadata[keys.VARIANT] == monthly_gift.variant
+    # The card the reader typed is the membership's: saved by the page's SetupIntent.
+    [customer] = [
+        c for c in localstripe_list(monthly_gift.demo, "customers")
+        if c["id"] == subscription["customer"]
+    ]  # fmt: skip
+    assert customer["invoice_settings"]["default_payment_method"].startswith("pm_")
 
 
 def attributed(booked: Booked | None) -> Booked | None:
@@ -141,51 +220,182 @@ def test_the_gift_and_its_attribution_reach_the_ledger(monthly_gift: MonthlyGift
 
 
 def test_a_keyboard_only_reader_gives_once_with_the_fee_and_a_dedication(
-    demo: RunningDemo, browser: Browser
+    demo: RunningDemo, browser: Browser, screenshots: Path
 ) -> None:
-    with browser.new_context(viewport={"width": 1280, "height": 900}) as context:
+    """At 1280 px, on an editor's preview: an other amount, the fee, a dedication, the card,
+    all by keyboard; nothing but our server and the configured Stripe.js origin is asked."""
+    with browser.new_context(viewport=DESKTOP) as context:
         page = context.new_page()
         requested: list[str] = []
         page.on("request", lambda request: requested.append(request.url))
-        page.goto(f"{demo.url}/demo/article?force=demo-spring-drive:article-count")
-        ask = page.get_by_role("region", name="You've read 1 of our articles this year")
-        expect(ask).to_be_visible()
+        preview = f"{demo.url}/demo/article?force=demo-spring-drive:article-count"
+        answer, ask = open_ask(page, preview)
+        # One article read is below the variant's threshold (3): no "You've read 1".
+        assert answer["ask"]["heading"] == "Become a member"
+        assert answer["ask"]["article_count"] is None and answer["preview"] is True
+        expect(ask.get_by_text("Preview: not counted as a view")).to_be_visible()
+        expect(ask.locator("#patronage-ticker")).to_have_count(0)  # nothing raised yet
 
         ask.get_by_role("radio", name="Monthly").focus()
         page.keyboard.press("ArrowLeft")  # native radio group: moves to "Once"
         expect(ask.get_by_role("radio", name="Once")).to_be_checked()
-        ask.get_by_label("Other amount").focus()
+        expect(ask.get_by_role("radio", name="$25", exact=True)).to_be_checked()
+        ask.get_by_label("Other amount (USD)").focus()
         page.keyboard.type("12.34")
-        page.keyboard.press("Tab")
+        for chip in ask.get_by_role("radio", name="$").all():
+            expect(chip).not_to_be_checked()  # the other amount lets go of the chips
+        expect(ask.get_by_role("button", name="Give $12.34 once")).to_be_visible()
+        ask.screenshot(path=screenshots / "1-first-step-1280.png")
+        page.keyboard.press("Enter")  # step 1 is a form of its own
+
+        expect(page.get_by_role("heading", name="Your details")).to_be_focused()
         fee = ask.get_by_role("checkbox")
-        expect(fee).to_have_accessible_name("Add $0.59 to cover the card fee (total $12.93)")
+        expect(fee).to_have_accessible_name(
+            "Add $0.59 to cover the card fee, so all of your $12.34 reaches the newsroom"
+        )
         fee.focus()
         page.keyboard.press("Space")
-        ask.get_by_label("Email").focus()
+        expect(ask.get_by_role("button", name="Give $12.93 once")).to_be_visible()
+        ask.get_by_label("Email (for your receipt)").focus()
         page.keyboard.type("reader.two@example.org")
-        ask.get_by_label("Name", exact=True).focus()
+        page.keyboard.press("Tab")
         page.keyboard.type("Reader Two")
-        ask.get_by_label("Dedicate this gift").select_option("honour")
-        ask.get_by_label("Name of the person").focus()
+        expect(ask.get_by_label("Their name")).to_be_hidden()  # only with a dedication
+        ask.get_by_label("Dedicate this gift (optional)").select_option("honour")
+        ask.get_by_label("Their name").focus()
         page.keyboard.type("Ms. Alvarez")
-        page.keyboard.press("Enter")  # submits the form
+        page.locator("#patronage-card").get_by_placeholder("number").focus()
+        page.keyboard.type(VISA + "12" + "34" + "123" + "62701")  # the element moves along
+        ask.screenshot(path=screenshots / "2-second-step-1280.png")
+        page.keyboard.press("Enter")  # submits the second step
 
         thanks = page.get_by_role("heading", name=THANKS)
         expect(thanks).to_be_visible(timeout=15_000)
-        expect(page.locator("[aria-live=polite]")).to_contain_text("$12.93")
-        expect(page.locator("[aria-live=polite]")).to_be_focused()
+        live = page.locator("[aria-live=polite]")
+        expect(live).to_contain_text("Your gift of $12.93 is on its way to the newsroom.")
+        expect(live).to_contain_text("A receipt is on its way to reader.two@example.org.")
+        expect(live).not_to_contain_text("cancel")  # nothing to manage for a one-time gift
+        expect(live).to_be_focused()
+        live.screenshot(path=screenshots / "3-thank-you-1280.png")
+        assert all((screenshots / f"{n}-1280.png").stat().st_size for n in STEPS)
 
     intents = localstripe_list(demo, "payment_intents")
-    [intent] = [i for i in intents if i["metadata"].get(keys.GIFT_KIND) == "one_time"]
+    [intent] = [
+        i for i in intents
+        if i["metadata"].get(keys.DONOR_EMAIL) == "reader.two@example.org"
+    ]  # fmt: skip
     assert intent["amount"] == 1293 and intent["status"] == "succeeded"
+    assert intent["payment_method"].startswith("pm_") and intent["customer"].startswith("cus_")
     assert intent["metadata"][keys.FEE_COVERED_MINOR] == "59"
     assert intent["metadata"][keys.VARIANT] == "article-count"
     assert (intent["metadata"][keys.TRIBUTE_KIND], intent["metadata"][keys.TRIBUTE_NAME]) == (
         "honour",
         "Ms. Alvarez",
     )
-    # Nothing but our own server was contacted: no CDN, no fonts, no Stripe.js in demo mode.
-    assert requested and all(url.startswith(demo.url) for url in requested), requested
+    # No CDN, no fonts: our server, and Stripe.js from its configured origin (localstripe's
+    # stand-in), which alone received the card.
+    allowed = (demo.url, demo.localstripe_url)
+    assert requested and all(url.startswith(allowed) for url in requested), requested
+    assert any(url.startswith(f"{demo.localstripe_url}/v1/setup_intents/") for url in requested)
+
+
+def test_a_declined_card_says_so_and_another_card_pays(demo: RunningDemo, browser: Browser) -> None:
+    with browser.new_context(viewport=PHONE) as context:
+        page = context.new_page()
+        ask = give(page, demo, "Once", "reader.three@example.org", DECLINED_WHEN_CHARGED)
+
+        problem = ask.locator("#patronage-card-problem")
+        expect(problem).to_have_text(
+            "Your card was declined. Please check the details or try another card.",
+            timeout=15_000,
+        )
+        expect(ask.get_by_role("button", name="Give $25 once")).to_be_enabled()
+        type_card(page, VISA)
+        ask.get_by_role("button", name="Give $25 once").click()
+        expect(page.get_by_role("heading", name=THANKS)).to_be_visible(timeout=15_000)
+
+    mine = [
+        i for i in localstripe_list(demo, "payment_intents")
+        if i["metadata"].get(keys.DONOR_EMAIL) == "reader.three@example.org"
+    ]  # fmt: skip
+    assert sorted(i["status"] for i in mine) == ["requires_payment_method", "succeeded"]
+
+
+def test_a_card_that_needs_3d_secure_is_authenticated_in_the_page(
+    demo: RunningDemo, browser: Browser
+) -> None:
+    """The bank's prompt (localstripe's stand-in for it) at the card setup and again for the
+    membership's first payment (requires_action, confirmCardPayment)."""
+    with browser.new_context(viewport=DESKTOP) as context:
+        page = context.new_page()
+        give(page, demo, "Monthly", "reader.four@example.org", NEEDS_3D_SECURE)
+        for _step in ("card setup", "first payment"):
+            page.get_by_role("button", name="Complete authentication").click(timeout=15_000)
+        expect(page.get_by_role("heading", name=THANKS)).to_be_visible(timeout=15_000)
+
+    [customer] = [
+        c for c in localstripe_list(demo, "customers")
+        if c["email"] == "reader.four@example.org"
+    ]  # fmt: skip
+    [subscription] = localstripe_list(demo, "subscriptions", customer=customer["id"])
+    assert subscription["status"] == "active"
+
+
+def test_typos_get_a_readers_words_and_do_not_lock_the_next_reader_out(
+    demo: RunningDemo, browser: Browser
+) -> None:
+    with browser.new_context(viewport=PHONE) as context:
+        page = context.new_page()
+        checkouts: list[str] = []
+        page.on("request", lambda r: checkouts.append(r.url) if "/checkout" in r.url else None)
+        _, ask = open_ask(page, f"{demo.url}/demo/article")
+        other = ask.get_by_label("Other amount (USD)")
+        for typed, words in [
+            ("twelve", "Please enter an amount in numbers, like 25 or 25.50."),
+            ("1", "The smallest gift is $2."),
+            ("12.345", "Please enter an amount in numbers, like 25 or 25.50."),
+        ]:
+            other.fill(typed)
+            ask.get_by_role("button", name="Give").click()
+            expect(ask.get_by_text(words)).to_be_visible()
+            expect(other).to_have_attribute("aria-invalid", "true")
+            expect(other).to_be_focused()
+        other.fill("30")
+        ask.get_by_role("button", name="Give $30 a month").click()
+        ask.get_by_role("button", name="Give $30 a month").click()  # nothing filled in
+        expect(ask.get_by_text("Please enter your email address")).to_be_visible()
+        expect(ask.get_by_text("Please enter your name.")).to_be_visible()
+        expect(ask.get_by_label("Email (for your receipt)")).to_be_focused()
+        ask.get_by_label("Email (for your receipt)").fill("reader.five@example")
+        ask.get_by_label("Dedicate this gift (optional)").select_option("memory")
+        ask.get_by_role("button", name="Give $30 a month").click()
+        expect(ask.get_by_text("it should look like name@example.org")).to_be_visible()
+        expect(ask.get_by_text("the name of the person this gift is for")).to_be_visible()
+        text = ask.inner_text()
+        assert "value is not" not in text and "String should" not in text
+        assert checkouts == [], "typos are caught on the page, before any request"
+
+    # The same typos sent by a page that skips those checks, more than the address's limit:
+    # each is a 422 with the reader's words and a code, and none counts.
+    form = {"frequency": "monthly", "amount": "30", "currency": "USD", "email": "ada@",
+            "name": "", "checkout_key": "k" * 20}  # fmt: skip
+    for _ in range(LIMIT_PER_IP + 5):
+        refused = httpx.post(f"{demo.url}/checkout", json=form)
+        assert refused.status_code == 422
+    codes = {p["code"]: p["message"] for p in refused.json()["detail"]}
+    assert set(codes) == {"email_invalid", "name_missing"}
+    assert codes["name_missing"] == "Please enter your name."
+    too_small = {**form, "email": "ada@example.org", "name": "Ada", "amount": "1.50"}
+    [problem] = httpx.post(f"{demo.url}/checkout", json=too_small).json()["detail"]
+    assert (problem["code"], problem["message"]) == (
+        "amount_too_small",
+        "The smallest gift is 2.00 USD.",
+    )
+
+    with browser.new_context(viewport=PHONE) as context:  # the next reader, same address
+        page = context.new_page()
+        give(page, demo, "Once", "reader.six@example.org", VISA)
+        expect(page.get_by_role("heading", name=THANKS)).to_be_visible(timeout=15_000)
 
 
 def test_the_ticker_moves_and_staff_see_the_new_supporter(

@@ -5,6 +5,7 @@ into the ledger and the page through webhooks."""
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -28,7 +29,7 @@ EMAIL = "member.one@example.org"
 
 @pytest.fixture
 def world(tmp_path: Path) -> Iterator[World]:
-    with supporter_world(tmp_path, {EMAIL: 2000}) as running:
+    with supporter_world(tmp_path, {EMAIL: 2000}, receipts_worker_seconds=0.2) as running:
         yield running
 
 
@@ -45,6 +46,20 @@ def _stripe_reports(world: World, done: Callable[[Membership], bool], what: str)
     ledger = world.api.patronage.ledger
     membership_id = world.membership(EMAIL).id
     eventually(lambda: done(ledger.get_typed(membership_id, Membership)), f"{what} in the ledger")
+
+
+def membership_email_cancel_link(world: World) -> str:
+    def link() -> str | None:
+        for message in world.mail.messages():
+            if "membership" in str(message["Subject"]) and message["To"] == EMAIL:
+                body = message.get_body(preferencelist=("plain",))
+                assert body is not None
+                found = re.search(r"http://\S+/my/cancel\?token=\S+", body.get_content())
+                return found.group(0) if found else None
+        return None
+
+    found: str = eventually(link, "the membership's thank-you email")
+    return found
 
 
 def _shot(screens: Path, page: Page, name: str) -> None:
@@ -88,6 +103,9 @@ def test_a_member_signs_in_by_email_sees_their_giving_changes_the_amount_and_can
         # The ask on this device now thanks instead of asking.
         assert page.evaluate("localStorage.getItem('patronage.token')").startswith('"v1.')
         _shot(screens, page, "3-my-giving")
+        page.set_viewport_size({"width": 1280, "height": 900})
+        _shot(screens, page, "3-my-giving-wide")
+        page.set_viewport_size({"width": 390, "height": 844})
 
         with page.expect_download() as download:
             receipts.get_by_role(
@@ -121,11 +139,30 @@ def test_a_member_signs_in_by_email_sees_their_giving_changes_the_amount_and_can
         expect(page.get_by_test_id("membership-next")).not_to_be_empty()
         _shot(screens, page, "4-ending")
 
-        # The card goes to Stripe's hosted portal: the session is asked for with this customer.
-        with page.expect_request(lambda r: r.url.startswith(PORTAL_URL)) as to_portal:
-            page.get_by_role("button", name="Update card").click()
-        assert to_portal.value.url == PORTAL_URL
+        # The card goes to Stripe's hosted portal: the session is asked for with this customer
+        # (the portal page itself is answered here: nothing leaves the machine).
+        page.route(PORTAL_URL, lambda route: route.fulfill(body="Stripe's customer portal"))
+        page.get_by_role("button", name="Update card").click()
+        expect(page).to_have_url(PORTAL_URL)
         [(method, path, form)] = world.portal.requests
         assert (method, path) == ("POST", "/v1/billing_portal/sessions")
         assert form["customer"] == world.subscription(EMAIL)["customer"]
         assert form["return_url"] == f"{world.api.url}/my"
+
+        # The one-click link of the membership's thank-you email: no sign-in, a page that asks,
+        # and localstripe's own customer.subscription.deleted brings the end into the ledger.
+        ctx.clear_cookies()
+        page.goto(membership_email_cancel_link(world))
+        expect(page.get_by_role("heading", name="Cancel your membership?")).to_be_visible()
+        expect(page.get_by_role("main")).to_contain_text("25.00 USD every month")
+        _shot(screens, page, "5-cancel-link")
+        assert world.subscription(EMAIL)["status"] == "active"
+        page.get_by_role("button", name="Cancel my membership").click()
+        expect(page.get_by_role("heading", name="Your membership is cancelled")).to_be_visible()
+        _shot(screens, page, "6-cancelled")
+        assert world.subscription(EMAIL)["status"] == "canceled"
+        ledger = world.api.patronage.ledger
+        eventually(
+            lambda: ledger.get_typed(world.membership(EMAIL).id, Membership).is_cancelled,
+            "localstripe's customer.subscription.deleted in the ledger",
+        )

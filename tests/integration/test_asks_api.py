@@ -58,8 +58,56 @@ def test_a_reader_is_asked_with_copy_choices_and_tracking(patronage: Patronage) 
     assert [a["text"] for a in choices["monthly"]] == ["5.00", "10.00", "20.00"]
     assert choices["default_frequency"] == "monthly"
     assert choices["minimum"]["text"] == "2.00"
+    assert (choices["fee_rate_bp"], choices["fee_fixed_minor"]) == (220, 30)
     assert body["reason"] is None and body["rejections"] is None
-    assert body["ask"]["ticker"]["raised"]["minor"] == 0  # nothing given yet
+    assert body["ask"]["ticker"] is None  # nothing given yet: no "$0.00 of $10,000.00"
+    assert body["preview"] is False and body["stripe"] is None  # no publishable key here
+
+    # Below the variant's threshold (5) the count is not an argument: the copy naming it
+    # gives way to the call to action.
+    few = client.post("/asks", json=ask_body(weekly_counts=[{"week_start": week, "count": 1}]))
+    assert few.json()["ask"]["heading"] == "Give now"
+    assert few.json()["ask"]["article_count"] is None
+
+
+def test_the_ticker_shows_once_its_share_of_the_goal_is_raised(settings: Settings) -> None:
+    """30.00 of 10,000.00 raised is 30 basis points of the goal."""
+    for threshold, shown in ((20, True), (1000, False)):
+        patronage = bootstrap(settings.model_copy(update={"ticker_from_bp": threshold}))
+        try:
+            if threshold == 20:
+                start_campaign(patronage)
+                give_to(patronage, "control", [("pi_t", Money(3000, "USD"))])
+            client = TestClient(create_app(patronage))
+            ticker = client.post("/asks", json=ask_body()).json()["ask"]["ticker"]
+            assert (ticker is not None) is shown
+            if shown:
+                assert ticker["raised"]["text"] == "30.00"
+        finally:
+            patronage.close()
+
+
+def test_a_forced_preview_says_so_and_the_ask_names_stripe_js(settings: Settings) -> None:
+    configured = settings.model_copy(
+        update={
+            "stripe_publishable_key": "pk_test_x",
+            "stripe_js_url": "http://127.0.0.1:9/js.stripe.com/v3/",
+        }
+    )
+    patronage = bootstrap(configured)
+    try:
+        start_campaign(patronage)
+        client = TestClient(create_app(patronage))
+        body = client.post("/asks?force=spring:urgent", json=ask_body()).json()
+        assert body["preview"] is True
+        assert body["stripe"] == {
+            "publishable_key": "pk_test_x",
+            "js_url": "http://127.0.0.1:9/js.stripe.com/v3/",
+        }
+        page_policy = client.get("/static/patronage-embed.js")  # not a page: no Stripe origin
+        assert "127.0.0.1:9" not in page_policy.headers["content-security-policy"]
+    finally:
+        patronage.close()
 
 
 def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
@@ -70,6 +118,8 @@ def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
         "kind": "none",
         "ask": None,
         "tracking": None,
+        "preview": False,
+        "stripe": None,
         "reason": None,
         "rejections": None,
     }
@@ -125,10 +175,7 @@ def test_views_are_counted_per_variant_with_conversion_and_revenue_per_thousand(
     for i in range(40):
         body = client.post("/asks", json=ask_body(reader_id=f"reader-{i}")).json()
         served[body["tracking"]["variant"]] = served.get(body["tracking"]["variant"], 0) + 1
-    assert body["ask"]["ticker"] == {
-        "goal": {"minor": 1_000_000, "currency": "USD", "text": "10000.00"},
-        "raised": {"minor": 3000, "currency": "USD", "text": "30.00"},
-    }
+    assert body["ask"]["ticker"] is None, "30.00 of 10,000.00 is below the default 10%"
     rows = {
         r["variant"]: r
         for r in client.get("/staff/campaigns/spring/performance", headers=STAFF).json()
@@ -173,7 +220,7 @@ def test_the_fee_quote_is_exact_and_bad_amounts_are_422(patronage: Patronage) ->
     assert quote.json()["fee"] == {"minor": 54, "currency": "USD", "text": "0.54"}
     assert quote.json()["total_with_fee"]["text"] == "10.54"
     bad = client.post("/checkout/quote", json={"amount": "10.5.0", "currency": "USD"})
-    assert bad.status_code == 422 and "not an amount" in bad.json()["detail"]
+    assert bad.status_code == 422 and bad.json()["detail"][0]["code"] == "amount_invalid"
 
 
 def test_checkout_without_stripe_configured_is_503_not_a_crash(patronage: Patronage) -> None:

@@ -23,7 +23,12 @@ from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from patronage.payments import metadata as keys
 from tests.support import stripe_events as se
-from tests.support.checkout import recording_proxy, stripe_objects, with_stripe
+from tests.support.checkout import (
+    confirm_card_setup,
+    recording_proxy,
+    stripe_objects,
+    with_stripe,
+)
 from tests.support.servers import LocalStripe, localstripe_server
 
 ADA = "ada@example.org"
@@ -35,19 +40,25 @@ def localstripe(tmp_path: Path) -> Iterator[LocalStripe]:
         yield server
 
 
-@pytest.fixture(params=[False], ids=["page-confirms"])
+@pytest.fixture(params=[False], ids=["card"])
 def paying(
     request: pytest.FixtureRequest, settings: Settings, localstripe: LocalStripe
 ) -> Iterator[tuple[Patronage, TestClient]]:
-    """Checkout against localstripe: as in production (the page confirms the payment, so
-    nothing is paid yet) or in demo mode (paid at once; its webhook is not delivered here)."""
-    demo = bool(request.param)
+    """Checkout against localstripe: as in production (the page saves the card, then the
+    server charges it) or with the server's test card (paid at once); their webhooks are
+    not delivered here."""
+    test_card = bool(request.param)
     with recording_proxy(localstripe.url) as proxy:
-        patronage = bootstrap(with_stripe(settings, proxy.url, localstripe.api_key, demo_mode=demo))
+        patronage = bootstrap(
+            with_stripe(settings, proxy.url, localstripe.api_key, checkout_test_card=test_card)
+        )
         try:
             yield patronage, TestClient(create_app(patronage))
         finally:
             patronage.close()
+
+
+VISA = "4242424242424242"
 
 
 def _checkout(email: str, name: str, frequency: str) -> dict[str, object]:
@@ -81,19 +92,28 @@ def _ada_gives(patronage: Patronage) -> Supporter:
     return ada
 
 
+def _give(client: TestClient, localstripe: LocalStripe, body: dict[str, object]) -> None:
+    """Both steps of the page's checkout, the card confirmed as Stripe.js does."""
+    answer = client.post("/checkout", json=body)
+    assert answer.status_code == 200, answer.text
+    if answer.json()["status"] == "requires_payment_method":
+        method = confirm_card_setup(localstripe, answer.json()["client_secret"], VISA)
+        answer = client.post("/checkout/payments", json={**body, "payment_method": method})
+    assert answer.json()["status"] == "succeeded", answer.text
+
+
 @pytest.mark.parametrize(
     ("paying", "frequency"),
-    [(False, "one_time"), (True, "one_time"), (True, "monthly")],
-    ids=["page-confirms-one-time", "demo-one-time", "demo-monthly"],  # localstripe cannot
-    indirect=["paying"],  # start an incomplete subscription for a page to confirm
+    [(False, "one_time"), (False, "monthly"), (True, "one_time"), (True, "monthly")],
+    ids=["card-one-time", "card-monthly", "test-card-one-time", "test-card-monthly"],
+    indirect=["paying"],
 )
 def test_a_strangers_checkout_renames_no_donor_and_uses_no_donors_customer(
     paying: tuple[Patronage, TestClient], localstripe: LocalStripe, frequency: str
 ) -> None:
     patronage, client = paying
     before = _ada_gives(patronage)
-    answer = client.post("/checkout", json=_checkout(ADA.upper(), "Mallory", frequency))
-    assert answer.status_code == 200, answer.text
+    _give(client, localstripe, _checkout(ADA.upper(), "Mallory", frequency))
 
     ada = _supporter(patronage, ADA)
     assert ada is not None

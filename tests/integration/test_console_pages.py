@@ -12,6 +12,7 @@ from patronage.api.app import create_app
 from patronage.bootstrap import Patronage
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxStatus
+from patronage.domain.receipt import TaxReceipt
 from patronage.domain.staff import Role
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
@@ -118,16 +119,46 @@ def test_finance_voids_a_receipt_from_the_register(
     sign_in(client, "finance@news.example")
     number = seeded.receipt_number
     assert number in client.get("/console/receipts").text
-    voided = post_form(
-        client, "/console/receipts", f"/console/receipts/{number}/void", {"reason": "duplicate"}
-    )
-    assert "notice=" in voided.headers["location"]
+    page, action = f"/console/receipts/{number}", f"/console/receipts/{number}/void"
+    asked = post_form(client, page, action, {"reason": "duplicate"})
+    assert asked.status_code == 200 and f"Void receipt {number}?" in asked.text
+    assert patronage.audit.entries(action="receipt.").entries == [], "nothing until confirmed"
+    assert not patronage.receipting.receipt(number).is_void
+    voided = post_form(client, page, action, {"reason": "duplicate", "confirmed": "yes"})
+    assert voided.headers["location"].startswith(f"{page}?notice=")
     [entry] = patronage.audit.entries(action="receipt.").entries
     assert (entry.action, entry.subject) == ("receipt.voided", number)
-    again = post_form(
-        client, "/console/receipts", f"/console/receipts/{number}/void", {"reason": "twice"}
-    )
+    assert patronage.receipting.receipt(number).void_reason == "duplicate"
+    shown = client.get(page).text
+    assert "duplicate" in shown and "Replace…" not in shown, "a void receipt offers no action"
+    again = post_form(client, "/console/receipts", action, {"reason": "twice"})
     assert "error=" in again.headers["location"]
+    refused = post_form(client, "/console/receipts", action, {"reason": "x", "confirmed": "yes"})
+    assert "error=" in refused.headers["location"], "a reason of three characters at least"
+    assert client.get("/console/receipts/S2026-999999").status_code == 404
+
+
+def test_finance_issues_a_receipt_for_one_gift_from_the_supporters_page(
+    client: TestClient, patronage: Patronage
+) -> None:
+    sign_in(client, "finance@news.example")
+    chen = f"/console/supporters/{supporter_of(patronage, 'chen.wei@example.org')}"
+    gift_id = str(gift_id_for("pi_chen_9"))
+    assert f'name="gift_id" value="{gift_id}"' in client.get(chen).text
+    issued = post_form(
+        client, chen, "/console/receipts/single", {"gift_id": gift_id, "supporter_id": chen[-36:]}
+    )
+    receipt_id = patronage.ledger.get_typed(gift_id_for("pi_chen_9"), Gift).receipt_id
+    assert receipt_id is not None
+    receipt = patronage.ledger.get_typed(receipt_id, TaxReceipt)
+    assert issued.headers["location"].startswith(f"/console/receipts/{receipt.number}?notice=")
+    assert f'name="gift_id" value="{gift_id}"' not in client.get(chen).text
+    [entry] = patronage.audit.entries(action="receipt.issued").entries
+    assert (entry.actor, entry.subject) == ("finance@news.example", f"gift {gift_id}")
+    twice = post_form(
+        client, chen, "/console/receipts/single", {"gift_id": gift_id, "supporter_id": chen[-36:]}
+    )
+    assert twice.headers["location"].startswith(f"{chen}?error=")
 
 
 def test_the_gift_list_filters_and_totals(client: TestClient) -> None:
@@ -277,3 +308,21 @@ def test_an_admin_skips_a_parked_event_from_its_page(
     assert "a stray test refund" in shown and "/skip" not in shown
     [entry] = patronage.audit.entries(action="inbox.event_skipped").entries
     assert (entry.actor, entry.subject) == ("admin@news.example", refund["id"])
+
+
+def test_every_form_on_the_pages_carries_the_csrf_token(
+    client: TestClient, seeded: StaffLedger
+) -> None:
+    """A macro imported without the page's context rendered an empty token: every form but
+    sign-out was refused in a real browser."""
+    sign_in(client, "admin@news.example")
+    pages = (
+        "/console/inbox", "/console/reviews", "/console/receipts", "/console/staff",
+        "/console/tokens", "/console/campaigns", "/console/campaigns/demo-spring-drive",
+        f"/console/supporters/{seeded.ada_id}",
+    )  # fmt: skip
+    for path in pages:
+        page = client.get(path)
+        assert page.status_code == 200, path
+        tokens = re.findall(r'name="csrf_token" value="([^"]*)"', page.text)
+        assert tokens and all(tokens), (path, tokens)

@@ -19,7 +19,7 @@ from tests.support.projections import catch_up_all, seed_many
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
 # Without a Stripe key these answer a documented 503 (localstripe tests cover the rest).
-NEEDS_STRIPE = {"/checkout", "/checkout/confirmations"}
+NEEDS_STRIPE = {"/checkout", "/checkout/payments", "/checkout/confirmations"}
 
 
 def fuzz(operation: Any, excluded: list[Callable[..., Any]]) -> None:

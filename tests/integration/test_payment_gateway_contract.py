@@ -13,15 +13,27 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
-import stripe
 
 from patronage.application.ports import PaymentGateway
 from patronage.bootstrap import payment_gateway
 from patronage.config import load_settings
 from patronage.domain.money import Money
-from patronage.payments.orders import SUCCEEDED, PaymentOrder, PaymentProviderError
-from tests.support.checkout import RecordingProxy, recording_proxy, stripe_objects, with_stripe
-from tests.support.payments import InMemoryPaymentGateway
+from patronage.payments.orders import (
+    SUCCEEDED,
+    CardSetup,
+    PaymentOrder,
+    PaymentProviderError,
+    PaymentRefusedError,
+    SavedCard,
+)
+from tests.support.checkout import (
+    RecordingProxy,
+    confirm_card_setup,
+    recording_proxy,
+    stripe_objects,
+    with_stripe,
+)
+from tests.support.payments import DECLINING_CARD, InMemoryPaymentGateway
 from tests.support.servers import LocalStripe, free_port, localstripe_server
 
 
@@ -39,7 +51,7 @@ def proxy(localstripe: LocalStripe) -> Iterator[RecordingProxy]:
 
 def stripe_gateway(api_base: str, api_key: str, confirm_on_server: bool) -> PaymentGateway:
     settings = with_stripe(
-        load_settings(_env_file=None), api_base, api_key, demo_mode=confirm_on_server
+        load_settings(_env_file=None), api_base, api_key, checkout_test_card=confirm_on_server
     )
     gateway = payment_gateway(settings)
     assert gateway is not None
@@ -51,26 +63,20 @@ class Provider:
     """A gateway and what a test needs to see behind it."""
 
     gateway: PaymentGateway
-    pay: Callable[[str], None]  # what the page does with Stripe.js
+    save_card: Callable[[CardSetup, str], str]  # Stripe.js confirmCardSetup on the page
     customers: Callable[[], int]
     plans: Callable[[], int]
 
 
 def in_memory(confirm_on_server: bool) -> Provider:
     fake = InMemoryPaymentGateway(confirm_on_server=confirm_on_server)
-    return Provider(fake, fake.pay, lambda: len(fake.customers), lambda: len(fake.plans))
+    return Provider(fake, fake.save_card, lambda: len(fake.customers), lambda: len(fake.plans))
 
 
 def at_localstripe(localstripe: LocalStripe, confirm_on_server: bool) -> Provider:
-    client = stripe.StripeClient(localstripe.api_key, base_addresses={"api": localstripe.url})
-
-    def pay(intent_id: str) -> None:
-        client.v1.payment_intents.update(intent_id, {"payment_method": "pm_card_visa"})
-        client.v1.payment_intents.confirm(intent_id)
-
     return Provider(
         stripe_gateway(localstripe.url, localstripe.api_key, confirm_on_server),
-        pay,
+        lambda setup, number: confirm_card_setup(localstripe, setup.client_secret, number),
         lambda: len(stripe_objects(localstripe, "customers")),
         lambda: len(stripe_objects(localstripe, "plans")),
     )
@@ -105,16 +111,37 @@ def test_a_payment_confirmed_on_the_server_has_succeeded(
     assert (now.payment_intent_id, now.status) == (payment.payment_intent_id, SUCCEEDED)
 
 
-def test_otherwise_a_payment_waits_for_the_page_to_pay(
+def test_without_the_test_card_a_payment_needs_the_card_the_page_saved(
     provider_for: Callable[[bool], Provider],
 ) -> None:
     provider = provider_for(False)
-    payment = provider.gateway.one_time(order())
-    assert payment.status == "requires_payment_method"
-    assert payment.client_secret.startswith(f"{payment.payment_intent_id}_secret_")
-    assert provider.gateway.current(payment.payment_intent_id, "").status != SUCCEEDED
-    provider.pay(payment.payment_intent_id)
+    with pytest.raises(PaymentProviderError, match="card"):
+        provider.gateway.one_time(order())
+    sent = order()
+    setup = provider.gateway.set_up_card(sent)
+    assert setup.customer_id.startswith("cus_")
+    assert setup.client_secret.startswith(f"{setup.setup_intent_id}_secret_")
+    card = SavedCard(setup.customer_id, provider.save_card(setup, "4242424242424242"))
+    payment = provider.gateway.one_time(sent, card)
+    assert payment.status == SUCCEEDED and payment.customer_id == setup.customer_id
     assert provider.gateway.current(payment.payment_intent_id, "").status == SUCCEEDED
+
+
+@pytest.mark.parametrize("frequency", ["one_time", "monthly"])
+def test_a_card_declined_when_charged_is_refused_and_another_card_pays(
+    provider_for: Callable[[bool], Provider], frequency: str
+) -> None:
+    provider = provider_for(False)
+    sent = order(1000 + uuid4().int % 90000)
+    setup = provider.gateway.set_up_card(sent)
+    charge = getattr(provider.gateway, frequency)
+    declining = SavedCard(setup.customer_id, provider.save_card(setup, DECLINING_CARD))
+    with pytest.raises(PaymentRefusedError, match="declined") as refused:
+        charge(sent, declining)
+    assert refused.value.code == "card_declined"
+    again = provider.gateway.set_up_card(order())  # the page's next attempt
+    card = SavedCard(again.customer_id, provider.save_card(again, "4242424242424242"))
+    assert charge(sent, card).status == SUCCEEDED
 
 
 def test_each_membership_makes_its_own_customer_and_shares_its_plan(
@@ -123,7 +150,7 @@ def test_each_membership_makes_its_own_customer_and_shares_its_plan(
     provider = provider_for(True)
     minor = 1000 + uuid4().int % 90000  # a plan no other test made
     customers, plans = provider.customers(), provider.plans()
-    first = provider.gateway.monthly(order(minor))
+    first = provider.gateway.monthly(order(minor))  # the test card's own customer
     assert first.subscription_id.startswith("sub_") and first.status == SUCCEEDED
     assert first.customer_id.startswith("cus_")
     # Whoever types an email may not own its customer: every checkout makes its own.
@@ -197,6 +224,25 @@ def test_a_membership_is_a_plan_per_amount_with_one_key_per_checkout(
     ]
     assert [r.idempotency_key for r in proxy.creates("/v1/customers")] == [
         f"patronage-customer-{sent.checkout_id}"
+    ]
+
+
+def test_the_card_path_keys_each_call_by_checkout_and_a_charge_by_its_card(
+    localstripe: LocalStripe, proxy: RecordingProxy
+) -> None:
+    gateway = stripe_gateway(proxy.url, localstripe.api_key, False)
+    sent = order()
+    setup = gateway.set_up_card(sent)
+    method = confirm_card_setup(localstripe, setup.client_secret, "4242424242424242")
+    payment = gateway.one_time(sent, SavedCard(setup.customer_id, method))
+    intent = intent_at(localstripe, payment.payment_intent_id)
+    assert (intent["customer"], intent["payment_method"]) == (setup.customer_id, method)
+    assert intent["metadata"] == sent.metadata
+    assert [r.idempotency_key for r in proxy.creates("/v1/setup_intents")] == [
+        f"patronage-setup-intent-{sent.checkout_id}"
+    ]
+    assert [r.idempotency_key for r in proxy.creates("/v1/payment_intents")] == [
+        f"patronage-payment-intent-{sent.checkout_id}-{method}"
     ]
 
 

@@ -380,3 +380,31 @@ def test_the_cipher_key_rotates_offline(patronage: Patronage, settings: Settings
             stale.ledger.get_typed(ada, Supporter)
     finally:
         stale.close()
+
+
+def test_a_batch_read_opens_every_supporter_it_may_and_no_erased_one(
+    patronage: Patronage,
+) -> None:
+    """Year end reads supporters many at a time, their data keys in one query: each opens
+    with its own key, and an erased one still reads back blank."""
+    ids = [
+        patronage.giving.record_gift(
+            RecordGift(
+                payment_id=f"pi_{n}", amount=Money(1000, "USD"), received_at=datetime.now(UTC),
+                supporter=SupporterDetails(email=f"donor{n}@example.org", name=f"Donor {n}"),
+            )
+        )
+        for n in range(3)
+    ]  # fmt: skip
+    supporter_ids = [patronage.ledger.get_typed(g, Gift).supporter_id for g in ids]
+    patronage.supporters.erase(supporter_ids[1], by="test", reason="GDPR art. 17 request")
+    reopened = bootstrap(patronage.settings)  # nothing in its key cache yet
+    try:
+        read = reopened.ledger.get_many(supporter_ids, Supporter)
+    finally:
+        reopened.close()
+    assert [(read[s].name, read[s].email) for s in supporter_ids] == [
+        ("Donor 0", "donor0@example.org"),
+        ("", ""),
+        ("Donor 2", "donor2@example.org"),
+    ]

@@ -26,13 +26,15 @@ from patronage.domain.gift import DisputeStatus, Gift, gift_id_for
 from patronage.domain.membership import MembershipStatus
 from patronage.domain.money import Money
 from patronage.domain.receipt import (
+    ReceiptSeries,
     ReceiptStatus,
     TaxReceipt,
+    receipt_id_for,
     series_id_for,
 )
 from patronage.domain.values import PostalAddress
 from patronage.projections import register as view
-from tests.support.stores import store_settings
+from tests.support.stores import store_settings, writes_refused
 
 NEW_YORK = ZoneInfo("America/New_York")
 AFTER_2026 = datetime(2027, 1, 20, 15, tzinfo=UTC)
@@ -235,6 +237,69 @@ def test_year_end_issues_once_skips_missing_details_and_lists_them(
     ]
     again = running.receipting.run_year_end(2026)
     assert again.issued == 0, "a second run issues nothing new"
+
+
+def annual_numbers(patronage: Patronage, gift_ids: list[UUID]) -> list[str]:
+    """The number of the receipt on each gift (empty if none), after checking that receipt
+    lists exactly that gift."""
+    numbers = []
+    for gift_id in gift_ids:
+        receipt_id = patronage.ledger.get_typed(gift_id, Gift).receipt_id
+        if receipt_id is None:
+            numbers.append("")
+            continue
+        printed = receipt(patronage, receipt_id)
+        assert printed.gift_ids == [gift_id]
+        numbers.append(printed.number)
+    return numbers
+
+
+def last_allocated(patronage: Patronage) -> int:
+    return patronage.ledger.get_typed(series_id_for("2026-annual"), ReceiptSeries).last_number
+
+
+def test_year_end_in_batches_numbers_without_gaps_and_a_rerun_issues_nothing_twice(
+    running: Patronage,
+) -> None:
+    gift_ids = [give(running, f"pi_{n}", 1000 + n, email=f"donor{n}@example.org") for n in range(7)]
+    seen: list[tuple[int, int]] = []
+    report = running.receipting.run_year_end(
+        2026, progress=lambda d, t: seen.append((d, t)), batch=3
+    )
+    assert seen == [(3, 7), (6, 7), (7, 7)], "three batches"
+    expected = [f"A2026-{n:06d}" for n in range(1, 8)]
+    assert sorted(annual_numbers(running, gift_ids)) == expected, "unique, gapless, one each"
+    assert (report.issued, report.first_number, report.last_number) == (
+        7,
+        expected[0],
+        expected[-1],
+    )
+    assert last_allocated(running) == 7, "the series allocated exactly the numbers used"
+    again = running.receipting.run_year_end(2026, batch=3)
+    assert (again.groups, again.issued) == (0, 0)
+    assert sorted(annual_numbers(running, gift_ids)) == expected
+    assert last_allocated(running) == 7
+
+
+def test_a_batch_the_store_refuses_leaves_nothing_half_issued_and_a_rerun_finishes(
+    running: Patronage, settings: Settings
+) -> None:
+    gift_ids = [give(running, f"pi_{n}", 1000 + n, email=f"donor{n}@example.org") for n in range(7)]
+    # The database refuses the fifth receipt's record: the second batch (4 to 6) must fail
+    # whole, after the first committed.
+    with writes_refused(settings, receipt_id_for("A2026-000005"), from_version=1):
+        with pytest.raises(Exception, match="refused by the test"):
+            running.receipting.run_year_end(2026, batch=3)
+        numbers = annual_numbers(running, gift_ids)
+        assert sorted(n for n in numbers if n) == ["A2026-000001", "A2026-000002", "A2026-000003"]
+        assert numbers.count("") == 4, "no gift of the refused batch points at a receipt"
+        for n in (4, 5, 6):
+            assert running.ledger.get_or_none(receipt_id_for(f"A2026-{n:06d}"), TaxReceipt) is None
+        assert last_allocated(running) == 3, "no number was used up by the refused batch"
+    rerun = running.receipting.run_year_end(2026, batch=3)
+    assert (rerun.groups, rerun.issued, rerun.first_number) == (4, 4, "A2026-000004")
+    assert sorted(annual_numbers(running, gift_ids)) == [f"A2026-{n:06d}" for n in range(1, 8)]
+    assert last_allocated(running) == 7
 
 
 def test_a_series_snapshot_keeps_loading_it_cheap(running: Patronage) -> None:

@@ -32,6 +32,7 @@ PUBLIC = {
     ("POST", "/asks"),  # readers, on article pages
     ("POST", "/checkout/quote"),
     ("POST", "/checkout"),
+    ("POST", "/checkout/payments"),
     ("POST", "/checkout/confirmations"),
     ("GET", "/static/patronage-embed.js"),
     ("GET", "/demo/article"),  # the demo's pages, mounted only in demo mode
@@ -43,7 +44,17 @@ PUBLIC = {
     ("GET", "/console/sign-in"),
     ("POST", "/console/sign-in"),
     ("GET", "/console/assets/console.css"),
+    ("GET", "/my/sign-in"),  # a supporter asks for a sign-in link (docs/supporters.md)
+    ("POST", "/my/sign-in"),
+    ("GET", "/my/sign-in/link"),  # the emailed link: its token is the credential
+    ("POST", "/my/sign-in/link"),
+    ("GET", "/my/cancel"),  # the one-click cancellation link: its token is the credential
+    ("POST", "/my/cancel"),
+    ("GET", "/my/assets/{name}"),  # the supporter pages' stylesheet and script
 }
+# A supporter's own pages: a supporter's session, never a staff identity, opens them
+# (tests/e2e/test_supporter_access.py checks one supporter against another).
+SUPPORTER_PREFIX = "/my"
 # Routes any signed-in staff member may use.
 ANY_ROLE = {
     ("POST", "/console/sign-out"),
@@ -64,7 +75,9 @@ PATH_VALUES = {
     "message": "m1",
     "view": "totals",
     "payment_id": "pi_walk",
+    "gift_id": str(uuid.UUID(int=9)),
     "index": "0",
+    "membership_id": str(uuid.UUID(int=9)),
 }
 
 
@@ -91,12 +104,15 @@ class Walked:
         return re.sub(r"\{(\w+)\}", lambda m: PATH_VALUES[m.group(1)], self.path)
 
 
-def every_route(app: FastAPI) -> list[Walked]:
+def every_route(app: FastAPI, *, supporters: bool = False) -> list[Walked]:
+    """Every staff and public route, or (`supporters`) every route of a supporter's session."""
     routes = []
     for route in iter_route_contexts(app.routes):
         for method in sorted(route.methods or ()):
-            if method != "HEAD":
-                routes.append(Walked(method, str(route.path)))
+            path = str(route.path)
+            is_supporters = path.startswith(SUPPORTER_PREFIX) and (method, path) not in PUBLIC
+            if method != "HEAD" and is_supporters == supporters:
+                routes.append(Walked(method, path))
     return routes
 
 
@@ -144,6 +160,20 @@ def test_the_walk_covers_every_route_and_the_public_list_is_current(app: FastAPI
     walked = {(w.method, w.path) for w in every_route(app)}
     assert walked >= PUBLIC, f"listed as public but gone: {PUBLIC - walked}"
     assert len(walked - PUBLIC) > 60, "the staff API and the console are walked"
+    assert len(every_route(app, supporters=True)) > 5, "a supporter's pages are walked"
+
+
+@pytest.mark.parametrize("held", [None, *Role])
+def test_a_supporters_pages_refuse_anyone_without_a_supporter_session(
+    app: FastAPI, tokens: dict[Role, str], held: Role | None
+) -> None:
+    """Staff sessions and API tokens open nothing of a supporter's own."""
+    answers: dict[tuple[str, str], int] = {}
+    for client in client_as(app, held):
+        headers = None if held is None else {"Authorization": f"Bearer {tokens[held]}"}
+        for w in every_route(app, supporters=True):
+            answers[(w.method, w.path)] = call(client, w, headers)
+    assert {k: v for k, v in answers.items() if v != 401} == {}
 
 
 def test_every_staff_route_refuses_a_caller_without_identity(app: FastAPI) -> None:

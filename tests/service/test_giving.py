@@ -17,7 +17,7 @@ from patronage.application.giving import (
     SupporterDetails,
 )
 from patronage.domain.errors import RefundExceedsPaymentError
-from patronage.domain.gift import Gift, GiftKind, gift_id_for
+from patronage.domain.gift import Gift, GiftKind, ReviewState, gift_id_for
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
@@ -165,3 +165,25 @@ def test_a_member_first_reported_without_a_name_is_named_by_a_later_report(
     assert services.ledger.get_typed(member_id, Supporter).name == "Reader One", (
         "a report fills a missing name in; it never renames a named supporter"
     )
+
+
+def test_a_held_membership_holds_only_its_first_payment(services: Services) -> None:
+    report = ReportMembership(
+        subscription_id="sub_held",
+        supporter=SupporterDetails(email="grace@example.org", name="Grace Hopper"),
+        monthly_amount=Money(1000, "USD"),
+        status=MembershipStatus.ACTIVE,
+        as_of=WHEN,
+    )
+    reason = "3 different cards from this reader"
+    first, renewal = (
+        services.giving.record_membership_payment(
+            RecordMembershipPayment(
+                report, invoice, f"pi_{invoice}", Money(1000, "USD"), WHEN, review=reason
+            )
+        )
+        for invoice in ("in_first", "in_renewal")
+    )
+    assert services.ledger.get_typed(first, Gift).review == ReviewState.HELD
+    assert services.ledger.get_typed(first, Gift).review_reason == reason
+    assert services.ledger.get_typed(renewal, Gift).review == ReviewState.NONE

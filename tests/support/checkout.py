@@ -95,3 +95,23 @@ def stripe_objects(localstripe: LocalStripe, kind: str) -> list[dict[str, Any]]:
     reply.raise_for_status()
     data: list[dict[str, Any]] = reply.json()["data"]
     return data
+
+
+def confirm_card_setup(localstripe: LocalStripe, client_secret: str, number: str) -> str:
+    """What localstripe's Stripe.js does in confirmCardSetup, over HTTP: the card reaches
+    the provider, never our server; returns the saved payment method."""
+    setup_intent_id = client_secret.split("_secret_")[0]
+    reply = httpx.post(
+        f"{localstripe.url}/v1/setup_intents/{setup_intent_id}/confirm",
+        json={
+            "key": "pk_test_patronage",
+            "client_secret": client_secret,
+            "payment_method_data": {
+                "type": "card",
+                "card": {"number": number, "exp_month": "12", "exp_year": "2034", "cvc": "123"},
+            },
+        },
+    )
+    reply.raise_for_status()
+    method: str = reply.json()["payment_method"]
+    return method

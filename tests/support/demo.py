@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -36,7 +37,8 @@ def _printed(log: Path, label: str, process: subprocess.Popen[bytes]) -> str:
 
 
 @contextmanager
-def demo_server(tmp_path: Path) -> Iterator[RunningDemo]:
+def demo_server(tmp_path: Path, env: dict[str, str] | None = None) -> Iterator[RunningDemo]:
+    """`patronage demo`, with `env` added to this process's environment (settings)."""
     port = free_port()
     data_dir = tmp_path / "demo-data"
     log = tmp_path / "demo.log"
@@ -51,7 +53,9 @@ def demo_server(tmp_path: Path) -> Iterator[RunningDemo]:
         str(data_dir),
     ]
     with log.open("wb") as output:
-        process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            command, stdout=output, stderr=subprocess.STDOUT, env={**os.environ, **(env or {})}
+        )
         try:
             url = f"http://127.0.0.1:{port}"
             wait_until_ready(f"{url}/healthz", process)

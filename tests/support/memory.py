@@ -28,7 +28,6 @@ IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
 def service_settings(**changes: Any) -> Settings:
     defaults: dict[str, Any] = {
         "supporter_token_secret": "supporter-token-secret-for-tests",
-        "demo_mode": True,  # payments confirmed on the server, as in the demo
     }
     return load_settings(_env_file=None, **(defaults | changes))
 
@@ -50,7 +49,7 @@ def in_memory(**setting_changes: Any) -> Iterator[Services]:
     settings = service_settings(**setting_changes)
     ledger = Ledger(env=IN_MEMORY)
     giving = Giving(ledger, UnattributedPolicy(settings.unattributed_payments))
-    gateway = InMemoryPaymentGateway(confirm_on_server=settings.demo_mode)
+    gateway = InMemoryPaymentGateway(confirm_on_server=settings.checkout_test_card)
     try:
         yield Services(
             settings=settings,

@@ -15,12 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import stripe
 
-from patronage.bootstrap import Patronage
 from patronage.cli.mail_catcher import CaughtMail, mail_catcher
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
@@ -51,12 +50,11 @@ class Member:
 
 
 def give_at_localstripe(
-    patronage: Patronage, client: stripe.StripeClient, email: str, name: str, monthly: int
+    client: stripe.StripeClient, supporter_id: UUID, email: str, name: str, monthly: int
 ) -> Member:
     """A monthly membership and a one-time gift of 50.00 USD, made at localstripe the way
     our checkout makes them (its metadata, the test card confirmed on the server)."""
     gateway = StripePaymentGateway(client, confirm_on_server=True)
-    supporter_id = patronage.giving.directory.id_for(email)
 
     def order(kind: str, minor: int) -> PaymentOrder:
         metadata = checkout_metadata(
@@ -127,15 +125,19 @@ class World:
         return found
 
 
+def _name_of(email: str) -> str:
+    return email.split("@")[0].replace(".", " ").title()  # member.one@ -> Member One
+
+
 @contextmanager
 def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -> Iterator[World]:
     """`members`: email -> monthly amount in cents (each gives 50.00 USD once, too)."""
-    port = free_port()
     with (
         localstripe_server(tmp_path) as server,
         mail_catcher(tmp_path / "mail") as mail,
         recording_portal() as (portal_url, recorded),
     ):
+        port = free_port()  # after the others have bound theirs
         settings = load_settings(
             _env_file=None,
             **{
@@ -157,8 +159,11 @@ def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -
         with running_api(settings, port) as api:
             server.register_webhook("patronage", f"{api.url}/webhooks/stripe", WEBHOOK_SECRET)
             client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+            directory = api.patronage.giving.directory
             made = {
-                email: give_at_localstripe(api.patronage, client, email, email.split("@")[0], cents)
+                email: give_at_localstripe(
+                    client, directory.id_for(email), email, _name_of(email), cents
+                )
                 for email, cents in members.items()
             }
             yield World(api, server, mail, recorded, made)
@@ -190,6 +195,13 @@ def deliver_current_subscription(world: World, email: str) -> None:
 @dataclass
 class Recorded:
     requests: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
+    # Subscriptions it answers for (localstripe refuses `pause_collection`): id -> JSON.
+    subscriptions: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def updates(self, subscription_id: str) -> list[dict[str, str]]:
+        path = f"/v1/subscriptions/{subscription_id}"
+        return [form for method, at, form in self.requests if (method, at) == ("POST", path)]
 
 
 class _Recorder(BaseHTTPRequestHandler):
@@ -198,19 +210,34 @@ class _Recorder(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet test output
         return
 
-    def _answer(self, body: dict[str, Any]) -> None:
+    def _answer(self, body: dict[str, Any] | None) -> None:
+        """`body` as JSON, or Stripe's 404 for an object it does not know (None)."""
+        status = 200 if body is not None else 404
+        if body is None:
+            error = {"type": "invalid_request_error", "code": "resource_missing"}
+            body = {"error": {**error, "message": "No such subscription"}}
         raw = json.dumps(body).encode()
-        self.send_response(200)
+        self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(raw)))
         self.send_header("Request-Id", "req_recorded")
         self.end_headers()
         self.wfile.write(raw)
 
+    def do_GET(self) -> None:
+        self.recorded.requests.append(("GET", self.path, {}))
+        known = (
+            self.recorded.customers if "/customers/" in self.path else self.recorded.subscriptions
+        )
+        self._answer(known.get(self.path.rsplit("/", 1)[1]))
+
     def do_POST(self) -> None:
         length = int(self.headers.get("Content-Length") or 0)
-        form = dict(parse_qsl(self.rfile.read(length).decode()))
+        form = dict(parse_qsl(self.rfile.read(length).decode(), keep_blank_values=True))
         self.recorded.requests.append(("POST", self.path, form))
+        if self.path.startswith("/v1/subscriptions/"):
+            self._answer(self.recorded.subscriptions.get(self.path.rsplit("/", 1)[1]))
+            return
         self._answer(
             {
                 "id": "bps_test",
@@ -225,8 +252,9 @@ class _Recorder(BaseHTTPRequestHandler):
 
 @contextmanager
 def recording_portal() -> Iterator[tuple[str, Recorded]]:
-    """A loopback stand-in for Stripe's billing portal API (localstripe has none): records
-    each request and answers with a portal session."""
+    """A loopback stand-in for Stripe's billing portal API (localstripe has none), and for
+    the subscriptions it is given: records each request, answers with a portal session or
+    the subscription as it was given (the test reports changes as Stripe's events)."""
     recorded = Recorded()
     handler = type("Handler", (_Recorder,), {"recorded": recorded})
     server = ThreadingHTTPServer(("127.0.0.1", 0), handler)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -109,3 +110,12 @@ def test_suggested_amounts_default_must_be_one_of_the_suggestions() -> None:
         SuggestedAmounts("USD", (500,), (500,), 700, 500)
     with pytest.raises(CampaignRuleError, match="positive"):
         SuggestedAmounts("USD", (0,), (500,), 0, 500)
+
+
+def test_a_variant_shows_its_article_count_from_a_threshold_it_keeps() -> None:
+    shown_from_three = replace(variant(), article_count_from=3)
+    assert Variant.from_dict(shown_from_three.as_dict()) == shown_from_three
+    older = {k: v for k, v in variant().as_dict().items() if k != "article_count_from"}
+    assert Variant.from_dict(older).article_count_from == 5  # events from before the setting
+    with pytest.raises(CampaignRuleError, match="article_count_from"):
+        replace(variant(), article_count_from=0)

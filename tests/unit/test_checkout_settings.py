@@ -28,3 +28,12 @@ def test_per_currency_minimums_are_read_and_checked() -> None:
     for wrong in ("JPY500", "XXX=5", "USD=0", "USD=20000"):
         with pytest.raises(SettingsError):
             load_settings(_env_file=None, checkout_minimums=wrong)
+
+
+def test_the_servers_test_card_refuses_a_live_key_and_stripe_js_must_be_stripe_js() -> None:
+    with pytest.raises(SettingsError, match="PATRONAGE_CHECKOUT_TEST_CARD"):
+        load_settings(_env_file=None, checkout_test_card=True, stripe_secret_key="sk_live_abc123")
+    demo_js = "http://127.0.0.1:8420/js.stripe.com/v3/"
+    assert load_settings(_env_file=None, stripe_js_url=demo_js).stripe_js_url == demo_js
+    with pytest.raises(SettingsError, match="PATRONAGE_STRIPE_JS_URL"):
+        load_settings(_env_file=None, stripe_js_url="https://cdn.example/stripe.js")

@@ -23,7 +23,7 @@ def test_a_postgres_url_becomes_the_library_settings(tmp_path: Path) -> None:
         database_schema="newsroom",
     )
     env = eventsourcing_env(settings)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "patronage.storage:FailFastFactory"
     assert (env["POSTGRES_HOST"], env["POSTGRES_PORT"], env["POSTGRES_DBNAME"]) == (
         "db.internal",
         "6543",

@@ -12,7 +12,14 @@ from patronage.domain.errors import (
     GiftNotReceiptableError,
     RefundExceedsPaymentError,
 )
-from patronage.domain.gift import DisputeStatus, Gift, GiftKind, gift_id_for
+from patronage.domain.gift import (
+    DisputeStatus,
+    Gift,
+    GiftKind,
+    GiftReviewError,
+    ReviewState,
+    gift_id_for,
+)
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 
@@ -147,3 +154,35 @@ def test_a_fully_refunded_gift_cannot_be_receipted() -> None:
     gift.refund("re_1", usd(1000), WHEN)
     with pytest.raises(GiftNotReceiptableError):
         gift.attach_receipt(uuid4())
+
+
+def test_a_gift_held_for_review_is_receipted_only_once_released() -> None:
+    gift = a_gift()
+    gift.hold_for_review("2 declined payment(s) from this address recently")
+    with pytest.raises(GiftNotReceiptableError, match="held in staff review"):
+        gift.check_receiptable()
+    with pytest.raises(GiftReviewError, match="say why"):
+        gift.reject_in_review("finance@news.example", " ")
+    gift.release_from_review("finance@news.example")
+    gift.release_from_review("finance@news.example")  # a replay changes nothing
+    assert gift.review == ReviewState.RELEASED and gift.reviewed_by == "finance@news.example"
+    gift.check_receiptable()
+    with pytest.raises(GiftReviewError, match="released, not held"):
+        gift.reject_in_review("other@news.example", "card testing")
+
+
+def test_a_rejected_gift_is_never_receipted_and_a_gift_never_held_cannot_be_decided() -> None:
+    gift = a_gift()
+    with pytest.raises(GiftReviewError, match="not held"):
+        gift.release_from_review("finance@news.example")
+    gift.hold_for_review("3 different cards from this reader")
+    gift.reject_in_review("finance@news.example", "card testing")
+    gift.reject_in_review("finance@news.example", "card testing")  # the retry: no new event
+    assert [type(e).__name__ for e in gift.collect_events()][-2:] == [
+        "HeldForReview",
+        "RejectedInReview",
+    ]
+    with pytest.raises(GiftNotReceiptableError, match="rejected"):
+        gift.check_receiptable()
+    with pytest.raises(GiftReviewError):
+        gift.release_from_review("finance@news.example")

@@ -366,6 +366,20 @@ def test_a_customer_our_checkout_made_names_the_donor_from_its_metadata() -> Non
     assert named.name == "R. One", "the name on Stripe's customer wins once it has one"
 
 
+@pytest.mark.parametrize("shape", ["legacy", "basil"])
+def test_the_guards_hold_travels_from_the_metadata_to_the_gift_commands(shape: str) -> None:
+    held = se.our_metadata(ADA, review="2 declined payment(s) from this email recently")
+    intent = se.payment_intent("pi_held", 700, held, ADA)
+    assert only(se.event("payment_intent.succeeded", intent)).review == (
+        "2 declined payment(s) from this email recently"
+    )
+    plain = se.payment_intent("pi_plain", 700, se.our_metadata(ADA), ADA)
+    assert only(se.event("payment_intent.succeeded", plain)).review == ""
+    monthly = se.our_metadata(ADA, kind="monthly", review="3 different cards from this reader")
+    invoice = se.invoice("in_h", "sub_h", 1000, monthly, ADA, shape=shape, pi="pi_in_h")
+    assert only(se.event("invoice.paid", invoice)).review == "3 different cards from this reader"
+
+
 def test_a_subscription_reports_when_its_period_and_its_pause_end() -> None:
     metadata = se.our_metadata(ADA, kind="monthly")
     # Since basil each item carries its period; before, the subscription itself did.

@@ -23,6 +23,7 @@ from patronage.api import (
     register,
     staff_audit,
     staff_inbox,
+    staff_reviews,
     supporter_actions,
     supporters,
     ticker,
@@ -42,6 +43,7 @@ from patronage.api.request_log import RequestLog
 from patronage.bootstrap import (
     Patronage,
     ask_memory_running,
+    notices_running,
     parked_sweep_running,
     projections_running,
     receipts_running,
@@ -58,6 +60,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         with (
             projections_running(patronage),
             receipts_running(patronage),
+            notices_running(patronage),
             parked_sweep_running(patronage),
             ask_memory_running(patronage),
             metrics_port(settings, process_metrics),
@@ -83,7 +86,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         # The webhook reads its own (larger) limit, and refuses with its own reason.
         by_path={"/webhooks/stripe": patronage.settings.max_webhook_bytes + 1},
     )
-    app.add_middleware(SecurityHeaders)
+    app.add_middleware(SecurityHeaders, stripe_js_url=settings.stripe_js_url)
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(
@@ -123,6 +126,7 @@ def create_app(patronage: Patronage) -> FastAPI:
         ticker.router,
         exports.router,
         staff_audit.router,
+        staff_reviews.router,
         view_operations.router,
     ):
         app.include_router(router)

@@ -17,6 +17,7 @@ from patronage.api.inputs import NoControlCharacters
 from patronage.api.metrics import MetricsDep
 from patronage.application.asks import AskCopy, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
+from patronage.config import Settings
 from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
@@ -69,6 +70,11 @@ class ChoicesOut(BaseModel):
     default_frequency: Frequency
     minimum: MoneyOut
     maximum: MoneyOut
+    fee_rate_bp: int = Field(description="Card fee rate, basis points (220 = 2.2%)")
+    fee_fixed_minor: int = Field(
+        description="Fixed card fee, minor units; the fee to cover an amount is "
+        "ceil((amount + fixed) * 10000 / (10000 - rate)) - amount, as POST /checkout/quote"
+    )
 
 
 class TickerOut(BaseModel):
@@ -98,10 +104,19 @@ class Rejected(BaseModel):
     reason: str
 
 
+class StripeOut(BaseModel):
+    """What the ask's second step needs to take the card in a Stripe element."""
+
+    publishable_key: str
+    js_url: str = Field(description="Stripe.js, loaded only when the reader reaches the card")
+
+
 class AskAnswer(BaseModel):
     kind: Literal["ask", "thanks", "none"]
     ask: AskContent | None = None
     tracking: Tracking | None = None
+    preview: bool = Field(default=False, description="An editor's forced preview (?force=)")
+    stripe: StripeOut | None = Field(default=None, description="None without a publishable key")
     reason: str | None = Field(default=None, description="Only with ?debug=true")
     rejections: list[Rejected] | None = Field(default=None, description="Only with ?debug=true")
 
@@ -114,6 +129,11 @@ def _ticker(ticker: TickerLine | None) -> TickerOut | None:
     if ticker is None:
         return None
     return TickerOut(goal=MoneyOut.of(ticker.goal), raised=MoneyOut.of(ticker.raised))
+
+
+def _stripe(settings: Settings) -> StripeOut | None:
+    key = settings.stripe_publishable_key
+    return StripeOut(publishable_key=key, js_url=settings.stripe_js_url) if key else None
 
 
 def _content(copy: AskCopy) -> AskContent:
@@ -137,6 +157,8 @@ def _content(copy: AskCopy) -> AskContent:
             default_frequency=choices.default_frequency,
             minimum=MoneyOut.of(choices.minimum),
             maximum=MoneyOut.of(choices.maximum),
+            fee_rate_bp=choices.fee_rate_bp,
+            fee_fixed_minor=choices.fee_fixed_minor,
         ),
         ticker=_ticker(copy.ticker),
         article_count=copy.article_count,
@@ -179,9 +201,10 @@ async def ask(
         reader.supporter_token,
         force,
     )
-    result = AskAnswer(kind=outcome.kind)
+    result = AskAnswer(kind=outcome.kind, preview=outcome.preview)
     if outcome.copy is not None:
         result.ask = _content(outcome.copy)
+        result.stripe = _stripe(patronage.settings)
         result.tracking = Tracking(
             campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
         )

@@ -21,7 +21,13 @@ from patronage.application.campaigns import (
 )
 from patronage.application.performance import VariantPerformance, performance
 from patronage.bootstrap import Patronage
-from patronage.domain.campaign import CampaignRuleError, CampaignSpec, Targeting, Variant
+from patronage.domain.campaign import (
+    ARTICLE_COUNT_FROM,
+    CampaignRuleError,
+    CampaignSpec,
+    Targeting,
+    Variant,
+)
 from patronage.domain.money import Money, MoneyError
 
 T = TypeVar("T")
@@ -49,6 +55,9 @@ class VariantIn(BaseModel):
     secondary: ActionIn | None = None
     amounts: list[AmountsIn]
     default_frequency: str = "monthly"
+    article_count_from: int = Field(
+        default=ARTICLE_COUNT_FROM, ge=1, le=1000, description="Show %%ARTICLE_COUNT%% copy from"
+    )
 
     def to_domain(self) -> Variant:
         return Variant.from_dict(self.model_dump())

@@ -4,20 +4,36 @@ page runs only the scripts it was served with."""
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # JSON answers: nothing may load from them or frame them.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
-# Server-rendered pages: own scripts only (and Stripe's, which the embed loads to take a
-# card); the inline <style> blocks of the templates are allowed, inline scripts are not.
-PAGE_POLICY = (
-    "default-src 'self'; script-src 'self' https://js.stripe.com; "
-    "frame-src https://js.stripe.com https://hooks.stripe.com; "
-    "connect-src 'self' https://api.stripe.com; style-src 'self' 'unsafe-inline'; "
-    "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
-    "frame-ancestors 'none'"
-)
+STRIPE_JS = "https://js.stripe.com/v3/"
+
+
+def page_policy(stripe_js_url: str = STRIPE_JS) -> str:
+    """Server-rendered pages: own scripts only, and Stripe.js from where the settings say
+    (the embed loads it to take a card: Stripe's own, or localstripe's stand-in in the demo,
+    which also calls its own origin); the templates' inline <style> blocks are allowed,
+    inline scripts are not."""
+    parts = urlsplit(stripe_js_url)
+    origin = f"{parts.scheme}://{parts.netloc}"
+    api = "https://api.stripe.com" if origin == "https://js.stripe.com" else origin
+    return (
+        f"default-src 'self'; script-src 'self' {origin}; "
+        f"frame-src {origin} https://hooks.stripe.com; "
+        f"connect-src 'self' {api}; style-src 'self' 'unsafe-inline'; "
+        "img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    )
+
+
+PAGE_POLICY = page_policy()  # pages that never load Stripe.js from elsewhere (the supporter's)
+
+
 # FastAPI's /docs and /redoc pages load their assets from a CDN with an inline start-up
 # script; they hold no data and no credentials, and may still not be framed.
 DOCS_POLICY = (
@@ -30,15 +46,15 @@ DOCS_POLICY = (
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 
-def policy_for(path: str, content_type: str) -> str:
-    if path in DOCS_PATHS:
-        return DOCS_POLICY
-    return PAGE_POLICY if content_type.startswith("text/html") else API_POLICY
-
-
 class SecurityHeaders:
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, stripe_js_url: str = STRIPE_JS) -> None:
         self.app = app
+        self.page_policy = page_policy(stripe_js_url)
+
+    def policy_for(self, path: str, content_type: str) -> str:
+        if path in DOCS_PATHS:
+            return DOCS_POLICY
+        return self.page_policy if content_type.startswith("text/html") else API_POLICY
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -48,7 +64,7 @@ class SecurityHeaders:
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                policy = policy_for(scope["path"], headers.get("content-type", ""))
+                policy = self.policy_for(scope["path"], headers.get("content-type", ""))
                 headers.setdefault("Content-Security-Policy", policy)
                 headers.setdefault("X-Content-Type-Options", "nosniff")
                 headers.setdefault("X-Frame-Options", "DENY")

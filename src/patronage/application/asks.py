@@ -49,6 +49,8 @@ class Choices:
     default_frequency: Frequency
     minimum: Money
     maximum: Money
+    fee_rate_bp: int  # so the page shows the cover-the-fee line without asking again
+    fee_fixed_minor: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,8 +69,8 @@ class AskCopy:
     cta: Action
     secondary: Action | None
     choices: Choices
-    ticker: TickerLine | None
-    article_count: int | None  # None when the reader opted out of seeing it
+    ticker: TickerLine | None  # None without a goal, or until enough is raised to show
+    article_count: int | None  # None below the variant's threshold or when opted out
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +81,7 @@ class AskOutcome:
     copy: AskCopy | None = None
     campaign: str = ""
     variant: str = ""
+    preview: bool = False  # an editor's forced preview: not counted, marked on the page
 
 
 class Asks:
@@ -92,6 +95,7 @@ class Asks:
         impressions: ImpressionCounter,
         rules: AmountRules,
         default_currency: str,
+        ticker_from_bp: int = 0,
         now: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self._catalogue = catalogue
@@ -102,6 +106,7 @@ class Asks:
         self._impressions = impressions
         self._rules = rules
         self._default_currency = default_currency
+        self._ticker_from_bp = ticker_from_bp
         self._now = now
 
     def answer(
@@ -129,9 +134,9 @@ class Asks:
             choice = choose(specs, page, reader, now, self._bandit.scores(specs, self._gifts))
             if isinstance(choice, Ask):
                 self._impressions.record(choice.campaign.code, choice.variant.name)
-        return self._outcome(choice, reader)
+        return self._outcome(choice, reader, preview=bool(force))
 
-    def _outcome(self, choice: Choice, reader: ReaderContext) -> AskOutcome:
+    def _outcome(self, choice: Choice, reader: ReaderContext, preview: bool) -> AskOutcome:
         if isinstance(choice, Ask):
             return AskOutcome(
                 kind="ask",
@@ -140,6 +145,7 @@ class Asks:
                 copy=self._copy(choice, reader),
                 campaign=choice.campaign.code,
                 variant=choice.variant.name,
+                preview=preview,
             )
         if isinstance(choice, Thanks):
             return AskOutcome(kind="thanks", reason="thanks", rejections=choice.rejections)
@@ -147,16 +153,23 @@ class Asks:
         return AskOutcome(kind="none", reason=choice.reason, rejections=choice.rejections)
 
     def _copy(self, ask: Ask, reader: ReaderContext) -> AskCopy:
-        count = None if reader.article_count_opt_out else ask.article_count
-        shown = str(count or 0)
+        """The variant's copy for this reader. Below the variant's `article_count_from`, copy
+        that names the count is left out (a heading that names it gives way to the button's
+        words): a count is an argument only once it is large."""
+        variant = ask.variant
+        shown = not reader.article_count_opt_out and (
+            ask.article_count >= variant.article_count_from
+        )
+        count = ask.article_count if shown else None
 
         def fill(text: str) -> str:
-            return text.replace(ARTICLE_COUNT_PLACEHOLDER, shown)
+            if ARTICLE_COUNT_PLACEHOLDER not in text:
+                return text
+            return text.replace(ARTICLE_COUNT_PLACEHOLDER, str(count)) if shown else ""
 
-        variant = ask.variant
         return AskCopy(
-            heading=fill(variant.heading),
-            paragraphs=tuple(fill(p) for p in variant.paragraphs),
+            heading=fill(variant.heading) or variant.cta.text,
+            paragraphs=tuple(p for p in map(fill, variant.paragraphs) if p),
             highlighted=fill(variant.highlighted),
             cta=variant.cta,
             secondary=variant.secondary,
@@ -174,9 +187,16 @@ class Asks:
             default_frequency=variant.default_frequency,
             minimum=self._rules.minimum(amounts.currency),
             maximum=self._rules.maximum(amounts.currency),
+            fee_rate_bp=self._rules.fee_rate_bp,
+            fee_fixed_minor=self._rules.fixed_fee(amounts.currency),
         )
 
     def _ticker(self, spec: CampaignSpec) -> TickerLine | None:
+        """The money raised against the goal, once it is past `ticker_from_bp` of it: "$0 of
+        $25,000 raised" tells a reader that nobody gives."""
         if spec.goal is None:
             return None
-        return TickerLine(spec.goal, self._raised.raised(spec.code, spec.goal.currency))
+        raised = self._raised.raised(spec.code, spec.goal.currency)
+        if raised.minor * 10_000 < spec.goal.minor * self._ticker_from_bp:
+            return None
+        return TickerLine(spec.goal, raised)

@@ -7,9 +7,10 @@ committer thread takes every waiting unit (waiting at most `max_wait` for more, 
 `max_batch`) and inserts all their events at once: one transaction, one lock, one
 NOTIFY. When that save fails (a duplicate id, a concurrent change to an aggregate, two
 units of the batch changing the same aggregate, or anything else), nothing of the batch is
-written, and the committer saves each unit again on its own, so each command gets its own
-outcome (a conflict makes `retrying` run that command again) and one bad unit never fails
-the others. `commit` returns only once its own events are committed.
+written, and the committer saves each unit again on its own (unless the database could not be
+reached at all: then every unit of the batch fails at once, as it would have alone), so each
+command gets its own outcome (a conflict makes `retrying` run that command again) and one bad
+unit never fails the others. `commit` returns only once its own events are committed.
 
 Each command encodes its own events (in its own thread, where the data keys that seal
 personal fields are fetched or created), so the committer only inserts. That bypasses the
@@ -28,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import StoredEvent
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 
 from patronage.application import acting
 from patronage.application.ledger import Ledger
@@ -106,6 +107,13 @@ class CommitBatcher:
         if len(batch) > 1:
             try:
                 self.ledger.recorder.insert_events([e for w in batch for e in w.stored])
+            except (OperationalError, InterfaceError) as unreachable:
+                # The database is down: saving each unit alone would only wait again, once
+                # per unit, while every sender holds on. Each command answers at once.
+                for waiting in batch:
+                    waiting.error = unreachable
+                    waiting.done.set()
+                return
             except Exception as error:
                 log.debug("commit_batch_split", size=len(batch), error=type(error).__name__)
             else:

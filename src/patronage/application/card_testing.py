@@ -166,11 +166,7 @@ class CheckoutGuard:
                 found.append(f"{declines} declined payment(s) from this {source} recently")
             with self._lock:  # kept for addresses, readers and emails, not for cards
                 cards = len(self._cards.get(key, ()))
-            if (
-                source != Source.CARD
-                and policy.hold_after_cards
-                and cards >= policy.hold_after_cards
-            ):
+            if policy.hold_after_cards and cards >= policy.hold_after_cards:
                 found.append(f"{cards} different cards from this {source}")
         return found
 

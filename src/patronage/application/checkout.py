@@ -1,13 +1,22 @@
 """Checkout: from a donor's form to a payment at Stripe, once per checkout key.
 
-Order of work: strict validation (at the edge), then two units of work around one call to
-the payment gateway, which cannot join a database transaction:
+The card path (docs/asks.md): `start` makes a customer and a SetupIntent that the page
+confirms with the card in Stripe.js; `pay` charges the card it saved, once, or starts the
+membership with it; `confirm` reads the outcome after the page's 3-D Secure step.
+
+Each step that reaches Stripe does so after validation (at the edge), in units of work
+around the call to the payment gateway, which cannot join a database transaction:
 
 1. record the attempt (our idempotency, durable before Stripe is called);
-2. ask the card-testing guard (application/card_testing.py), then create the payment, with
-   idempotency keys derived from the attempt id; a payment the guard holds carries the
-   reason in its metadata, and its gift waits for staff review;
+2. ask the card-testing guard (application/card_testing.py) when a new attempt begins, then
+   call Stripe, with idempotency keys derived from the attempt id; a payment the guard
+   holds carries the reason in its metadata, and its gift waits for staff review;
 3. record what Stripe made on the attempt.
+
+The guard decides once per card tried: when `start` opens a card setup (each new card is a
+new checkout key, since a declined attempt takes no second charge), or when the test card
+pays at once. Its verdict travels on the attempt to the charge; the charge's decline, or the
+payment it made, is reported back to it.
 
 Nothing here changes a supporter: anyone may type anyone's email, so the name and email go
 into the payment's metadata and take effect when Stripe confirms the payment (its webhook);
@@ -41,21 +50,41 @@ from patronage.payments.orders import (
     CreatedPayment,
     PaymentOrder,
     PaymentRefusedError,
+    SavedCard,
 )
 
 log = structlog.get_logger(__name__)
 
 
+AWAITING_CARD = "requires_payment_method"  # the SetupIntent waits for the page's card
+DECLINED = "declined"
+
+
 class CheckoutRefusedError(Exception):
     """The card-testing guard refused the attempt: `retry_after` seconds to wait when it
-    was for volume, 0 when a check (the CAPTCHA) failed."""
+    was for volume, 0 when a check (the CAPTCHA) failed. The message is for the reader; the
+    guard's reasons (which source) go to the log only."""
 
     def __init__(self, decision: Decision) -> None:
-        reason = "; ".join(decision.reasons)
         if decision.retry_after > 0:
-            reason += "; please wait a few minutes"
-        super().__init__(reason)
+            minutes = max(1, round(decision.retry_after / 60))
+            what = (
+                "declined payments"
+                if "declined" in " ".join(decision.reasons)
+                else "payment attempts"
+            )
+            message = (
+                f"There have been too many {what} from here. "
+                f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
+            )
+        else:
+            message = "The CAPTCHA check did not pass. Please complete it and try again."
+        super().__init__(message)
         self.retry_after = decision.retry_after
+
+
+class CheckoutClosedError(Exception):
+    """This checkout's card was declined: another card starts a new checkout."""
 
 
 class PaymentsUnavailableError(Exception):
@@ -107,12 +136,15 @@ class Checkout:
         rules: AmountRules,
         guard: CheckoutGuard,
         tokens: SupporterTokens,
+        pay_with_test_card: bool = False,
     ) -> None:
         self.ledger = ledger
         self.gateway = gateway
         self.rules = rules
         self.guard = guard
         self.tokens = tokens
+        # PATRONAGE_CHECKOUT_TEST_CARD: `start` pays at once with Stripe's test card, no page.
+        self.pay_with_test_card = pay_with_test_card
         # Names the supporter a payment is for (found, or the id they will be registered
         # with) without registering anyone: that waits for Stripe's confirmation.
         self.directory = SupporterDirectory(ledger)
@@ -128,28 +160,59 @@ class Checkout:
         return self.gateway
 
     def start(self, request: CheckoutRequest) -> CheckoutResult:
+        """Open the attempt and a card setup for the page (or, with the test card, pay)."""
         gateway = self._gateway()
         fee = self.fee_for(request.amount, request.cover_fees)
         attempt = in_one_transaction(self.ledger, lambda unit: self._open(unit, request, fee))
         if attempt.payment_intent_id or attempt.subscription_id:
             return self.confirm(attempt.id)  # a retry: the payment exists already
-        payment = self._guarded_create(gateway, attempt, request)
-        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
-        log.info(
-            "checkout_payment_created",
-            checkout_id=str(attempt.id),
-            frequency=attempt.frequency,
-            total=str(attempt.total),
-            campaign=attempt.attribution.campaign,
-            variant=attempt.attribution.variant,
-            status=payment.status,
+        # A new attempt (a resend of its key is not): the guard counts it and decides.
+        review = attempt.review if attempt.setup_intent_id else self._screen(request, attempt)
+        if self.pay_with_test_card:
+            return self._charge(gateway, attempt, request, None, review)
+        setup = gateway.set_up_card(self._order(attempt, request, review))
+        in_one_transaction(
+            self.ledger,
+            lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).record_card_setup(
+                setup.customer_id, setup.setup_intent_id, review
+            ),
         )
-        return self._result(attempt, payment)
+        waiting = CreatedPayment(
+            customer_id=setup.customer_id, client_secret=setup.client_secret, status=AWAITING_CARD
+        )
+        return self._result(attempt, waiting)
+
+    def pay(self, request: CheckoutRequest, payment_method_id: str) -> CheckoutResult:
+        """Charge the card the page saved with this checkout's SetupIntent, once (a resend
+        finds the payment), or start the membership with it."""
+        gateway = self._gateway()
+        fee = self.fee_for(request.amount, request.cover_fees)
+        attempt = self.ledger.get_or_none(checkout_id_for(request.key), CheckoutAttempt)
+        if attempt is None or not attempt.setup_intent_id:
+            raise LookupError("no card setup for this checkout: start it first")
+        attempt.check_same(
+            self.directory.id_for(request.email), request.frequency.value, request.amount, fee
+        )
+        if attempt.payment_intent_id or attempt.subscription_id:
+            return self.confirm(attempt.id)
+        if attempt.outcome == DECLINED:
+            # One charge per card setup, which the guard counted: a next card starts again.
+            raise CheckoutClosedError("this card was declined: start again with another card")
+        card = SavedCard(attempt.customer_id, payment_method_id)
+        return self._charge(gateway, attempt, request, card, attempt.review)
+
+    def _screen(self, request: CheckoutRequest, attempt: CheckoutAttempt) -> str:
+        """The card-testing guard's decision on a new attempt: refused, or the reason its
+        gift is held for review (empty: allowed)."""
+        decision = self.guard.assess(request.payment_attempt(attempt.total))
+        if decision.verdict == Verdict.REFUSE:
+            raise CheckoutRefusedError(decision)
+        return "; ".join(decision.reasons) if decision.verdict == Verdict.HOLD else ""
 
     def confirm(self, checkout_id: UUID) -> CheckoutResult:
         """The checkout's payment as Stripe has it now, with a token once it succeeded.
 
-        The page calls this after Stripe's Payment Element confirmed the payment."""
+        The page calls this after its 3-D Secure step (Stripe.js `confirmCardPayment`)."""
         gateway = self._gateway()
         attempt = self.ledger.get_or_none(checkout_id, CheckoutAttempt)
         if attempt is None or not (attempt.payment_intent_id or attempt.subscription_id):
@@ -181,32 +244,48 @@ class Checkout:
         unit.add(attempt)
         return attempt
 
-    def _guarded_create(
-        self, gateway: PaymentGateway, attempt: CheckoutAttempt, request: CheckoutRequest
-    ) -> CreatedPayment:
-        """The one point where a checkout reaches the provider: the guard decides first, and
-        learns what the provider did."""
-        guarded = request.payment_attempt(attempt.total)
-        decision = self.guard.assess(guarded)
-        if decision.verdict == Verdict.REFUSE:
-            raise CheckoutRefusedError(decision)
-        review = "; ".join(decision.reasons) if decision.verdict == Verdict.HOLD else ""
-        try:
-            payment = self._create(gateway, attempt, request, review)
-        except PaymentRefusedError:
-            self.guard.note_declined(guarded)
-            raise
-        self.guard.note_payment(payment.payment_intent_id or payment.subscription_id, guarded)
-        return payment
-
-    def _create(
+    def _charge(
         self,
         gateway: PaymentGateway,
         attempt: CheckoutAttempt,
         request: CheckoutRequest,
+        card: SavedCard | None,
         review: str,
-    ) -> CreatedPayment:
-        order = PaymentOrder(
+    ) -> CheckoutResult:
+        """The one point where a checkout's money is asked of the provider; the guard learns
+        what the provider did."""
+        order = self._order(attempt, request, review)
+        guarded = request.payment_attempt(attempt.total)
+        try:
+            if request.frequency == Frequency.MONTHLY:
+                payment = gateway.monthly(order, card)
+            else:
+                payment = gateway.one_time(order, card)
+        except PaymentRefusedError as refused:
+            log.info("checkout_declined", checkout_id=str(attempt.id), code=refused.code)
+            self.guard.note_declined(guarded)
+            in_one_transaction(
+                self.ledger,
+                lambda unit: unit.get_typed(attempt.id, CheckoutAttempt).settle(DECLINED),
+            )
+            raise
+        self.guard.note_payment(payment.payment_intent_id or payment.subscription_id, guarded)
+        in_one_transaction(self.ledger, lambda unit: self._record(unit, attempt.id, payment))
+        log.info(
+            "checkout_payment_created",
+            checkout_id=str(attempt.id),
+            frequency=attempt.frequency,
+            total=str(attempt.total),
+            campaign=attempt.attribution.campaign,
+            variant=attempt.attribution.variant,
+            status=payment.status,
+        )
+        return self._result(attempt, payment)
+
+    def _order(
+        self, attempt: CheckoutAttempt, request: CheckoutRequest, review: str
+    ) -> PaymentOrder:
+        return PaymentOrder(
             checkout_id=attempt.id,
             email=request.email,
             name=request.name,
@@ -222,9 +301,6 @@ class Checkout:
                 review=review,
             ),
         )
-        if request.frequency == Frequency.MONTHLY:
-            return gateway.monthly(order)
-        return gateway.one_time(order)
 
     def _record(self, unit: UnitOfWork, checkout_id: UUID, payment: CreatedPayment) -> None:
         """What Stripe made, on the attempt (its customer reaches the supporter with the

@@ -262,6 +262,8 @@ class Giving:
             fee_covered=Money(command.fee_covered_minor, currency),
             tribute=command.tribute,
         )
+        if command.review:
+            gift.hold_for_review(command.review)
         unit.add(gift)
         return gift_id, f"one-time gift of {command.amount} recorded for {command.payment_id}"
 
@@ -420,6 +422,8 @@ class Giving:
             invoice_id=command.invoice_id,
             through_stripe=not command.out_of_band,
         )
+        if command.review and len(membership.payments) == 1:  # the checkout's own payment
+            gift.hold_for_review(command.review)
         unit.add(gift)
         return gift_id, (
             f"membership payment of {command.amount} recorded for invoice {command.invoice_id}"

@@ -43,6 +43,7 @@ class MembershipSummary:
     period_ends_at: datetime | None
     resumes_at: datetime | None
     ended: bool
+    ended_at: datetime | None  # when Stripe reported the end, once ended
 
 
 @dataclass(frozen=True)
@@ -100,11 +101,7 @@ class MyGiving:
 
     def _years_to_receipt(self, gifts: list[GiftState]) -> list[int]:
         now = self.clock()
-        years = {
-            self._year(g)
-            for g in gifts
-            if not g.receipt_number and _net(g) > 0 and not g.open_disputes
-        }
+        years = {self._year(g) for g in gifts if g.receiptable}
         return sorted((y for y in years if tax_year_has_ended(y, now, self.zone)), reverse=True)
 
     def _memberships(self, sid: str) -> list[MembershipSummary]:
@@ -120,6 +117,7 @@ class MyGiving:
                 period_ends_at=m.period_ends_at,
                 resumes_at=m.resumes_at,
                 ended=m.status in ENDED,
+                ended_at=m.status_as_of if m.status in ENDED else None,
             )
             for m in (found[i] for i in ids if i in found)
         ]
@@ -144,10 +142,12 @@ class MyGiving:
         currencies = sorted(
             {g.currency for g in gifts if self._year(g) == tax_year and not g.receipt_number}
         )
-        return [
+        issued = [
             self.receipting.issue_annual(supporter_id, tax_year, currency)
             for currency in currencies
         ]
+        self.receipting.register.catch_up()  # the page after this shows the new receipt
+        return issued
 
 
 def _net(gift: GiftState) -> int:

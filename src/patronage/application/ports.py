@@ -10,27 +10,41 @@ from datetime import datetime
 from typing import Protocol
 
 from patronage.domain.money import Money
-from patronage.payments.orders import CreatedPayment, PaymentOrder
+from patronage.payments.orders import CardSetup, CreatedPayment, PaymentOrder, SavedCard
 
 
 class PaymentGateway(Protocol):
     """Creates and reads a checkout's payment at the provider (Stripe in production).
 
-    Every create is idempotent on `order.checkout_id`: asking again for the same checkout
-    returns the payment made the first time instead of charging twice. Failures raise
-    `PaymentRefusedError` (the card was declined) or `PaymentProviderError` (try again).
+    Every create is idempotent on `order.checkout_id` (and the card, for a charge): asking
+    again for the same checkout returns what was made the first time instead of charging
+    twice. Failures raise `PaymentRefusedError` (the card was declined) or
+    `PaymentProviderError` (try again). Without a card, a payment is made with the
+    provider's test card, which only a test gateway accepts.
     """
 
-    def one_time(self, order: PaymentOrder) -> CreatedPayment:
-        """A payment of `order.total`, once."""
+    def set_up_card(self, order: PaymentOrder) -> CardSetup:
+        """A customer of the checkout's own and a card setup the page completes."""
         ...
 
-    def monthly(self, order: PaymentOrder) -> CreatedPayment:
-        """A monthly membership of `order.total`, for the supporter's customer (made if new)."""
+    def one_time(self, order: PaymentOrder, card: SavedCard | None = None) -> CreatedPayment:
+        """A payment of `order.total`, once: "succeeded", or "requires_action" (3-D Secure)."""
+        ...
+
+    def monthly(self, order: PaymentOrder, card: SavedCard | None = None) -> CreatedPayment:
+        """A monthly membership of `order.total` paid by the card (its first invoice paid, or
+        "requires_action" with that payment's client secret)."""
         ...
 
     def current(self, payment_intent_id: str, subscription_id: str) -> CreatedPayment:
         """A payment created earlier, as the provider has it now."""
+        ...
+
+    def refund_fraudulent(self, payment_id: str) -> str:
+        """Refund all of a payment (a PaymentIntent) as fraudulent; returns the refund's id.
+
+        Idempotent on `payment_id`: asking again returns the same refund. The refund
+        reaches the ledger through its webhook, like any other."""
         ...
 
 
@@ -48,7 +62,8 @@ class MembershipGateway(Protocol):
     """Changes a membership's subscription at the provider, and opens its card page.
 
     Nothing here records anything: the provider's webhook reports each change, and the
-    ledger follows it. Failures raise `PaymentProviderError` (try again later).
+    ledger follows it. Failures raise `PaymentRefusedError` (the provider refused this
+    change: say so) or `PaymentProviderError` (try again later).
     """
 
     def change_amount(self, subscription_id: str, amount: Money) -> None:

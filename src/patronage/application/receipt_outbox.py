@@ -65,6 +65,7 @@ class ReceiptOutbox:
         sender: str,
         sender_domain: str,
         branding: Branding,
+        page_url: str,  # the supporter page, named in every receipt email ("": none)
         policy: RetryPolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -74,6 +75,7 @@ class ReceiptOutbox:
         self.sender = sender
         self.sender_domain = sender_domain
         self.branding = branding
+        self.page_url = page_url
         self.policy = policy
         self.clock = clock
 
@@ -99,7 +101,12 @@ class ReceiptOutbox:
             return False
         message_id = receipt.message_id(self.sender_domain)
         message = compose(
-            receipt, render_receipt(receipt, self.branding), self.sender, message_id, self.clock()
+            receipt,
+            render_receipt(receipt, self.branding),
+            self.sender,
+            message_id,
+            self.clock(),
+            self.page_url,
         )
         try:
             self.mailer.send(message)

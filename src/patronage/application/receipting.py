@@ -303,6 +303,7 @@ class Receipting:
                 if year[0] <= gift.received_at < year[1]
                 and gift.receipt_id is None
                 and not gift.has_open_dispute
+                and not gift.under_review
                 and gift.receiptable_amount.is_positive()
             ]
             if not chosen:
@@ -322,17 +323,24 @@ class Receipting:
         *,
         dry_run: bool = False,
         progress: Callable[[int, int], None] | None = None,
+        batch: int = BATCH,
     ) -> YearEndReport:
         """Annual receipts for every supporter and currency with gifts of the year left to
-        receipt; a second run issues nothing new. `progress(done, total)` after each batch."""
+        receipt; a second run issues nothing new. `progress(done, total)` after each batch.
+
+        Each batch of `batch` groups is one transaction: its receipts, the numbers its series
+        allocated for them in one block, and its gifts' attachments commit together or not
+        at all. A run that stops (a crash, a refused write) leaves whole batches behind, and
+        the next run receipts only the gifts still without a receipt, numbering on from the
+        series' last number, so no number is skipped and no gift receipted twice."""
         year = self._year_ended(tax_year)
         self.register.catch_up(YEAR_END_CATCH_UP_SECONDS)
         groups = self.register.annual_groups(year)
         report = YearEndReport(tax_year, dry_run, groups=len(groups))
-        for start in range(0, len(groups), BATCH):
-            self._year_end_batch(report, groups[start : start + BATCH], year)
+        for start in range(0, len(groups), batch):
+            self._year_end_batch(report, groups[start : start + batch], year)
             if progress is not None:
-                progress(min(start + BATCH, len(groups)), len(groups))
+                progress(min(start + batch, len(groups)), len(groups))
         return report
 
     def _year_end_batch(self, report: YearEndReport, batch: list[Group], year: Year) -> None:
@@ -411,7 +419,11 @@ class Receipting:
             for gift in gifts:
                 gift.detach_receipt(original.id)
             still = [
-                g for g in gifts if not g.has_open_dispute and g.receiptable_amount.is_positive()
+                g
+                for g in gifts
+                if not g.has_open_dispute
+                and not g.under_review
+                and g.receiptable_amount.is_positive()
             ]
             drafts = (
                 [self._draft(unit, UUID(original.donor.supporter_id), original.currency, still)]

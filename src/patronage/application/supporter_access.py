@@ -7,6 +7,9 @@ what the page may do are the API's business: this only says who the link signs i
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,3 +85,44 @@ class SupporterAccess:
         erased, which ends their sessions."""
         found = self.directory.find(UnitOfWork(self.ledger), supporter_id, "")
         return found if found is not None and found.is_active else None
+
+
+def derive_key(root: bytes, purpose: str) -> bytes:
+    """A key for one purpose (sessions, forms, cancellation links) from the one secret."""
+    return hmac.new(root, f"patronage-supporter:{purpose}".encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class CancelLinks:
+    """The one-click cancellation link of every membership email: the membership's id and our
+    signature of it, so it names exactly that membership, cannot be guessed, and cannot be
+    changed to name another. It needs no sign-in and does not expire (a member may find the
+    email months later); the page it opens asks before it cancels."""
+
+    def __init__(self, root: bytes) -> None:
+        self._key = derive_key(root, "cancel")
+
+    def token(self, membership_id: UUID) -> str:
+        return f"{_b64(membership_id.bytes)}.{self._signature(membership_id)}"
+
+    def _signature(self, membership_id: UUID) -> str:
+        digest = hmac.new(self._key, b"cancel:" + membership_id.bytes, hashlib.sha256).digest()
+        return _b64(digest)
+
+    def membership(self, token: str) -> UUID | None:
+        """The membership a token names; None if it is not one we made."""
+        encoded, _, signature = token.partition(".")
+        try:
+            membership_id = UUID(
+                bytes=base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
+            )
+        except ValueError:
+            return None
+        return (
+            membership_id
+            if hmac.compare_digest(signature, self._signature(membership_id))
+            else None
+        )

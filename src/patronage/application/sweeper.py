@@ -1,5 +1,5 @@
 """A background thread that runs one job every so often until stopped (the parked-event
-sweep, the ask's memory)."""
+sweep, the ask's memory, the supporter notices)."""
 
 from __future__ import annotations
 

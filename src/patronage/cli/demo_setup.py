@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-import shutil
+import importlib.util
+import json
+import secrets
 import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
 
@@ -59,9 +62,10 @@ DEMO_VARIANTS = (
     Variant(
         name="article-count",
         heading="You've read %%ARTICLE_COUNT%% of our articles this year",
-        paragraphs=("If they were worth something to you, help keep them free for everyone.",),
+        paragraphs=("If our reporting is worth something to you, help keep it free for everyone.",),
         highlighted="Give monthly and you become a member.",
         cta=Action("Become a member"),
+        article_count_from=3,
         secondary=Action("Why we ask", "https://example.org/why-we-ask"),
         amounts=_AMOUNTS,
         default_frequency=Frequency.MONTHLY,
@@ -94,22 +98,22 @@ def free_port() -> int:
         return port
 
 
-def _localstripe_command() -> str:
-    beside_python = Path(sys.executable).parent / "localstripe"
-    found = str(beside_python) if beside_python.exists() else shutil.which("localstripe")
-    if found is None:
+def _localstripe_command(port: int, state: Path) -> list[str]:
+    if importlib.util.find_spec("localstripe") is None:
         raise RuntimeError("localstripe is not installed: pip install 'patronage[demo]'")
-    return found
+    runner = "patronage.cli.demo_stripe"
+    return [sys.executable, "-m", runner, "--port", str(port), "--state", str(state)]
 
 
 @contextmanager
-def localstripe(log_file: Path) -> Iterator[str]:
-    """A fresh localstripe on a free loopback port, stopped on exit; yields its URL."""
+def localstripe(log_file: Path, state: Path) -> Iterator[str]:
+    """localstripe on a free loopback port, with its state kept in `state` (a restart on it
+    knows what the last run made), stopped on exit; yields its URL."""
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with log_file.open("wb") as log:
-        process = subprocess.Popen(  # noqa: S603 - our own executable, fixed arguments
-            [_localstripe_command(), "--port", str(port), "--from-scratch"],
+    with log_file.open("ab") as log:
+        process = subprocess.Popen(  # noqa: S603 - our own module, fixed arguments
+            _localstripe_command(port, state),
             stdout=log,
             stderr=subprocess.STDOUT,
         )
@@ -129,6 +133,37 @@ def localstripe(log_file: Path) -> Iterator[str]:
         finally:
             process.terminate()
             process.wait(timeout=10)
+
+
+@dataclass(frozen=True)
+class DemoSecrets:
+    """The demo's secrets, kept in its data directory so that a restart on the same
+    directory still thanks earlier donors (the supporter token secret), still verifies
+    localstripe's webhooks, and still signs the staff in with the same password."""
+
+    webhook_secret: str
+    supporter_token_secret: str
+    console_secret: str
+    staff_password: str
+
+
+def demo_secrets(directory: Path) -> DemoSecrets:
+    """The secrets of the demo in `directory`: made on its first run, read on the next."""
+    path = directory / "demo-secrets.json"
+    if path.exists():
+        return DemoSecrets(**json.loads(path.read_text()))
+    made = DemoSecrets(
+        webhook_secret=f"whsec_demo_{secrets.token_hex(16)}",
+        supporter_token_secret=secrets.token_hex(32),
+        console_secret=secrets.token_urlsafe(32),
+        staff_password=secrets.token_urlsafe(12),
+    )
+    partial = path.with_suffix(".partial")
+    partial.unlink(missing_ok=True)
+    partial.touch(mode=0o600)  # secrets: readable by the demo's user only, from the start
+    partial.write_text(json.dumps(asdict(made)))
+    partial.replace(path)
+    return made
 
 
 def register_webhook(localstripe_url: str, webhook_url: str, secret: str) -> None:

@@ -21,6 +21,7 @@ from patronage.domain.money import Money, normalise_currency
 
 # Copy may show the reader's article count; readers who opted out never get such copy.
 ARTICLE_COUNT_PLACEHOLDER = "%%ARTICLE_COUNT%%"
+ARTICLE_COUNT_FROM = 5  # the default threshold for showing a reader their article count
 BASIS_POINTS = 10_000  # shares are integers out of 10,000: no floats in bucketing
 
 
@@ -121,6 +122,9 @@ class Variant:
     highlighted: str = ""
     secondary: Action | None = None
     default_frequency: Frequency = Frequency.MONTHLY
+    # Copy with %%ARTICLE_COUNT%% shows from this many articles read: "you've read 1" is
+    # no argument for giving.
+    article_count_from: int = ARTICLE_COUNT_FROM
 
     def __post_init__(self) -> None:
         _require(
@@ -131,6 +135,10 @@ class Variant:
         currencies = [a.currency for a in self.amounts]
         _require(bool(currencies), f"variant {self.name!r} needs suggested amounts")
         _require(len(set(currencies)) == len(currencies), "one set of amounts per currency")
+        _require(
+            1 <= self.article_count_from <= 1000,
+            f"variant {self.name!r}: article_count_from is between 1 and 1000",
+        )
 
     @property
     def uses_article_count(self) -> bool:
@@ -152,6 +160,7 @@ class Variant:
             else {"text": self.secondary.text, "url": self.secondary.url},
             "amounts": [a.as_dict() for a in self.amounts],
             "default_frequency": self.default_frequency.value,
+            "article_count_from": self.article_count_from,
         }
 
     @classmethod
@@ -166,6 +175,7 @@ class Variant:
             secondary=Action(**secondary) if secondary else None,
             amounts=tuple(SuggestedAmounts.from_dict(a) for a in data["amounts"]),
             default_frequency=Frequency(data.get("default_frequency", Frequency.MONTHLY)),
+            article_count_from=int(data.get("article_count_from", ARTICLE_COUNT_FROM)),
         )
 
 

@@ -48,6 +48,8 @@ class CheckoutAttempt(Aggregate):
         self.fee = fee
         self.attribution = attribution
         self.tribute = tribute
+        self.setup_intent_id = ""
+        self.review = ""  # why the card-testing guard held its gift for review, if it did
         self.payment_intent_id = ""
         self.subscription_id = ""
         self.customer_id = ""
@@ -66,6 +68,20 @@ class CheckoutAttempt(Aggregate):
         ):
             raise CheckoutMismatchError("this checkout was already started with other details")
 
+    def record_card_setup(self, customer_id: str, setup_intent_id: str, review: str) -> None:
+        """The customer and SetupIntent made for the page to save the donor's card, and the
+        card-testing guard's reason to hold the gift (empty: none); a resend keeps the first."""
+        if not self.setup_intent_id:
+            self._card_setup_started(
+                customer_id=customer_id, setup_intent_id=setup_intent_id, review=review
+            )
+
+    @event("CardSetupStarted")
+    def _card_setup_started(self, customer_id: str, setup_intent_id: str, review: str) -> None:
+        self.customer_id = customer_id
+        self.setup_intent_id = setup_intent_id
+        self.review = review
+
     def record_payment(
         self, payment_intent_id: str, subscription_id: str, customer_id: str
     ) -> None:
@@ -82,7 +98,7 @@ class CheckoutAttempt(Aggregate):
     ) -> None:
         self.payment_intent_id = payment_intent_id
         self.subscription_id = subscription_id
-        self.customer_id = customer_id
+        self.customer_id = customer_id or self.customer_id
 
     def settle(self, outcome: str) -> None:
         if outcome != self.outcome:

@@ -41,6 +41,7 @@ class RecordGift:
     benefit_value_minor: int = 0
     fee_covered_minor: int = 0
     tribute: Tribute | None = None
+    review: str = ""  # why our checkout's card-testing guard held it (empty: not held)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class RecordMembershipPayment:
     amount: Money
     paid_at: datetime
     out_of_band: bool = False  # marked paid outside Stripe (cash, a cheque): not through Stripe
+    review: str = ""  # the checkout's guard held the membership: its first gift waits for staff
 
 
 @dataclass(frozen=True)

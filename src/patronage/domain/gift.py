@@ -42,6 +42,19 @@ class DisputeStatus(StrEnum):
     APPEALING = "appealing"  # lost, and appealed: the money is gone unless the appeal wins
 
 
+class ReviewState(StrEnum):
+    """Staff review of a gift the card-testing guard found suspicious."""
+
+    NONE = ""  # never held
+    HELD = "held"  # waiting for staff: not receipted meanwhile
+    RELEASED = "released"  # staff found it genuine
+    REJECTED = "rejected"  # staff found it fraudulent: refunded, never receipted
+
+
+class GiftReviewError(DomainError):
+    """The review decision does not fit the gift's review (not held, or decided already)."""
+
+
 # Closed: the gift is no longer held from receipting.
 _DISPUTE_CLOSED = {DisputeStatus.WON, DisputeStatus.LOST}
 # The money is gone (the views count it as lost) while the dispute is in these states.
@@ -103,6 +116,9 @@ class Gift(Aggregate):
         self.dispute_amounts: dict[str, Money] = {}
         self.dispute_as_of: dict[str, datetime] = {}
         self.receipt_id: UUID | None = None
+        self.review = ReviewState.NONE
+        self.review_reason = ""  # why it was held, then why staff rejected it
+        self.reviewed_by = ""
 
     def note_received_at(self, received_at: datetime) -> None:
         """Another report of the same payment: the money arrived no later than `received_at`.
@@ -239,6 +255,52 @@ class Gift(Aggregate):
         self.disputes[dispute_id] = DisputeStatus(status)
         self.dispute_as_of[dispute_id] = at
 
+    # Review (card testing) ---------------------------------------------------------------
+
+    @property
+    def under_review(self) -> bool:
+        """Held by the card-testing guard and not released: never receipted."""
+        return self.review in (ReviewState.HELD, ReviewState.REJECTED)
+
+    def hold_for_review(self, reason: str) -> None:
+        if self.review == ReviewState.NONE and self.receipt_id is None:
+            self._held_for_review(reason=reason[:500])
+
+    @event("HeldForReview")
+    def _held_for_review(self, reason: str) -> None:
+        self.review = ReviewState.HELD
+        self.review_reason = reason
+
+    def _check_held(self, decision: ReviewState) -> bool:
+        """True when the decision is new; False when it was made already (a replay)."""
+        if self.review == decision:
+            return False
+        if self.review != ReviewState.HELD:
+            state = self.review.value or "not held"
+            raise GiftReviewError(f"gift {self.id} is {state}, not held for review")
+        return True
+
+    def release_from_review(self, by: str) -> None:
+        if self._check_held(ReviewState.RELEASED):
+            self._released_from_review(by=by)
+
+    @event("ReleasedFromReview")
+    def _released_from_review(self, by: str) -> None:
+        self.review = ReviewState.RELEASED
+        self.reviewed_by = by
+
+    def reject_in_review(self, by: str, reason: str) -> None:
+        if not reason.strip():
+            raise GiftReviewError("say why the gift is rejected")
+        if self._check_held(ReviewState.REJECTED):
+            self._rejected_in_review(by=by, reason=reason.strip()[:500])
+
+    @event("RejectedInReview")
+    def _rejected_in_review(self, by: str, reason: str) -> None:
+        self.review = ReviewState.REJECTED
+        self.reviewed_by = by
+        self.review_reason = reason
+
     # Receipts ----------------------------------------------------------------------------
 
     def check_receiptable(self) -> None:
@@ -246,6 +308,8 @@ class Gift(Aggregate):
             raise GiftAlreadyReceiptedError(f"gift {self.id} is already covered by a receipt")
         if self.has_open_dispute:
             raise GiftNotReceiptableError(f"gift {self.id} is held: a dispute is open")
+        if self.under_review:
+            raise GiftNotReceiptableError(f"gift {self.id} is {self.review} in staff review")
         if not self.receiptable_amount.is_positive():
             raise GiftNotReceiptableError(f"gift {self.id} has nothing left to receipt")
 

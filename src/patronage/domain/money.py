@@ -67,7 +67,10 @@ class Money:
         # bool is an int subclass; True cents is a bug, not an amount.
         if type(self.minor) is not int:
             raise MoneyError(f"minor units must be an integer, not {type(self.minor).__name__}")
-        if self.currency != normalise_currency(self.currency):
+        # A supported code is already normalised (the common case: year end builds
+        # hundreds of thousands of amounts); anything else is checked in full.
+        supported = isinstance(self.currency, str) and self.currency in CURRENCY_EXPONENTS
+        if not supported and self.currency != normalise_currency(self.currency):
             raise MoneyError(f"currency must be an upper-case ISO code, got {self.currency!r}")
 
     @classmethod

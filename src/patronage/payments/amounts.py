@@ -13,7 +13,13 @@ BASIS_POINTS = 10_000
 
 
 class AmountError(ValueError):
-    """An amount or currency checkout refuses; the message is for the donor."""
+    """An amount or currency checkout refuses; the message is for the donor, the field and
+    kind make the API's stable code (`amount_too_small`, docs/asks.md)."""
+
+    def __init__(self, message: str, field: str = "amount", kind: str = "invalid") -> None:
+        super().__init__(message)
+        self.field = field
+        self.kind = kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,9 +44,9 @@ class AmountRules:
         try:
             currency = normalise_currency(code)
         except MoneyError as error:
-            raise AmountError(str(error)) from None
+            raise AmountError(str(error), "currency") from None
         if currency not in self.currencies:
-            raise AmountError(f"we accept {', '.join(self.currencies)}, not {currency}")
+            raise AmountError(f"we accept {', '.join(self.currencies)}, not {currency}", "currency")
         return currency
 
     def parse(self, text: str, currency_code: str) -> Money:
@@ -51,9 +57,12 @@ class AmountRules:
         except MoneyError as error:
             raise AmountError(str(error)) from None
         if amount < self.minimum(currency):
-            raise AmountError(f"the smallest gift is {self.minimum(currency)}")
+            raise AmountError(f"The smallest gift is {self.minimum(currency)}.", kind="too_small")
         if amount > self.maximum(currency):
-            raise AmountError(f"the largest gift online is {self.maximum(currency)}")
+            raise AmountError(
+                f"The largest gift we can take online is {self.maximum(currency)}.",
+                kind="too_large",
+            )
         return amount
 
     def fixed_fee(self, currency: str) -> int:

@@ -18,6 +18,10 @@ SUCCEEDED = "succeeded"
 class PaymentRefusedError(Exception):
     """The provider declined the card: say why; the donor may try another card."""
 
+    def __init__(self, message: str, code: str = "card_declined") -> None:
+        super().__init__(message)
+        self.code = code  # the provider's decline code, e.g. "card_declined", "expired_card"
+
 
 class PaymentProviderError(Exception):
     """The provider could not be reached or failed: nothing to tell the donor but "try again"."""
@@ -33,9 +37,27 @@ class PaymentOrder:
 
 
 @dataclass(frozen=True, slots=True)
+class CardSetup:
+    """A customer of the checkout's own and a SetupIntent the page confirms with the card in
+    Stripe.js (`confirmCardSetup`), so card numbers reach Stripe only, never our server."""
+
+    customer_id: str
+    setup_intent_id: str
+    client_secret: str
+
+
+@dataclass(frozen=True, slots=True)
+class SavedCard:
+    """The payment method the page's confirmed SetupIntent saved, for the customer it made."""
+
+    customer_id: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True, slots=True)
 class CreatedPayment:
     payment_intent_id: str = ""
     subscription_id: str = ""
     customer_id: str = ""
     client_secret: str = ""
-    status: str = ""  # "succeeded", or what the page still has to do
+    status: str = ""  # "succeeded", or what the page still has to do ("requires_action")

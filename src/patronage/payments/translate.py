@@ -195,6 +195,7 @@ def _gift(payment_id: str, obj: Json, metadata: Json, amount: Money, at: datetim
         benefit_value_minor=min(meta.read_minor(metadata, meta.BENEFIT_VALUE_MINOR), amount.minor),
         fee_covered_minor=min(meta.read_minor(metadata, meta.FEE_COVERED_MINOR), amount.minor),
         tribute=meta.read_tribute(metadata),
+        review=meta.read_review(metadata),
     )
 
 
@@ -392,6 +393,7 @@ def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
             amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
             paid_at=paid_at,
             out_of_band=invoice.get("paid_out_of_band") is True,
+            review=meta.read_review(_invoice_metadata(invoice)),
         )
     ]
 

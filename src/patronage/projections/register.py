@@ -247,6 +247,12 @@ class GiftState:
     receipt_number: str
     receipt_status: str
 
+    @property
+    def receiptable(self) -> bool:
+        """No valid receipt covers it, no dispute holds it, and refunds left some money."""
+        net = self.amount_minor - self.refunded_minor - self.lost_minor
+        return not self.receipt_number and not self.open_disputes and net > 0
+
 
 @dataclass(frozen=True)
 class DonorWaiting:

@@ -36,10 +36,16 @@ class SmtpConfig:
 
 
 def compose(
-    receipt: TaxReceipt, pdf: bytes, sender: str, message_id: str, now: datetime
+    receipt: TaxReceipt,
+    pdf: bytes,
+    sender: str,
+    message_id: str,
+    now: datetime,
+    page_url: str = "",
 ) -> EmailMessage:
     """The receipt's message: plain text, the PDF attached, and the request's Message-ID
-    (the same on every attempt, so a copy after a crash is recognisably the same message)."""
+    (the same on every attempt, so a copy after a crash is recognisably the same message).
+    With `page_url`, it names the supporter page, where every receipt can be downloaded."""
     title = profile_for(receipt.organisation.jurisdiction).title(receipt.kind)
     message = EmailMessage()
     message["From"] = sender
@@ -58,6 +64,8 @@ def compose(
         lines.append(
             f"It replaces receipt No. {receipt.replaces_number}, which is no longer valid."
         )
+    if page_url:
+        lines += ["", f"See all your gifts and receipts, or manage a membership: {page_url}"]
     lines += ["", receipt.organisation.name, receipt.organisation.address]
     message.set_content("\n".join(lines))
     message.add_attachment(

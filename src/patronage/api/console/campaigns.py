@@ -30,7 +30,7 @@ from patronage.api.console.session import (
 )
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
-from patronage.domain.campaign import CampaignSpec
+from patronage.domain.campaign import ARTICLE_COUNT_FROM, CampaignSpec
 from patronage.domain.money import Money, normalise_currency
 
 router = APIRouter(prefix="/console/campaigns", include_in_schema=False)
@@ -95,6 +95,7 @@ def variant_from(form: FormData) -> VariantIn:
                 }
             ],
             "default_frequency": text(form, "default_frequency", 20) or "monthly",
+            "article_count_from": text(form, "article_count_from", 4) or ARTICLE_COUNT_FROM,
         }
     )
 

@@ -1,10 +1,14 @@
-"""Console: the receipt register, gifts waiting for a receipt, and the receipt actions
-(issue an annual receipt, void, replace), which the staff receipt API performs."""
+"""Console: the receipt register, one receipt's page, gifts waiting for a receipt, and the
+receipt actions (issue a single or annual receipt, void, replace, resend), which the staff
+receipt API performs (and audits). Void and replace ask for a reason and are confirmed on a
+page of their own before anything changes."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -12,11 +16,18 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.api import receipting
-from patronage.api.console.pages import reason, render
-from patronage.api.console.session import CheckedForm, FinanceUser, text
+from patronage.api.console.pages import REFUSED, back_to, reason, render
+from patronage.api.console.session import (
+    CheckedForm,
+    ConsoleRefusedError,
+    FinanceUser,
+    text,
+)
 from patronage.api.deps import PatronageDep
+from patronage.bootstrap import Patronage
 from patronage.domain.errors import DomainError
-from patronage.domain.tax_year import tax_year_bounds
+from patronage.domain.receipt import TaxReceipt
+from patronage.domain.tax_year import tax_year_bounds, tax_year_has_ended
 from patronage.projections import register, supporters
 
 router = APIRouter(prefix="/console/receipts", include_in_schema=False)
@@ -64,6 +75,7 @@ def receipts(
         offset=max(offset, 0), query=query, tax_year=year, status=chosen, number=wanted or "",
         statuses=STATUSES, waiting_year=waiting_year, notice=notice, error=error,
         waiting=waiting[:WAITING_SHOWN], waiting_count=len(waiting), names=names,
+        year_over=tax_year_has_ended(waiting_year, datetime.now(UTC), patronage.settings.zone),
     )  # fmt: skip
 
 
@@ -100,30 +112,128 @@ def year_end(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> R
     return _done(f"{run} {job.tax_year} started; the register fills as receipts are issued.")
 
 
+@router.post("/single")
+def issue_single(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+    """Issue a receipt for one gift (from the supporter's page), then show it."""
+    supporter = text(form, "supporter_id", 40)
+    back = f"/console/supporters/{supporter}" if _is_uuid(supporter) else "/console/receipts"
+    try:
+        body = receipting.IssueSingleIn(gift_id=UUID(text(form, "gift_id", 40)))
+        out = receipting.issue_single(body, user.actor, patronage)
+    except REFUSED as error:
+        return back_to(back, error=reason(error))
+    return back_to(f"/console/receipts/{out.number}", notice=f"Receipt {out.number} issued.")
+
+
+def _is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except ValueError:
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a receipt's history: when, what, and who or why."""
+
+    at: datetime
+    what: str
+    detail: str
+
+
+def _step(event: Any) -> Step | None:
+    at: datetime = event.timestamp
+    match type(event).__name__:
+        case "Issued":
+            replaces = f"replacing {event.replaces_number}" if event.replaces_number else ""
+            return Step(at, "Issued", replaces)
+        case "Emailed":
+            return Step(at, "Emailed", f"to {event.to_masked}")
+        case "EmailFailed":
+            return Step(
+                at, "Email failed", f"{event.error}; next try {event.retry_at:%Y-%m-%d %H:%M} UTC"
+            )
+        case "ResendRequested":
+            return Step(at, "Email again requested", f"by {event.by}")
+        case "Voided":
+            replaced = (
+                f"; replaced by {event.replaced_by_number}" if event.replaced_by_number else ""
+            )
+            return Step(at, "Voided", f"by {event.by}: {event.reason}{replaced}")
+    return None  # a sender's claim: the send's outcome follows
+
+
+def history(patronage: Patronage, receipt: TaxReceipt) -> list[Step]:
+    """What happened to a receipt, from its own events: the audit trail a finance lead reads."""
+    steps = (_step(event) for event in patronage.ledger.events.get(receipt.id))
+    return [step for step in steps if step is not None]
+
+
+def _receipt_or_404(patronage: Patronage, number: str) -> TaxReceipt:
+    if not NUMBER.match(number):
+        raise ConsoleRefusedError(404, "No such receipt.")
+    try:
+        return patronage.receipting.receipt(number)
+    except LookupError:
+        raise ConsoleRefusedError(404, f"No receipt {number}.") from None
+
+
+@router.get("/{number}", response_class=HTMLResponse)
+def receipt_page(
+    request: Request, user: FinanceUser, patronage: PatronageDep, number: str,
+    notice: str = "", error: str = "",
+) -> Response:  # fmt: skip
+    """One receipt: what it says, its PDF, its email, its history, and what can be done."""
+    receipt = _receipt_or_404(patronage, number)
+    _total, found = register.receipts(patronage.views.register, number=number, limit=1)
+    return render(
+        request, "receipt.html", user, receipt=receipt, entry=found[0] if found else None,
+        history=history(patronage, receipt), notice=notice, error=error,
+    )  # fmt: skip
+
+
 @router.get("/{number}/pdf")
-def receipt_pdf(user: FinanceUser, patronage: PatronageDep, number: str) -> Response:
-    """The receipt's PDF as the donor received it, opened in the browser."""
+def receipt_pdf(
+    user: FinanceUser, patronage: PatronageDep, number: str, download: bool = False
+) -> Response:
+    """The receipt's PDF as the donor received it: opened in the browser, or downloaded."""
     if not NUMBER.match(number):
         return _done(error="No such receipt.")
-    return receipting.receipt_pdf(number, user.actor, patronage, download=False)
+    return receipting.receipt_pdf(number, user.actor, patronage, download=download)
 
 
 @router.post("/{number}/{action}")
 def receipt_action(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, number: str, action: str
-) -> Response:
-    """Void, replace (with a reason) or resend a receipt, as the staff receipt API does."""
+    request: Request, user: FinanceUser, form: CheckedForm, patronage: PatronageDep,
+    number: str, action: str,
+) -> Response:  # fmt: skip
+    """Void or replace (with a reason, once confirmed) or resend a receipt, as the staff
+    receipt API does; back to the receipt's page (the replacement's, after a replace)."""
     if not NUMBER.match(number) or action not in ("void", "replace", "resend"):
         return _done(error="No such receipt action.")
+    page = f"/console/receipts/{number}"
     try:
         if action == "resend":
             receipting.resend_receipt(number, user.actor, patronage)
-            return _done(f"Receipt {number} will be emailed again.")
+            return back_to(page, notice=f"Receipt {number} will be emailed again.")
         body = receipting.ReasonIn(reason=text(form, "reason"))
+        if text(form, "confirmed") != "yes":
+            receipt = _receipt_or_404(patronage, number)
+            if receipt.is_void:
+                raise DomainError(f"receipt {number} is already void")
+            return render(
+                request, "receipt_confirm.html", user, receipt=receipt, action=action,
+                reason=body.reason,
+            )  # fmt: skip
         if action == "void":
-            out = receipting.void_receipt(number, body, user.actor, patronage)
-            return _done(f"Receipt {out.number} voided.")
+            receipting.void_receipt(number, body, user.actor, patronage)
+            return back_to(page, notice=f"Receipt {number} is void. It stays in the register.")
         out = receipting.replace_receipt(number, body, user.actor, patronage)
-    except (HTTPException, DomainError, ValueError) as error:
-        return _done(error=reason(error))
-    return _done(f"Receipt {number} replaced by {out.number}.")
+    except REFUSED as error:
+        return back_to(page, error=reason(error))
+    if out.number == number:
+        return back_to(page, notice=f"Nothing is left to receipt: {number} is only voided.")
+    return back_to(
+        f"/console/receipts/{out.number}", notice=f"Receipt {out.number} replaces {number}."
+    )

@@ -15,6 +15,7 @@ from patronage.api.console import (
     gifts,
     inbox,
     receipts,
+    reviews,
     signin,
     supporters,
 )
@@ -69,6 +70,7 @@ def install(app: FastAPI, patronage: Patronage) -> None:
         gifts.router,
         campaigns.router,
         inbox.router,
+        reviews.router,
         receipts.router,
         exports.router,
         admin.router,

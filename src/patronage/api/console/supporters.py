@@ -120,9 +120,13 @@ def supporter(
     _t, receipts = register.receipts(
         patronage.views.register, supporter_id=str(supporter_id), limit=1000
     )
+    # Receipt state from the register, which a receipt action has caught up before answering.
+    states = {
+        g.gift_id: g for g in register.supporter_gifts(patronage.views.register, str(supporter_id))
+    }
     return render(
         request, "supporter.html", user, person=person, summary=summary, gifts=gifts,
-        moves=moves, memberships=memberships, receipts=receipts,
+        moves=moves, memberships=memberships, receipts=receipts, states=states,
         dashboard=stripe_dashboard(patronage), notice=notice, error=error,
     )  # fmt: skip
 

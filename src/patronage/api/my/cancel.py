@@ -11,11 +11,11 @@ from fastapi.responses import Response
 
 from patronage.api.deps import PatronageDep
 from patronage.api.my.pages import render
-from patronage.api.my.session import SupporterRefusedError, field, keys
+from patronage.api.my.session import SupporterRefusedError, field
 from patronage.application.member_changes import NotYourMembershipError
 from patronage.domain.errors import DomainError
 from patronage.domain.membership import Membership
-from patronage.payments.orders import PaymentProviderError
+from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 
 router = APIRouter(prefix="/my/cancel", include_in_schema=False)
 
@@ -23,7 +23,7 @@ _NOT_OURS = "This cancellation link is not valid. Sign in to manage your members
 
 
 def _membership(request: Request, patronage: PatronageDep, token: str) -> Membership:
-    membership_id = keys(request).read_cancel_token(token[:200])
+    membership_id = patronage.cancel_links.membership(token[:200])
     membership = (
         None if membership_id is None else patronage.ledger.get_or_none(membership_id, Membership)
     )
@@ -43,13 +43,20 @@ def confirm_page(request: Request, patronage: PatronageDep, token: str = "") -> 
 async def cancel_now(request: Request, patronage: PatronageDep) -> Response:
     token = field(await request.form(), "token", 200)
     membership = _membership(request, patronage, token)
+    if membership.is_cancelled:
+        return render(request, "cancel.html", membership=membership, token=token)
     try:
         await run_in_threadpool(patronage.member_changes.cancel_now, membership.id)
     except NotYourMembershipError:
         raise SupporterRefusedError(404, _NOT_OURS) from None
-    except (DomainError, PaymentProviderError):
+    except (DomainError, PaymentProviderError, PaymentRefusedError) as error:
+        reason = (
+            str(error)
+            if isinstance(error, PaymentRefusedError)
+            else "Stripe could not be reached, so nothing was cancelled. Please try again."
+        )
         return render(
             request, "cancel.html", status_code=503, membership=membership, token=token,
-            error="Stripe could not be reached, so nothing was cancelled. Please try again.",
+            error=reason,
         )  # fmt: skip
     return render(request, "cancelled.html", membership=membership)

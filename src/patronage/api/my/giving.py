@@ -19,7 +19,6 @@ from patronage.application.my_giving import Statement
 from patronage.bootstrap import Patronage
 from patronage.domain.campaign import Frequency
 from patronage.domain.errors import DomainError
-from patronage.domain.gift import GiftKind
 from patronage.domain.values import PostalAddress
 from patronage.receipts.pdf import render_receipt
 
@@ -33,15 +32,17 @@ def back(notice: str = "", error: str = "") -> Response:
 
 
 def _supporter_token(patronage: Patronage, supporter_id: UUID, statement: Statement) -> str:
-    """A fresh token for the ask on this device: it thanks instead of asking."""
-    kinds = set()
-    if any(g.kind == GiftKind.ONE_TIME.value for g in statement.gifts):
-        kinds.add(Frequency.ONE_TIME)
+    """A fresh token for the ask on this device: a live member is thanked as a member, anyone
+    else who gave as a giver (the ask may invite them to give monthly)."""
     if any(not m.ended for m in statement.memberships):
-        kinds.add(Frequency.MONTHLY)
-    if not kinds or not patronage.tokens.enabled:
+        kinds: tuple[Frequency, ...] = (Frequency.MONTHLY,)
+    elif statement.gifts:
+        kinds = (Frequency.ONE_TIME,)
+    else:
         return ""
-    return patronage.tokens.issue(supporter_id, tuple(kinds), datetime.now(UTC))
+    if not patronage.tokens.enabled:
+        return ""
+    return patronage.tokens.issue(supporter_id, kinds, datetime.now(UTC))
 
 
 @router.get("")

@@ -16,7 +16,7 @@ from patronage.api.my.session import CheckedForm, SignedIn, SupporterRefusedErro
 from patronage.application.member_changes import NotYourMembershipError
 from patronage.domain.errors import DomainError
 from patronage.payments.amounts import AmountError
-from patronage.payments.orders import PaymentProviderError
+from patronage.payments.orders import PaymentProviderError, PaymentRefusedError
 
 router = APIRouter(prefix="/my/memberships", include_in_schema=False)
 
@@ -28,7 +28,7 @@ async def _change(work: Callable[[], object], done: str = ASKED) -> Response:
         await run_in_threadpool(work)
     except NotYourMembershipError:
         raise SupporterRefusedError(404, "There is no such membership among yours.") from None
-    except (DomainError, AmountError) as error:
+    except (DomainError, AmountError, PaymentRefusedError) as error:
         return back(error=str(error))
     except PaymentProviderError:
         return back(error="Stripe could not be reached: nothing changed. Please try again.")
@@ -91,7 +91,7 @@ async def update_card(
         )
     except NotYourMembershipError:
         raise SupporterRefusedError(404, "There is no such membership among yours.") from None
-    except DomainError as error:
+    except (DomainError, PaymentRefusedError) as error:
         return back(error=str(error))
     except PaymentProviderError:
         return back(error="Stripe's card page could not be opened. Please try again.")

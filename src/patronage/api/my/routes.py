@@ -32,8 +32,7 @@ def asset(name: str) -> Response:
 def install(app: FastAPI, patronage: Patronage) -> None:
     settings = patronage.settings
     app.state.supporter_keys = SupporterKeys(
-        settings.supporter_token_secret.get_secret_value(),
-        settings.supporter_session_days * 86400,
+        patronage.supporter_secret, settings.supporter_session_days * 86400
     )
     window = settings.supporter_signin_window_seconds
     app.state.supporter_signin_by_ip = RateLimiter(settings.supporter_signin_per_ip, window)
@@ -41,9 +40,9 @@ def install(app: FastAPI, patronage: Patronage) -> None:
 
     @app.exception_handler(SupporterRefusedError)
     async def refused(request: Request, error: SupporterRefusedError) -> Response:
-        if error.status == 401:
+        if error.status == 401:  # not an error to show: the sign-in form is the answer
             return render(
-                request, "signin.html", status_code=401, error=error.message,
+                request, "signin.html", status_code=401,
                 available=patronage.mailer is not None and settings.public_url is not None,
             )  # fmt: skip
         return render(request, "message.html", status_code=error.status, message=error.message)

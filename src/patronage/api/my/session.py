@@ -1,5 +1,5 @@
-"""Supporter sessions, form tokens and one-click cancellation links, all signed by keys
-derived from one secret (PATRONAGE_SUPPORTER_TOKEN_SECRET, which the ask's token uses too).
+"""Supporter sessions and form tokens, signed by keys derived from one secret
+(PATRONAGE_SUPPORTER_TOKEN_SECRET, which the ask's token and the cancellation links use too).
 
 The session is a signed, HttpOnly, SameSite=Lax cookie that expires: Lax, so a link to the
 page from the supporter's own email opens it signed in; every change is a POST carrying a
@@ -8,10 +8,8 @@ form token derived from the session cookie, which another site cannot read or ma
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -21,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from patronage.api.deps import PatronageDep
+from patronage.application.supporter_access import derive_key
 from patronage.domain.supporter import Supporter
 
 SESSION_COOKIE = "patronage_supporter"
@@ -36,26 +35,15 @@ class SupporterRefusedError(Exception):
         self.message = message
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 class SupporterKeys:
-    """The keys of the supporter pages, each derived for one purpose from one secret."""
+    """The session and form keys of the supporter pages, derived from the one secret."""
 
-    def __init__(self, secret: str, session_seconds: int) -> None:
-        root = secret.encode() or secrets.token_bytes(32)
-        self._session_key = self._derive(root, "session")
-        self._form_key = self._derive(root, "form")
-        self._cancel_key = self._derive(root, "cancel")
+    def __init__(self, root: bytes, session_seconds: int) -> None:
+        self._form_key = derive_key(root, "form")
         self._sessions = URLSafeTimedSerializer(
-            self._session_key.hex(), salt="patronage-supporter-session"
+            derive_key(root, "session").hex(), salt="patronage-supporter-session"
         )
         self.session_seconds = session_seconds
-
-    @staticmethod
-    def _derive(root: bytes, purpose: str) -> bytes:
-        return hmac.new(root, f"patronage-supporter:{purpose}".encode(), hashlib.sha256).digest()
 
     def session(self, supporter_id: UUID, started_at: datetime) -> str:
         return self._sessions.dumps({"sid": str(supporter_id), "at": started_at.isoformat()})
@@ -70,26 +58,6 @@ class SupporterKeys:
 
     def form_token(self, cookie: str) -> str:
         return hmac.new(self._form_key, cookie.encode(), hashlib.sha256).hexdigest()
-
-    def cancel_token(self, membership_id: UUID) -> str:
-        """The one-click cancellation link's token: the membership id and our signature of
-        it, so it names exactly that membership and no other can be made from it."""
-        return f"{_b64(membership_id.bytes)}.{self._cancel_signature(membership_id)}"
-
-    def _cancel_signature(self, membership_id: UUID) -> str:
-        digest = hmac.new(self._cancel_key, b"cancel:" + membership_id.bytes, hashlib.sha256)
-        return _b64(digest.digest())
-
-    def read_cancel_token(self, token: str) -> UUID | None:
-        """The membership a cancellation token names; None if it is not one we made."""
-        encoded, _, signature = token.partition(".")
-        try:
-            raw = base64.urlsafe_b64decode(encoded + "=" * (-len(encoded) % 4))
-            membership_id = UUID(bytes=raw)
-        except ValueError:
-            return None
-        expected = self._cancel_signature(membership_id)
-        return membership_id if hmac.compare_digest(signature, expected) else None
 
 
 def keys(request: Request) -> SupporterKeys:

@@ -1,0 +1,50 @@
+"""Console: gifts the card-testing guard held for review, to release or reject (refund) with
+a reason. The decisions go through the staff review API's own functions, so they are checked
+and audited the same way."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from patronage.api import staff_reviews
+from patronage.api.console.pages import after_form, render
+from patronage.api.console.session import CheckedForm, FinanceUser, text
+from patronage.api.deps import PatronageDep
+
+router = APIRouter(prefix="/console/reviews", include_in_schema=False)
+REVIEWS_PAGE = "/console/reviews"
+
+
+@router.get("", response_class=HTMLResponse)
+def reviews(
+    request: Request, user: FinanceUser, patronage: PatronageDep, notice: str = "", error: str = ""
+) -> Response:
+    return render(
+        request, "reviews.html", user, held=patronage.reviews.held(), notice=notice, error=error
+    )
+
+
+@router.post("/{gift_id}/release")
+def release(
+    user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, gift_id: UUID
+) -> Response:
+    def release_it() -> str:
+        staff_reviews.release(gift_id, patronage, user.actor)
+        return "Released: the gift may be receipted."
+
+    return after_form(REVIEWS_PAGE, release_it)
+
+
+@router.post("/{gift_id}/reject")
+def reject(
+    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, gift_id: UUID
+) -> Response:
+    def reject_it() -> str:
+        body = staff_reviews.RejectIn(reason=text(form, "reason"))
+        rejected = staff_reviews.reject(gift_id, body, patronage, user.actor)
+        return f"Rejected and refunded at Stripe ({rejected.refund_id})."
+
+    return after_form(REVIEWS_PAGE, reject_it)
