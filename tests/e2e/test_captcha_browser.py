@@ -2,7 +2,7 @@
 whose siteverify endpoint is a loopback server: the page's window.patronageCaptcha() gives
 the token the embed sends with POST /checkout. A vouched token pays; a page without the
 hook, a hook that fails, and a token the provider refuses each show the reader a sentence,
-and the reader can try again. Screenshots go to `captcha-screenshots` under the tests'
+and the reader can try again. Screenshots go to `captcha-screenshots` in the last test's
 temporary directory."""
 
 from __future__ import annotations
@@ -44,13 +44,6 @@ def browser() -> Iterator[Browser]:
         yield running
 
 
-@pytest.fixture(scope="module")
-def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("captcha-screenshots", numbered=False)
-    print(f"screenshots of the CAPTCHA's messages: {folder}")
-    return folder
-
-
 def checkouts_posted(page: Page) -> list[str]:
     """POST /checkout requests the page makes from now on (not /checkout/payments)."""
     posted: list[str] = []
@@ -89,9 +82,12 @@ def test_a_gift_goes_through_with_the_token_the_newsrooms_hook_gives(
 
 
 def test_without_a_token_or_with_a_refused_one_the_reader_is_told_and_can_try_again(
-    demo: RunningDemo, browser: Browser, screenshots: Path
+    demo: RunningDemo, browser: Browser, tmp_path: Path
 ) -> None:
     email = "reader.eight@example.org"
+    screenshots = tmp_path / "captcha-screenshots"
+    screenshots.mkdir()
+    print(f"screenshots of the CAPTCHA's messages: {screenshots}")
     with browser.new_context(viewport=PHONE) as context:
         page = context.new_page()
         posted = checkouts_posted(page)

@@ -5,13 +5,14 @@ GOOD_TOKEN sent with SECRET, and refuses anything else."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs
+
+from tests.support.servers import loopback_http
 
 SECRET = "captcha-secret-for-tests"
 GOOD_TOKEN = "token-the-widget-gave"
@@ -45,11 +46,5 @@ def siteverify_server() -> Iterator[SiteVerify]:
         def log_message(self, *args: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield SiteVerify(f"http://127.0.0.1:{server.server_port}/siteverify", asked)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(Handler) as url:
+        yield SiteVerify(f"{url}/siteverify", asked)
