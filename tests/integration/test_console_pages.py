@@ -135,6 +135,7 @@ def test_finance_voids_a_receipt_from_the_register(
     assert "error=" in again.headers["location"]
     refused = post_form(client, "/console/receipts", action, {"reason": "x", "confirmed": "yes"})
     assert "error=" in refused.headers["location"], "a reason of three characters at least"
+    assert client.get("/console/receipts/S2026-999999").status_code == 404
 
 
 def test_finance_issues_a_receipt_for_one_gift_from_the_supporters_page(

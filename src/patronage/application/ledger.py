@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
@@ -114,9 +114,14 @@ class Ledger(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, with the audit record of the staff action in progress (application/acting.py)
-        in the same transaction."""
+        in the same transaction. The library's `save`, step by step, collecting through
+        `_Collected` (the pinned library version's own steps)."""
         record = acting.pending_record()
-        recordings = super().save(*objs, *([record] if record else []), **kwargs)
+        processing_event = _Collected()
+        processing_event.collect_events(*objs, *([record] if record else []), **kwargs)
+        recordings = self._record(processing_event)
+        self._take_snapshots(processing_event)
+        self._notify(recordings)
         if record is not None:
             acting.record_saved()
         return recordings
@@ -154,6 +159,22 @@ class Ledger(Application[UUID]):
     def head(self) -> int:
         """The notification id of the newest event, 0 for an empty ledger."""
         return self.recorder.max_notification_id() or 0
+
+
+class _Collected(ProcessingEvent[UUID]):
+    """The library's collection of what a save writes, telling an aggregate by its class:
+    the library asks two runtime Protocols of each object, some 50 microseconds on Python
+    3.11, a quarter of year end's CPU for its 200,000 aggregates. Anything else (events
+    saved as such) goes the library's way, in the order given."""
+
+    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
+        for obj in objs:  # in the order given, as the library does
+            if isinstance(obj, Aggregate):
+                self.events.extend(obj.collect_events())
+                self.aggregates[obj.id] = obj
+            else:
+                super().collect_events(obj)
+        self.saved_kwargs.update(kwargs)
 
 
 def _table_of(recorder: object) -> str:

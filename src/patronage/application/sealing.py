@@ -14,6 +14,7 @@ encrypts every event's whole state at rest.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -109,7 +110,7 @@ class SealingMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         subject = rule.subject(state)
-        cipher = self._cipher_for(self.keys.get_or_create(subject))
+        cipher = _cipher_for(self.keys.get_or_create(subject))
         for name in rule.fields:
             plain = self.transcoder.encode({"v": state[name]})
             state[name] = PREFIX + subject + ":" + base64.b64encode(cipher.encrypt(plain)).decode()
@@ -144,12 +145,16 @@ class SealingMapper(Mapper[UUID]):
         key = self.keys.get(subject)
         if key is None:
             return erased(subject)
-        plain = self._cipher_for(key).decrypt(base64.b64decode(text))
+        plain = _cipher_for(key).decrypt(base64.b64decode(text))
         return self.transcoder.decode(plain)["v"]
 
-    @staticmethod
-    def _cipher_for(key: bytes) -> AESCipher:
-        return AESCipher(Environment(env={"CIPHER_KEY": base64.b64encode(key).decode()}))
+
+# Building a cipher parses its settings each time: year end seals and opens hundreds of
+# thousands of fields. Reached only with a key the key store still returned, so a cached
+# cipher never opens what an erasure closed.
+@functools.lru_cache(maxsize=4096)
+def _cipher_for(key: bytes) -> AESCipher:
+    return AESCipher(Environment(env={"CIPHER_KEY": base64.b64encode(key).decode()}))
 
 
 def _subject_of(sealed: str) -> str:
