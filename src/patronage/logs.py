@@ -32,6 +32,9 @@ _LOCAL = "A-Za-z0-9._%+-"
 _EMAIL = re.compile(rf"(?<![{_LOCAL}])([{_LOCAL}])[{_LOCAL}]*@([A-Za-z0-9.-]+\.[A-Za-z]{{2,}})")
 _SECRET_VALUE = re.compile(r"\b(sk|rk|whsec|pk)_(live|test)?_?[A-Za-z0-9]{6,}")
 _CARD_NUMBER = re.compile(r"\b(?:\d[ -]?){13,19}\b")
+# A link's secret in a query (`?token=...`: sign-in and cancellation links), as the server's
+# access log line shows the path with its query.
+_QUERY_TOKEN = re.compile(r"([?&]token=)[^&\s\"']+")
 _SENSITIVE_KEYS = {"password", "secret", "api_key", "card", "card_number", "cvc", "token",
                    "authorization", "stripe_signature", "client_secret"}  # fmt: skip
 _LONG_KEYS = {"exception", "stack"}
@@ -54,6 +57,7 @@ def scrub_text(text: str, limit: int = MAX_TEXT_CHARS) -> str:
     removed. Each pattern is linear in the (bounded) text."""
     text = mask_email(truncate(text, limit))
     text = _SECRET_VALUE.sub("[secret]", text)
+    text = _QUERY_TOKEN.sub(r"\1[secret]", text)
     return _CARD_NUMBER.sub("[card]", text)
 
 

@@ -145,6 +145,8 @@ def monthly_gift(demo: RunningDemo, browser: Browser, screenshots: Path) -> Iter
         expect(live).to_contain_text("Your monthly gift of $20 has started.")
         expect(live).to_contain_text("A receipt is on its way to reader.one@example.org.")
         expect(live).to_contain_text("To change or cancel your monthly gift at any time")
+        manage = live.get_by_role("link", name="your supporter page")
+        expect(manage).to_have_attribute("href", f"{demo.url}/my")
         live.screenshot(path=screenshots / "3-thank-you-390.png")
         assert all((screenshots / f"{n}-390.png").stat().st_size for n in STEPS)
 

@@ -65,7 +65,8 @@ def start_campaign(patronage: Patronage, code: str, goal: bool) -> None:
 def test_asks_open_no_transaction_while_the_memory_is_refreshed_in_the_background(
     settings: Settings,
 ) -> None:
-    quiet = settings.model_copy(update={"campaign_check_seconds": 0.0})
+    # The ticker from the first cent (PATRONAGE_TICKER_FROM_BP=0): its refresh is the subject.
+    quiet = settings.model_copy(update={"campaign_check_seconds": 0.0, "ticker_from_bp": 0})
     patronage = bootstrap(quiet)
     try:
         start_campaign(patronage, "spring", goal=True)
@@ -89,7 +90,9 @@ def test_asks_open_no_transaction_while_the_memory_is_refreshed_in_the_backgroun
 def test_a_refresh_brings_new_campaigns_and_money_raised_into_the_asks(
     settings: Settings,
 ) -> None:
-    now = settings.model_copy(update={"campaign_check_seconds": 0.0, "ticker_refresh_seconds": 0.0})
+    now = settings.model_copy(
+        update={"campaign_check_seconds": 0.0, "ticker_refresh_seconds": 0.0, "ticker_from_bp": 0}
+    )
     patronage = bootstrap(now)
     try:
         patronage.ask_memory.take_over()

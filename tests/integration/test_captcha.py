@@ -114,7 +114,7 @@ def test_checkout_with_a_captcha_pays_refuses_or_holds(
 ) -> None:
     with siteverify_server() as provider:
         configured = with_stripe(
-            settings, localstripe.url, localstripe.api_key, demo_mode=True,
+            settings, localstripe.url, localstripe.api_key, checkout_test_card=True,
             captcha_verify_url=AnyHttpUrl(provider.url), captcha_secret=SecretStr(SECRET),
         )  # fmt: skip
         patronage = bootstrap(configured)

@@ -38,7 +38,7 @@ GUARD = {
     "checkout_hold_after_declines": 2,
     "checkout_decline_limit": 3,
     "checkout_decline_block_seconds": 3600,
-    "demo_mode": True,  # localstripe confirms on the server: the money is really in
+    "checkout_test_card": True,  # paid on the server with the test card: the money is really in
 }
 
 

@@ -123,6 +123,17 @@ CASES = [
         "SMTPNotSupportedError",
     ),
     (
+        "supporter page's public address in clear",
+        {
+            "PATRONAGE_PUBLIC_URL": "http://give.ledger.example",
+            "PATRONAGE_SMTP_HOST": "127.0.0.1",
+            "PATRONAGE_SMTP_PORT": "{catcher}",
+            "PATRONAGE_SMTP_SECURITY": "none",
+            "PATRONAGE_SMTP_FROM": "r@ledger.example",
+        },
+        "PATRONAGE_PUBLIC_URL http://give.ledger.example/ needs https",
+    ),
+    (
         "data directory not writable",
         {"PATRONAGE_DATA_DIR": "/proc/patronage-data"},
         "the data directory /proc/patronage-data is missing or not writable",

@@ -15,12 +15,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import stripe
 
-from patronage.bootstrap import Patronage
 from patronage.cli.mail_catcher import CaughtMail, mail_catcher
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
@@ -51,12 +50,11 @@ class Member:
 
 
 def give_at_localstripe(
-    patronage: Patronage, client: stripe.StripeClient, email: str, name: str, monthly: int
+    client: stripe.StripeClient, supporter_id: UUID, email: str, name: str, monthly: int
 ) -> Member:
     """A monthly membership and a one-time gift of 50.00 USD, made at localstripe the way
     our checkout makes them (its metadata, the test card confirmed on the server)."""
     gateway = StripePaymentGateway(client, confirm_on_server=True)
-    supporter_id = patronage.giving.directory.id_for(email)
 
     def order(kind: str, minor: int) -> PaymentOrder:
         metadata = checkout_metadata(
@@ -161,8 +159,11 @@ def supporter_world(tmp_path: Path, members: dict[str, int], **overrides: Any) -
         with running_api(settings, port) as api:
             server.register_webhook("patronage", f"{api.url}/webhooks/stripe", WEBHOOK_SECRET)
             client = stripe.StripeClient(server.api_key, base_addresses={"api": server.url})
+            directory = api.patronage.giving.directory
             made = {
-                email: give_at_localstripe(api.patronage, client, email, _name_of(email), cents)
+                email: give_at_localstripe(
+                    client, directory.id_for(email), email, _name_of(email), cents
+                )
                 for email, cents in members.items()
             }
             yield World(api, server, mail, recorded, made)

@@ -103,3 +103,10 @@ def test_console_format_forced_into_a_file_has_no_colour_codes(
     line = capsys.readouterr().out.strip().splitlines()[-1]
     assert "disk_nearly_full" in line
     assert "\x1b[" not in line
+
+
+def test_a_link_secret_in_a_query_is_dropped() -> None:
+    """The access log shows paths with their query: sign-in and cancellation links' secrets."""
+    line = '"GET /my/sign-in/link?token=Zx9-abc_DEF&next=1 HTTP/1.1" 200'
+    assert scrub_text(line) == '"GET /my/sign-in/link?token=[secret]&next=1 HTTP/1.1" 200'
+    assert scrub_text("/my/cancel?token=AAAA.BBBB") == "/my/cancel?token=[secret]"

@@ -68,12 +68,17 @@ class CheckoutRefusedError(Exception):
     def __init__(self, decision: Decision) -> None:
         if decision.retry_after > 0:
             minutes = max(1, round(decision.retry_after / 60))
+            what = (
+                "declined payments"
+                if "declined" in " ".join(decision.reasons)
+                else "payment attempts"
+            )
             message = (
-                "There have been too many payment attempts from here. "
+                f"There have been too many {what} from here. "
                 f"Please try again in {minutes} minute{'s' if minutes > 1 else ''}."
             )
         else:
-            message = "We could not check that this payment comes from a person. Please try again."
+            message = "The CAPTCHA check did not pass. Please complete it and try again."
         super().__init__(message)
         self.retry_after = decision.retry_after
 

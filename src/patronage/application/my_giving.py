@@ -142,10 +142,12 @@ class MyGiving:
         currencies = sorted(
             {g.currency for g in gifts if self._year(g) == tax_year and not g.receipt_number}
         )
-        return [
+        issued = [
             self.receipting.issue_annual(supporter_id, tax_year, currency)
             for currency in currencies
         ]
+        self.receipting.register.catch_up()  # the page after this shows the new receipt
+        return issued
 
 
 def _net(gift: GiftState) -> int:

@@ -135,6 +135,21 @@ def check_smtp(settings: Settings) -> Iterator[Finding]:
     yield _ok("smtp", f"{config.host}:{config.port} answers ({config.security})")
 
 
+def check_supporter_page(settings: Settings) -> Iterator[Finding]:
+    url = settings.public_url
+    if url is None or smtp_config(settings) is None:
+        yield _ok("supporters", "sign-in by email is off (needs PATRONAGE_PUBLIC_URL and SMTP)")
+        return
+    if url.scheme != "https" and url.host not in ("127.0.0.1", "localhost", "::1"):
+        yield _fail(
+            "supporters",
+            f"PATRONAGE_PUBLIC_URL {url} needs https: sign-in links and cookies would travel"
+            " in clear",
+        )
+        return
+    yield _ok("supporters", f"sign-in links and emails point at {url}")
+
+
 def check_receipt_profile(settings: Settings) -> Iterator[Finding]:
     try:
         organisation_details(settings)  # every field the jurisdiction requires
@@ -159,6 +174,7 @@ CHECKS: tuple[Callable[[Settings], Iterator[Finding]], ...] = (
     check_stripe,
     check_staff,
     check_smtp,
+    check_supporter_page,
     check_receipt_profile,
 )
 

@@ -1,8 +1,9 @@
 """Signing in to the supporter page by a one-time link sent to the supporter's email.
 
-Asking for a link answers the same whether or not the email is known, and the email is
-sent after the answer, so neither the page nor its timing says who gives. Opening the link
-shows a button: mail scanners that fetch links do not use it up, and only the POST signs in.
+Asking for a link answers the same whether or not the email is known, and the supporter is
+looked up and emailed after the answer, so neither the page nor its timing says who gives.
+Opening the link shows a button: mail scanners that fetch links do not use it up, and only
+the POST signs in.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ from patronage.api.deps import PatronageDep
 from patronage.api.my.pages import render
 from patronage.api.my.session import CheckedForm, SignedIn, end_session, field, start_session
 from patronage.application.ratelimit import RateLimiter
-from patronage.application.supporter_access import SignInGrant
 from patronage.bootstrap import Patronage
 from patronage.domain.identity import normalise_email
 from patronage.domain.signin import SignInLinkRefusedError
@@ -38,20 +38,24 @@ def _limited(request: Request, email: str) -> bool:
     return by_ip.hit(client) is not None or by_email.hit(email_key) is not None
 
 
-def _send_link(patronage: Patronage, grant: SignInGrant) -> None:
-    """After the answer: grant is emailed (a failure is logged; the supporter asks again)."""
+def _send_link(patronage: Patronage, email: str) -> None:
+    """After the answer (so its time says nothing either): a link for the supporter the email
+    finds, emailed to them; nothing for an unknown email. A failure is logged; they ask again."""
     settings = patronage.settings
     if patronage.mailer is None or settings.public_url is None:
         return
-    link = f"{str(settings.public_url).rstrip('/')}/my/sign-in/link?token={grant.secret}"
-    message = sign_in_message(
-        grant, link, settings.supporter_link_minutes, settings.org_name, settings.smtp_from
-    )
     try:
+        grant = patronage.access.grant(email)
+        if grant is None:
+            return
+        link = f"{str(settings.public_url).rstrip('/')}/my/sign-in/link?token={grant.secret}"
+        message = sign_in_message(
+            grant, link, settings.supporter_link_minutes, settings.org_name, settings.smtp_from
+        )
         patronage.mailer.send(message)
-        log.info("supporter_link_sent", to=mask_email(grant.email))
+        log.info("supporter_link_sent", to=mask_email(email))
     except Exception as error:  # the answer went out already: log, never raise
-        log.warning("supporter_link_not_sent", to=mask_email(grant.email), error=str(error))
+        log.warning("supporter_link_not_sent", to=mask_email(email), error=str(error))
 
 
 def _available(patronage: Patronage) -> bool:
@@ -80,9 +84,7 @@ async def ask_for_link(
             error="Too many sign-in links were asked for: please wait an hour and try again.",
         )  # fmt: skip
     if _available(patronage):
-        grant = await run_in_threadpool(patronage.access.grant, email)
-        if grant is not None:
-            tasks.add_task(_send_link, patronage, grant)
+        tasks.add_task(_send_link, patronage, email)
     # The same page whatever happened: it never says whether the email gives.
     return render(request, "link_sent.html", minutes=patronage.settings.supporter_link_minutes)
 

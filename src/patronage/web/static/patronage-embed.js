@@ -244,12 +244,14 @@
     return node;
   }
 
+  // An email address to write to, or the supporter page to sign in to.
   function contactNode(contact) {
-    var link = contact.indexOf("@") !== -1 && contact.indexOf("/") === -1
-      ? el("a", { href: "mailto:" + contact, text: contact })
-      : el("a", { href: contact, text: contact });
-    return el("p", {}, ["To change or cancel your monthly gift at any time, contact us at ",
-      link, "."]);
+    if (contact.indexOf("@") !== -1 && contact.indexOf("/") === -1) {
+      return el("p", {}, ["To change or cancel your monthly gift at any time, write to ",
+        el("a", { href: "mailto:" + contact, text: contact }), "."]);
+    }
+    return el("p", {}, ["To change or cancel your monthly gift at any time, visit ",
+      el("a", { href: contact, text: "your supporter page" }), "."]);
   }
 
   // Stripe.js, loaded once, when a reader reaches the card: never before, so an article
