@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 BATCH = 500
-# Catching up reads this many of the view's events at a time and applies them in one
-# transaction (rows and position together), instead of one transaction per event.
+# Catching up reads this many of the view's events at a time, and applies them this many
+# to a transaction (rows and position together) instead of one transaction per event; a
+# transaction stays short, so a worker stopped mid catch-up loses little work.
 PAGE = 5000
+EVENTS_PER_TRANSACTION = 500
 # The most pending events `pending()` counts: status says "at least" beyond it.
 PENDING_CAP = 100_000
 
@@ -49,13 +51,17 @@ def apply_page(ledger: EventLog, projection: ViewProjection, page: Sequence[Noti
     Any other failure rolls the whole page back; the caller then applies it event by event,
     which applies those before the failing event and names that one."""
     view = projection.view
+    # Decoded before the view's transaction opens: decoding may read the Ledger's data keys,
+    # and on SQLite the view's transaction holds the one writer another thread may be waiting
+    # for while it holds those keys.
+    events = [ledger.mapper.to_domain_event(n) for n in page]
     with view.transaction(commit=True) as cursor:
         view.track_in(cursor, Tracking(ledger.name, page[0].id))
         if len(page) > 1:
             view.track_in(cursor, Tracking(ledger.name, page[-1].id))
         tx = ViewTx(cursor, view.render)
-        for n in page:
-            projection.change_for(ledger.mapper.to_domain_event(n))(tx)
+        for event in events:
+            projection.change_for(event)(tx)
 
 
 def catch_up(
@@ -74,17 +80,25 @@ def catch_up(
         if not notifications:
             return position
         try:
-            try:
-                apply_page(ledger, projection, notifications)
-            except IntegrityError:
-                raise
-            except Exception:  # one event fails: apply one by one, up to and naming it
-                for n in notifications:
-                    apply_notification(ledger, projection, n)
-            if progress is not None:
-                progress(notifications[-1].id)
+            for start in range(0, len(notifications), EVENTS_PER_TRANSACTION):
+                chunk = notifications[start : start + EVENTS_PER_TRANSACTION]
+                _apply_chunk(ledger, projection, chunk)
+                if progress is not None:
+                    progress(chunk[-1].id)
         except IntegrityError:
             log.info("projection_position_moved", view=projection.name)
+
+
+def _apply_chunk(
+    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification]
+) -> None:
+    try:
+        apply_page(ledger, projection, chunk)
+    except IntegrityError:
+        raise
+    except Exception:  # one event fails: apply one by one, up to and naming it
+        for n in chunk:
+            apply_notification(ledger, projection, n)
 
 
 def pending(
