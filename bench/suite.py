@@ -103,7 +103,7 @@ def judge(
     if also is not None:
         other, other_share = also
         assert other.rate
-        goals.append(f">= {other_share:.0%} of {other.name} ({row.rate / other.rate:.2f}x)")
+        goals.append(f">= {other_share:.0%} of {other.name} (is {row.rate / other.rate:.0%})")
         met = met and row.rate / other.rate >= other_share
     if p99_ms is not None:
         goals.append(f"p99 < {p99_ms:g} ms, 0 errors")

@@ -40,7 +40,11 @@ from patronage.application.raised import RaisedCache
 from patronage.application.receipt_outbox import ReceiptOutbox, ReceiptWorker, RetryPolicy
 from patronage.application.receipting import Receipting
 from patronage.application.staff import ApiTokens, StaffAccounts
-from patronage.application.supporter_access import CancelLinks, SupporterAccess
+from patronage.application.supporter_access import (
+    CancelLinks,
+    SupporterAccess,
+    SupporterLinks,
+)
 from patronage.application.supporters import Supporters
 from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
@@ -228,8 +232,15 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     )
 
 
+def supporter_links(settings: Settings, cancel_links: CancelLinks) -> SupporterLinks | None:
+    """The supporter page's addresses for emails; None while no public address is set."""
+    if settings.public_url is None:
+        return None
+    return SupporterLinks(str(settings.public_url), cancel_links)
+
+
 def receipt_outbox(
-    settings: Settings, ledger: Ledger, register: RegisterQueries
+    settings: Settings, ledger: Ledger, register: RegisterQueries, links: SupporterLinks | None
 ) -> ReceiptOutbox | None:
     """The email outbox, or None while no SMTP server is configured."""
     config = smtp_config(settings)
@@ -242,7 +253,7 @@ def receipt_outbox(
         config.sender,
         config.sender_domain,
         branding(settings),
-        "" if settings.public_url is None else f"{str(settings.public_url).rstrip('/')}/my",
+        links,
         RetryPolicy(
             first=timedelta(seconds=settings.receipt_email_retry_seconds),
             most=timedelta(seconds=settings.receipt_email_retry_max_seconds),
@@ -383,20 +394,19 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
 
 
 def supporter_notices(
-    settings: Settings, ledger: Ledger, cancel_links: CancelLinks
+    settings: Settings, ledger: Ledger, links: SupporterLinks | None
 ) -> SupporterNotices | None:
     """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
     config = smtp_config(settings)
-    if config is None or settings.public_url is None:
+    if config is None or links is None:
         return None
     return SupporterNotices(
         ledger,
         SmtpMailer(config),
-        cancel_links,
+        links,
         NoticeSettings(
             organisation=settings.org_name,
             sender=config.sender,
-            public_url=str(settings.public_url),
             receipts_thank_one_time_gifts=settings.receipts_single_automatic,
         ),
     )
@@ -449,7 +459,10 @@ def bootstrap(settings: Settings) -> Patronage:
     views = Views(ledger, view_stores(settings, ledger, create=settings.create_tables))
     register = RegisterQueries(views.register, ledger, settings.read_your_writes_timeout_seconds)
     receipting = Receipting(ledger, organisation, settings.zone, register)
-    outbox = receipt_outbox(settings, ledger, register)
+    supporter_secret = supporter_root_secret(settings)
+    cancel_links = CancelLinks(supporter_secret)
+    links = supporter_links(settings, cancel_links)
+    outbox = receipt_outbox(settings, ledger, register, links)
     impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
     results = CampaignResults(views)
     campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
@@ -468,8 +481,6 @@ def bootstrap(settings: Settings) -> Patronage:
     commits = CommitBatcher(ledger, settings.write_batch_max, settings.write_batch_wait_seconds)
     inbox = Inbox(ledger, giving, stripe_lookups(stripe_client), commits)
     payloads = StripePayloads(ledger, inbox)
-    supporter_secret = supporter_root_secret(settings)
-    cancel_links = CancelLinks(supporter_secret)
     return Patronage(
         settings=settings,
         ledger=ledger,
@@ -515,7 +526,7 @@ def bootstrap(settings: Settings) -> Patronage:
         mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
         supporter_secret=supporter_secret,
         cancel_links=cancel_links,
-        notices=supporter_notices(settings, ledger, cancel_links),
+        notices=supporter_notices(settings, ledger, links),
     )
 
 

@@ -257,7 +257,7 @@ def test_finance_releases_a_gift_the_card_testing_guard_held(
     ctx, _outside = context
     page = ctx.new_page()
     sign_in(page, console, Role.FINANCE)
-    page.get_by_role("link", name="Held gifts").click()
+    page.get_by_role("link", name="Held for review").click()
     expect(page.get_by_role("heading", name="Held gifts")).to_be_visible()
     queue = page.get_by_role("table", name="Waiting for review, the oldest first")
     expect(queue).to_contain_text("2 declined payment(s) from this address recently")

@@ -13,21 +13,28 @@ from typing import Any, TypeVar
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, expect
 
 from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, GiftKind, gift_id_for
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.payments import metadata as keys
+from tests.support.ask_page import (
+    THANKS,
+    VISA,
+    details,
+    give,
+    localstripe_list,
+    open_ask,
+    type_card,
+)
 from tests.support.browser import chromium
 from tests.support.demo import RunningDemo, demo_server
 from tests.support.polling import eventually
 
 pytestmark = pytest.mark.e2e
 ARTICLE_ID = "2026-water-rates-analysis"
-THANKS = "Thank you for supporting our journalism"
-VISA = "4242424242424242"
 DECLINED_WHEN_CHARGED = "4000000000000341"
 NEEDS_3D_SECURE = "4000002760003184"
 PHONE = {"width": 390, "height": 844}
@@ -44,17 +51,6 @@ class MonthlyGift:
     demo: RunningDemo
     variant: str
     subscription: dict[str, Any]
-
-
-def localstripe_list(demo: RunningDemo, kind: str, **params: str) -> list[dict[str, Any]]:
-    reply = httpx.get(
-        f"{demo.localstripe_url}/v1/{kind}",
-        params={"limit": "100", **params},
-        auth=("sk_test_patronage_demo", ""),
-    )
-    reply.raise_for_status()
-    data: list[dict[str, Any]] = reply.json()["data"]
-    return data
 
 
 @pytest.fixture(scope="module")
@@ -76,43 +72,6 @@ def screenshots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def browser() -> Iterator[Browser]:
     with chromium() as running:
         yield running
-
-
-def open_ask(page: Page, url: str) -> tuple[dict[str, Any], Locator]:
-    with page.expect_response(lambda r: r.url.endswith("/asks") or "/asks?" in r.url) as asked:
-        page.goto(url)
-    answer: dict[str, Any] = asked.value.json()
-    assert answer["kind"] == "ask", answer
-    ask = page.get_by_role("region", name=answer["ask"]["heading"])
-    expect(ask).to_be_visible()
-    return answer, ask
-
-
-def type_card(page: Page, number: str) -> None:
-    """Into localstripe's card element: its own inputs, which jump to the next by themselves."""
-    card = page.locator("#patronage-card")
-    card.get_by_placeholder("number").fill(number)
-    card.get_by_placeholder("exp_month").fill("12")
-    card.get_by_placeholder("exp_year").fill("34")
-    card.get_by_placeholder("cvc").fill("123")
-    card.get_by_placeholder("postal_code").fill("62701")
-
-
-def details(ask: Locator, email: str, name: str) -> None:
-    ask.get_by_label("Email (for your receipt)").fill(email)
-    ask.get_by_label("Full name").fill(name)
-
-
-def give(page: Page, demo: RunningDemo, frequency: str, email: str, card: str) -> Locator:
-    """Both steps with the default amount, the card typed, the button pressed; the ask."""
-    _, ask = open_ask(page, f"{demo.url}/demo/article")
-    ask.get_by_role("radio", name=frequency).check()
-    button = "Give $25 once" if frequency == "Once" else "Give $10 a month"
-    ask.get_by_role("button", name=button).click()
-    details(ask, email, email.split("@")[0].replace(".", " ").title())
-    type_card(page, card)
-    ask.get_by_role("button", name=button).click()
-    return ask
 
 
 @pytest.fixture(scope="module")

@@ -101,3 +101,18 @@ def test_a_failed_renewal_is_announced_with_what_the_member_can_do(world: World)
     membership = world.api.patronage.ledger.get_typed(world.membership(BOB).id, Membership)
     assert membership.status == MembershipStatus.PAST_DUE
     assert emails_to(world, ADA, "did not go through") == []
+
+
+def test_a_receipt_for_membership_payments_carries_the_cancellation_link(world: World) -> None:
+    patronage = world.api.patronage
+    gifts = eventually(
+        lambda: world.membership(BOB).payment_gifts or None, "Bob's first membership payment"
+    )
+    [gift_id] = gifts.values()
+    monthly = patronage.receipting.issue_single(gift_id)
+    one_time = patronage.receipting.issue_single(world.gift(BOB).id)
+    text = one(world, BOB, monthly.number)
+    assert f"{world.api.url}/my" in text
+    link = cancel_link(text)
+    assert link == cancel_link(one(world, BOB, "Thank you for your membership"))
+    assert "/my/cancel" not in one(world, BOB, one_time.number)  # no membership in it

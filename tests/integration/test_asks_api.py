@@ -5,6 +5,7 @@ from typing import Any
 from uuid import uuid4
 
 from fastapi.testclient import TestClient
+from pydantic import AnyHttpUrl, SecretStr
 
 from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
@@ -62,6 +63,7 @@ def test_a_reader_is_asked_with_copy_choices_and_tracking(patronage: Patronage) 
     assert body["reason"] is None and body["rejections"] is None
     assert body["ask"]["ticker"] is None  # nothing given yet: no "$0.00 of $10,000.00"
     assert body["preview"] is False and body["stripe"] is None  # no publishable key here
+    assert body["captcha_required"] is False  # no PATRONAGE_CAPTCHA_VERIFY_URL
 
     # Below the variant's threshold (5) the count is not an argument: the copy naming it
     # gives way to the call to action.
@@ -87,11 +89,15 @@ def test_the_ticker_shows_once_its_share_of_the_goal_is_raised(settings: Setting
             patronage.close()
 
 
-def test_a_forced_preview_says_so_and_the_ask_names_stripe_js(settings: Settings) -> None:
+def test_a_forced_preview_says_so_and_the_ask_names_stripe_js_and_the_captcha(
+    settings: Settings,
+) -> None:
     configured = settings.model_copy(
         update={
             "stripe_publishable_key": "pk_test_x",
             "stripe_js_url": "http://127.0.0.1:9/js.stripe.com/v3/",
+            "captcha_verify_url": AnyHttpUrl("http://127.0.0.1:9/siteverify"),
+            "captcha_secret": SecretStr("s"),
         }
     )
     patronage = bootstrap(configured)
@@ -104,6 +110,7 @@ def test_a_forced_preview_says_so_and_the_ask_names_stripe_js(settings: Settings
             "publishable_key": "pk_test_x",
             "js_url": "http://127.0.0.1:9/js.stripe.com/v3/",
         }
+        assert body["captcha_required"] is True  # the page must send a captcha_token
         page_policy = client.get("/static/patronage-embed.js")  # not a page: no Stripe origin
         assert "127.0.0.1:9" not in page_policy.headers["content-security-policy"]
     finally:
@@ -120,6 +127,7 @@ def test_debug_says_why_nothing_was_shown(patronage: Patronage) -> None:
         "tracking": None,
         "preview": False,
         "stripe": None,
+        "captcha_required": False,
         "reason": None,
         "rejections": None,
     }

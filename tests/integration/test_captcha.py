@@ -6,15 +6,9 @@ held for staff review."""
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs
 from uuid import UUID, uuid4
 
 import pytest
@@ -27,49 +21,9 @@ from patronage.config import Settings
 from patronage.domain.checkout import CheckoutAttempt
 from patronage.payments import metadata as keys
 from patronage.payments.captcha import SiteVerifyCaptcha
+from tests.support.captcha import GOOD_TOKEN, SECRET, siteverify_server
 from tests.support.checkout import stripe_objects, with_stripe
 from tests.support.servers import LocalStripe, free_port, localstripe_server
-
-SECRET = "captcha-secret-for-tests"
-GOOD_TOKEN = "token-the-widget-gave"
-
-
-@dataclass
-class SiteVerify:
-    url: str
-    asked: list[dict[str, str]] = field(default_factory=list)
-
-
-@contextmanager
-def siteverify_server() -> Iterator[SiteVerify]:
-    asked: list[dict[str, str]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            length = int(self.headers.get("content-length") or 0)
-            form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
-            asked.append(form)
-            ok = form.get("secret") == SECRET and form.get("response") == GOOD_TOKEN
-            body = json.dumps(
-                {"success": ok, "error-codes": [] if ok else ["invalid-input-response"]}
-            ).encode()
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield SiteVerify(f"http://127.0.0.1:{server.server_port}/siteverify", asked)
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture

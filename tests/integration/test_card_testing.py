@@ -4,9 +4,10 @@ review, then block the source for a while; a held gift is booked but never recei
 staff release it, and a rejected one is refunded at Stripe as fraudulent; both decisions are
 in the audit trail, on the staff API and the console.
 
-localstripe cannot decline a card on the page's path, and its events carry no card
-fingerprint, so the declines are hand-signed `payment_intent.payment_failed` events of
-Stripe's shape, built on the very PaymentIntents the checkout made at localstripe.
+localstripe declines a card when charged (4000000000000341) and fingerprints saved cards,
+which the last test uses; but its `payment_intent.payment_failed` events embed no payment
+method, so the webhook declines are hand-signed events of Stripe's shape, built on the very
+PaymentIntents the checkout made at localstripe.
 """
 
 from __future__ import annotations
@@ -21,24 +22,34 @@ import pytest
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
+from patronage.application.card_testing import PaymentAttempt
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.checkout import CheckoutAttempt
 from patronage.domain.errors import GiftNotReceiptableError
 from patronage.domain.gift import Gift, ReviewState, gift_id_for
+from patronage.domain.money import Money
 from patronage.domain.staff import Role
 from patronage.payments import metadata as keys
 from tests.support import stripe_events as se
-from tests.support.checkout import RecordingProxy, recording_proxy, with_stripe
+from tests.support.checkout import (
+    RecordingProxy,
+    confirm_card_setup,
+    recording_proxy,
+    stripe_objects,
+    with_stripe,
+)
 from tests.support.console import add_staff, post_form, sign_in
+from tests.support.payments import DECLINING_CARD
 from tests.support.servers import LocalStripe, localstripe_server
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
+VISA = "4242424242424242"
 GUARD = {
+    "checkout_limit_per_card": 100,  # every payment here is the one test card: not the subject
     "checkout_hold_after_declines": 2,
     "checkout_decline_limit": 3,
     "checkout_decline_block_seconds": 3600,
-    "checkout_test_card": True,  # paid on the server with the test card: the money is really in
 }
 
 
@@ -112,8 +123,13 @@ def declined(intent: dict[str, Any], fingerprint: str) -> dict[str, Any]:
 def give(
     paying: tuple[Patronage, TestClient], localstripe: LocalStripe, body: dict[str, Any]
 ) -> dict[str, Any]:
+    """Both steps of the page's checkout, the card confirmed as Stripe.js does: the money is
+    really in at localstripe."""
     patronage, client = paying
-    answer = client.post("/checkout", json=body)
+    started = client.post("/checkout", json=body)
+    assert started.status_code == 200, started.text
+    method = confirm_card_setup(localstripe, started.json()["client_secret"], VISA)
+    answer = client.post("/checkout/payments", json={**body, "payment_method": method})
     assert answer.status_code == 200, answer.text
     attempt = patronage.ledger.get_typed(UUID(answer.json()["checkout_id"]), CheckoutAttempt)
     return intent_at(localstripe, attempt.payment_intent_id)
@@ -154,7 +170,7 @@ def test_declines_hold_then_block_a_card_tester_and_staff_decide_the_held_gifts(
     blocked = client.post("/checkout", json=a_gift("fresh@example.org", "reader-10"))
     assert blocked.status_code == 429, blocked.text
     assert 3500 < int(blocked.headers["retry-after"]) <= 3601
-    assert "too many declined payments" in blocked.json()["detail"]
+    assert "too many declined payments" in blocked.json()["detail"]  # no source named
 
     # Staff see both, oldest first, and decide.
     listed = client.get("/staff/reviews", headers=STAFF)
@@ -218,3 +234,51 @@ def test_the_console_lists_held_gifts_and_releases_one(
     assert done.status_code == 303 and "Released" in client.get(done.headers["location"]).text
     assert patronage.ledger.get_typed(held.id, Gift).review == ReviewState.RELEASED
     assert "No gifts are held." in client.get("/console/reviews").text
+
+
+def pay_with_card(
+    paying: tuple[Patronage, TestClient], localstripe: LocalStripe, number: str, n: int
+) -> tuple[httpx.Response, str]:
+    """A new donor's checkout paid with this card number; the answer and the saved card."""
+    _patronage, client = paying
+    body = a_gift(f"donor{n}@example.org", f"reader-{n}")
+    started = client.post("/checkout", json=body)
+    assert started.status_code == 200, started.text
+    method = confirm_card_setup(localstripe, started.json()["client_secret"], number)
+    return client.post("/checkout/payments", json={**body, "payment_method": method}), method
+
+
+@pytest.mark.parametrize("store", ["sqlite"])  # the guard keeps no state in the store
+def test_one_card_is_limited_and_its_real_declines_counted_by_stripes_fingerprint(
+    settings: Settings, localstripe: LocalStripe
+) -> None:
+    """Every donor and reader new, one address allowed plenty: only the card, which
+    localstripe fingerprints alike each time its number is saved, can be what is limited."""
+    limits = {
+        "checkout_limit_per_card": 2,
+        "checkout_limit_per_ip": 100,
+        "checkout_hold_after_declines": 1,
+        "checkout_decline_limit": 100,
+    }
+    patronage = bootstrap(with_stripe(settings, localstripe.url, localstripe.api_key, **limits))
+    paying = (patronage, TestClient(create_app(patronage)))
+    try:
+        paid = [pay_with_card(paying, localstripe, VISA, n)[0] for n in range(2)]
+        assert [answer.status_code for answer in paid] == [200, 200]
+        third, _method = pay_with_card(paying, localstripe, VISA, 2)
+        assert third.status_code == 429 and int(third.headers["retry-after"]) > 0
+        assert len(stripe_objects(localstripe, "payment_intents")) == 2, "no third charge"
+
+        # A card Stripe declines when charged: the decline is counted against its fingerprint.
+        declined, method_id = pay_with_card(paying, localstripe, DECLINING_CARD, 3)
+        assert declined.status_code == 402, declined.text
+        fingerprint = httpx.get(
+            f"{localstripe.url}/v1/payment_methods/{method_id}", auth=(localstripe.api_key, "")
+        ).json()["card"]["fingerprint"]
+        elsewhere = PaymentAttempt(
+            Money(500, "USD"), ip="198.51.100.7", card_fingerprint=fingerprint
+        )
+        held = patronage.checkout.guard.assess_card(elsewhere)
+        assert held.reasons == ("1 declined payment(s) from this card recently",)
+    finally:
+        patronage.close()

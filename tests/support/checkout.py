@@ -6,18 +6,17 @@ each request's method, path and Idempotency-Key header on its way through.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import httpx
 from pydantic import AnyHttpUrl, SecretStr
 
 from patronage.config import Settings
-from tests.support.servers import LocalStripe
+from tests.support.servers import LocalStripe, loopback_http
 
 
 @dataclass
@@ -66,14 +65,8 @@ def recording_proxy(target: str) -> Iterator[RecordingProxy]:
         def log_message(self, *_args: Any) -> None:
             return
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield RecordingProxy(f"http://127.0.0.1:{server.server_address[1]}", recorded)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with loopback_http(Handler) as url:
+        yield RecordingProxy(url, recorded)
 
 
 def with_stripe(settings: Settings, api_base: str, api_key: str, **changes: Any) -> Settings:

@@ -81,6 +81,10 @@ class InMemoryPaymentGateway:
         # Stripe reads a subscription back without the first invoice's secret.
         return replace(payment, client_secret="") if subscription_id else payment
 
+    def card_fingerprint(self, card: SavedCard) -> str:
+        self._reach()
+        return f"fp_{card.payment_method_id}"  # one saved card, one fingerprint
+
     def refund_fraudulent(self, payment_id: str) -> str:
         self._reach()
         return self.refunds.setdefault(payment_id, f"re_memory_{len(self.refunds) + 1}")

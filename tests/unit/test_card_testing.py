@@ -152,3 +152,16 @@ def test_a_payment_failed_event_reads_as_a_decline_with_the_card_fingerprint() -
     }
     assert decline_of(event) == Decline("pi_9", "Xt5EWLLDS7FJjR1c", "payer@example.org", "reader-3")
     assert decline_of({**event, "type": "payment_intent.succeeded"}) is None
+
+
+def test_the_card_named_before_the_charge_is_checked_on_its_own() -> None:
+    checks = guard(Clock(), attempts={Source.CARD: 1})
+    assert checks.assess_card(attempt()).verdict == Verdict.ALLOW  # no fingerprint yet
+    first = checks.assess_card(attempt(card_fingerprint="fp-1"))
+    assert first.verdict == Verdict.ALLOW
+    again = checks.assess_card(attempt(card_fingerprint="fp-1", ip="198.51.100.1"))
+    assert again.reasons == ("too many attempts with this card",)
+    for _ in range(3):
+        checks.note_declined(attempt(card_fingerprint="fp-2", ip="", reader_id="", email=""))
+    blocked = checks.assess_card(attempt(card_fingerprint="fp-2"))
+    assert blocked.reasons == ("too many declined payments with this card",)

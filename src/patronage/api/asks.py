@@ -117,6 +117,12 @@ class AskAnswer(BaseModel):
     tracking: Tracking | None = None
     preview: bool = Field(default=False, description="An editor's forced preview (?force=)")
     stripe: StripeOut | None = Field(default=None, description="None without a publishable key")
+    captcha_required: bool = Field(
+        default=False,
+        description="With an ask: POST /checkout needs a `captcha_token` "
+        "(PATRONAGE_CAPTCHA_VERIFY_URL is set); the embed asks the page's "
+        "window.patronageCaptcha() for it",
+    )
     reason: str | None = Field(default=None, description="Only with ?debug=true")
     rejections: list[Rejected] | None = Field(default=None, description="Only with ?debug=true")
 
@@ -205,6 +211,7 @@ async def ask(
     if outcome.copy is not None:
         result.ask = _content(outcome.copy)
         result.stripe = _stripe(patronage.settings)
+        result.captcha_required = patronage.settings.captcha_verify_url is not None
         result.tracking = Tracking(
             campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
         )

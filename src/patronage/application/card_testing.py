@@ -147,6 +147,26 @@ class CheckoutGuard:
             return Decision(Verdict.HOLD, tuple(reasons))
         return Decision(Verdict.ALLOW)
 
+    def assess_card(self, attempt: PaymentAttempt) -> Decision:
+        """The card an attempt is about to charge, once the provider has named it (its
+        fingerprint): counted and checked on its own, since the attempt's other sources were
+        counted when it began. Hold reasons cover every source, the card included."""
+        if not attempt.card_fingerprint:
+            return Decision(Verdict.ALLOW)
+        card: list[tuple[Source, str]] = [(Source.CARD, attempt.card_fingerprint)]
+        if (blocked := self._blocked_for(card)) > 0:
+            return self._refused("too many declined payments with this card", blocked)
+        key = _key(Source.CARD, attempt.card_fingerprint)
+        wait = self._attempts.add_within(key, self.policy.attempts[Source.CARD])
+        if wait is not None:
+            return self._refused("too many attempts with this card", wait)
+        self._note_card(attempt.sources(), attempt.card_fingerprint)
+        reasons = self._suspicions(attempt.sources())
+        if reasons:
+            log.warning("checkout_held_for_review", reasons=reasons)
+            return Decision(Verdict.HOLD, tuple(reasons))
+        return Decision(Verdict.ALLOW)
+
     def _refused(self, reason: str, retry_after: float) -> Decision:
         log.warning("checkout_refused_by_guard", reason=reason, retry_after=int(retry_after))
         return Decision(Verdict.REFUSE, (reason,), retry_after)

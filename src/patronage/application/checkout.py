@@ -28,7 +28,7 @@ asks Stripe again with the same idempotency keys, gets the same payment, and rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -169,7 +169,8 @@ class Checkout:
         # A new attempt (a resend of its key is not): the guard counts it and decides.
         review = attempt.review if attempt.setup_intent_id else self._screen(request, attempt)
         if self.pay_with_test_card:
-            return self._charge(gateway, attempt, request, None, review)
+            guarded = request.payment_attempt(attempt.total)
+            return self._charge(gateway, attempt, request, None, review, guarded)
         setup = gateway.set_up_card(self._order(attempt, request, review))
         in_one_transaction(
             self.ledger,
@@ -199,7 +200,15 @@ class Checkout:
             # One charge per card setup, which the guard counted: a next card starts again.
             raise CheckoutClosedError("this card was declined: start again with another card")
         card = SavedCard(attempt.customer_id, payment_method_id)
-        return self._charge(gateway, attempt, request, card, attempt.review)
+        guarded = replace(
+            request.payment_attempt(attempt.total), card_fingerprint=gateway.card_fingerprint(card)
+        )
+        decision = self.guard.assess_card(guarded)  # now that Stripe has named the card
+        if decision.verdict == Verdict.REFUSE:
+            raise CheckoutRefusedError(decision)
+        reasons = [*filter(None, attempt.review.split("; ")), *decision.reasons]
+        review = "; ".join(dict.fromkeys(reasons))
+        return self._charge(gateway, attempt, request, card, review, guarded)
 
     def _screen(self, request: CheckoutRequest, attempt: CheckoutAttempt) -> str:
         """The card-testing guard's decision on a new attempt: refused, or the reason its
@@ -251,11 +260,11 @@ class Checkout:
         request: CheckoutRequest,
         card: SavedCard | None,
         review: str,
+        guarded: PaymentAttempt,
     ) -> CheckoutResult:
         """The one point where a checkout's money is asked of the provider; the guard learns
         what the provider did."""
         order = self._order(attempt, request, review)
-        guarded = request.payment_attempt(attempt.total)
         try:
             if request.frequency == Frequency.MONTHLY:
                 payment = gateway.monthly(order, card)

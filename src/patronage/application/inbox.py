@@ -382,8 +382,10 @@ class Inbox:
             done.add(current)
             inbox_event, provided = self._process_one(current, current_force)
             first = first or inbox_event
+            # Every waitlist of the provided keys in one query (most keys have none).
+            waitlists = self.ledger.get_many([waitlist_id_for(k) for k in provided], Waitlist)
             for key in provided:
-                waitlist = self.ledger.get_or_none(waitlist_id_for(key), Waitlist)
+                waitlist = waitlists.get(waitlist_id_for(key))
                 if waitlist is not None:
                     pending.extend((parked, False) for parked in waitlist.event_ids)
         assert first is not None

@@ -149,7 +149,11 @@ class Ledger(Application[UUID]):
         return _found(aggregate_id, self.get_or_none(aggregate_id, aggregate_type), aggregate_type)
 
     def get_many(self, ids: Sequence[UUID], aggregate_type: type[A]) -> dict[UUID, A]:
-        """The existing aggregates among `ids`, read in a few queries instead of one each."""
+        """The existing aggregates among `ids`, read in a few queries instead of one each
+        (one each on the library's in-memory store, which has no SQL to batch)."""
+        if not hasattr(self.recorder, "datastore"):
+            loaded = {i: self.get_or_none(i, aggregate_type) for i in dict.fromkeys(ids)}
+            return {i: aggregate for i, aggregate in loaded.items() if aggregate is not None}
         found = get_many(self, ids)
         for aggregate_id, aggregate in found.items():
             if not isinstance(aggregate, aggregate_type):

@@ -25,7 +25,7 @@ from eventsourcing.utils import get_topic
 
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork
-from patronage.application.supporter_access import CancelLinks
+from patronage.application.supporter_access import SupporterLinks
 from patronage.domain.gift import Gift, GiftKind
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.notice import NOTICE_CURSOR_ID, NoticeCursor, SupporterNotice
@@ -51,7 +51,6 @@ class Mailer(Protocol):
 class NoticeSettings:
     organisation: str
     sender: str
-    public_url: str  # the supporter page's links start here
     # One-time gifts are thanked by their single receipt's email when those are automatic.
     receipts_thank_one_time_gifts: bool
     fresh_for: timedelta = timedelta(days=3)
@@ -62,13 +61,13 @@ class SupporterNotices:
         self,
         ledger: Ledger,
         mailer: Mailer,
-        cancel_links: CancelLinks,
+        links: SupporterLinks,
         settings: NoticeSettings,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.ledger = ledger
         self.mailer = mailer
-        self.cancel_links = cancel_links
+        self.links = links
         self.settings = settings
         self.directory = SupporterDirectory(ledger)
         self.clock = clock
@@ -101,13 +100,8 @@ class SupporterNotices:
         return self._renewal_failed(event.originator_id, event.invoice_id, event.failed_at)
 
     def _links(self, membership_id: UUID | None) -> Links:
-        base = self.settings.public_url.rstrip("/")
-        cancel = (
-            f"{base}/my/cancel?token={self.cancel_links.token(membership_id)}"
-            if membership_id is not None
-            else ""
-        )
-        return Links(page=f"{base}/my", cancel=cancel)
+        cancel = "" if membership_id is None else self.links.cancel(membership_id)
+        return Links(page=self.links.page, cancel=cancel)
 
     def _thank(self, gift_id: UUID) -> int:
         gift = self.ledger.get_typed(gift_id, Gift)

@@ -40,6 +40,11 @@ class PaymentGateway(Protocol):
         """A payment created earlier, as the provider has it now."""
         ...
 
+    def card_fingerprint(self, card: SavedCard) -> str:
+        """The saved card's fingerprint at the provider (one card number, one fingerprint),
+        or "" when it has none; for the card-testing guard."""
+        ...
+
     def refund_fraudulent(self, payment_id: str) -> str:
         """Refund all of a payment (a PaymentIntent) as fraudulent; returns the refund's id.
 

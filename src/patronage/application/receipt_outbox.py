@@ -24,6 +24,9 @@ from eventsourcing.persistence import IntegrityError
 
 from patronage.application.ledger import Ledger, retrying
 from patronage.application.receipting import Receipting
+from patronage.application.supporter_access import SupporterLinks
+from patronage.domain.gift import Gift
+from patronage.domain.membership import Membership
 from patronage.domain.receipt import TaxReceipt
 from patronage.receipts.mail import DeliveryFailedError, compose
 from patronage.receipts.pdf import Branding, render_receipt
@@ -65,7 +68,7 @@ class ReceiptOutbox:
         sender: str,
         sender_domain: str,
         branding: Branding,
-        page_url: str,  # the supporter page, named in every receipt email ("": none)
+        links: SupporterLinks | None,  # the supporter page's, when it is on
         policy: RetryPolicy,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
@@ -75,7 +78,7 @@ class ReceiptOutbox:
         self.sender = sender
         self.sender_domain = sender_domain
         self.branding = branding
-        self.page_url = page_url
+        self.links = links
         self.policy = policy
         self.clock = clock
 
@@ -106,7 +109,7 @@ class ReceiptOutbox:
             self.sender,
             message_id,
             self.clock(),
-            self.page_url,
+            *self._links(receipt),
         )
         try:
             self.mailer.send(message)
@@ -119,6 +122,17 @@ class ReceiptOutbox:
         self._record(receipt_id, lambda r: r.record_emailed(to, message_id, self.clock()))
         log.info("receipt_emailed", number=receipt.number, to=to, message_id=message_id)
         return True
+
+    def _links(self, receipt: TaxReceipt) -> tuple[str, list[str]]:
+        """The supporter page, and the one-click cancellation of each live membership whose
+        payments the receipt covers (a receipt to a member is a membership email too)."""
+        if self.links is None:
+            return "", []
+        gifts = self.ledger.get_many([UUID(line.gift_id) for line in receipt.gifts], Gift)
+        ids = sorted({g.membership_id for g in gifts.values() if g.membership_id is not None})
+        memberships = self.ledger.get_many(ids, Membership)
+        live = [i for i in ids if i in memberships and not memberships[i].is_cancelled]
+        return self.links.page, [self.links.cancel(i) for i in live]
 
     def _failed(self, receipt: TaxReceipt, error: str) -> None:
         now = self.clock()

@@ -126,3 +126,18 @@ class CancelLinks:
             if hmac.compare_digest(signature, self._signature(membership_id))
             else None
         )
+
+
+@dataclass(frozen=True)
+class SupporterLinks:
+    """The addresses emails give supporters: their page, and a membership's cancellation."""
+
+    public_url: str
+    cancel_links: CancelLinks
+
+    @property
+    def page(self) -> str:
+        return f"{self.public_url.rstrip('/')}/my"
+
+    def cancel(self, membership_id: UUID) -> str:
+        return f"{self.page}/cancel?token={self.cancel_links.token(membership_id)}"

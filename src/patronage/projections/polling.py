@@ -23,9 +23,11 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 BATCH = 500
-# Catching up reads this many of the view's events at a time and applies them in one
-# transaction (rows and position together), instead of one transaction per event.
+# Catching up reads this many of the view's events at a time, and applies them this many
+# to a transaction (rows and position together) instead of one transaction per event; a
+# transaction stays short, so a worker stopped mid catch-up loses little work.
 PAGE = 5000
+EVENTS_PER_TRANSACTION = 500
 # The most pending events `pending()` counts: status says "at least" beyond it.
 PENDING_CAP = 100_000
 
@@ -74,17 +76,25 @@ def catch_up(
         if not notifications:
             return position
         try:
-            try:
-                apply_page(ledger, projection, notifications)
-            except IntegrityError:
-                raise
-            except Exception:  # one event fails: apply one by one, up to and naming it
-                for n in notifications:
-                    apply_notification(ledger, projection, n)
-            if progress is not None:
-                progress(notifications[-1].id)
+            for start in range(0, len(notifications), EVENTS_PER_TRANSACTION):
+                chunk = notifications[start : start + EVENTS_PER_TRANSACTION]
+                _apply_chunk(ledger, projection, chunk)
+                if progress is not None:
+                    progress(chunk[-1].id)
         except IntegrityError:
             log.info("projection_position_moved", view=projection.name)
+
+
+def _apply_chunk(
+    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification]
+) -> None:
+    try:
+        apply_page(ledger, projection, chunk)
+    except IntegrityError:
+        raise
+    except Exception:  # one event fails: apply one by one, up to and naming it
+        for n in chunk:
+            apply_notification(ledger, projection, n)
 
 
 def pending(

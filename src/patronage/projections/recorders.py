@@ -4,7 +4,7 @@ eventsourcing 9.5.6's recorder internals.
 The library offers no public way to apply a view's rows in the transaction that advances
 its position (its own examples call the private `_insert_tracking`), nor to give each view
 its own tracking table on SQLite (the statements are attributes its `__init__` sets), and
-its factory and `ProjectionRunner` construct a view's recorder from a class with only the
+its factory constructs a view's recorder from a class with only the
 datastore (so each view needs a class carrying its schema, made below at run time).
 Every such use is in this module; tests/unit/test_recorder_internals.py fails loudly when
 an upgrade of the library moves any of them.

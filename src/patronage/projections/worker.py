@@ -1,33 +1,40 @@
 """The PostgreSQL runner: one OS process per view, following the Ledger by LISTEN/NOTIFY.
 
-The library's ProjectionRunner catches up from the view's position and then follows new
-events; it stops at the first error and cannot be restarted, so a supervisor builds a new
-one after a pause. Whatever stopped it (a crash, a rebuild swapping the tables, a lost
-connection), the new runner resumes from the position committed with the rows.
+The worker catches up from the view's position in pages (one transaction per page, rows
+and position together: `polling.catch_up`), then waits for the Ledger's NOTIFY (or half a
+second) and catches up again: under a burst of webhooks a wake-up applies everything new
+in one transaction, instead of one transaction per event. It stops at the first error; a
+supervisor starts it again after a pause. Whatever stopped it (a crash, a rebuild swapping
+the tables, a lost connection), it resumes from the position committed with the rows.
 """
 
 from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
+from typing import Any
 
 import structlog
 from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.projection import ProjectionRunner
 from eventsourcing.utils import Environment, strtobool
+from psycopg.sql import SQL, Identifier
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.errors import EventFailedError
 from patronage.projections.faults import FAULTS, FaultLog, backoff
-from patronage.projections.recorders import open_store, small_pool, store_class
-from patronage.projections.store import ViewStore
+from patronage.projections.polling import catch_up
+from patronage.projections.recorders import datastore_of, open_store, small_pool
 
 log = structlog.get_logger(__name__)
 
+# The longest a worker waits for a NOTIFY before it looks at the log again (a missed
+# notification, say during a reconnect, delays a view by at most this).
+WAKE_SECONDS = 0.5
 # How often a worker backing off from a failed event looks whether it was skipped.
 SKIP_CHECK_SECONDS = 1.0
 
@@ -39,7 +46,6 @@ def supervise(
     a failed event, once its back-off has passed or it was skipped; after anything else
     (a lost connection), after a pause that doubles while the failures go on."""
     projection = projection_class(name)
-    view_class = store_class(projection.schema, postgres=True)
     # The fault log on a small pool of its own: it is read and written while no runner is.
     factory = InfrastructureFactory[TrackingRecorder].construct(
         env=Environment(FAULTS.name, small_pool(env))
@@ -51,7 +57,7 @@ def supervise(
     try:
         while not stopping.is_set():
             try:
-                _run(name, projection, view_class, application_class, env, stopping, faults)
+                _run(name, projection, application_class, env, stopping, faults)
                 failures = 0
             except EventFailedError as failure:
                 fault = faults.record(failure)
@@ -65,26 +71,39 @@ def supervise(
     log.info("projection_stopped", view=name)
 
 
-def _run(name: str, projection: type[ViewProjection], view_class: type[ViewStore],
-         application_class: type[EventLog], env: Mapping[str, str], stopping: threading.Event,
-         faults: FaultLog) -> None:  # fmt: skip
-    runner: ProjectionRunner[EventLog, ViewStore] = ProjectionRunner(
-        application_class=application_class,
-        projection_class=projection,
-        view_class=view_class,
-        env=small_pool(env),
-    )
-    with runner:
+def _run(name: str, projection: type[ViewProjection], application_class: type[EventLog],
+         env: Mapping[str, str], stopping: threading.Event, faults: FaultLog) -> None:  # fmt: skip
+    ledger = application_class(env=small_pool(env))
+    try:
+        create = strtobool(env.get("CREATE_TABLE", "yes"))
+        view = open_store(projection.schema, postgres=True, datastore=datastore_of(ledger),
+                          create=create)  # fmt: skip
+        following = projection(view=view)
         stuck = faults.get(name)
-        log.info("projection_running", view=name,
-                 position=runner.view.position(application_class.name))  # fmt: skip
-        while not (stopping.is_set() or runner.is_interrupted.is_set()):
-            runner.run_forever(timeout=0.5)
-            if stuck is not None:
-                position = runner.view.position(application_class.name)
-                if position >= stuck.notification_id:  # past it: no longer stuck
-                    faults.clear(name, passed=position)
+        log.info("projection_running", view=name, position=view.position(ledger.name))
+        with _notified(ledger) as wait:
+            while not stopping.is_set():
+                position = catch_up(ledger, following)
+                if stuck is not None and position >= stuck.notification_id:
+                    faults.clear(name, passed=position)  # past it: no longer stuck
                     stuck = None
+                wait(WAKE_SECONDS)
+    finally:
+        ledger.close()
+
+
+@contextmanager
+def _notified(ledger: EventLog) -> Iterator[Callable[[float], None]]:
+    """A wait that returns when the Ledger notifies new events, or after `timeout`."""
+    recorder: Any = ledger.recorder
+    with recorder.datastore.get_connection() as conn:
+        conn.execute(SQL("LISTEN {0}").format(Identifier(recorder.channel_name)))
+
+        def wait(timeout: float) -> None:
+            for _ in conn.notifies(timeout=timeout, stop_after=1):
+                pass
+
+        yield wait
 
 
 def _back_off(faults: FaultLog, name: str, until: datetime, stopping: threading.Event) -> None:

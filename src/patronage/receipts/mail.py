@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import smtplib
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -42,10 +42,12 @@ def compose(
     message_id: str,
     now: datetime,
     page_url: str = "",
+    cancel_urls: Sequence[str] = (),
 ) -> EmailMessage:
     """The receipt's message: plain text, the PDF attached, and the request's Message-ID
     (the same on every attempt, so a copy after a crash is recognisably the same message).
-    With `page_url`, it names the supporter page, where every receipt can be downloaded."""
+    With `page_url`, it names the supporter page, where every receipt can be downloaded, and
+    the one-click cancellation of each live membership the receipt covers (`cancel_urls`)."""
     title = profile_for(receipt.organisation.jurisdiction).title(receipt.kind)
     message = EmailMessage()
     message["From"] = sender
@@ -66,6 +68,8 @@ def compose(
         )
     if page_url:
         lines += ["", f"See all your gifts and receipts, or manage a membership: {page_url}"]
+    for url in cancel_urls:
+        lines.append(f"Cancel your membership in one click (no sign-in needed): {url}")
     lines += ["", receipt.organisation.name, receipt.organisation.address]
     message.set_content("\n".join(lines))
     message.add_attachment(

@@ -87,12 +87,16 @@ def thank_you_message(
             f"Thank you for your gift of {amount} to {organisation}.",
             "",
             f"See your gifts and receipts any time: {links.page}",
+            "",
+            organisation,
         ]
         return _message(sender, to, f"Thank you for your gift to {organisation}", lines)
     lines = [
         f"Thank you: your membership payment of {amount} to {organisation} went through.",
         f"You give {membership.monthly_amount} every {membership.period}.",
         *_membership_footer(links),
+        "",
+        organisation,
     ]
     return _message(sender, to, f"Thank you for your membership of {organisation}", lines)
 
@@ -107,5 +111,7 @@ def renewal_failed_message(
         "Stripe will try the same card again in the next few days. To use another card, sign in",
         f"and choose Update card: {links.page}",
         *_membership_footer(links),
+        "",
+        organisation,
     ]
     return _message(sender, to, f"Your payment to {organisation} did not go through", lines)

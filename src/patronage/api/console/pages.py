@@ -83,7 +83,7 @@ NAV = (
     NavItem("/console/totals", "Totals", "finance"),
     NavItem("/console/receipts", "Receipts", "finance"),
     NavItem("/console/inbox", "Stripe inbox", "finance"),
-    NavItem("/console/reviews", "Held gifts", "finance"),
+    NavItem("/console/reviews", "Held for review", "finance"),
     NavItem("/console/exports", "Exports", "finance"),
     NavItem("/console/campaigns", "Campaigns", "editor"),
     NavItem("/console/staff", "Staff", "admin"),

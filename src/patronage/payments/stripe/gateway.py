@@ -232,6 +232,11 @@ class StripePaymentGateway:
             status=SUCCEEDED if subscription.status == "active" else subscription.status,
         )
 
+    def card_fingerprint(self, card: SavedCard) -> str:
+        with stripe_errors():
+            method = self._stripe.v1.payment_methods.retrieve(card.payment_method_id)
+        return (method.card.fingerprint or "") if method.card else ""
+
     def refund_fraudulent(self, payment_id: str) -> str:
         """All of a PaymentIntent back to the card. Marked in its metadata, not with Stripe's
         `reason=fraudulent` (which also feeds Radar's block list), since localstripe refuses

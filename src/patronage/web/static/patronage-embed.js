@@ -8,6 +8,9 @@
  *        data-paid="false" data-sensitive="false"></div>
  *   <script src="https://donate.example.org/static/patronage-embed.js" defer></script>
  *
+ * With a CAPTCHA configured, the page also defines window.patronageCaptcha(), a function
+ * returning a Promise of the widget's token (docs/asks.md).
+ *
  * Kept in this browser's localStorage: an anonymous reader id, articles read per week,
  * when asks were shown, and the supporter token given after a gift.
  */
@@ -118,6 +121,27 @@
           throw new Refused(readable ? detail : TRY_AGAIN, [], response.status);
         });
       });
+  }
+
+  // The newsroom's CAPTCHA widget, when the server requires one (docs/asks.md, "A CAPTCHA on
+  // the newsroom's page"): the page's window.patronageCaptcha() gives a Promise of a token,
+  // asked afresh for each press of "give", since a token passes one check only.
+  function captchaToken(required) {
+    if (!required) return Promise.resolve("");
+    if (typeof window.patronageCaptcha !== "function") {
+      if (window.console) {
+        window.console.error("Patronage: the server requires a CAPTCHA, and this page " +
+          "defines no window.patronageCaptcha() to get its token (docs/asks.md).");
+      }
+      return Promise.reject(new Refused("We cannot take gifts on this page just now: its " +
+        "security check is missing. Please try again later."));
+    }
+    return Promise.resolve().then(window.patronageCaptcha).then(function (token) {
+      if (typeof token !== "string" || !token) throw new Error("no token");
+      return token;
+    }).catch(function () {
+      throw new Refused("The security check did not complete. Please try again.");
+    });
   }
 
   function el(tag, attrs, children) {
@@ -578,7 +602,10 @@
       if (!details()) return;
       var form = body();
       busy(true);
-      post("/checkout", form, { "X-Patronage-Reader": reader.reader_id }).then(function (result) {
+      captchaToken(answer.captcha_required).then(function (token) {
+        var starting = token ? Object.assign({}, form, { captcha_token: token }) : form;
+        return post("/checkout", starting, { "X-Patronage-Reader": reader.reader_id });
+      }).then(function (result) {
         return withCard(form, result);
       }).then(function (result) {
         save("token", result.supporter_token);
@@ -593,8 +620,10 @@
         thanks.focus();
       }).catch(function (failure) {
         var refused = failure instanceof Refused ? failure : new Refused(TRY_AGAIN);
+        if (refused.status === 402 || refused.status === 403) {
+          checkoutKey = randomId(16);  // the next card, or the next CAPTCHA, is a new attempt
+        }
         if (refused.status === 402) {
-          checkoutKey = randomId(16);  // the next card is a new attempt
           cardProblem.textContent = refused.message;
         } else {
           var placed = refused.problems.filter(function (p) { return byField[p.field]; });
