@@ -51,13 +51,17 @@ def apply_page(ledger: EventLog, projection: ViewProjection, page: Sequence[Noti
     Any other failure rolls the whole page back; the caller then applies it event by event,
     which applies those before the failing event and names that one."""
     view = projection.view
+    # Decoded before the view's transaction opens: decoding may read the Ledger's data keys,
+    # and on SQLite the view's transaction holds the one writer another thread may be waiting
+    # for while it holds those keys.
+    events = [ledger.mapper.to_domain_event(n) for n in page]
     with view.transaction(commit=True) as cursor:
         view.track_in(cursor, Tracking(ledger.name, page[0].id))
         if len(page) > 1:
             view.track_in(cursor, Tracking(ledger.name, page[-1].id))
         tx = ViewTx(cursor, view.render)
-        for n in page:
-            projection.change_for(ledger.mapper.to_domain_event(n))(tx)
+        for event in events:
+            projection.change_for(event)(tx)
 
 
 def catch_up(
