@@ -152,7 +152,10 @@ class SQLKeyStore(KeyStore):
 
     def _select_many(self, subjects: Sequence[str]) -> dict[str, str]:
         marks = ",".join([self._p] * len(subjects))
-        with self._tx() as cursor:
+        # A reader, not SQLite's one writer connection: events are opened inside other
+        # transactions (a view applying a page), where waiting for the writer timed out.
+        reading: AbstractContextManager[Any] = self._transaction(commit=False)
+        with reading as cursor:
             cursor.execute(
                 f"SELECT subject, key FROM {self._table} WHERE subject IN ({marks})",
                 list(subjects),
