@@ -12,12 +12,14 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import psycopg
+
+from tests.support.stores import throwaway_schema
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -66,16 +68,8 @@ def ensure_wrk() -> str:
     return path
 
 
-@contextmanager
-def postgres_schema(prefix: str) -> Iterator[str]:
-    schema = f"{prefix}_{int(time.time() * 1000)}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        conn.execute(f"CREATE SCHEMA {schema}")
-    try:
-        yield schema
-    finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-            conn.execute(f"DROP SCHEMA {schema} CASCADE")
+def postgres_schema(prefix: str) -> AbstractContextManager[str]:
+    return throwaway_schema(POSTGRES_URL, f"{prefix}_{int(time.time() * 1000)}")
 
 
 @contextmanager

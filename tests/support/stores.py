@@ -35,17 +35,23 @@ def _require_postgres() -> None:
 
 
 @contextmanager
-def postgres_schema() -> Iterator[str]:
-    """A new empty schema, dropped afterwards, so tests never see each other's rows."""
-    _require_postgres()
-    schema = f"t_{uuid.uuid4().hex[:16]}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+def throwaway_schema(url: str, schema: str) -> Iterator[str]:
+    """Schema `schema` created empty on the server at `url`, and dropped afterwards."""
+    with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
     try:
         yield schema
     finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@contextmanager
+def postgres_schema() -> Iterator[str]:
+    """A new empty schema, dropped afterwards, so tests never see each other's rows."""
+    _require_postgres()
+    with throwaway_schema(POSTGRES_URL, f"t_{uuid.uuid4().hex[:16]}") as schema:
+        yield schema
 
 
 @contextmanager
