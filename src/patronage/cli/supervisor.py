@@ -62,10 +62,15 @@ class _Slot:
 
 
 class Supervisor:
-    def __init__(self, views: Sequence[str], start: Callable[[str], subprocess.Popen[bytes]]):
+    def __init__(
+        self,
+        views: Sequence[str],
+        start: Callable[[str], subprocess.Popen[bytes]],
+        stopping: threading.Event,
+    ):
         self.start = start
+        self.stopping = stopping
         self.slots = [_Slot(view, start(view)) for view in views]
-        self.stopping = threading.Event()
 
     def check(self) -> None:
         """Start again each worker that died, once its pause has passed."""
@@ -105,11 +110,12 @@ class Supervisor:
 
 def supervise_workers(views: Sequence[str]) -> None:
     """Run one worker per view until SIGTERM or Ctrl-C."""
-    supervisor = Supervisor(views, _worker)
+    stopping = threading.Event()
 
     def stop(_signum: int, _frame: object) -> None:
-        supervisor.stopping.set()
+        stopping.set()
 
+    # Before the first worker starts: from then on a SIGTERM must stop them all, not only us.
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    supervisor.run()
+    Supervisor(views, _worker, stopping).run()
