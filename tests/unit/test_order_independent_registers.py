@@ -119,6 +119,24 @@ def test_disputes_end_the_same_in_any_order() -> None:
     assert outcomes == {DisputeStatus.FUNDS_REINSTATED}
 
 
+def test_a_later_open_report_never_undoes_a_funds_withdrawal() -> None:
+    """Stripe's `updated` (under review) a second after `funds_withdrawn`: the money stays
+    withdrawn, in whatever order the three reports arrive (a case the property test found)."""
+    reports = [
+        (DisputeStatus.OPEN, T),
+        (DisputeStatus.FUNDS_WITHDRAWN, T),
+        (DisputeStatus.OPEN, T + timedelta(seconds=1)),
+    ]
+    outcomes = set()
+    for order in permutations(reports):
+        g = gift()
+        for status, at in order:
+            g.open_dispute("dp_1", Money(1000, "USD"), "fraudulent", at)
+            g.update_dispute("dp_1", status, at)
+        outcomes.add(g.disputes["dp_1"])
+    assert outcomes == {DisputeStatus.FUNDS_WITHDRAWN}
+
+
 def test_a_gift_keeps_the_earliest_report_of_its_time() -> None:
     g = gift()
     g.note_received_at(T)

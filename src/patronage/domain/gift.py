@@ -60,6 +60,12 @@ _DISPUTE_CLOSED = {DisputeStatus.WON, DisputeStatus.LOST}
 # The money is gone (the views count it as lost) while the dispute is in these states.
 DISPUTE_LOSING = {DisputeStatus.LOST, DisputeStatus.APPEALING}
 
+# Open, with or without its money taken back for now.
+_DISPUTE_OPEN_PHASE = {
+    DisputeStatus.OPEN,
+    DisputeStatus.FUNDS_WITHDRAWN,
+    DisputeStatus.FUNDS_REINSTATED,
+}
 # Which of two dispute reports made in the same second wins: the one further along
 # (a loss can be appealed, and an appeal won).
 _DISPUTE_RANK = {
@@ -237,10 +243,15 @@ class Gift(Aggregate):
             raise DomainError(f"dispute {dispute_id} was never opened on this gift")
         if current == status:
             return
-        if (at, _DISPUTE_RANK[status]) <= (
-            self.dispute_as_of.get(dispute_id, at),
-            _DISPUTE_RANK[current],
-        ):
+        as_of = self.dispute_as_of.get(dispute_id, at)
+        if status in _DISPUTE_OPEN_PHASE and current in _DISPUTE_OPEN_PHASE:
+            # While it is open, its funds only move on (withdrawn, then reinstated); a report
+            # of a plain open status (`updated`, under review) never undoes a funds movement,
+            # whichever second either was made in.
+            if _DISPUTE_RANK[status] <= _DISPUTE_RANK[current]:
+                return
+            at = max(at, as_of)
+        elif (at, _DISPUTE_RANK[status]) <= (as_of, _DISPUTE_RANK[current]):
             return
         self._dispute_updated(dispute_id=dispute_id, status=status, at=at, previous=current)
 
