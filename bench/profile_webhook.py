@@ -70,7 +70,7 @@ def profile(store: str, count: int) -> dict[str, dict[str, float]]:
             calls.wrap(datastore, opens, "transactions")
             # The data keys that seal personal fields live in their own table, outside the
             # events' transaction (application/keys.py).
-            for name in ("_select", "_insert_if_absent", "_delete"):
+            for name in ("_select", "_insert_or_select", "_delete"):
                 calls.wrap(patronage.ledger.keys, name, f"key{name}")
             deliveries = signed_payments(f"prof{store}", count)
             # Not entered as a context: no lifespan, so no view poller shares the counts.

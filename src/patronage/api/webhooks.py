@@ -118,7 +118,9 @@ async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -
     _follow(request, event)
     try:
         outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)
-        position = await run_in_threadpool(patronage.ledger.head)
+        position = outcome.position
+        if position is None:  # saved step by step, or before: the head is at or past it
+            position = await run_in_threadpool(patronage.ledger.head)
     except PersistenceError as error:
         metrics.webhook_events.labels(event["type"], "store_failed").inc()
         log.warning("stripe_webhook_store_failed", error=repr(error))

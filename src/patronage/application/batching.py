@@ -32,7 +32,7 @@ import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 
 from patronage.application import acting
-from patronage.application.ledger import Ledger
+from patronage.application.ledger import Ledger, last_position
 
 log = structlog.get_logger(__name__)
 
@@ -42,6 +42,11 @@ class _Waiting:
     stored: Sequence[StoredEvent]
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
+    position: int | None = None  # the notification id of its last event, once committed
+
+    def committed(self, notification_ids: Sequence[int] | None) -> None:
+        self.position = notification_ids[-1] if notification_ids else None
+        self.done.set()
 
 
 class CommitBatcher:
@@ -53,21 +58,22 @@ class CommitBatcher:
         self._start = threading.Lock()
         self._thread: threading.Thread | None = None
 
-    def commit(self, events: Sequence[Any]) -> None:
+    def commit(self, events: Sequence[Any]) -> int | None:
         """Save `events` (domain events) with whatever other commands are saving now;
-        returns once they are committed, raises what saving them alone raised."""
+        returns once they are committed (with the log position of the last, where the
+        store tells it), raises what saving them alone raised."""
         if not events:
-            return
+            return None
         if acting.pending_record() is not None or self.max_batch <= 1:
             # A staff action's audit record is saved with its own effect, in its thread.
-            self.ledger.save(*events)
-            return
+            return last_position(self.ledger.save(*events))
         waiting = _Waiting([self.ledger.mapper.to_stored_event(e) for e in events])
         self._ensure_committer()
         self._queue.put(waiting)
         waiting.done.wait()
         if waiting.error is not None:
             raise waiting.error
+        return waiting.position
 
     def _ensure_committer(self) -> None:
         with self._start:
@@ -106,7 +112,7 @@ class CommitBatcher:
     def _save(self, batch: list[_Waiting]) -> None:
         if len(batch) > 1:
             try:
-                self.ledger.recorder.insert_events([e for w in batch for e in w.stored])
+                ids = self.ledger.recorder.insert_events([e for w in batch for e in w.stored])
             except (OperationalError, InterfaceError) as unreachable:
                 # The database is down: saving each unit alone would only wait again, once
                 # per unit, while every sender holds on. Each command answers at once.
@@ -117,12 +123,15 @@ class CommitBatcher:
             except Exception as error:
                 log.debug("commit_batch_split", size=len(batch), error=type(error).__name__)
             else:
-                for waiting in batch:
-                    waiting.done.set()
+                start = 0
+                for waiting in batch:  # the ids come in the order of the events given
+                    end = start + len(waiting.stored)
+                    waiting.committed(ids[start:end] if ids else None)
+                    start = end
                 return
         for waiting in batch:  # one by one: each unit's own outcome
             try:
-                self.ledger.recorder.insert_events(waiting.stored)
+                waiting.committed(self.ledger.recorder.insert_events(waiting.stored))
             except BaseException as error:  # handed to the waiting command, never lost
                 waiting.error = error
-            waiting.done.set()
+                waiting.done.set()

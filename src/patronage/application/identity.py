@@ -37,10 +37,13 @@ class SupporterDirectory:
         if that one was merged."""
         supporter = None if supporter_id is None else unit.get_or_none(supporter_id, Supporter)
         if supporter is None and is_email(email):
-            claim = unit.get_or_none(email_claim_id_for(self._secret, email), EmailClaim)
+            claim = unit.get_or_none(self.claim_id_for(email), EmailClaim)
             if claim is not None:
                 supporter = unit.get_or_none(claim.supporter_id, Supporter)
         return None if supporter is None else self.survivor(unit, supporter)
+
+    def claim_id_for(self, email: str) -> UUID:
+        return email_claim_id_for(self._secret, email)
 
     @staticmethod
     def survivor(unit: UnitOfWork, supporter: Supporter) -> Supporter:
@@ -74,7 +77,7 @@ class SupporterDirectory:
         the two may be one person: finance merges them)."""
         if not is_email(email):
             return
-        claim_id = email_claim_id_for(self._secret, email)
+        claim_id = self.claim_id_for(email)
         if unit.get_or_none(claim_id, EmailClaim) is None:
             unit.add(EmailClaim.claim(claim_id, supporter.id))
 

@@ -32,6 +32,7 @@ from patronage.application.ledger import (
     Ledger,
     UnitOfWork,
     in_one_transaction,
+    last_position,
     newest_first,
 )
 from patronage.application.sealing import payload_subject
@@ -46,6 +47,7 @@ from patronage.domain.commands import (
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
+    supporter_details_of,
 )
 from patronage.domain.errors import RefundExceedsPaymentError
 from patronage.domain.gift import Gift, PaymentLink, gift_id_for, payment_link_id_for
@@ -90,6 +92,7 @@ class InboxOutcome:
     status: InboxStatus
     detail: str
     duplicate: bool
+    position: int | None = None  # where its effect is in the log, when saved just now
 
 
 @dataclass(frozen=True)
@@ -218,16 +221,6 @@ def validate_event(event: object) -> Mapping[str, Any]:
     return event
 
 
-def _supporter_of(command: GivingCommand) -> SupporterDetails | None:
-    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
-        return command.supporter
-    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
-        return command.membership.supporter
-    if isinstance(command, UpdateCustomer):
-        return command.details
-    return None
-
-
 def _subscription_of(command: GivingCommand) -> str:
     if isinstance(command, ReportMembership):
         return command.subscription_id
@@ -251,7 +244,7 @@ def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
         keys.append(f"refund-reversal:{command.payment_id}")
     if subscription := _subscription_of(command):
         keys.append(f"subscription:{subscription}")
-    supporter = _supporter_of(command)
+    supporter = supporter_details_of(command)
     if supporter is not None and not isinstance(command, UpdateCustomer):
         if supporter.stripe_customer_id:
             keys.append(f"customer:{supporter.stripe_customer_id}")
@@ -308,7 +301,9 @@ class Inbox:
         self.lookups = lookups  # None: no Stripe key configured, so parked events only wait
         # Concurrent deliveries' saves share a transaction (application/batching.py).
         self._commit: EventsCommitter = (
-            commits.commit if commits is not None else lambda events: ledger.save(*events)
+            commits.commit
+            if commits is not None
+            else lambda events: last_position(ledger.save(*events))
         )
 
     def _in_one_transaction(self, work: Callable[[UnitOfWork], T]) -> T:
@@ -320,14 +315,28 @@ class Inbox:
         self, payload_json: str, event: Mapping[str, Any], source: str = "webhook"
     ) -> InboxOutcome:
         """Record a verified event and apply it; safe to call again with the same event."""
-        is_new = self.record(payload_json, event, source)
-        inbox_event = self.process(event["id"])
+        # A new InboxEvent each time: a failed save has taken the events out of the last.
+        received = partial(self._received, payload_json, event, source)
+        applied = received()
+        try:
+            position = self._record_and_apply(applied)
+        except PersistenceError:
+            # Keep the event if the store lets us now, as recording it first would have:
+            # it is applied on the next delivery, or by the sweep.
+            self._record(received())
+            raise
+        if position is not None:
+            inbox_event, is_new = applied, True
+        else:
+            is_new = self._record(received())
+            inbox_event = self.process(applied.event_id)
         outcome = InboxOutcome(
             event_id=inbox_event.event_id,
             event_type=inbox_event.event_type,
             status=inbox_event.status,
             detail=inbox_event.detail,
             duplicate=not is_new,
+            position=position,
         )
         log.info(
             "stripe_event_received",
@@ -342,9 +351,13 @@ class Inbox:
 
     def record(self, payload_json: str, event: Mapping[str, Any], source: str = "webhook") -> bool:
         """Keep the event in the inbox; False when it was there already."""
+        return self._record(self._received(payload_json, event, source))
+
+    @staticmethod
+    def _received(payload_json: str, event: Mapping[str, Any], source: str) -> InboxEvent:
         validate_event(event)
         api_version = event.get("api_version")
-        inbox_event = InboxEvent(
+        return InboxEvent(
             event_id=event["id"],
             event_type=event["type"],
             api_version=api_version if isinstance(api_version, str) else "",
@@ -353,6 +366,8 @@ class Inbox:
             payload_json=payload_json,
             source=source,
         )
+
+    def _record(self, inbox_event: InboxEvent) -> bool:
         if self.ledger.exists(inbox_event.id):
             return False  # a redelivery: found by a read, without taking the write lock
         try:
@@ -363,6 +378,43 @@ class Inbox:
             raise
         return True
 
+    def _record_and_apply(self, received: InboxEvent) -> int | None:
+        """The common case in one save: a new event whose effect applies at once, recorded
+        with that effect, after one query for what it reads. Returns the log position of the
+        save, or None, having saved nothing, when the event needs the step-by-step way: a
+        redelivery, a concurrent save, an event that is ignored, fails, waits for its
+        counterpart, needs Stripe asked, or concerns an erased person."""
+        try:
+            translation = translate(received.payload)
+        except ValueError:  # untranslatable: recorded, then marked failed
+            return None
+        if isinstance(translation, Ignore) or any(
+            isinstance(command, RecordUnattributedPayment) for command in translation
+        ):
+            return None
+        unit = UnitOfWork(self.ledger)
+        needed = [i for command in translation for i in self.giving.ids_to_read(command)]
+        unit.prefetch([received.id, *needed])
+        if unit.exists(received.id):
+            return None
+        unit.add(received)
+        try:
+            outcomes = [self.giving.apply(unit, command) for command in translation]
+        except PersistenceError:
+            raise
+        except Exception:  # parking or failing is recorded step by step
+            return None
+        if concerns_erased(unit):
+            return None
+        received.mark_applied("; ".join(outcomes))
+        try:
+            position = self._commit(unit.collect_events())
+        except IntegrityError:
+            return None
+        secret = self.ledger.identity_key
+        self._release([key for c in translation for key in provided_keys(c, secret)], set())
+        return position
+
     # Applying ------------------------------------------------------------------------------
 
     def get(self, event_id: str) -> InboxEvent | None:
@@ -372,24 +424,26 @@ class Inbox:
         """Apply a recorded event unless it was dealt with already (`force` applies it again,
         through the current translation; the commands are idempotent). Parked events whose
         counterpart this provides are applied right after."""
-        pending: deque[tuple[str, bool]] = deque([(event_id, force)])
-        done: set[str] = set()
-        first: InboxEvent | None = None
+        inbox_event, provided = self._process_one(event_id, force)
+        self._release(provided, {event_id})
+        return inbox_event
+
+    def _release(self, provided: list[str], done: set[str]) -> None:
+        """Apply the events parked under the `provided` keys, and in turn those parked under
+        what they provide (`done`: the events applied already)."""
+        pending = deque(self._parked_under(provided))
         while pending:
-            current, current_force = pending.popleft()
+            current = pending.popleft()
             if current in done:
                 continue
             done.add(current)
-            inbox_event, provided = self._process_one(current, current_force)
-            first = first or inbox_event
-            # Every waitlist of the provided keys in one query (most keys have none).
-            waitlists = self.ledger.get_many([waitlist_id_for(k) for k in provided], Waitlist)
-            for key in provided:
-                waitlist = waitlists.get(waitlist_id_for(key))
-                if waitlist is not None:
-                    pending.extend((parked, False) for parked in waitlist.event_ids)
-        assert first is not None
-        return first
+            _, more = self._process_one(current, False)
+            pending.extend(self._parked_under(more))
+
+    def _parked_under(self, keys: list[str]) -> list[str]:
+        # Every waitlist of the keys in one query (most keys have none).
+        waitlists = self.ledger.get_many([waitlist_id_for(k) for k in keys], Waitlist)
+        return [parked for waitlist in waitlists.values() for parked in waitlist.event_ids]
 
     @staticmethod
     def _due(inbox_event: InboxEvent, force: bool) -> bool:
@@ -495,7 +549,7 @@ class Inbox:
         nameless = {
             details.stripe_customer_id
             for command in commands
-            if (details := _supporter_of(command)) is not None
+            if (details := supporter_details_of(command)) is not None
             and details.stripe_customer_id
             and "@" not in details.email
         }

@@ -70,14 +70,17 @@ class KeyStore(ABC):
             with self._lock:
                 self._cache.update((subject, (key, now)) for subject, key in keys.items())
 
-    def get_or_create(self, subject: str) -> bytes:
-        key = self.get(subject)
+    def get_or_create(self, subject: str, *, new: bool = False) -> bytes:
+        """The subject's key, made now if it has none. `new`: the subject is most likely
+        new (its aggregate is being created), so do not look for it first."""
+        key = None if new else self.get(subject)
         if key is not None:
             return key
-        self._insert_if_absent(subject, self._wrap(os.urandom(KEY_BYTES)))
-        created = self.get(subject)  # the one stored: a concurrent creator may have won
-        assert created is not None
-        return created
+        # The one stored comes back: a concurrent creator may have won.
+        key = self._unwrap(self._insert_or_select(subject, self._wrap(os.urandom(KEY_BYTES))))
+        with self._lock:
+            self._cache[subject] = (key, time.monotonic())
+        return key
 
     def delete(self, subject: str) -> None:
         """Forget a subject's key for good (nothing happens if it has none)."""
@@ -101,7 +104,8 @@ class KeyStore(ABC):
         """The stored (wrapped) keys of those subjects that have one."""
 
     @abstractmethod
-    def _insert_if_absent(self, subject: str, stored: str) -> None: ...
+    def _insert_or_select(self, subject: str, stored: str) -> str:
+        """Store `stored` as the subject's key unless it has one; the one it has now."""
 
     @abstractmethod
     def _delete(self, subject: str) -> None: ...
@@ -117,8 +121,8 @@ class MemoryKeyStore(KeyStore):
     def _select_many(self, subjects: Sequence[str]) -> dict[str, str]:
         return {s: self._rows[s] for s in subjects if s in self._rows}
 
-    def _insert_if_absent(self, subject: str, stored: str) -> None:
-        self._rows.setdefault(subject, stored)
+    def _insert_or_select(self, subject: str, stored: str) -> str:
+        return self._rows.setdefault(subject, stored)
 
     def _delete(self, subject: str) -> None:
         self._rows.pop(subject, None)
@@ -167,13 +171,17 @@ class SQLKeyStore(KeyStore):
             found[subject] = stored
         return found
 
-    def _insert_if_absent(self, subject: str, stored: str) -> None:
+    def _insert_or_select(self, subject: str, stored: str) -> str:
+        # One statement on both stores: the no-op update on a conflict makes RETURNING
+        # give the key that was there.
         with self._tx() as cursor:
             cursor.execute(
                 f"INSERT INTO {self._table} (subject, key) VALUES ({self._p}, {self._p})"
-                " ON CONFLICT (subject) DO NOTHING",
+                " ON CONFLICT (subject) DO UPDATE SET subject = excluded.subject RETURNING key",
                 (subject, stored),
             )
+            (key,) = _columns(cursor.fetchone(), "key")
+        return str(key)
 
     def _delete(self, subject: str) -> None:
         with self._tx() as cursor:

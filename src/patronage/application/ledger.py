@@ -198,11 +198,31 @@ class UnitOfWork:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
         self._aggregates: dict[UUID, Aggregate] = {}
+        # Ids read and found absent: a save that creates one of them concurrently makes this
+        # unit's commit conflict, and the command runs again on a fresh unit.
+        self._absent: set[UUID] = set()
+
+    def prefetch(self, ids: Sequence[UUID]) -> None:
+        """Read these aggregates (none with snapshots) in one query, so that the command's
+        reads of them, and of those that do not exist, cost nothing more."""
+        known = self._aggregates.keys() | self._absent
+        wanted = [i for i in dict.fromkeys(ids) if i not in known]
+        found = self.ledger.get_many(wanted, Aggregate)
+        self._aggregates.update(found)
+        self._absent.update(i for i in wanted if i not in found)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        """Whether the aggregate is in this unit, or (unless found absent) in the ledger."""
+        if aggregate_id in self._aggregates:
+            return True
+        return aggregate_id not in self._absent and self.ledger.exists(aggregate_id)
 
     def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
         known = self._aggregates.get(aggregate_id)
         if known is not None:
             return _of_type(aggregate_id, known, aggregate_type)
+        if aggregate_id in self._absent:
+            return None
         aggregate = self.ledger.get_or_none(aggregate_id, aggregate_type)
         if aggregate is not None:
             self._aggregates[aggregate_id] = aggregate
@@ -216,8 +236,7 @@ class UnitOfWork:
 
     def get_many(self, ids: Sequence[UUID], aggregate_type: type[A]) -> dict[UUID, A]:
         """Like `get_or_none` for many ids at once; ones already in the unit are reused."""
-        missing = [i for i in ids if i not in self._aggregates]
-        self._aggregates.update(self.ledger.get_many(missing, aggregate_type))
+        self.prefetch(ids)
         return {
             i: self.get_typed(i, aggregate_type)
             for i in dict.fromkeys(ids)
@@ -227,6 +246,7 @@ class UnitOfWork:
     def add(self, *aggregates: Aggregate) -> None:
         for aggregate in aggregates:
             self._aggregates[aggregate.id] = aggregate
+            self._absent.discard(aggregate.id)
 
     def commit(self) -> None:
         changed = [a for a in self._aggregates.values() if a.pending_events]
@@ -239,8 +259,14 @@ class UnitOfWork:
         return [event for a in self._aggregates.values() for event in a.collect_events()]
 
 
-# Saves a unit's new events, perhaps with other units' (application/batching.py).
-EventsCommitter = Callable[[Sequence[Any]], object]
+# Saves a unit's new events, perhaps with other units' (application/batching.py), and
+# tells the log position of the last one where the store does.
+EventsCommitter = Callable[[Sequence[Any]], "int | None"]
+
+
+def last_position(recordings: Sequence[Recording[UUID]]) -> int | None:
+    """The log position of the last of a save's events."""
+    return recordings[-1].notification.id if recordings else None
 
 
 def in_one_transaction(

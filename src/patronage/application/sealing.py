@@ -70,6 +70,9 @@ class Sealed:
     fields: tuple[str, ...]
     subject: Subject
     erased: Mapping[str, Callable[[str], Any]]
+    # The event that creates its subject (a supporter's registration, a received payload):
+    # its key is made without looking for one first.
+    first_of_subject: bool
 
 
 def _event_topic(aggregate: type, name: str) -> str:
@@ -85,16 +88,20 @@ _BLANK: dict[str, Callable[[str], Any]] = {
 }
 
 
-def _sealed(*fields: str, subject: Subject) -> Sealed:
-    return Sealed(fields, subject, {f: _BLANK[f] for f in fields})
+def _sealed(*fields: str, subject: Subject, first_of_subject: bool = False) -> Sealed:
+    return Sealed(fields, subject, {f: _BLANK[f] for f in fields}, first_of_subject)
 
 
 SEALED: dict[str, Sealed] = {
-    _event_topic(Supporter, "Registered"): _sealed("email", "name", subject=_originator_supporter),
+    _event_topic(Supporter, "Registered"): _sealed(
+        "email", "name", subject=_originator_supporter, first_of_subject=True
+    ),
     _event_topic(Supporter, "Renamed"): _sealed("name", subject=_originator_supporter),
     _event_topic(Supporter, "EmailChanged"): _sealed("email", subject=_originator_supporter),
     _event_topic(Supporter, "AddressChanged"): _sealed("address", subject=_originator_supporter),
-    _event_topic(InboxEvent, "Received"): _sealed("payload_json", subject=_originator_payload),
+    _event_topic(InboxEvent, "Received"): _sealed(
+        "payload_json", subject=_originator_payload, first_of_subject=True
+    ),
     _event_topic(TaxReceipt, "Issued"): _sealed("donor", subject=_donor_supporter),
 }
 
@@ -110,7 +117,7 @@ class SealingMapper(Mapper[UUID]):
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         subject = rule.subject(state)
-        cipher = _cipher_for(self.keys.get_or_create(subject))
+        cipher = _cipher_for(self.keys.get_or_create(subject, new=rule.first_of_subject))
         for name in rule.fields:
             plain = self.transcoder.encode({"v": state[name]})
             state[name] = PREFIX + subject + ":" + base64.b64encode(cipher.encrypt(plain)).decode()

@@ -158,3 +158,14 @@ GivingCommand = (
     | LinkInvoicePayment
     | RecordUnattributedPayment
 )
+
+
+def supporter_details_of(command: GivingCommand) -> SupporterDetails | None:
+    """The person a command names, if it names one."""
+    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
+        return command.supporter
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        return command.membership.supporter
+    if isinstance(command, UpdateCustomer):
+        return command.details
+    return None
