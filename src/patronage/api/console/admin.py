@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -10,8 +11,9 @@ from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
 from patronage.api.console.pages import REFUSED, back_to, form_action, reason, render
-from patronage.api.console.session import AdminUser, CheckedForm, text
+from patronage.api.console.session import AdminUser, CheckedForm, ConsoleUser, text
 from patronage.api.deps import PatronageDep
+from patronage.bootstrap import Patronage
 from patronage.domain.staff import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -73,14 +75,20 @@ def change_access(
     return f"{member.email} {'enabled' if enable else 'disabled'}."
 
 
+def _tokens_page(
+    request: Request, user: ConsoleUser, patronage: Patronage, **context: Any
+) -> Response:
+    """The tokens page: every token, and the roles a new one may have."""
+    return render(
+        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES, **context
+    )
+
+
 @router.get("/tokens", response_class=HTMLResponse)
 def tokens(
     request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
 ) -> Response:
-    return render(
-        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
-        notice=notice, error=error,
-    )  # fmt: skip
+    return _tokens_page(request, user, patronage, notice=notice, error=error)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -96,10 +104,9 @@ def create_token(
             issued = patronage.api_tokens.create(label, role, days, by=user.actor)
     except REFUSED as refused:
         return back_to(TOKENS_PAGE, error=reason(refused))
-    return render(
-        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
-        issued=issued, notice=f"Token {issued.token.token_id} created.",
-    )  # fmt: skip
+    return _tokens_page(
+        request, user, patronage, issued=issued, notice=f"Token {issued.token.token_id} created."
+    )
 
 
 @router.post("/tokens/{token_id}/revoke")
