@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field
 
 from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.api.register import Receipt
-from patronage.application.receipting import Issued, ReceiptNotFoundError
+from patronage.application.receipting import Issued, ReceiptNotFoundError, YearEndReport
 from patronage.application.year_end import YearEndJob
 from patronage.bootstrap import Patronage
 from patronage.domain.money import MoneyError, normalise_currency
@@ -152,19 +152,16 @@ class YearEndOut(BaseModel):
 
     @classmethod
     def of(cls, job: YearEndJob) -> YearEndOut:
-        report = job.report
-        return cls(
-            job_id=job.job_id,
-            tax_year=job.tax_year,
-            dry_run=job.dry_run,
-            state=job.state,
-            done=job.done,
-            total=job.total,
-            issued=report.issued if report else 0,
-            missing_details=len(report.missing_details) if report else 0,
-            first_number=report.first_number if report else "",
-            last_number=report.last_number if report else "",
-            error=job.error,
+        # The job's fields by their names, and its report's counts (none yet: an empty report).
+        report = job.report or YearEndReport(job.tax_year, job.dry_run)
+        return cls.model_validate(
+            vars(job)
+            | {
+                "issued": report.issued,
+                "missing_details": len(report.missing_details),
+                "first_number": report.first_number,
+                "last_number": report.last_number,
+            }
         )
 
 

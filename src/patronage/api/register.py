@@ -49,24 +49,15 @@ class Receipt(BaseModel):
 
     @classmethod
     def of(cls, e: view.ReceiptEntry) -> Receipt:
-        return cls(
-            receipt_id=e.receipt_id,
-            number=e.number,
-            kind=e.kind,
-            supporter_id=e.supporter_id,
-            donor_name=e.donor_name,
-            tax_year=e.tax_year,
-            amount=MoneyOut.of(e.amount_minor, e.currency),
-            eligible_amount=MoneyOut.of(e.eligible_minor, e.currency),
-            gift_count=e.gift_count,
-            status=e.status,
-            issued_on=e.issued_on,
-            replaces_number=e.replaces_number,
-            replaced_by_number=e.replaced_by_number,
-            void_reason=e.void_reason,
-            email=e.email_state,
-            email_error=e.email_error,
-            needs_correction=e.needs_correction,
+        # The entry's fields by their names, but for its amounts (minor units, one currency)
+        # and its email state.
+        return cls.model_validate(
+            vars(e)
+            | {
+                "amount": MoneyOut.of(e.amount_minor, e.currency),
+                "eligible_amount": MoneyOut.of(e.eligible_minor, e.currency),
+                "email": e.email_state,
+            }
         )
 
 

@@ -55,19 +55,15 @@ class Supporter(BaseModel):
     @classmethod
     def of(cls, row: view.SupporterRow, *, full_email: bool) -> Supporter:
         monthly = row.membership_monthly
-        return cls(
-            supporter_id=row.supporter_id,
-            email=row.email if full_email else mask_email(row.email),
-            name=row.name,
-            stripe_customer_ids=row.stripe_customer_ids,
-            gift_count=row.gift_count,
-            first_gift_at=row.first_gift_at,
-            last_gift_at=row.last_gift_at,
-            membership_status=row.membership_status,
-            membership_monthly=MoneyOut.of(monthly) if monthly else None,
-            receipts_issued=row.receipts_issued,
-            lifetime=[CurrencyTotals.of(t) for t in row.lifetime],
-            this_year=[CurrencyTotals.of(t) for t in row.this_year],
+        # The row's fields by their names, but for the email and the amounts.
+        return cls.model_validate(
+            vars(row)
+            | {
+                "email": row.email if full_email else mask_email(row.email),
+                "membership_monthly": MoneyOut.of(monthly) if monthly else None,
+                "lifetime": [CurrencyTotals.of(t) for t in row.lifetime],
+                "this_year": [CurrencyTotals.of(t) for t in row.this_year],
+            }
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
@@ -9,9 +10,10 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from patronage.api.console.pages import REFUSED, after_form, back_to, reason, render
-from patronage.api.console.session import AdminUser, CheckedForm, text
+from patronage.api.console.pages import REFUSED, back_to, form_action, reason, render
+from patronage.api.console.session import AdminUser, CheckedForm, ConsoleUser, text
 from patronage.api.deps import PatronageDep
+from patronage.bootstrap import Patronage
 from patronage.domain.staff import Role
 
 router = APIRouter(prefix="/console", include_in_schema=False)
@@ -37,59 +39,56 @@ def staff(
 
 
 @router.post("/staff")
-def add_staff(user: AdminUser, form: CheckedForm, patronage: PatronageDep) -> Response:
-    def add() -> str:
-        email = text(form, "email", 320)
-        role = _role(text(form, "role"))
-        with patronage.audit.action(user.actor, "staff.added", email, {"role": role.value}):
-            patronage.staff.add(email, role, str(form.get("password") or ""), by=user.actor)
-        return f"{email} added as {role.value}."
-
-    return after_form(STAFF_PAGE, add)
+@form_action(STAFF_PAGE)
+def add_staff(user: AdminUser, form: CheckedForm, patronage: PatronageDep) -> str:
+    email = text(form, "email", 320)
+    role = _role(text(form, "role"))
+    with patronage.audit.action(user.actor, "staff.added", email, {"role": role.value}):
+        patronage.staff.add(email, role, str(form.get("password") or ""), by=user.actor)
+    return f"{email} added as {role.value}."
 
 
 @router.post("/staff/{staff_id}/role")
-def change_role(
-    user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
-) -> Response:
-    def change() -> str:
-        role = _role(text(form, "role"))
-        with patronage.audit.action(
-            user.actor, "staff.role_changed", str(staff_id), {"role": role.value}
-        ):
-            member = patronage.staff.change_role(staff_id, role, by=user.actor)
-        return f"{member.email} is now {role.value}."
-
-    return after_form(STAFF_PAGE, change)
+@form_action(STAFF_PAGE)
+def change_role(user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID) -> str:
+    role = _role(text(form, "role"))
+    with patronage.audit.action(
+        user.actor, "staff.role_changed", str(staff_id), {"role": role.value}
+    ):
+        member = patronage.staff.change_role(staff_id, role, by=user.actor)
+    return f"{member.email} is now {role.value}."
 
 
 @router.post("/staff/{staff_id}/access")
+@form_action(STAFF_PAGE)
 def change_access(
     user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
-) -> Response:
+) -> str:
     """Disable (ending their sessions) or enable a staff member."""
     enable = text(form, "access") == "enable"
+    if staff_id == user.staff_id and not enable:
+        raise ValueError("You cannot disable yourself.")
+    action = "staff.enabled" if enable else "staff.disabled"
+    with patronage.audit.action(user.actor, action, str(staff_id)):
+        switch = patronage.staff.enable if enable else patronage.staff.disable
+        member = switch(staff_id, user.actor)
+    return f"{member.email} {'enabled' if enable else 'disabled'}."
 
-    def change() -> str:
-        if staff_id == user.staff_id and not enable:
-            raise ValueError("You cannot disable yourself.")
-        action = "staff.enabled" if enable else "staff.disabled"
-        with patronage.audit.action(user.actor, action, str(staff_id)):
-            switch = patronage.staff.enable if enable else patronage.staff.disable
-            member = switch(staff_id, user.actor)
-        return f"{member.email} {'enabled' if enable else 'disabled'}."
 
-    return after_form(STAFF_PAGE, change)
+def _tokens_page(
+    request: Request, user: ConsoleUser, patronage: Patronage, **context: Any
+) -> Response:
+    """The tokens page: every token, and the roles a new one may have."""
+    return render(
+        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES, **context
+    )
 
 
 @router.get("/tokens", response_class=HTMLResponse)
 def tokens(
     request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
 ) -> Response:
-    return render(
-        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
-        notice=notice, error=error,
-    )  # fmt: skip
+    return _tokens_page(request, user, patronage, notice=notice, error=error)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
@@ -105,22 +104,19 @@ def create_token(
             issued = patronage.api_tokens.create(label, role, days, by=user.actor)
     except REFUSED as refused:
         return back_to(TOKENS_PAGE, error=reason(refused))
-    return render(
-        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES,
-        issued=issued, notice=f"Token {issued.token.token_id} created.",
-    )  # fmt: skip
+    return _tokens_page(
+        request, user, patronage, issued=issued, notice=f"Token {issued.token.token_id} created."
+    )
 
 
 @router.post("/tokens/{token_id}/revoke")
+@form_action(TOKENS_PAGE)
 def revoke_token(
     user: AdminUser, _form: CheckedForm, patronage: PatronageDep, token_id: str
-) -> Response:
-    def revoke() -> str:
-        with patronage.audit.action(user.actor, "token.revoked", token_id):
-            patronage.api_tokens.revoke(token_id[:64], by=user.actor)
-        return f"Token {token_id} revoked."
-
-    return after_form(TOKENS_PAGE, revoke)
+) -> str:
+    with patronage.audit.action(user.actor, "token.revoked", token_id):
+        patronage.api_tokens.revoke(token_id[:64], by=user.actor)
+    return f"Token {token_id} revoked."
 
 
 @router.get("/audit", response_class=HTMLResponse)

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
-from patronage.api.console.pages import after_form, back_to, render
+from patronage.api.console.pages import after_form, back_to, form_action, render
 from patronage.api.console.session import (
     AdminUser,
     CheckedForm,
@@ -96,27 +96,21 @@ def skip(
 
 
 @router.post("/unbooked/{payment_id}/book")
+@form_action(INBOX_PAGE)
 def book(
     user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> Response:
+) -> str:
     """Book an unbooked payment as a one-time gift."""
-
-    def book_it() -> str:
-        booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
-        return f"{booked.payment_id} booked as a gift."
-
-    return after_form(INBOX_PAGE, book_it)
+    booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
+    return f"{booked.payment_id} booked as a gift."
 
 
 @router.post("/unbooked/{payment_id}/dismiss")
+@form_action(INBOX_PAGE)
 def dismiss(
     user: FinanceUser, form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> Response:
+) -> str:
     """Dismiss an unbooked payment as not a donation, with the reason."""
-
-    def dismiss_it() -> str:
-        body = staff_inbox.DismissIn(reason=text(form, "reason"))
-        staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
-        return f"{payment_id} dismissed."
-
-    return after_form(INBOX_PAGE, dismiss_it)
+    body = staff_inbox.DismissIn(reason=text(form, "reason"))
+    staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
+    return f"{payment_id} dismissed."

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ParamSpec
 from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
@@ -23,6 +24,7 @@ from patronage.api.console.session import (
 from patronage.domain.errors import DomainError
 from patronage.domain.money import Money
 
+P = ParamSpec("P")
 CSRF_COOKIE_SECONDS = 7 * 24 * 3600
 # What a form's action may refuse with; the page shows the reason. ValueError covers pydantic's
 # ValidationError and LookupError an unknown id.
@@ -141,3 +143,18 @@ def after_form(page: str, act: Callable[[], str]) -> RedirectResponse:
     except REFUSED as refused:
         return back_to(page, error=reason(refused))
     return back_to(page, notice=notice)
+
+
+def form_action(page: str) -> Callable[[Callable[P, str]], Callable[P, RedirectResponse]]:
+    """A form's route from a function that does what the form asks and returns what it did:
+    back to the page with that notice, or with why it was refused (as `after_form`)."""
+
+    def route(act: Callable[P, str]) -> Callable[P, RedirectResponse]:
+        # `wraps` lets FastAPI read the route's parameters (user, form, path ids) from `act`.
+        @functools.wraps(act)
+        def handler(*args: P.args, **kwargs: P.kwargs) -> RedirectResponse:
+            return after_form(page, lambda: act(*args, **kwargs))
+
+        return handler
+
+    return route

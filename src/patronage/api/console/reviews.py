@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_reviews
-from patronage.api.console.pages import after_form, render
+from patronage.api.console.pages import form_action, render
 from patronage.api.console.session import CheckedForm, FinanceUser, text
 from patronage.api.deps import PatronageDep
 
@@ -28,23 +28,15 @@ def reviews(
 
 
 @router.post("/{gift_id}/release")
-def release(
-    user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, gift_id: UUID
-) -> Response:
-    def release_it() -> str:
-        staff_reviews.release(gift_id, patronage, user.actor)
-        return "Released: the gift may be receipted."
-
-    return after_form(REVIEWS_PAGE, release_it)
+@form_action(REVIEWS_PAGE)
+def release(user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, gift_id: UUID) -> str:
+    staff_reviews.release(gift_id, patronage, user.actor)
+    return "Released: the gift may be receipted."
 
 
 @router.post("/{gift_id}/reject")
-def reject(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, gift_id: UUID
-) -> Response:
-    def reject_it() -> str:
-        body = staff_reviews.RejectIn(reason=text(form, "reason"))
-        rejected = staff_reviews.reject(gift_id, body, patronage, user.actor)
-        return f"Rejected and refunded at Stripe ({rejected.refund_id})."
-
-    return after_form(REVIEWS_PAGE, reject_it)
+@form_action(REVIEWS_PAGE)
+def reject(user: FinanceUser, form: CheckedForm, patronage: PatronageDep, gift_id: UUID) -> str:
+    body = staff_reviews.RejectIn(reason=text(form, "reason"))
+    rejected = staff_reviews.reject(gift_id, body, patronage, user.actor)
+    return f"Rejected and refunded at Stripe ({rejected.refund_id})."

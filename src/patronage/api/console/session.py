@@ -20,6 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from patronage.api.deps import PatronageDep
+from patronage.api.forms import PageRefusedError, form_text
 from patronage.application.staff import StaffIdentity
 from patronage.domain.staff import Role, role_allows
 
@@ -28,13 +29,8 @@ CSRF_COOKIE = "patronage_csrf"
 CSRF_FIELD = "csrf_token"
 
 
-class ConsoleRefusedError(Exception):
+class ConsoleRefusedError(PageRefusedError):
     """A console request refused: 401 shows the sign-in form, 403 says what role it needs."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 @dataclass(frozen=True)
@@ -146,9 +142,8 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
 def text(form: FormData, name: str, max_length: int = 500) -> str:
-    """A form field as trimmed text ("" when absent)."""
-    value = form.get(name)
-    return value.strip()[:max_length] if isinstance(value, str) else ""
+    """A console form field as trimmed text ("" when absent)."""
+    return form_text(form, name, max_length)
 
 
 def csrf_cookie_value(request: Request) -> tuple[str, bool]:

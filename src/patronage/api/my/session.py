@@ -19,6 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from patronage.api.deps import PatronageDep
+from patronage.api.forms import PageRefusedError, form_text
 from patronage.application.supporter_access import derive_key
 from patronage.domain.supporter import Supporter
 
@@ -26,13 +27,8 @@ SESSION_COOKIE = "patronage_supporter"
 FORM_FIELD = "form_token"
 
 
-class SupporterRefusedError(Exception):
+class SupporterRefusedError(PageRefusedError):
     """A supporter page refused: 401 shows the sign-in form, other statuses a message."""
-
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
 
 
 class SupporterKeys:
@@ -93,8 +89,8 @@ CheckedForm = Annotated[FormData, Depends(checked_form)]
 
 
 def field(form: FormData, name: str, max_length: int = 200) -> str:
-    value = form.get(name)
-    return value.strip()[:max_length] if isinstance(value, str) else ""
+    """A supporter page's form field as trimmed text ("" when absent)."""
+    return form_text(form, name, max_length)
 
 
 def start_session(request: Request, response: Response, supporter_id: UUID) -> None:
