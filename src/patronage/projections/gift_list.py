@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Literal
 
-from patronage.projections.store import ViewStore, from_row
+from patronage.projections.store import ViewStore, Where, from_row
 
 GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
 _STATUS: dict[str, str] = {
@@ -35,25 +35,20 @@ class GiftFilters:
     supporter_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["1 = 1"], {}
-        if self.since:
-            clauses.append("g.received_at >= :since")
-            params["since"] = self.since.isoformat()
-        if self.until:
-            clauses.append("g.received_at < :until")
-            params["until"] = (self.until + timedelta(days=1)).isoformat()
-        for column, value in (
-            ("kind", self.kind),
-            ("campaign", self.campaign),
-            ("currency", self.currency),
-            ("supporter_id", self.supporter_id),
-        ):
-            if value is not None:
-                clauses.append(f"g.{column} = :{column}")
-                params[column] = value
+        where = Where()
+        where.add("g.received_at >= :since", since=self.since and self.since.isoformat())
+        end = self.until and (self.until + timedelta(days=1)).isoformat()
+        where.add("g.received_at < :until", until=end)
+        where.equal(
+            "g",
+            kind=self.kind,
+            campaign=self.campaign,
+            currency=self.currency,
+            supporter_id=self.supporter_id,
+        )
         if self.status:
-            clauses.append(_STATUS[self.status])
-        return " AND ".join(clauses), params
+            where.add(_STATUS[self.status])
+        return where.sql, where.params
 
 
 @dataclass(frozen=True)
@@ -217,14 +212,10 @@ def iter_memberships(
     store: ViewStore, *, status: str | None = None, supporter_id: str | None = None
 ) -> Iterator[MembershipLine]:
     """Every membership (optionally in one status or of one supporter), oldest first."""
-    clauses, params = ["1 = 1"], {}
-    if status:
-        clauses.append("m.status = :status")
-        params["status"] = status
-    if supporter_id:
-        clauses.append("m.supporter_id = :sid")
-        params["sid"] = supporter_id
-    where = " AND ".join(clauses)
+    chosen = Where()
+    chosen.add("m.status = :status", status=status or None)
+    chosen.add("m.supporter_id = :sid", sid=supporter_id or None)
+    where, params = chosen.sql, chosen.params
     after = ("", "")
     while True:
         with store.read() as tx:

@@ -48,6 +48,32 @@ def from_row(shape: type[Shape], row: Row, **columns: str) -> Shape:
     return shape(**values)
 
 
+class Where:
+    """A view query's WHERE clause, built a condition at a time with its parameters. A
+    condition given a parameter that is None is left out (the filter was not asked for); no
+    condition at all matches every row."""
+
+    def __init__(self, *clauses: str, **params: Any) -> None:
+        self.clauses = list(clauses)
+        self.params: dict[str, Any] = params
+
+    def add(self, clause: str, **params: Any) -> None:
+        """`clause`, naming its parameters `:name`, unless one of their values is None."""
+        if None not in params.values():
+            self.clauses.append(clause)
+            self.params.update(params)
+
+    def equal(self, alias: str = "", /, **values: Any) -> None:
+        """`column = value` (of the table `alias`, when given) for each value not None."""
+        prefix = f"{alias}." if alias else ""
+        for column, value in values.items():
+            self.add(f"{prefix}{column} = :{column}", **{column: value})
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "1 = 1"
+
+
 @dataclass(frozen=True)
 class Index:
     """A secondary index `<table>_<name>` on a view's table."""

@@ -20,7 +20,7 @@ from patronage.domain.gift import Gift
 from patronage.domain.membership import MembershipStatus
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx, Where
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
 
@@ -149,22 +149,11 @@ class Filters:
     article_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["1 = 1"], {}
-        if self.since:
-            clauses.append("day >= :since")
-            params["since"] = self.since.isoformat()
-        if self.until:
-            clauses.append("day <= :until")
-            params["until"] = self.until.isoformat()
-        for column, value in (
-            ("currency", self.currency),
-            ("campaign", self.campaign),
-            ("article_id", self.article_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = :{column}")
-                params[column] = value
-        return " AND ".join(clauses), params
+        where = Where()
+        where.add("day >= :since", since=self.since and self.since.isoformat())
+        where.add("day <= :until", until=self.until and self.until.isoformat())
+        where.equal(currency=self.currency, campaign=self.campaign, article_id=self.article_id)
+        return where.sql, where.params
 
 
 @dataclass(frozen=True)
