@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any, Literal
 
-from patronage.projections.store import ViewStore, Where, from_row
+from patronage.projections.store import DayRange, ViewStore, Where, from_row
 
 GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
 _STATUS: dict[str, str] = {
@@ -25,9 +24,7 @@ BATCH = 500
 
 
 @dataclass(frozen=True)
-class GiftFilters:
-    since: date | None = None
-    until: date | None = None  # inclusive
+class GiftFilters(DayRange):
     kind: str | None = None
     campaign: str | None = None
     status: GiftStatus | None = None
@@ -35,10 +32,7 @@ class GiftFilters:
     supporter_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        where = Where()
-        where.add("g.received_at >= :since", since=self.since and self.since.isoformat())
-        end = self.until and (self.until + timedelta(days=1)).isoformat()
-        where.add("g.received_at < :until", until=end)
+        where = self.days_of("g.received_at")
         where.equal(
             "g",
             kind=self.kind,

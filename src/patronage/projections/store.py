@@ -18,6 +18,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -72,6 +73,23 @@ class Where:
     @property
     def sql(self) -> str:
         return " AND ".join(self.clauses) or "1 = 1"
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Filters on the day something happened, from `since` to `until`, each day inclusive
+    and either end open. Subclasses add their own filters after these two."""
+
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+    def days_of(self, column: str) -> Where:
+        """The range on `column`, a day or an ISO timestamp (its text sorts by time)."""
+        after_until = self.until and (self.until + timedelta(days=1)).isoformat()
+        where = Where()
+        where.add(f"{column} >= :since", since=self.since and self.since.isoformat())
+        where.add(f"{column} < :until", until=after_until)
+        return where
 
 
 @dataclass(frozen=True)

@@ -13,14 +13,13 @@ left with nothing in it is deleted, so reports never show empty rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal
 
 from patronage.domain.gift import Gift
 from patronage.domain.membership import MembershipStatus
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx, Where
+from patronage.projections.store import DayRange, Index, Row, ViewSchema, ViewStore, ViewTx
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
 
@@ -141,17 +140,13 @@ ACTIVE_STATUSES = (
 
 
 @dataclass(frozen=True)
-class Filters:
-    since: date | None = None
-    until: date | None = None  # inclusive
+class Filters(DayRange):
     currency: str | None = None
     campaign: str | None = None
     article_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        where = Where()
-        where.add("day >= :since", since=self.since and self.since.isoformat())
-        where.add("day <= :until", until=self.until and self.until.isoformat())
+        where = self.days_of("day")
         where.equal(currency=self.currency, campaign=self.campaign, article_id=self.article_id)
         return where.sql, where.params
 
