@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Iterable
 
 from patronage.application.impressions import ImpressionCounter
+from patronage.application.interval import Interval
 from patronage.application.performance import GiftsPerVariant
 from patronage.asks.selection import Scores, VariantScore
 from patronage.domain.campaign import Allocation, CampaignSpec
@@ -26,11 +27,9 @@ class BanditScores:
     ) -> None:
         self._impressions = impressions
         self._currency = currency
-        self._sample_seconds = sample_seconds
-        self._clock = clock
+        self._sampling = Interval(sample_seconds, clock)
         self._lock = threading.Lock()
         self._scores: Scores = {}
-        self._sampled_at = float("-inf")
         self.inline_refresh = True  # False: a background thread samples (ask_memory.py)
 
     def scores(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
@@ -41,9 +40,9 @@ class BanditScores:
 
     def sample_if_due(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> None:
         with self._lock:
-            if self._clock() - self._sampled_at >= self._sample_seconds:
+            if self._sampling.due():
                 self._scores = self._sample(specs, gifts)
-                self._sampled_at = self._clock()
+                self._sampling.done()
 
     def _sample(self, specs: Iterable[CampaignSpec], gifts: GiftsPerVariant) -> Scores:
         sampled: dict[str, dict[str, VariantScore]] = {}

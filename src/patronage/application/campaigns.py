@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.domain import DomainEvent
 from eventsourcing.utils import get_topic
 
+from patronage.application.interval import Interval
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.domain.campaign import (
     Campaign,
@@ -53,13 +54,11 @@ class CampaignCatalogue:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._ledger = ledger
-        self._check_seconds = check_seconds
-        self._clock = clock
+        self._checking = Interval(check_seconds, clock)
         self._lock = threading.Lock()
         self._specs: dict[UUID, CampaignSpec] = {}
         self._ordered: tuple[CampaignSpec, ...] = ()
         self._position = 0
-        self._checked_at = float("-inf")
         # False once a background thread refreshes (application/ask_memory.py): reading
         # the specs then never touches the database.
         self.inline_refresh = True
@@ -85,10 +84,10 @@ class CampaignCatalogue:
                 self._ordered = tuple(
                     sorted(self._specs.values(), key=lambda s: (-s.priority, s.code))
                 )
-            self._checked_at = self._clock()
+            self._checking.done()
 
     def refresh_if_due(self) -> None:
-        if self._clock() - self._checked_at >= self._check_seconds:
+        if self._checking.due():
             self.refresh()
 
     def specs(self) -> tuple[CampaignSpec, ...]:

@@ -17,6 +17,7 @@ from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.ports import PaymentGateway
 from patronage.domain.gift import Gift, ReviewState
 from patronage.domain.money import Money
+from patronage.domain.records import from_attributes
 
 HELD_TOPIC = get_topic(Gift.HeldForReview)  # type: ignore[attr-defined]
 
@@ -38,12 +39,10 @@ class HeldGift:
 
     @classmethod
     def of(cls, gift: Gift) -> HeldGift:
-        return cls(
+        return from_attributes(
+            cls,
+            gift,
             gift_id=gift.id,
-            payment_id=gift.payment_id,
-            supporter_id=gift.supporter_id,
-            amount=gift.amount,
-            received_at=gift.received_at,
             kind=str(gift.kind),
             campaign=gift.attribution.campaign,
             reason=gift.review_reason,

@@ -17,6 +17,8 @@ from typing import Protocol
 
 import structlog
 
+from patronage.application.interval import Interval
+
 log = structlog.get_logger(__name__)
 
 Key = tuple[date, str, str]  # (UTC day, campaign, variant)
@@ -45,12 +47,10 @@ class ImpressionCounter:
         today: Callable[[], date] = _today,
     ) -> None:
         self._counts = counts
-        self._flush_seconds = flush_seconds
-        self._clock = clock
+        self._flushing = Interval(flush_seconds, clock, last=clock())
         self._today = today
         self._lock = threading.Lock()
         self._pending: Counter[Key] = Counter()
-        self._flushed_at = clock()
         # False once a background thread flushes (application/ask_memory.py): counting a
         # view then never touches a database.
         self.inline_refresh = True
@@ -66,7 +66,7 @@ class ImpressionCounter:
     def flush_if_due(self) -> None:
         """Flush when the interval has passed; a failure is logged, never raised."""
         with self._lock:
-            due = self._clock() - self._flushed_at >= self._flush_seconds
+            due = self._flushing.due()
         if due:
             try:
                 self.flush()
@@ -77,7 +77,7 @@ class ImpressionCounter:
         """Save the pending counts; on failure they stay pending for the next flush."""
         with self._lock:
             pending, self._pending = self._pending, Counter()
-            self._flushed_at = self._clock()  # a failing store is tried once per interval
+            self._flushing.done()  # a failing store is tried once per interval
         if not pending:
             return
         try:

@@ -59,6 +59,7 @@ from patronage.domain.inbox import (
     waitlist_id_for,
 )
 from patronage.domain.money import Money
+from patronage.domain.records import from_attributes
 from patronage.domain.supporter import is_email, supporter_id_for
 from patronage.domain.unattributed import ReviewStatus, UnattributedPayment
 from patronage.payments.lookups import LookupUnavailableError, StripeLookups
@@ -111,20 +112,19 @@ class InboxEventFacts:
     source: str
 
 
-def _facts(inbox_event: InboxEvent) -> dict[str, Any]:
-    """The InboxEventFacts fields of a recorded event."""
-    return {
-        "event_id": inbox_event.event_id,
-        "event_type": inbox_event.event_type,
-        "status": inbox_event.status,
-        "detail": inbox_event.detail,
-        "stripe_created": inbox_event.created,
-        "recorded_at": inbox_event.created_on,
-        "updated_at": inbox_event.modified_on,
-        "livemode": inbox_event.livemode,
-        "api_version": inbox_event.api_version,
-        "source": inbox_event.source,
-    }
+Facts = TypeVar("Facts", bound=InboxEventFacts)
+
+
+def _with_facts(shape: type[Facts], inbox_event: InboxEvent, **more: Any) -> Facts:
+    """A record of a recorded event's InboxEventFacts, and `more`."""
+    return from_attributes(
+        shape,
+        inbox_event,
+        stripe_created=inbox_event.created,
+        recorded_at=inbox_event.created_on,
+        updated_at=inbox_event.modified_on,
+        **more,
+    )
 
 
 @dataclass(frozen=True)
@@ -135,7 +135,7 @@ class InboxEntry(InboxEventFacts):
 
     @classmethod
     def of(cls, position: int, inbox_event: InboxEvent) -> InboxEntry:
-        return cls(position=position, **_facts(inbox_event))
+        return _with_facts(cls, inbox_event, position=position)
 
 
 @dataclass(frozen=True)
@@ -177,16 +177,7 @@ class UnbookedPayment:
 
     @classmethod
     def of(cls, noted: UnattributedPayment) -> UnbookedPayment:
-        return cls(
-            payment_id=noted.payment_id,
-            amount=noted.amount,
-            received_at=noted.received_at,
-            email=noted.email,
-            name=noted.name,
-            stripe_customer_id=noted.stripe_customer_id,
-            source=noted.source,
-            noted_at=noted.created_on,
-        )
+        return from_attributes(cls, noted, noted_at=noted.created_on)
 
 
 @dataclass(frozen=True)
@@ -730,9 +721,7 @@ class Inbox:
         inbox_event = self.get(event_id)
         if inbox_event is None:
             return None
-        return InboxEventDetail(
-            **_facts(inbox_event), history=self._history(inbox_event), payload=inbox_event.payload
-        )
+        return _with_facts(InboxEventDetail, inbox_event, history=self._history(inbox_event))
 
     def replay(self, event_id: str) -> InboxEventDetail | None:
         """Apply a recorded event again through the current translation (idempotent)."""

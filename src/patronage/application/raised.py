@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 
+from patronage.application.interval import Interval
 from patronage.application.performance import RaisedForCampaign
 from patronage.domain.money import Money
 
@@ -25,8 +26,7 @@ class RaisedCache:
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._source = source
-        self._refresh_seconds = refresh_seconds
-        self._clock = clock
+        self._refreshing = Interval(refresh_seconds, clock)  # per key: when it was loaded
         self._lock = threading.Lock()
         self._cached: dict[tuple[str, str], tuple[float, Money]] = {}
         self.inline_refresh = True
@@ -48,10 +48,10 @@ class RaisedCache:
                 self._load(key)
 
     def _stale(self, loaded: tuple[float, Money]) -> bool:
-        return self._clock() - loaded[0] >= self._refresh_seconds
+        return self._refreshing.passed(loaded[0])
 
     def _load(self, key: tuple[str, str]) -> Money:
         amount = self._source.raised(*key)
         with self._lock:
-            self._cached[key] = (self._clock(), amount)
+            self._cached[key] = (self._refreshing.clock(), amount)
         return amount

@@ -18,6 +18,7 @@ from eventsourcing.domain import Aggregate, event
 from patronage.domain.errors import DomainError
 from patronage.domain.identity import natural_id
 from patronage.domain.money import Money, normalise_currency
+from patronage.domain.records import from_attributes
 
 # Copy may show the reader's article count; readers who opted out never get such copy.
 ARTICLE_COUNT_PLACEHOLDER = "%%ARTICLE_COUNT%%"
@@ -430,19 +431,7 @@ class Campaign(Aggregate):
         _require(self.status != CampaignStatus.ENDED, f"campaign {self.code!r} has ended")
 
     def spec(self) -> CampaignSpec:
-        return CampaignSpec(
-            code=self.code,
-            name=self.name,
-            priority=self.priority,
-            status=self.status,
-            targeting=self.targeting,
-            variants=tuple(self.variants.values()),
-            starts_at=self.starts_at,
-            ends_at=self.ends_at,
-            goal=self.goal,
-            created_on=self.created_on,
-            version=self.version,
-        )
+        return from_attributes(CampaignSpec, self, variants=tuple(self.variants.values()))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ are booked from their invoice, so a renewal is never counted twice.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -232,7 +232,7 @@ def _checkout_completed(event: Json, session: Json, at: datetime) -> Translation
             )
         # Links the supporter, the customer and the subscription; books no money (the
         # invoice does).
-        return [_paid_for_membership(subscription_id, session, metadata, amount, at)]
+        return [_membership_report(subscription_id, session, metadata, amount, at)]
     return Ignore(f"Checkout Session {session_id} in {mode or 'unknown'} mode books nothing")
 
 
@@ -344,18 +344,19 @@ def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
     )
     if amount is None or not amount.is_positive():
         return Ignore(f"invoice {invoice_id} is for no money")
-    return _paid_for_membership(subscription_id, invoice, _invoice_metadata(invoice), amount, at)
+    return _membership_report(subscription_id, invoice, _invoice_metadata(invoice), amount, at)
 
 
-def _paid_for_membership(
-    subscription_id: str, paid_by: Json, metadata: Json, amount: Money, at: datetime
+def _membership_report(
+    subscription_id: str, source: Json, metadata: Json, amount: Money, at: datetime
 ) -> ReportMembership:
-    """What a payment for a membership (an invoice, a Checkout Session) tells: who pays and
-    where their ask came from. It says nothing about the status, and its amount only starts
-    the membership: the subscription's own events tell both."""
+    """What every event about a membership tells: who pays and where their ask came from.
+    A payment for it (an invoice, a Checkout Session) tells no more: nothing about the
+    status, and an amount that only starts the membership. The subscription's own events
+    add both, and its schedule (`_subscription_changed`)."""
     return ReportMembership(
         subscription_id=subscription_id,
-        supporter=_supporter(paid_by, metadata),
+        supporter=_supporter(source, metadata),
         monthly_amount=amount,
         status=None,
         as_of=at,
@@ -533,13 +534,10 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
     deleted = _str(event.get("type")) == "customer.subscription.deleted"
     status = membership_status(subscription, deleted=deleted)
     return [
-        ReportMembership(
-            subscription_id=subscription_id,
-            supporter=_supporter(subscription, metadata),
-            monthly_amount=amount,
+        replace(
+            _membership_report(subscription_id, subscription, metadata, amount, at),
             status=status,
-            as_of=at,
-            attribution=meta.read_attribution(metadata),
+            amount_is_current=True,
             started_at=started_at,
             period=period,
             schedule_is_current=True,

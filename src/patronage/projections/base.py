@@ -61,6 +61,21 @@ class Handlers:
             handler(tx, event)
 
 
+def update_of(table: str, key: str) -> Callable[..., None]:
+    """An update of some columns of the row of `table` that an event is about (the row
+    whose `key` is the event's aggregate id)."""
+
+    def update(tx: ViewTx, e: Any, **columns: Any) -> None:
+        assignments = ", ".join(f"{column} = :{column}" for column in columns)
+        tx.run(
+            f"UPDATE {{{table}}} SET {assignments} WHERE {key} = :row_id",
+            row_id=str(e.originator_id),
+            **columns,
+        )
+
+    return update
+
+
 def event_class(aggregate: type, name: str) -> type[DomainEvent]:
     """The class of an aggregate's event, declared by the library's `@event(name)`."""
     cls = getattr(aggregate, name, None)

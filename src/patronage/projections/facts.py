@@ -22,7 +22,7 @@ from typing import Any
 from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift
 from patronage.domain.membership import Membership, MembershipStatus
 from patronage.domain.values import BillingPeriod
-from patronage.projections.base import Handlers, iso
+from patronage.projections.base import Handlers, iso, update_of
 from patronage.projections.store import Row, ViewTx
 
 GIFT_TABLES = {
@@ -96,21 +96,7 @@ def gift_facts(rebook: Rebook | None = None) -> Handlers:
     return handlers
 
 
-def _set_on(table: str, key: str) -> Callable[..., None]:
-    """An update of some columns of the row of `table` that an event is about."""
-
-    def update(tx: ViewTx, e: Any, **columns: Any) -> None:
-        assignments = ", ".join(f"{column} = :{column}" for column in columns)
-        tx.run(
-            f"UPDATE {{{table}}} SET {assignments} WHERE {key} = :row_id",
-            row_id=str(e.originator_id),
-            **columns,
-        )
-
-    return update
-
-
-_set_gift = _set_on("gifts", "gift_id")
+_set_gift = update_of("gifts", "gift_id")
 
 
 def _received_at_corrected(tx: ViewTx, e: Any) -> None:
@@ -248,7 +234,7 @@ def membership(tx: ViewTx, membership_id: object) -> Row:
     return row
 
 
-_set = _set_on("memberships", "membership_id")
+_set = update_of("memberships", "membership_id")
 
 
 def _monthly_minor(e: Any) -> int:

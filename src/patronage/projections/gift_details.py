@@ -25,12 +25,11 @@ handlers = Handlers()
 
 @handlers.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {gift_details} (gift_id, payment_id, fee_covered, tribute_kind,"
-        " tribute_name) VALUES (:id, :payment_id, :fee, :tribute_kind, :tribute_name)",
-        id=str(e.originator_id),
+    tx.insert(
+        "gift_details",
+        gift_id=str(e.originator_id),
         payment_id=e.payment_id,
-        fee=e.fee_covered.minor,
+        fee_covered=e.fee_covered.minor,
         tribute_kind=e.tribute.kind if e.tribute else "",
         tribute_name=e.tribute.name if e.tribute else "",
     )
@@ -38,8 +37,4 @@ def _received(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(TaxReceipt, "Issued")
 def _receipt_issued(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {receipt_numbers} (receipt_id, number) VALUES (:id, :number)",
-        id=str(e.originator_id),
-        number=e.number,
-    )
+    tx.insert("receipt_numbers", receipt_id=str(e.originator_id), number=e.number)

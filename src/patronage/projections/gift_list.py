@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any, Literal
 
-from patronage.projections.store import ViewStore, from_row
+from patronage.projections.store import DayRange, ViewStore, Where, from_row
 
 GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
 _STATUS: dict[str, str] = {
@@ -25,9 +24,7 @@ BATCH = 500
 
 
 @dataclass(frozen=True)
-class GiftFilters:
-    since: date | None = None
-    until: date | None = None  # inclusive
+class GiftFilters(DayRange):
     kind: str | None = None
     campaign: str | None = None
     status: GiftStatus | None = None
@@ -35,25 +32,17 @@ class GiftFilters:
     supporter_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["1 = 1"], {}
-        if self.since:
-            clauses.append("g.received_at >= :since")
-            params["since"] = self.since.isoformat()
-        if self.until:
-            clauses.append("g.received_at < :until")
-            params["until"] = (self.until + timedelta(days=1)).isoformat()
-        for column, value in (
-            ("kind", self.kind),
-            ("campaign", self.campaign),
-            ("currency", self.currency),
-            ("supporter_id", self.supporter_id),
-        ):
-            if value is not None:
-                clauses.append(f"g.{column} = :{column}")
-                params[column] = value
+        where = self.days_of("g.received_at")
+        where.equal(
+            "g",
+            kind=self.kind,
+            campaign=self.campaign,
+            currency=self.currency,
+            supporter_id=self.supporter_id,
+        )
         if self.status:
-            clauses.append(_STATUS[self.status])
-        return " AND ".join(clauses), params
+            where.add(_STATUS[self.status])
+        return where.sql, where.params
 
 
 @dataclass(frozen=True)
@@ -217,14 +206,10 @@ def iter_memberships(
     store: ViewStore, *, status: str | None = None, supporter_id: str | None = None
 ) -> Iterator[MembershipLine]:
     """Every membership (optionally in one status or of one supporter), oldest first."""
-    clauses, params = ["1 = 1"], {}
-    if status:
-        clauses.append("m.status = :status")
-        params["status"] = status
-    if supporter_id:
-        clauses.append("m.supporter_id = :sid")
-        params["sid"] = supporter_id
-    where = " AND ".join(clauses)
+    chosen = Where()
+    chosen.add("m.status = :status", status=status or None)
+    chosen.add("m.supporter_id = :sid", sid=supporter_id or None)
+    where, params = chosen.sql, chosen.params
     after = ("", "")
     while True:
         with store.read() as tx:

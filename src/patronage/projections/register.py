@@ -22,9 +22,17 @@ from patronage.domain.receipt import ReceiptStatus, TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.domain.values import PostalAddress
 from patronage.projections import facts
-from patronage.projections.base import EventLog, Handlers, ViewProjection, iso
+from patronage.projections.base import EventLog, Handlers, ViewProjection, iso, update_of
 from patronage.projections.polling import wait_for
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx, from_row
+from patronage.projections.store import (
+    Index,
+    Row,
+    ViewSchema,
+    ViewStore,
+    ViewTx,
+    Where,
+    from_row,
+)
 
 REPLACED = "replaced"
 VALID = (ReceiptStatus.ISSUED.value, ReceiptStatus.EMAILED.value)
@@ -59,66 +67,52 @@ SCHEMA = ViewSchema(
     ),
 )
 
+_set_donor = update_of("donors", "supporter_id")
+_set_receipt = update_of("receipts", "receipt_id")
+
 handlers = Handlers()
 handlers.extend(facts.gift_facts())
 
 
 @handlers.on(Supporter, "Registered")
 def _donor_registered(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "INSERT INTO {donors} (supporter_id, name) VALUES (:id, :name)",
-        id=str(e.originator_id),
-        name=e.name,
-    )
+    tx.insert("donors", supporter_id=str(e.originator_id), name=e.name)
 
 
 @handlers.on(Supporter, "Renamed")
 def _donor_renamed(tx: ViewTx, e: Any) -> None:
-    tx.run("UPDATE {donors} SET name = :name WHERE supporter_id = :id",
-           name=e.name, id=str(e.originator_id))  # fmt: skip
+    _set_donor(tx, e, name=e.name)
 
 
 @handlers.on(Supporter, "AddressChanged")
 def _donor_moved(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {donors} SET line1 = :line1, city = :city, postal_code = :postal_code"
-        " WHERE supporter_id = :id",
-        line1=e.address.line1,
-        city=e.address.city,
-        postal_code=e.address.postal_code,
-        id=str(e.originator_id),
-    )
+    a = e.address
+    _set_donor(tx, e, line1=a.line1, city=a.city, postal_code=a.postal_code)
 
 
 @handlers.on(TaxReceipt, "Issued")
 def _issued(tx: ViewTx, e: Any) -> None:
     amount = sum(g.amount_minor for g in e.gifts)
     receipt_id = str(e.originator_id)
-    tx.run(
-        "INSERT INTO {receipts} (receipt_id, number, kind, supporter_id, donor_name, tax_year,"
-        " currency, amount, eligible, gift_count, status, issued_on, replaces_number) VALUES"
-        " (:id, :number, :kind, :sid, :name, :year, :currency, :amount, :eligible, :count,"
-        " :status, :issued_on, :replaces)",
-        id=receipt_id,
+    tx.insert(
+        "receipts",
+        receipt_id=receipt_id,
         number=e.number,
         kind=str(e.kind),
-        sid=e.donor.supporter_id,
-        name=e.donor.name,
-        year=e.tax_year,
+        supporter_id=e.donor.supporter_id,
+        donor_name=e.donor.name,
+        tax_year=e.tax_year,
         currency=e.currency,
         amount=amount,
         eligible=amount - sum(g.benefit_minor for g in e.gifts),
-        count=len(e.gifts),
+        gift_count=len(e.gifts),
         status=ReceiptStatus.ISSUED.value,
         issued_on=e.issued_on.isoformat(),
-        replaces=e.replaces_number,
+        replaces_number=e.replaces_number,
     )
     for line in e.gifts:
-        tx.run(
-            "INSERT INTO {receipt_lines} (receipt_id, gift_id, amount) VALUES (:r, :g, :a)",
-            r=receipt_id,
-            g=line.gift_id,
-            a=line.amount_minor,
+        tx.insert(
+            "receipt_lines", receipt_id=receipt_id, gift_id=line.gift_id, amount=line.amount_minor
         )
 
 
@@ -134,25 +128,14 @@ def _erased(tx: ViewTx, e: Any) -> None:
     # The receipt numbers, amounts and dates stay for the books; the name goes.
     sid = str(e.originator_id)
     tx.run("UPDATE {receipts} SET donor_name = '' WHERE supporter_id = :id", id=sid)
-    tx.run(
-        "UPDATE {donors} SET name = '', line1 = '', city = '', postal_code = ''"
-        " WHERE supporter_id = :id",
-        id=sid,
-    )
+    _set_donor(tx, e, name="", line1="", city="", postal_code="")
 
 
 def _set_email(
     tx: ViewTx, e: Any, state: str, error: str = "", retry_at: str | None = None
 ) -> None:
     """The receipt's place in the email outbox: pending, sent or failed (and when to retry)."""
-    tx.run(
-        "UPDATE {receipts} SET email_state = :state, email_error = :error, retry_at = :retry"
-        " WHERE receipt_id = :id",
-        state=state,
-        error=error,
-        retry=retry_at,
-        id=str(e.originator_id),
-    )
+    _set_receipt(tx, e, email_state=state, email_error=error, retry_at=retry_at)
 
 
 @handlers.on(TaxReceipt, "Emailed")
@@ -178,13 +161,12 @@ def _resend(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(TaxReceipt, "Voided")
 def _voided(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {receipts} SET status = :status, replaced_by_number = :by, void_reason = :reason"
-        " WHERE receipt_id = :id",
+    _set_receipt(
+        tx,
+        e,
         status=REPLACED if e.replaced_by_number else ReceiptStatus.VOID.value,
-        by=e.replaced_by_number,
-        reason=e.reason,
-        id=str(e.originator_id),
+        replaced_by_number=e.replaced_by_number,
+        void_reason=e.reason,
     )
 
 
@@ -281,21 +263,20 @@ def receipts(
     limit: int = 100,
     offset: int = 0,
 ) -> tuple[int, list[ReceiptEntry]]:
-    clauses, params = ["1 = 1"], {}
-    for column, value in (("tax_year", tax_year), ("supporter_id", supporter_id),
-                          ("status", status), ("kind", kind), ("number", number)):  # fmt: skip
-        if value is not None:
-            clauses.append(f"r.{column} = :{column}")
-            params[column] = value
+    chosen = Where()
+    chosen.equal(
+        "r", tax_year=tax_year, supporter_id=supporter_id, status=status, kind=kind, number=number
+    )
     if search:
         # A number, a supporter id, or part of the donor's name.
-        clauses.append(
-            "(r.number = :exact OR r.supporter_id = :exact OR LOWER(r.donor_name) LIKE :like)"
+        chosen.add(
+            "(r.number = :exact OR r.supporter_id = :exact OR LOWER(r.donor_name) LIKE :like)",
+            exact=search.strip(),
+            like=f"%{search.strip().lower()}%",
         )
-        params |= {"exact": search.strip(), "like": f"%{search.strip().lower()}%"}
     if needs_correction:
-        clauses.append(_NEEDS_CORRECTION)
-    where = " AND ".join(clauses)
+        chosen.add(_NEEDS_CORRECTION)
+    where, params = chosen.sql, chosen.params
     with store.read() as tx:
         total = tx.value(f"SELECT COUNT(*) AS n FROM {{receipts}} r WHERE {where}", **params)
         rows = tx.all(
@@ -389,20 +370,15 @@ class RegisterQueries:
         currency: str | None = None,
     ) -> list[tuple[UUID, str, list[UUID]]]:
         """(supporter, currency, gifts) an annual receipt would cover now; disputed gifts wait."""
-        clauses = [_RECEIPTABLE, _IN_YEAR, "g.open_disputes = 0"]
-        params: dict[str, Any] = _bounds(year)
-        if supporter_id is not None:
-            clauses.append("g.supporter_id = :sid")
-            params["sid"] = str(supporter_id)
-        if currency is not None:
-            clauses.append("g.currency = :currency")
-            params["currency"] = currency
+        where = Where(_RECEIPTABLE, _IN_YEAR, "g.open_disputes = 0", **_bounds(year))
+        where.add("g.supporter_id = :sid", sid=None if supporter_id is None else str(supporter_id))
+        where.equal("g", currency=currency)
         with self.store.read() as tx:
             rows = tx.all(
                 "SELECT g.supporter_id, g.currency, g.gift_id FROM {gifts} g WHERE "
-                + " AND ".join(clauses)
+                + where.sql
                 + " ORDER BY g.supporter_id, g.currency, g.received_at, g.gift_id",
-                **params,
+                **where.params,
             )
         groups: dict[tuple[str, str], list[UUID]] = {}
         for r in rows:

@@ -18,6 +18,7 @@ from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -46,6 +47,49 @@ def from_row(shape: type[Shape], row: Row, **columns: str) -> Shape:
             value = ""
         values[field.name] = value
     return shape(**values)
+
+
+class Where:
+    """A view query's WHERE clause, built a condition at a time with its parameters. A
+    condition given a parameter that is None is left out (the filter was not asked for); no
+    condition at all matches every row."""
+
+    def __init__(self, *clauses: str, **params: Any) -> None:
+        self.clauses = list(clauses)
+        self.params: dict[str, Any] = params
+
+    def add(self, clause: str, **params: Any) -> None:
+        """`clause`, naming its parameters `:name`, unless one of their values is None."""
+        if None not in params.values():
+            self.clauses.append(clause)
+            self.params.update(params)
+
+    def equal(self, alias: str = "", /, **values: Any) -> None:
+        """`column = value` (of the table `alias`, when given) for each value not None."""
+        prefix = f"{alias}." if alias else ""
+        for column, value in values.items():
+            self.add(f"{prefix}{column} = :{column}", **{column: value})
+
+    @property
+    def sql(self) -> str:
+        return " AND ".join(self.clauses) or "1 = 1"
+
+
+@dataclass(frozen=True)
+class DayRange:
+    """Filters on the day something happened, from `since` to `until`, each day inclusive
+    and either end open. Subclasses add their own filters after these two."""
+
+    since: date | None = None
+    until: date | None = None  # inclusive
+
+    def days_of(self, column: str) -> Where:
+        """The range on `column`, a day or an ISO timestamp (its text sorts by time)."""
+        after_until = self.until and (self.until + timedelta(days=1)).isoformat()
+        where = Where()
+        where.add(f"{column} >= :since", since=self.since and self.since.isoformat())
+        where.add(f"{column} < :until", until=after_until)
+        return where
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from patronage.domain.money import Money
 from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts, gift_details
-from patronage.projections.base import Handlers, ViewProjection, iso
+from patronage.projections.base import Handlers, ViewProjection, iso, update_of
 from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
 
 SCHEMA = ViewSchema(
@@ -85,6 +85,8 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
         )
 
 
+_set_supporter = update_of("supporters", "supporter_id")
+
 handlers = Handlers()
 handlers.extend(facts.gift_facts(_rebook))
 handlers.extend(facts.membership_facts)
@@ -104,21 +106,12 @@ def _registered(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Supporter, "Renamed")
 def _renamed(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {supporters} SET name = :name, name_key = :key WHERE supporter_id = :id",
-        name=e.name,
-        key=e.name.lower(),
-        id=str(e.originator_id),
-    )
+    _set_supporter(tx, e, name=e.name, name_key=e.name.lower())
 
 
 @handlers.on(Supporter, "EmailChanged")
 def _email_changed(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {supporters} SET email = :email WHERE supporter_id = :id",
-        email=e.email,
-        id=str(e.originator_id),
-    )
+    _set_supporter(tx, e, email=e.email)
 
 
 @handlers.on(Supporter, "StripeCustomerLinked")
@@ -244,20 +237,13 @@ def _absorbed(tx: ViewTx, e: Any) -> None:
 
 @handlers.on(Supporter, "Erased")
 def _erased(tx: ViewTx, e: Any) -> None:
-    tx.run(
-        "UPDATE {supporters} SET email = '', name = '', name_key = '' WHERE supporter_id = :id",
-        id=str(e.originator_id),
-    )
+    _set_supporter(tx, e, email="", name="", name_key="")
 
 
 @handlers.on(TaxReceipt, "Issued")
 def _receipt_issued(tx: ViewTx, e: Any) -> None:
     sid = e.donor.supporter_id
-    tx.run(
-        "INSERT INTO {receipts} (receipt_id, supporter_id) VALUES (:id, :sid)",
-        id=str(e.originator_id),
-        sid=sid,
-    )
+    tx.insert("receipts", receipt_id=str(e.originator_id), supporter_id=sid)
     tx.run(
         "UPDATE {supporters} SET receipts_issued = receipts_issued + 1 WHERE supporter_id = :sid",
         sid=sid,

@@ -13,14 +13,13 @@ left with nothing in it is deleted, so reports never show empty rows.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
 from typing import Any, Literal
 
 from patronage.domain.gift import Gift
 from patronage.domain.membership import MembershipStatus
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import DayRange, Index, Row, ViewSchema, ViewStore, ViewTx
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
 
@@ -141,30 +140,15 @@ ACTIVE_STATUSES = (
 
 
 @dataclass(frozen=True)
-class Filters:
-    since: date | None = None
-    until: date | None = None  # inclusive
+class Filters(DayRange):
     currency: str | None = None
     campaign: str | None = None
     article_id: str | None = None
 
     def where(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = ["1 = 1"], {}
-        if self.since:
-            clauses.append("day >= :since")
-            params["since"] = self.since.isoformat()
-        if self.until:
-            clauses.append("day <= :until")
-            params["until"] = self.until.isoformat()
-        for column, value in (
-            ("currency", self.currency),
-            ("campaign", self.campaign),
-            ("article_id", self.article_id),
-        ):
-            if value is not None:
-                clauses.append(f"{column} = :{column}")
-                params[column] = value
-        return " AND ".join(clauses), params
+        where = self.days_of("day")
+        where.equal(currency=self.currency, campaign=self.campaign, article_id=self.article_id)
+        return where.sql, where.params
 
 
 @dataclass(frozen=True)
