@@ -68,7 +68,7 @@ from patronage.projections.store import StoreOpener, ViewSchema, ViewStore
 from patronage.projections.worker import run_until_signalled
 from patronage.receipts.mail import SmtpConfig, SmtpMailer
 from patronage.receipts.pdf import Branding
-from patronage.storage import fail_fast_env
+from patronage.storage import fail_fast_env, sqlite_env
 
 log = structlog.get_logger(__name__)
 
@@ -91,7 +91,7 @@ def eventsourcing_env(settings: Settings) -> dict[str, str]:
     if settings.database_url is None:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         return tables | {
-            "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+            **sqlite_env(),
             "SQLITE_DBNAME": str(settings.data_dir / "ledger.sqlite3"),
             "SQLITE_LOCK_TIMEOUT": str(settings.database_lock_timeout_seconds),
             **personal_data_env(settings),

@@ -1,24 +1,38 @@
-"""PostgreSQL recorders that fail fast while the database is down.
+"""The Ledger's recorders: the library's, with two changes.
 
-The library retries each recorder call ten times, each waiting up to the pool's timeout for
-a connection: one call could hold a thread for close to a minute in an outage, and a
-burst of webhooks filled the thread pool. Here each call is tried twice, so a request
-answers 503 within two pool timeouts and Stripe delivers again later.
+- On PostgreSQL they fail fast while the database is down. The library retries each
+  recorder call ten times, each waiting up to the pool's timeout for a connection: one call
+  could hold a thread for close to a minute in an outage, and a burst of webhooks filled
+  the thread pool. Here each call is tried twice, so a request answers 503 within two pool
+  timeouts and Stripe delivers again later.
+- On both stores, `insert_events(..., data_keys={subject: stored key})` also inserts the
+  data keys of the subjects those events create (application/keys.py) in the same
+  transaction, through the library's hooks for that (`_insert_events` on SQLite and
+  `_insert_stored_events` on PostgreSQL, where its process recorders insert tracking
+  records): one commit for a webhook's effect and keys.
+  A subject that has a key already makes the whole insert fail with IntegrityError.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from eventsourcing.persistence import InterfaceError, OperationalError
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
     PostgresFactory,
     PostgresTrackingRecorder,
 )
+from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLiteFactory
 from eventsourcing.utils import get_topic, retry
+from psycopg import Cursor
+from psycopg.rows import DictRow
+from psycopg.sql import SQL, Identifier
+
+# Subject -> data key (application/keys.py), beside the events in the same database.
+DATA_KEYS_TABLE = "patronage_data_keys"
 
 ATTEMPTS = 2
 RETRY_WAIT_SECONDS = 0.2
@@ -38,10 +52,31 @@ class FailFastAggregateRecorder(PostgresAggregateRecorder):
 
 
 class FailFastApplicationRecorder(PostgresApplicationRecorder):
+    stores_data_keys = True
     insert_events = _again(PostgresApplicationRecorder.insert_events)
     select_events = _again(PostgresApplicationRecorder.select_events)
     select_notifications = _again(PostgresApplicationRecorder.select_notifications)
     max_notification_id = _again(PostgresApplicationRecorder.max_notification_id)
+
+    def _insert_stored_events(
+        self,
+        curs: Cursor[DictRow],
+        stored_events: Sequence[StoredEvent],
+        *,
+        data_keys: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # After the events, where the library syncs its pipeline: a key that exists already
+        # fails the insert with IntegrityError there (in `_insert_events`, before it, the
+        # pipeline would abort with an OperationalError).
+        super()._insert_stored_events(curs, stored_events, **kwargs)
+        if data_keys:
+            insert = SQL("INSERT INTO {}.{} (subject, key) VALUES (%s, %s)").format(
+                Identifier(self.datastore.schema), Identifier(DATA_KEYS_TABLE)
+            )
+            # Its own cursor: the library reads the events' notification ids from `curs`.
+            with curs.connection.cursor() as keys_cursor:
+                keys_cursor.executemany(insert, list(data_keys.items()))
 
 
 class FailFastTrackingRecorder(PostgresTrackingRecorder):
@@ -56,6 +91,35 @@ class FailFastFactory(PostgresFactory):
     tracking_recorder_class = FailFastTrackingRecorder
 
 
+class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
+    stores_data_keys = True
+
+    def _insert_events(
+        self,
+        c: SQLiteCursor,
+        stored_events: Sequence[StoredEvent],
+        *,
+        data_keys: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        if data_keys:
+            c.executemany(
+                f"INSERT INTO {DATA_KEYS_TABLE} (subject, key) VALUES (?, ?)",  # noqa: S608 - a constant
+                list(data_keys.items()),
+            )
+        return super()._insert_events(c, stored_events, **kwargs)
+
+
+class KeyedSQLiteFactory(SQLiteFactory):
+    application_recorder_class = KeyedSQLiteApplicationRecorder
+
+
 def fail_fast_env() -> dict[str, str]:
-    """The library setting that selects these recorders (the factory's class names them)."""
+    """The library setting that selects the PostgreSQL recorders (the factory's class
+    names them)."""
     return {"PERSISTENCE_MODULE": get_topic(FailFastFactory)}
+
+
+def sqlite_env() -> dict[str, str]:
+    """The library setting that selects the SQLite recorders."""
+    return {"PERSISTENCE_MODULE": get_topic(KeyedSQLiteFactory)}

@@ -21,6 +21,7 @@ from eventsourcing.persistence import IntegrityError
 
 from patronage.application.batching import CommitBatcher
 from patronage.application.ledger import Ledger
+from patronage.application.sealing import payload_subject
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
@@ -40,7 +41,7 @@ def an_inbox_event(event_id: str) -> InboxEvent:
         api_version="2026-10-28.endive",
         livemode=False,
         created=WHEN,
-        payload_json="{}",
+        payload_json=f'{{"id": "{event_id}"}}',  # sealed with a data key made for it
     )
 
 
@@ -154,6 +155,53 @@ def test_a_write_the_store_refuses_fails_only_its_unit(
     assert outcomes[1] is not None
     assert stored(ledger, "evt_refused") is None
     assert stored(ledger, "evt_fine_1") is not None and stored(ledger, "evt_fine_2") is not None
+
+
+def test_a_units_data_keys_commit_with_its_events_or_not_at_all(
+    patronage: Patronage, settings: Settings
+) -> None:
+    """The keys that seal a new event's personal fields are inserted in the batch's own
+    transaction: a unit that fails leaves no key behind, the others' payloads open."""
+    ledger = patronage.ledger
+    refused = an_inbox_event("evt_keyless")
+    batcher = CommitBatcher(ledger, max_batch=2, max_wait=NO_TIMEOUT)
+    units = [an_inbox_event("evt_keyed").collect_events(), refused.collect_events()]
+    with writes_refused(settings, refused.id, from_version=1):
+        outcomes = commit_together(batcher, units)
+    batcher.close()
+    assert outcomes[0] is None and outcomes[1] is not None
+    assert not ledger.keys.any_stored([payload_subject(refused.id)])
+    keyed = stored(ledger, "evt_keyed")
+    assert keyed is not None and keyed.payload == {"id": "evt_keyed"}
+
+
+@contextmanager
+def _opened_elsewhere(settings: Settings) -> Iterator[Patronage]:
+    other = bootstrap(settings)  # another process: none of this one's cached keys
+    try:
+        yield other
+    finally:
+        other.close()
+
+
+def test_a_key_stored_before_its_events_seals_them(
+    patronage: Patronage, settings: Settings
+) -> None:
+    """A key another process's failed save made outside any events' transaction: the
+    batch's own new key collides with it, and the unit is sealed again with the stored one."""
+    ledger = patronage.ledger
+    late = an_inbox_event("evt_late")
+    with _opened_elsewhere(settings) as other:
+        stored_key = other.ledger.keys.get_or_create(payload_subject(late.id))
+    batcher = CommitBatcher(ledger, max_batch=2, max_wait=NO_TIMEOUT)
+    units = [late.collect_events(), an_inbox_event("evt_punctual").collect_events()]
+    outcomes = commit_together(batcher, units)
+    batcher.close()
+    assert outcomes == [None, None]
+    with _opened_elsewhere(settings) as fresh:
+        found = stored(fresh.ledger, "evt_late")
+        assert found is not None and found.payload == {"id": "evt_late"}
+        assert fresh.ledger.keys.get(payload_subject(late.id)) == stored_key
 
 
 def _payment_event(n: int) -> dict[str, Any]:

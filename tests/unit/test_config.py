@@ -11,7 +11,7 @@ from patronage.config import SettingsError, load_settings
 def test_defaults_are_the_embedded_sqlite_store(tmp_path: Path) -> None:
     settings = load_settings(_env_file=None, data_dir=tmp_path / "d")
     env = eventsourcing_env(settings)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.sqlite"
+    assert env["PERSISTENCE_MODULE"] == "patronage.storage:KeyedSQLiteFactory"
     assert env["SQLITE_DBNAME"] == str(tmp_path / "d" / "ledger.sqlite3")
     assert (tmp_path / "d").is_dir()
 

@@ -1,7 +1,8 @@
-"""The eventsourcing internals projections/recorders.py relies on, checked by name and
-signature: an upgrade of the library that moves any of them fails here, loudly, before a
-view silently stops tracking its position. Re-read recorders.py against the new version,
-then update these checks."""
+"""The eventsourcing internals projections/recorders.py and storage.py rely on, checked by
+name and signature: an upgrade of the library that moves any of them fails here, loudly,
+before a view silently stops tracking its position or a webhook's data keys stop being
+saved with its events. Re-read those modules against the new version, then update these
+checks."""
 
 from __future__ import annotations
 
@@ -12,9 +13,18 @@ from typing import Any
 
 import pytest
 from eventsourcing.persistence import IntegrityError, Tracking
-from eventsourcing.postgres import PostgresRecorder, PostgresTrackingRecorder
+from eventsourcing.postgres import (
+    PostgresApplicationRecorder,
+    PostgresRecorder,
+    PostgresTrackingRecorder,
+)
 from eventsourcing.projection import ProjectionRunner
-from eventsourcing.sqlite import SQLiteDatastore, SQLiteFactory, SQLiteTrackingRecorder
+from eventsourcing.sqlite import (
+    SQLiteApplicationRecorder,
+    SQLiteDatastore,
+    SQLiteFactory,
+    SQLiteTrackingRecorder,
+)
 
 from patronage.application.ledger import Ledger
 from patronage.projections.recorders import datastore_of, open_store, store_class
@@ -40,6 +50,16 @@ def test_the_library_is_the_version_these_checks_were_written_for() -> None:
 def test_private_tracking_methods_keep_their_signatures(recorder: Any, cursor: str) -> None:
     assert _parameters(recorder._insert_tracking) == ["self", cursor, "tracking"]
     assert _parameters(recorder._max_tracking_id) == ["self", "application_name", cursor]
+
+
+def test_insert_events_hands_its_keyword_arguments_to_the_hooks_storage_uses() -> None:
+    """storage.py inserts data keys in `_insert_stored_events` (PostgreSQL, inside the
+    pipeline's error handling) and `_insert_events` (SQLite), given as `data_keys=`."""
+    postgres = inspect.getsource(PostgresApplicationRecorder.insert_events)
+    assert "self._insert_stored_events(curs, stored_events, **kwargs)" in postgres
+    assert postgres.index("_insert_stored_events") < postgres.index("pipeline.sync()")
+    sqlite = inspect.getsource(SQLiteApplicationRecorder.insert_events)
+    assert "self._insert_events(c, stored_events, **kwargs)" in sqlite
 
 
 def test_sqlite_recorder_keeps_its_statements_in_attributes(tmp_path: Path) -> None:

@@ -29,7 +29,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StoredEvent,
+)
 
 from patronage.application import acting
 from patronage.application.ledger import Ledger, last_position
@@ -40,6 +45,7 @@ log = structlog.get_logger(__name__)
 @dataclass
 class _Waiting:
     stored: Sequence[StoredEvent]
+    data_keys: dict[str, bytes]  # of the subjects these events create
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
     position: int | None = None  # the notification id of its last event, once committed
@@ -67,13 +73,22 @@ class CommitBatcher:
         if acting.pending_record() is not None or self.max_batch <= 1:
             # A staff action's audit record is saved with its own effect, in its thread.
             return last_position(self.ledger.save(*events))
-        waiting = _Waiting([self.ledger.mapper.to_stored_event(e) for e in events])
+        waiting = _Waiting(*self.ledger.sealing.to_stored_events_with_keys(events))
         self._ensure_committer()
         self._queue.put(waiting)
         waiting.done.wait()
-        if waiting.error is not None:
-            raise waiting.error
-        return waiting.position
+        if waiting.error is None:
+            self.ledger.keys.remember(waiting.data_keys)
+            return waiting.position
+        if (
+            isinstance(waiting.error, IntegrityError)
+            and waiting.data_keys
+            and self.ledger.keys.any_stored(waiting.data_keys)
+        ):
+            # A key made outside an events' transaction (an earlier save that failed after
+            # it): sealed again with the stored keys, saved alone.
+            return last_position(self.ledger.save(*events))
+        raise waiting.error
 
     def _ensure_committer(self) -> None:
         with self._start:
@@ -112,7 +127,10 @@ class CommitBatcher:
     def _save(self, batch: list[_Waiting]) -> None:
         if len(batch) > 1:
             try:
-                ids = self.ledger.recorder.insert_events([e for w in batch for e in w.stored])
+                ids = self.ledger.insert_with_keys(
+                    [e for w in batch for e in w.stored],
+                    {s: k for w in batch for s, k in w.data_keys.items()},
+                )
             except (OperationalError, InterfaceError) as unreachable:
                 # The database is down: saving each unit alone would only wait again, once
                 # per unit, while every sender holds on. Each command answers at once.
@@ -131,7 +149,7 @@ class CommitBatcher:
                 return
         for waiting in batch:  # one by one: each unit's own outcome
             try:
-                waiting.committed(self.ledger.recorder.insert_events(waiting.stored))
+                waiting.committed(self.ledger.insert_with_keys(waiting.stored, waiting.data_keys))
             except BaseException as error:  # handed to the waiting command, never lost
                 waiting.error = error
                 waiting.done.set()

@@ -14,7 +14,7 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from typing import Any
 
@@ -23,7 +23,8 @@ from eventsourcing.popo import POPORecorder
 from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 
-TABLE = "patronage_data_keys"
+from patronage.storage import DATA_KEYS_TABLE as TABLE
+
 KEY_BYTES = 32
 # Another process may hold a key it read before an erasure for this long.
 CACHE_SECONDS = 30.0
@@ -70,6 +71,34 @@ class KeyStore(ABC):
             with self._lock:
                 self._cache.update((subject, (key, now)) for subject, key in keys.items())
 
+    def cached(self, subject: str) -> bytes | None:
+        """The subject's key if this process holds it, without asking the database."""
+        with self._lock:
+            cached = self._cache.get(subject)
+        return cached[0] if cached is not None else None
+
+    @staticmethod
+    def fresh() -> bytes:
+        return os.urandom(KEY_BYTES)
+
+    def stored_form(self, key: bytes) -> str:
+        """How `key` is kept in the table (wrapped with the cipher, when there is one)."""
+        return self._wrap(key)
+
+    def remember(self, keys: Mapping[str, bytes]) -> None:
+        """Keys that were just stored with their subjects' events."""
+        now = time.monotonic()
+        with self._lock:
+            self._cache.update((subject, (key, now)) for subject, key in keys.items())
+
+    def any_stored(self, subjects: Iterable[str]) -> bool:
+        return bool(self._select_many(list(subjects)))
+
+    def store_all(self, keys: Mapping[str, bytes]) -> None:
+        """For a store whose events' transaction cannot hold them (the in-memory one)."""
+        for subject, key in keys.items():
+            self._insert_or_select(subject, self._wrap(key))
+
     def get_or_create(self, subject: str, *, new: bool = False) -> bytes:
         """The subject's key, made now if it has none. `new`: the subject is most likely
         new (its aggregate is being created), so do not look for it first."""
@@ -77,7 +106,7 @@ class KeyStore(ABC):
         if key is not None:
             return key
         # The one stored comes back: a concurrent creator may have won.
-        key = self._unwrap(self._insert_or_select(subject, self._wrap(os.urandom(KEY_BYTES))))
+        key = self._unwrap(self._insert_or_select(subject, self._wrap(self.fresh())))
         with self._lock:
             self._cache[subject] = (key, time.monotonic())
         return key

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -23,6 +23,7 @@ from eventsourcing.persistence import (
     Mapper,
     Notification,
     Recording,
+    StoredEvent,
 )
 from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.utils import Environment, EnvType, strtobool
@@ -159,6 +160,19 @@ class Ledger(Application[UUID]):
             if not isinstance(aggregate, aggregate_type):
                 raise TypeError(f"{aggregate_id} is a {type(aggregate).__name__}")
         return found
+
+    def insert_with_keys(
+        self, stored: Sequence[StoredEvent], data_keys: Mapping[str, bytes]
+    ) -> Sequence[int] | None:
+        """Insert sealed events (SealingMapper.to_stored_events_with_keys) and the keys they
+        were sealed with, in one transaction where the store allows it."""
+        if not data_keys:
+            return self.recorder.insert_events(stored)
+        rows = {subject: self.keys.stored_form(key) for subject, key in data_keys.items()}
+        if getattr(self.recorder, "stores_data_keys", False):
+            return self.recorder.insert_events(stored, data_keys=rows)
+        self.keys.store_all(data_keys)  # the in-memory store: nothing to fail in between
+        return self.recorder.insert_events(stored)
 
     def head(self) -> int:
         """The notification id of the newest event, 0 for an empty ledger."""

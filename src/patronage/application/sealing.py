@@ -112,12 +112,35 @@ class SealingMapper(Mapper[UUID]):
     keys: KeyStore  # set by the Ledger once its recorder (and so its database) exists
 
     def to_stored_event(self, domain_event: DomainEventProtocol[UUID]) -> StoredEvent:
+        return self._sealed(domain_event, self.keys.get_or_create)
+
+    def to_stored_events_with_keys(
+        self, domain_events: Sequence[DomainEventProtocol[UUID]]
+    ) -> tuple[list[StoredEvent], dict[str, bytes]]:
+        """The events sealed as `to_stored_event` does, except that the keys of the subjects
+        they create are made here and returned, not stored: the caller stores them in the
+        events' own transaction (Ledger.insert_with_keys), one commit for both."""
+        made: dict[str, bytes] = {}
+
+        def key_for(subject: str, *, new: bool) -> bytes:
+            if subject in made:
+                return made[subject]
+            if new and (known := self.keys.cached(subject)) is None:
+                made[subject] = known = self.keys.fresh()
+                return known
+            return self.keys.get_or_create(subject, new=new)
+
+        return [self._sealed(e, key_for) for e in domain_events], made
+
+    def _sealed(
+        self, domain_event: DomainEventProtocol[UUID], key_for: Callable[..., bytes]
+    ) -> StoredEvent:
         rule = SEALED.get(get_topic(type(domain_event)))
         if rule is None:
             return super().to_stored_event(domain_event)
         state = dict(vars(domain_event))
         subject = rule.subject(state)
-        cipher = _cipher_for(self.keys.get_or_create(subject, new=rule.first_of_subject))
+        cipher = _cipher_for(key_for(subject, new=rule.first_of_subject))
         for name in rule.fields:
             plain = self.transcoder.encode({"v": state[name]})
             state[name] = PREFIX + subject + ":" + base64.b64encode(cipher.encrypt(plain)).decode()
