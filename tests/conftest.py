@@ -15,6 +15,11 @@ from tests.support.stores import STORES, store_settings
 # of a PostgreSQL test's time. Commits stay atomic, ordered and visible as before; only a
 # power cut could lose the last ones, and no test cuts the power.
 os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
+# Staff passwords hashed at argon2's lowest cost here and in the processes tests start: no
+# test checks the cost, and at the production cost hashing was a fifth of the suite's CPU.
+# tests/unit/test_staff_password_cost.py checks the production defaults.
+os.environ.setdefault("PATRONAGE_STAFF_PASSWORD_HASH_TIME_COST", "1")
+os.environ.setdefault("PATRONAGE_STAFF_PASSWORD_HASH_MEMORY_KIB", "64")
 
 
 @pytest.fixture(params=STORES)

@@ -17,6 +17,7 @@ from urllib.parse import unquote, urlsplit
 import psycopg
 import stripe
 import structlog
+from argon2 import PasswordHasher
 
 from patronage.application.allocation import BanditScores
 from patronage.application.ask_memory import AskMemory
@@ -507,7 +508,13 @@ def bootstrap(settings: Settings) -> Patronage:
         reviews=GiftReviews(ledger, checkout.gateway),
         views=views,
         campaign_results=results,
-        staff=StaffAccounts(ledger),
+        staff=StaffAccounts(
+            ledger,
+            hasher=PasswordHasher(
+                time_cost=settings.staff_password_hash_time_cost,
+                memory_cost=settings.staff_password_hash_memory_kib,
+            ),
+        ),
         api_tokens=ApiTokens(ledger),
         audit=Audit(ledger),
         outbox=outbox,

@@ -217,6 +217,11 @@ class Settings(BaseSettings):
     # one API process.
     console_secret: SecretStr = SecretStr("")
     console_session_hours: float = Field(default=8.0, gt=0, le=24 * 7)
+    # Staff passwords' argon2id cost: the defaults are argon2-cffi's (RFC 9106's low-memory
+    # profile). The test suite lowers them: hashing is not what its tests check, and it
+    # was a fifth of the suite's CPU.
+    staff_password_hash_time_cost: int = Field(default=3, ge=1, le=20)
+    staff_password_hash_memory_kib: int = Field(default=65_536, ge=64, le=4_194_304)
     # The webhook inbox: how often parked events are tried again, and after how long a parked
     # event is shown to staff as stuck.
     parked_sweep_seconds: float = Field(default=300.0, ge=0.0, le=86_400.0)

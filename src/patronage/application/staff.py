@@ -67,10 +67,15 @@ def _added(ledger: Ledger, topic: str) -> Iterator[UUID]:
 
 
 class StaffAccounts:
-    def __init__(self, ledger: Ledger, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        ledger: Ledger,
+        clock: Clock = utc_now,
+        hasher: PasswordHasher | None = None,
+    ) -> None:
         self.ledger = ledger
         self.clock = clock
-        self.hasher = PasswordHasher()
+        self.hasher = hasher or PasswordHasher()
 
     @cached_property
     def _decoy(self) -> str:
