@@ -66,11 +66,14 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
         data_keys: Mapping[str, str] | None = None,
         **kwargs: Any,
     ) -> None:
-        # After the events, where the library syncs its pipeline: a key that exists already
-        # fails the insert with IntegrityError there (in `_insert_events`, before it, the
-        # pipeline would abort with an OperationalError).
         super()._insert_stored_events(curs, stored_events, **kwargs)
         if data_keys:
+            # The events' own failure (a duplicate, a conflict) is raised here as itself:
+            # queued behind it, the keys' statement would fail as "pipeline aborted", an
+            # OperationalError, which reads as the database being down. A key that exists
+            # already fails at the library's own sync, after this, as IntegrityError.
+            with curs.connection.pipeline() as pipeline:
+                pipeline.sync()
             insert = SQL("INSERT INTO {}.{} (subject, key) VALUES (%s, %s)").format(
                 Identifier(self.datastore.schema), Identifier(DATA_KEYS_TABLE)
             )
