@@ -14,5 +14,6 @@ echo "==> import contracts (lint-imports)"
 echo "==> mypy --strict"
 .venv/bin/mypy src
 echo "==> pytest"
-# Two workers: the suite is mostly waiting on servers and databases.
-.venv/bin/pytest -n "${PATRONAGE_TEST_WORKERS:-2}" "$@"
+# Four workers on two cores: much of the suite waits on servers, browsers and databases
+# (an outage test waits out two outages); worksteal keeps the long tests from ending last.
+.venv/bin/pytest -n "${PATRONAGE_TEST_WORKERS:-4}" --dist worksteal "$@"
