@@ -5,6 +5,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings, load_settings
@@ -20,6 +21,13 @@ os.environ.setdefault("PGOPTIONS", "-c synchronous_commit=off")
 # tests/unit/test_staff_password_cost.py checks the production defaults.
 os.environ.setdefault("PATRONAGE_STAFF_PASSWORD_HASH_TIME_COST", "1")
 os.environ.setdefault("PATRONAGE_STAFF_PASSWORD_HASH_MEMORY_KIB", "64")
+
+# Under CI the property tests draw the same examples every run, so a landing never turns on a
+# new random draw; run locally, they keep exploring (and a failure they find is kept in
+# .hypothesis/ and replayed first).
+hypothesis_settings.register_profile("ci", derandomize=True)
+if os.environ.get("CI") == "true":
+    hypothesis_settings.load_profile("ci")
 
 
 @pytest.fixture(params=STORES)
