@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 from patronage.domain.gift import Gift
 from patronage.domain.inbox import InboxEvent, InboxStatus
 from patronage.domain.membership import Membership
+from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
 from tests.support.fake_stripe import FakeStripe, FakeStripeState, fake_stripe_server
@@ -437,6 +438,28 @@ def test_a_renewal_failure_delivered_first_finds_its_own_customers_supporter(
     ]
     assert expected["gifts"]["pi_in_20_0"]["supporter_id"] == "supporter2@example.org"
     assert expected["memberships"]["sub_20"]["supporter_id"] == "supporter2@example.org"
+
+
+def test_a_refund_parked_again_for_a_reversal_is_applied_when_the_reversal_follows() -> None:
+    """A falsifying example, written out: three refund events wait for their gift; when it
+    comes, the pending 2-cent refund no longer fits beside the 99-cent one and waits for the
+    other refund's failure, which the very next released event reports."""
+    line = Timeline(now=se.T0)
+    email = "supporter0@example.org"
+    gift = line.add(
+        "checkout.session.completed",
+        se.checkout_session("cs_0", 100, email, se.our_metadata(email), payment_intent="pi_0"),
+    )
+    pending = line.add("refund.created", se.refund("re_0_0", "pi_0", 2, status="pending"))
+    failed = line.add("refund.updated", se.refund("re_0_0", "pi_0", 2, status="failed"))
+    kept = line.add("refund.created", se.refund("re_0_2", "pi_0", 99))
+    with in_memory() as in_order, in_memory() as any_order:
+        deliver_all(in_order, line.events)
+        deliver_all(any_order, [kept, pending, failed, gift])
+        expected = by_email(ledger_state(in_order))
+        assert by_email(ledger_state(any_order)) == expected
+        assert any_order.inbox.waiting() == [] == in_order.inbox.waiting()
+    assert expected["gifts"]["pi_0"]["net"] == Money(1, "USD")
 
 
 # Email changes (issue 9, defect 6) ---------------------------------------------------------

@@ -428,7 +428,11 @@ class Inbox:
             if current in done:
                 continue
             done.add(current)
-            _, more = self._process_one(current, False)
+            released, more = self._process_one(current, False)
+            if released.status == InboxStatus.PARKED:
+                # Parked anew under another key (a refund waiting for another's failure):
+                # an event later in this same round may provide it.
+                done.discard(current)
             pending.extend(self._parked_under(more))
 
     def _parked_under(self, keys: list[str]) -> list[str]:
