@@ -99,6 +99,21 @@ def _act(
         return _found(call)
 
 
+def _for_reason(
+    patronage: Patronage,
+    staff: str,
+    action: str,
+    number: str,
+    reason: str,
+    change: Callable[[str, str, str], Issued],
+) -> ReceiptActionOut:
+    """A change to receipt `number` for a reason staff give (kept in the audit record too)."""
+    changed = _act(
+        patronage, staff, action, number, lambda: change(number, reason, staff), {"reason": reason}
+    )
+    return _answer(patronage, changed)
+
+
 @router.post("/single", status_code=status.HTTP_201_CREATED)
 def issue_single(body: IssueSingleIn, staff: StaffDep, patronage: PatronageDep) -> ReceiptActionOut:
     """Issue a receipt for one gift, numbered next in its tax year's single series."""
@@ -217,11 +232,9 @@ def void_receipt(
 ) -> ReceiptActionOut:
     """Void a receipt: it stays in the register, is never emailed again, and its gifts may
     be receipted again."""
-    voided = _act(
-        patronage, staff, "receipt.voided", number,
-        lambda: patronage.receipting.void(number, body.reason, staff), {"reason": body.reason},
-    )  # fmt: skip
-    return _answer(patronage, voided)
+    return _for_reason(
+        patronage, staff, "receipt.voided", number, body.reason, patronage.receipting.void
+    )
 
 
 @router.post("/{number}/replace", status_code=status.HTTP_201_CREATED)
@@ -231,11 +244,9 @@ def replace_receipt(
     """Void a receipt and issue its corrected replacement (what its gifts hold now, after
     refunds and lost disputes), which names the original's number. With nothing left to
     receipt the original is only voided, and the answer is the voided original."""
-    issued = _act(
-        patronage, staff, "receipt.replaced", number,
-        lambda: patronage.receipting.replace(number, body.reason, staff), {"reason": body.reason},
-    )  # fmt: skip
-    return _answer(patronage, issued)
+    return _for_reason(
+        patronage, staff, "receipt.replaced", number, body.reason, patronage.receipting.replace
+    )
 
 
 @router.post("/{number}/resend", status_code=status.HTTP_202_ACCEPTED)
