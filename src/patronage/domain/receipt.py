@@ -69,12 +69,8 @@ class DonorDetails(_DictValue):
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> DonorDetails:
         # as_dict nests the address as a dict of its own: rebuild it rather than pass it on.
-        return cls(
-            supporter_id=data["supporter_id"],
-            name=data["name"],
-            email=data["email"],
-            address=PostalAddress.from_dict(data["address"]),
-        )
+        address = PostalAddress.from_dict(data["address"])
+        return cls(data["supporter_id"], data["name"], data["email"], address)
 
 
 @dataclass(frozen=True, slots=True)
