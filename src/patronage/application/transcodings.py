@@ -12,17 +12,6 @@ from patronage.domain.receipt import DonorDetails, OrganisationDetails, Receipte
 from patronage.domain.values import Attribution, BillingPeriod, PostalAddress, Tribute
 
 
-class MoneyAsDict(Transcoding):
-    type = Money
-    name = "money"
-
-    def encode(self, obj: Money) -> dict[str, Any]:
-        return obj.as_dict()
-
-    def decode(self, data: dict[str, Any]) -> Money:
-        return Money.from_dict(data)
-
-
 class DateAsISO(Transcoding):
     type = date
     name = "date_iso"
@@ -35,7 +24,7 @@ class DateAsISO(Transcoding):
 
 
 def _dict_value_transcoding(value_type: Any, type_name: str) -> Transcoding:
-    """A transcoding for a frozen dataclass with as_dict()/from_dict()."""
+    """A transcoding for a value type with as_dict() and a from_dict() that undoes it."""
 
     class DictValueTranscoding(Transcoding):
         type = value_type
@@ -51,29 +40,11 @@ def _dict_value_transcoding(value_type: Any, type_name: str) -> Transcoding:
     return DictValueTranscoding()
 
 
-class DonorDetailsAsDict(Transcoding):
-    """Donor details nest an address, which the generic dict transcoding would flatten."""
-
-    type = DonorDetails
-    name = "donor_details"
-
-    def encode(self, obj: DonorDetails) -> dict[str, Any]:
-        return obj.as_dict()
-
-    def decode(self, data: dict[str, Any]) -> DonorDetails:
-        return DonorDetails(
-            supporter_id=data["supporter_id"],
-            name=data["name"],
-            email=data["email"],
-            address=PostalAddress.from_dict(data["address"]),
-        )
-
-
 def register_patronage_transcodings(transcoder: JSONTranscoder) -> None:
-    transcoder.register(MoneyAsDict())
     transcoder.register(DateAsISO())
-    transcoder.register(DonorDetailsAsDict())
     for value_type, name in (
+        (Money, "money"),
+        (DonorDetails, "donor_details"),
         (Attribution, "attribution"),
         (BillingPeriod, "billing_period"),
         (PostalAddress, "postal_address"),

@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate, event
@@ -64,6 +65,12 @@ class DonorDetails(_DictValue):
     name: str
     email: str
     address: PostalAddress
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> DonorDetails:
+        # as_dict nests the address as a dict of its own: rebuild it rather than pass it on.
+        address = PostalAddress.from_dict(data["address"])
+        return cls(data["supporter_id"], data["name"], data["email"], address)
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,19 +21,7 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from patronage.domain.commands import (
-    GivingCommand,
-    LinkInvoicePayment,
-    RecordDispute,
-    RecordGift,
-    RecordMembershipFailure,
-    RecordMembershipPayment,
-    RecordRefund,
-    RecordUnattributedPayment,
-    ReportMembership,
-    SupporterDetails,
-    UpdateCustomer,
-)
+from patronage.domain import commands
 from patronage.domain.gift import DisputeStatus
 from patronage.domain.membership import ENDED, MembershipStatus
 from patronage.domain.money import Money, MoneyError
@@ -52,7 +40,7 @@ class Ignore:
     reason: str
 
 
-Translation = list[GivingCommand] | Ignore
+Translation = list[commands.GivingCommand] | Ignore
 
 
 class UntranslatableEventError(ValueError):
@@ -141,7 +129,7 @@ def _email(value: object) -> str:
     return text if "@" in text else ""
 
 
-def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
+def _supporter(obj: Json, metadata: Json) -> commands.SupporterDetails:
     """Our supporter id from the metadata, with the payer's email, name and address as
     the payload tells them (the email is the fallback key when the id is unknown). The name
     and email given to our checkout come with the metadata: this confirmed payment is when
@@ -155,7 +143,7 @@ def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
         _dict(obj.get("latest_charge")).get("billing_details")
         or (charges[0].get("billing_details") if charges else None)
     )
-    return SupporterDetails(
+    return commands.SupporterDetails(
         email=_first(
             _email(obj.get("receipt_email")),
             _email(obj.get("customer_email")),
@@ -185,8 +173,10 @@ def _supporter(obj: Json, metadata: Json) -> SupporterDetails:
     )
 
 
-def _gift(payment_id: str, obj: Json, metadata: Json, amount: Money, at: datetime) -> RecordGift:
-    return RecordGift(
+def _gift(
+    payment_id: str, obj: Json, metadata: Json, amount: Money, at: datetime
+) -> commands.RecordGift:
+    return commands.RecordGift(
         payment_id=payment_id,
         supporter=_supporter(obj, metadata),
         amount=amount,
@@ -262,7 +252,7 @@ def _payment_intent_succeeded(event: Json, intent: Json, at: datetime) -> Transl
         )
     # Not made by our checkout (a Payment Link, the Dashboard, another form).
     return [
-        RecordUnattributedPayment(
+        commands.RecordUnattributedPayment(
             payment_id=payment_id,
             supporter=_supporter(intent, metadata),
             amount=amount,
@@ -323,7 +313,7 @@ def _invoice_payment_intent(invoice: Json) -> str:
     return _first(_id(invoice.get("payment_intent")), *payments)
 
 
-def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
+def _invoice_report(invoice: Json, at: datetime) -> commands.ReportMembership | Ignore:
     invoice_id = _required_id(invoice, "invoice")
     subscription_id = _invoice_subscription(invoice)
     if not subscription_id:
@@ -349,12 +339,12 @@ def _invoice_report(invoice: Json, at: datetime) -> ReportMembership | Ignore:
 
 def _membership_report(
     subscription_id: str, source: Json, metadata: Json, amount: Money, at: datetime
-) -> ReportMembership:
+) -> commands.ReportMembership:
     """What every event about a membership tells: who pays and where their ask came from.
     A payment for it (an invoice, a Checkout Session) tells no more: nothing about the
     status, and an amount that only starts the membership. The subscription's own events
     add both, and its schedule (`_subscription_changed`)."""
-    return ReportMembership(
+    return commands.ReportMembership(
         subscription_id=subscription_id,
         supporter=_supporter(source, metadata),
         monthly_amount=amount,
@@ -375,7 +365,7 @@ def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
             return report
         # A one-off invoice (made in the Dashboard): money outside our checkout.
         return [
-            RecordUnattributedPayment(
+            commands.RecordUnattributedPayment(
                 payment_id=_invoice_payment_intent(invoice) or invoice_id,
                 supporter=_supporter(invoice, {}),
                 amount=_money(paid, invoice.get("currency"), "invoice amount paid"),
@@ -387,7 +377,7 @@ def _invoice_paid(event: Json, invoice: Json, at: datetime) -> Translation:
     if paid is None or paid <= 0:
         return [report]
     return [
-        RecordMembershipPayment(
+        commands.RecordMembershipPayment(
             membership=report,
             invoice_id=invoice_id,
             payment_id=_invoice_payment_intent(invoice) or invoice_id,
@@ -405,7 +395,7 @@ def _invoice_failed(event: Json, invoice: Json, at: datetime) -> Translation:
         return report
     needs_action = _str(event.get("type")) == "invoice.payment_action_required"
     return [
-        RecordMembershipFailure(
+        commands.RecordMembershipFailure(
             membership=report,
             invoice_id=_required_id(invoice, "invoice"),
             reason="the payment needs the donor's authentication"
@@ -426,7 +416,7 @@ def _invoice_payment_paid(event: Json, invoice_payment: Json, at: datetime) -> T
     payment_id = _id(payment.get("payment_intent"))
     if not invoice_id or not payment_id:
         return Ignore(f"invoice payment {record_id} names no invoice or no PaymentIntent")
-    return [LinkInvoicePayment(invoice_id=invoice_id, payment_id=payment_id)]
+    return [commands.LinkInvoicePayment(invoice_id=invoice_id, payment_id=payment_id)]
 
 
 # Subscriptions -------------------------------------------------------------------------
@@ -552,8 +542,8 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
 _REFUND_REVERSED = ("failed", "canceled")
 
 
-def _refund(refund: Json, payment_id: str, at: datetime) -> RecordRefund:
-    return RecordRefund(
+def _refund(refund: Json, payment_id: str, at: datetime) -> commands.RecordRefund:
+    return commands.RecordRefund(
         payment_id=payment_id,
         refund_id=_required_id(refund, "refund"),
         amount=_money(refund.get("amount"), refund.get("currency"), "refund amount"),
@@ -620,7 +610,7 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
     if not payment_id:
         return Ignore(f"dispute {dispute_id} has no PaymentIntent: not one of our gifts")
     return [
-        RecordDispute(
+        commands.RecordDispute(
             payment_id=payment_id,
             dispute_id=dispute_id,
             amount=_money(dispute.get("amount"), dispute.get("currency"), "dispute amount"),
@@ -634,13 +624,13 @@ def _dispute_changed(event: Json, dispute: Json, at: datetime) -> Translation:
 # Customers -----------------------------------------------------------------------------
 
 
-def customer_details(customer: Json) -> SupporterDetails:
+def customer_details(customer: Json) -> commands.SupporterDetails:
     """Who a Stripe Customer object is (from an event, or retrieved from Stripe)."""
     metadata = _dict(customer.get("metadata"))
     # A customer our checkout made carries the donor's details in its metadata too (a
     # Stripe server may keep only the email on the object itself).
     donor_email, donor_name = meta.read_donor(metadata)
-    return SupporterDetails(
+    return commands.SupporterDetails(
         email=_first(_email(customer.get("email")), _email(donor_email)),
         name=_first(_str(customer.get("name")), donor_name).strip(),
         address=_address(customer.get("address")),
@@ -652,7 +642,7 @@ def customer_details(customer: Json) -> SupporterDetails:
 def _customer_updated(event: Json, customer: Json, at: datetime) -> Translation:
     previous = _dict(_dict(event.get("data")).get("previous_attributes"))
     return [
-        UpdateCustomer(
+        commands.UpdateCustomer(
             details=customer_details(customer),
             previous_email=_email(previous.get("email")),
             as_of=at,

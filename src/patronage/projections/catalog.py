@@ -41,25 +41,13 @@ class Views:
         self.stores: dict[str, ViewStore] = {
             name: open_store(p.schema) for name, p in PROJECTIONS.items()
         }
+        self.supporters = self.stores[SupportersProjection.name]
+        self.totals = self.stores[TotalsProjection.name]
+        self.register = self.stores[RegisterProjection.name]
+        self.ticker = self.stores[TickerProjection.name]
         # The asks' view counts: kept beside the views, fed by the service, not by events.
         self.impressions = impressions.ImpressionTable(open_store(impressions.SCHEMA))
         self.faults = FaultLog(open_store(FAULTS))
-
-    @property
-    def supporters(self) -> ViewStore:
-        return self.stores[SupportersProjection.name]
-
-    @property
-    def totals(self) -> ViewStore:
-        return self.stores[TotalsProjection.name]
-
-    @property
-    def register(self) -> ViewStore:
-        return self.stores[RegisterProjection.name]
-
-    @property
-    def ticker(self) -> ViewStore:
-        return self.stores[TickerProjection.name]
 
     def raised(self, campaign: str) -> Raised:
         """Money raised and supporters of a campaign code, for its ticker."""

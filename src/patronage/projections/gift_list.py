@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from patronage.projections.store import DayRange, ViewStore, Where, from_row
+from patronage.projections.store import DayRange, Takings, ViewStore, Where, from_row
 
 GiftStatus = Literal["refunded", "disputed", "receipted", "unreceipted"]
 _STATUS: dict[str, str] = {
@@ -121,16 +121,9 @@ def iter_gifts(store: ViewStore, filters: GiftFilters) -> Iterator[GiftLine]:
 
 
 @dataclass(frozen=True)
-class GiftTotals:
+class GiftTotals(Takings):
     currency: str
     gifts: int
-    gross: int
-    refunded: int
-    lost: int
-
-    @property
-    def net(self) -> int:
-        return self.gross - self.refunded - self.lost
 
 
 def gift_totals(store: ViewStore, filters: GiftFilters) -> list[GiftTotals]:
@@ -145,7 +138,11 @@ def gift_totals(store: ViewStore, filters: GiftFilters) -> list[GiftTotals]:
         )
     return [
         GiftTotals(
-            r["currency"], int(r["gifts"]), int(r["gross"]), int(r["refunded"]), int(r["lost"])
+            currency=r["currency"],
+            gifts=int(r["gifts"]),
+            gross=int(r["gross"]),
+            refunded=int(r["refunded"]),
+            lost=int(r["lost"]),
         )
         for r in rows
     ]

@@ -93,6 +93,20 @@ class DayRange:
 
 
 @dataclass(frozen=True)
+class Takings:
+    """Money in minor units of one currency: taken, refunded, and lost to disputes.
+    Subclasses add what they count it by."""
+
+    gross: int
+    refunded: int
+    lost: int
+
+    @property
+    def net(self) -> int:
+        return self.gross - self.refunded - self.lost
+
+
+@dataclass(frozen=True)
 class Index:
     """A secondary index `<table>_<name>` on a view's table."""
 

@@ -20,7 +20,7 @@ from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts, gift_details
 from patronage.projections.base import Handlers, ViewProjection, iso, update_of
-from patronage.projections.store import Index, Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Index, Row, Takings, ViewSchema, ViewStore, ViewTx
 
 SCHEMA = ViewSchema(
     name="supporters",
@@ -279,15 +279,8 @@ _ORDER: dict[str, str] = {
 
 
 @dataclass(frozen=True)
-class MoneyTotals:
+class MoneyTotals(Takings):
     currency: str
-    gross: int
-    refunded: int
-    lost: int
-
-    @property
-    def net(self) -> int:
-        return self.gross - self.refunded - self.lost
 
 
 @dataclass(frozen=True)
@@ -320,7 +313,10 @@ def _money(rows: list[Row], year: int | None) -> list[MoneyTotals]:
             acc[0] += r["gross"]
             acc[1] += r["refunded"]
             acc[2] += r["lost"]
-    return [MoneyTotals(c, *v) for c, v in sorted(sums.items())]
+    return [
+        MoneyTotals(currency=c, gross=gross, refunded=refunded, lost=lost)
+        for c, (gross, refunded, lost) in sorted(sums.items())
+    ]
 
 
 def _rows(tx: ViewTx, rows: list[Row], year: int) -> list[SupporterRow]:

@@ -19,7 +19,15 @@ from patronage.domain.gift import Gift
 from patronage.domain.membership import MembershipStatus
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
-from patronage.projections.store import DayRange, Index, Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import (
+    DayRange,
+    Index,
+    Row,
+    Takings,
+    ViewSchema,
+    ViewStore,
+    ViewTx,
+)
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
 
@@ -152,18 +160,11 @@ class Filters(DayRange):
 
 
 @dataclass(frozen=True)
-class Amounts:
+class Amounts(Takings):
     gifts: int
-    gross: int
-    refunded: int
     disputed: int
-    lost: int
     one_time_gross: int
     monthly_gross: int
-
-    @property
-    def net(self) -> int:
-        return self.gross - self.refunded - self.lost
 
 
 @dataclass(frozen=True)
