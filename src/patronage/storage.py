@@ -74,12 +74,15 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
             # already fails at the library's own sync, after this, as IntegrityError.
             with curs.connection.pipeline() as pipeline:
                 pipeline.sync()
-            insert = SQL("INSERT INTO {}.{} (subject, key) VALUES (%s, %s)").format(
-                Identifier(self.datastore.schema), Identifier(DATA_KEYS_TABLE)
+            # One statement, so that a key that exists fails as a unique violation (rows of
+            # an executemany after a failed one fail as "pipeline aborted"), on its own
+            # cursor: the library reads the events' notification ids from `curs`.
+            rows = SQL(", ").join([SQL("(%s, %s)")] * len(data_keys))
+            insert = SQL("INSERT INTO {}.{} (subject, key) VALUES {}").format(
+                Identifier(self.datastore.schema), Identifier(DATA_KEYS_TABLE), rows
             )
-            # Its own cursor: the library reads the events' notification ids from `curs`.
             with curs.connection.cursor() as keys_cursor:
-                keys_cursor.executemany(insert, list(data_keys.items()))
+                keys_cursor.execute(insert, [value for row in data_keys.items() for value in row])
 
 
 class FailFastTrackingRecorder(PostgresTrackingRecorder):
