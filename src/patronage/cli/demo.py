@@ -18,6 +18,7 @@ from patronage.cli.demo_setup import (
     LOCALSTRIPE_KEY,
     demo_secrets,
     free_port,
+    hold_port,
     load_demo_campaign,
     load_last_year,
     localstripe,
@@ -66,6 +67,15 @@ def demo(
 ) -> None:
     """Run the demo: localstripe, SQLite, a sample campaign and article, on loopback only."""
     port = port or free_port()
+    try:
+        api_port = hold_port(port)
+    except OSError as error:
+        typer.secho(
+            f"port {port} is not free ({error.strerror}): pass another --port",
+            err=True,
+            fg=typer.colors.RED,
+        )
+        raise typer.Exit(2) from None
     exit_cleanly_on_sigterm()
     directory = data_dir.resolve()
     directory.mkdir(parents=True, exist_ok=True)
@@ -125,6 +135,8 @@ def demo(
                 f"  localstripe:          {stripe_url} (webhooks to {base}/webhooks/stripe)\n"
                 f"  data:                 {directory}\n"
             )
-            uvicorn.run(create_app(patronage), host="127.0.0.1", port=port, log_config=None)
+            app = create_app(patronage)
+            api_port.close()  # the other servers have their ports: uvicorn binds this one now
+            uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
         finally:
             patronage.close()

@@ -98,6 +98,18 @@ def free_port() -> int:
         return port
 
 
+def hold_port(port: int) -> socket.socket:
+    """A socket bound to the API's loopback port, held while localstripe and the mail catcher
+    take free ports of their own: unbound, the API's port could be handed to one of them."""
+    sock = socket.socket()
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
+    return sock
+
+
 def _localstripe_command(port: int, state: Path) -> list[str]:
     if importlib.util.find_spec("localstripe") is None:
         raise RuntimeError("localstripe is not installed: pip install 'patronage[demo]'")
