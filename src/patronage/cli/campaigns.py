@@ -9,7 +9,6 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from patronage.api.campaigns import NewCampaignIn
 from patronage.application.campaigns import UnknownCampaignError
 from patronage.bootstrap import Patronage
 from patronage.cli.common import patronage_or_exit
@@ -54,6 +53,10 @@ def create(
     file: Annotated[Path, typer.Option("--file", help="Campaign JSON (docs/asks.md)")],
 ) -> None:
     """Create a draft campaign with its variants from a JSON file."""
+    # The API's model reads the file as POST /campaigns would; importing it brings FastAPI,
+    # which no other command needs.
+    from patronage.api.campaigns import NewCampaignIn
+
     try:
         body = NewCampaignIn.model_validate_json(file.read_bytes())
         settings = body.to_settings()

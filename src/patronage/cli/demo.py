@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-import uvicorn
 
-from patronage.api.demo_mail import mail_directory
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.cli.common import json_lines
 from patronage.cli.demo_setup import (
@@ -24,7 +22,6 @@ from patronage.cli.demo_setup import (
     localstripe,
     register_webhook,
 )
-from patronage.cli.mail_catcher import mail_catcher
 from patronage.config import SettingsError, load_settings
 from patronage.domain.staff import Role
 from patronage.logs import configure_logging
@@ -66,6 +63,13 @@ def demo(
     ] = DEMO_DATA,
 ) -> None:
     """Run the demo: localstripe, SQLite, a sample campaign and article, on loopback only."""
+    # The web stack is imported by the commands that serve it only: the others start sooner.
+    import uvicorn
+
+    from patronage.api.app import create_app
+    from patronage.api.demo_mail import mail_directory
+    from patronage.cli.mail_catcher import mail_catcher
+
     port = port or free_port()
     try:
         api_port = hold_port(port)
@@ -114,8 +118,6 @@ def demo(
             load_demo_campaign(patronage.campaigns)
             staff_token = demo_staff(patronage, kept.staff_password)
             last_year = load_last_year(patronage.giving, settings.zone, datetime.now(UTC))
-            from patronage.api.app import create_app
-
             preview = f"{DEMO_CAMPAIGN}:article-count"
             typer.echo(
                 "\nPatronage demo (offline: SQLite + localstripe on loopback)\n"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-import uvicorn
 from eventsourcing.persistence import PersistenceError
 
 from patronage.bootstrap import set_up_tables
@@ -40,6 +39,9 @@ def serve(
     port: Annotated[int, typer.Option(help="TCP port")] = 8000,
 ) -> None:
     """Run the API on the configured store (SQLite in PATRONAGE_DATA_DIR by default)."""
+    # The web stack is imported by the commands that serve it only: the others start sooner.
+    import uvicorn
+
     from patronage.api.app import create_app
     from patronage.cli.demo import exit_cleanly_on_sigterm
 
