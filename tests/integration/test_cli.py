@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
+
+from tests.support.processes import inherited_env
 
 PATRONAGE = str(Path(sys.executable).parent / "patronage")
 
 
 def run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_")}
     return subprocess.run(
-        [PATRONAGE, *args], capture_output=True, text=True, env={**clean, **(env or {})}, timeout=60
+        [PATRONAGE, *args],
+        capture_output=True,
+        text=True,
+        env={**inherited_env(), **(env or {})},
+        timeout=60,
     )
 
 

@@ -28,6 +28,7 @@ from patronage.domain.inbox import InboxStatus, inbox_event_id_for
 from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
 from tests.support import stripe_events as se
+from tests.support.processes import inherited_env
 from tests.support.projections import catch_up_all
 from tests.support.raw_store import raw_text
 from tests.support.stores import store_settings
@@ -341,7 +342,7 @@ def test_erasure_by_email_from_the_command_line(patronage: Patronage, settings: 
     with TestClient(create_app(patronage)) as client:
         ada = give(client, "pi_1", ADA)
     env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_")},
+        **inherited_env(),
         "PATRONAGE_DATA_DIR": str(settings.data_dir),
         "PATRONAGE_CIPHER_KEY": CIPHER_KEY,
     }

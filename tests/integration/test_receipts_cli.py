@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -18,14 +17,14 @@ from patronage.bootstrap import Patronage
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.money import Money
 from patronage.domain.receipt import ReceiptStatus, TaxReceipt, receipt_id_for
+from tests.support.processes import inherited_env
 from tests.support.stores import cli_env
 
 PATRONAGE = str(Path(sys.executable).parent / "patronage")
 
 
 def run(patronage: Patronage, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_")}
-    env = {**clean, **cli_env(patronage.settings)}
+    env = {**inherited_env(), **cli_env(patronage.settings)}
     command = [PATRONAGE, "receipts", *args]
     return subprocess.run(command, capture_output=True, text=True, env=env, timeout=120, cwd=cwd)
 

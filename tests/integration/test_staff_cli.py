@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import getpass
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,12 +10,13 @@ from pathlib import Path
 from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
 from patronage.domain.staff import Role
+from tests.support.processes import inherited_env
 
 PATRONAGE = str(Path(sys.executable).parent / "patronage")
 
 
 def run(data_dir: Path, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_")}
+    env = inherited_env()
     env["PATRONAGE_DATA_DIR"] = str(data_dir)
     return subprocess.run(
         [PATRONAGE, "staff", *args], input=stdin, capture_output=True, text=True, env=env,

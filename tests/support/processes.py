@@ -11,10 +11,23 @@ from pathlib import Path
 
 from patronage.config import Settings
 
+# Set by tests/conftest.py for the whole suite, and kept for every process a test starts.
+SUITE_SETTINGS = frozenset(
+    {"PATRONAGE_STAFF_PASSWORD_HASH_TIME_COST", "PATRONAGE_STAFF_PASSWORD_HASH_MEMORY_KIB"}
+)
+
+
+def inherited_env() -> dict[str, str]:
+    """This environment for a child process, less the caller's PATRONAGE_* settings (the
+    child reads only what its test gives it), but with the suite's cheap password hashing."""
+    return {
+        k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_") or k in SUITE_SETTINGS
+    }
+
 
 def process_env(settings: Settings) -> dict[str, str]:
     """The environment that gives a child process the same store and staff key."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PATRONAGE_")}
+    env = inherited_env()
     env.update(
         PATRONAGE_DATA_DIR=str(settings.data_dir),
         PATRONAGE_STAFF_API_KEYS="staff-key-for-tests",
