@@ -6,6 +6,7 @@ The JSON shapes here are also what `patronage campaigns create --file` reads.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
@@ -13,6 +14,8 @@ from fastapi import APIRouter, Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
 from patronage.api.deps import AUTH_RESPONSES, AuditDep, EditorDep, PatronageDep
+from patronage.api.outputs import model_from
+from patronage.application.audit import Audit
 from patronage.application.campaigns import (
     Campaigns,
     CampaignSettings,
@@ -110,13 +113,10 @@ class CampaignOut(BaseModel):
 
     @classmethod
     def of(cls, spec: CampaignSpec) -> CampaignOut:
-        return cls(
-            code=spec.code,
-            name=spec.name,
-            priority=spec.priority,
+        return model_from(
+            cls,
+            spec,
             status=spec.status.value,
-            starts_at=spec.starts_at,
-            ends_at=spec.ends_at,
             goal=None if spec.goal is None else str(spec.goal),
             targeting=spec.targeting.as_dict(),
             variants=[v.as_dict() for v in spec.variants],
@@ -190,86 +190,84 @@ def show_campaign(code: str, _staff: EditorDep, campaigns: CampaignsDep) -> Camp
     return CampaignOut.of(_spec(campaigns, code))
 
 
-def change(
-    audit: AuditDep, staff: str, action: str, code: str, command: Callable[[], CampaignSpec]
-) -> CampaignOut:
-    """A change to a campaign, recorded in the audit trail as `action` by `staff`."""
-    with audit.action(staff, action, code):
-        return CampaignOut.of(run(command))
+@dataclass(frozen=True)
+class Editing:
+    """An editor changing campaigns, each change recorded in the audit trail."""
+
+    by: str
+    campaigns: Campaigns
+    audit: Audit
+
+    def change(self, action: str, code: str, command: Callable[[], CampaignSpec]) -> CampaignOut:
+        """A change to campaign `code`, recorded in the audit trail as `action`."""
+        with self.audit.action(self.by, action, code):
+            return CampaignOut.of(run(command))
+
+
+def editing(staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> Editing:
+    return Editing(staff, campaigns, audit)
+
+
+EditingDep = Annotated[Editing, Depends(editing)]
 
 
 @router.put("/{code}")
-def retarget_campaign(
-    code: str, body: CampaignIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
-) -> CampaignOut:
+def retarget_campaign(code: str, body: CampaignIn, edit: EditingDep) -> CampaignOut:
     if body.code != code:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="code cannot change")
-    return change(
-        audit, staff, "campaign.retargeted", code,
-        lambda: campaigns.retarget(body.to_settings(), by=staff),
+    return edit.change(
+        "campaign.retargeted", code,
+        lambda: edit.campaigns.retarget(body.to_settings(), by=edit.by),
     )  # fmt: skip
 
 
 @router.post("/{code}/variants", status_code=status.HTTP_201_CREATED)
-def add_variant(
-    code: str, body: VariantIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
-) -> CampaignOut:
-    return change(
-        audit, staff, "campaign.variant_added", code,
-        lambda: campaigns.add_variant(code, body.to_domain(), by=staff),
+def add_variant(code: str, body: VariantIn, edit: EditingDep) -> CampaignOut:
+    return edit.change(
+        "campaign.variant_added", code,
+        lambda: edit.campaigns.add_variant(code, body.to_domain(), by=edit.by),
     )  # fmt: skip
 
 
 @router.put("/{code}/variants/{name}")
-def edit_copy(
-    code: str,
-    name: str,
-    body: VariantIn,
-    staff: EditorDep,
-    campaigns: CampaignsDep,
-    audit: AuditDep,
-) -> CampaignOut:
+def edit_copy(code: str, name: str, body: VariantIn, edit: EditingDep) -> CampaignOut:
     if body.name != name:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, detail="name cannot change")
-    return change(
-        audit, staff, "campaign.copy_edited", code,
-        lambda: campaigns.edit_copy(code, body.to_domain(), by=staff),
+    return edit.change(
+        "campaign.copy_edited", code,
+        lambda: edit.campaigns.edit_copy(code, body.to_domain(), by=edit.by),
     )  # fmt: skip
 
 
 @router.delete("/{code}/variants/{name}")
-def retire_variant(
-    code: str, name: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
-) -> CampaignOut:
-    return change(
-        audit, staff, "campaign.variant_retired", code,
-        lambda: campaigns.retire_variant(code, name, by=staff),
+def retire_variant(code: str, name: str, edit: EditingDep) -> CampaignOut:
+    return edit.change(
+        "campaign.variant_retired", code,
+        lambda: edit.campaigns.retire_variant(code, name, by=edit.by),
     )  # fmt: skip
 
 
 @router.put("/{code}/schedule")
-def schedule(
-    code: str, body: ScheduleIn, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep
-) -> CampaignOut:
-    return change(
-        audit, staff, "campaign.scheduled", code,
-        lambda: campaigns.schedule(code, body.starts_at, body.ends_at, by=staff),
+def schedule(code: str, body: ScheduleIn, edit: EditingDep) -> CampaignOut:
+    return edit.change(
+        "campaign.scheduled", code,
+        lambda: edit.campaigns.schedule(code, body.starts_at, body.ends_at, by=edit.by),
     )  # fmt: skip
 
 
 @router.post("/{code}/start")
-def start(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
-    return change(audit, staff, "campaign.started", code, lambda: campaigns.start(code, by=staff))
+def start(code: str, edit: EditingDep) -> CampaignOut:
+    return edit.change("campaign.started", code, lambda: edit.campaigns.start(code, by=edit.by))
 
 
 @router.post("/{code}/pause")
-def pause(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
-    return change(audit, staff, "campaign.paused", code, lambda: campaigns.pause(code, by=staff))
+def pause(code: str, edit: EditingDep) -> CampaignOut:
+    return edit.change("campaign.paused", code, lambda: edit.campaigns.pause(code, by=edit.by))
 
 
 @router.post("/{code}/end")
-def end(code: str, staff: EditorDep, campaigns: CampaignsDep, audit: AuditDep) -> CampaignOut:
-    return change(audit, staff, "campaign.ended", code, lambda: campaigns.end(code, by=staff))
+def end(code: str, edit: EditingDep) -> CampaignOut:
+    return edit.change("campaign.ended", code, lambda: edit.campaigns.end(code, by=edit.by))
 
 
 @router.get("/{code}/history")
@@ -304,10 +302,9 @@ def campaign_performance(
 ) -> list[VariantPerformanceOut]:
     """Views, gifts, conversion and revenue per thousand views for each variant."""
     return [
-        VariantPerformanceOut(
-            variant=row.variant,
-            views=row.views,
-            gifts=row.gifts,
+        model_from(
+            VariantPerformanceOut,
+            row,
             conversion_basis_points=row.conversion_bp,
             revenue=[str(m) for m in row.revenue],
             revenue_per_thousand_views=[str(m) for m in row.revenue_per_mille],

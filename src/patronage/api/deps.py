@@ -9,7 +9,8 @@ admin may use every route. 401: no valid identity; 403: a valid one without the 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -98,6 +99,26 @@ def get_audit(patronage: PatronageDep) -> Audit:
 
 
 AuditDep = Annotated[Audit, Depends(get_audit)]
+
+
+@contextmanager
+def audited(
+    patronage: Patronage,
+    staff: str,
+    action: str,
+    subject: str,
+    details: Mapping[str, str] | None = None,
+    *,
+    missing: type[Exception] = LookupError,
+) -> Iterator[None]:
+    """A staff action recorded in the audit trail; 404 (and no record) when what it names is
+    `missing`."""
+    try:
+        with patronage.audit.action(staff, action, subject, details):
+            yield
+    except missing as error:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+
 
 # The answers of every staff route besides its own, for the OpenAPI schema.
 AUTH_RESPONSES: dict[int | str, dict[str, str]] = {

@@ -3,8 +3,9 @@ work without internet. The assets come from the fastapi-offline package's copies
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from importlib.resources import files
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, status
 from fastapi.openapi.docs import (
@@ -23,9 +24,11 @@ DOCS_POLICY = (
 )
 
 
-def _offline(page: HTMLResponse) -> HTMLResponse:
-    page.headers["Content-Security-Policy"] = DOCS_POLICY
-    return page
+def _offline(page: Callable[..., HTMLResponse], **assets: Any) -> HTMLResponse:
+    """One of FastAPI's pages for this API's schema, with its assets served from here."""
+    response = page(openapi_url="/openapi.json", title="Patronage API", **assets)
+    response.headers["Content-Security-Policy"] = DOCS_POLICY
+    return response
 
 
 ASSETS = "/docs/assets"
@@ -41,14 +44,11 @@ _TYPES = {
 @router.get("/docs")
 def swagger_ui() -> HTMLResponse:
     return _offline(
-        get_swagger_ui_html(
-            openapi_url="/openapi.json",
-            title="Patronage API",
-            oauth2_redirect_url="/docs/oauth2-redirect",
-            swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
-            swagger_css_url=f"{ASSETS}/swagger-ui.css",
-            swagger_favicon_url=f"{ASSETS}/favicon.png",
-        )
+        get_swagger_ui_html,
+        oauth2_redirect_url="/docs/oauth2-redirect",
+        swagger_js_url=f"{ASSETS}/swagger-ui-bundle.js",
+        swagger_css_url=f"{ASSETS}/swagger-ui.css",
+        swagger_favicon_url=f"{ASSETS}/favicon.png",
     )
 
 
@@ -60,13 +60,10 @@ def swagger_ui_redirect() -> HTMLResponse:
 @router.get("/redoc")
 def redoc() -> HTMLResponse:
     return _offline(
-        get_redoc_html(
-            openapi_url="/openapi.json",
-            title="Patronage API",
-            redoc_js_url=f"{ASSETS}/redoc.standalone.js",
-            redoc_favicon_url=f"{ASSETS}/favicon.png",
-            with_google_fonts=False,
-        )
+        get_redoc_html,
+        redoc_js_url=f"{ASSETS}/redoc.standalone.js",
+        redoc_favicon_url=f"{ASSETS}/favicon.png",
+        with_google_fonts=False,
     )
 
 

@@ -3,6 +3,9 @@ status and a message, and reading a posted form."""
 
 from __future__ import annotations
 
+import hmac
+
+from fastapi import Request
 from starlette.datastructures import FormData
 
 
@@ -20,3 +23,15 @@ def form_text(form: FormData, name: str, max_length: int) -> str:
     """A form field as trimmed text of at most `max_length` characters ("" when absent)."""
     value = form.get(name)
     return value.strip()[:max_length] if isinstance(value, str) else ""
+
+
+async def posted_form(
+    request: Request, field: str, expected: str, refused: PageRefusedError
+) -> FormData:
+    """The posted form, once its `field` holds the `expected` token (none is expected of a
+    browser without the cookie it derives from); else `refused`."""
+    form = await request.form()
+    token = form.get(field)
+    if not expected or not isinstance(token, str) or not hmac.compare_digest(token, expected):
+        raise refused
+    return form

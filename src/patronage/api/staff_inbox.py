@@ -11,7 +11,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep
+from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep, audited
 from patronage.api.read_models import MAX_POSITION, MoneyOut
 from patronage.application.giving import CounterpartMissingError
 from patronage.application.inbox import (
@@ -156,13 +156,8 @@ def dismiss_unbooked(
     payment_id: PaymentIdPath, body: DismissIn, patronage: PatronageDep, staff: StaffDep
 ) -> None:
     """Dismiss a listed payment as not a donation, with the reason (kept in the trail)."""
-    try:
-        with patronage.audit.action(
-            staff, "payment.dismissed", payment_id, {"reason": body.reason}
-        ):
-            patronage.giving.dismiss_unattributed(payment_id, by=staff, reason=body.reason)
-    except LookupError as error:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
+    with audited(patronage, staff, "payment.dismissed", payment_id, {"reason": body.reason}):
+        patronage.giving.dismiss_unattributed(payment_id, by=staff, reason=body.reason)
     log.info("unattributed_payment_dismissed", payment_id=payment_id, by=staff)
 
 

@@ -11,7 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import PatronageDep, StaffDep, audited
 from patronage.application.giving import SupporterDetails
 from patronage.application.supporters import UnknownSupporterError
 
@@ -73,16 +73,12 @@ def merge(
     staff: StaffDep, patronage: PatronageDep, supporter_id: UUID, body: MergeIn
 ) -> SupporterActionOut:
     """Merge `duplicate_id` into this supporter (finance found them to be one person)."""
-    try:
-        with patronage.audit.action(
-            staff, "supporter.merged", str(supporter_id),
-            {"duplicate": str(body.duplicate_id), "reason": body.reason},
-        ):  # fmt: skip
-            survivor = patronage.supporters.merge(
-                body.duplicate_id, supporter_id, staff, body.reason
-            )
-    except UnknownSupporterError as error:
-        raise _not_found(error) from None
+    with audited(
+        patronage, staff, "supporter.merged", str(supporter_id),
+        {"duplicate": str(body.duplicate_id), "reason": body.reason},
+        missing=UnknownSupporterError,
+    ):  # fmt: skip
+        survivor = patronage.supporters.merge(body.duplicate_id, supporter_id, staff, body.reason)
     return SupporterActionOut(supporter_id=survivor, position=patronage.ledger.head())
 
 
@@ -91,13 +87,11 @@ def erase(
     staff: StaffDep, patronage: PatronageDep, supporter_id: UUID, body: ReasonIn
 ) -> ErasureOut:
     """Erase the person's name, email and address everywhere; their money stays."""
-    try:
-        with patronage.audit.action(
-            staff, "supporter.erased", str(supporter_id), {"reason": body.reason}
-        ):
-            erasure = patronage.supporters.erase(supporter_id, staff, body.reason)
-    except UnknownSupporterError as error:
-        raise _not_found(error) from None
+    with audited(
+        patronage, staff, "supporter.erased", str(supporter_id), {"reason": body.reason},
+        missing=UnknownSupporterError,
+    ):  # fmt: skip
+        erasure = patronage.supporters.erase(supporter_id, staff, body.reason)
     return ErasureOut(
         supporter_ids=erasure.supporter_ids,
         payloads_reduced=erasure.payloads_reduced,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated
+from typing import Annotated, ClassVar, Self
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
@@ -18,6 +19,7 @@ from patronage.api.read_models import (
     invalid_query,
 )
 from patronage.projections import totals as view
+from patronage.projections.store import ViewStore
 
 router = APIRouter(
     prefix="/staff/totals",
@@ -41,10 +43,26 @@ def filters(
     return view.Filters(since, until, currency_param(currency), campaign, article)
 
 
-FiltersDep = Annotated[view.Filters, Depends(filters)]
+@dataclass(frozen=True)
+class TotalsRead:
+    """A staff read of the totals view, with the filters it asks for."""
+
+    store: ViewStore
+    filters: view.Filters
+
+
+def totals_read(
+    _staff: StaffDep, patronage: PatronageDep, filters: Annotated[view.Filters, Depends(filters)]
+) -> TotalsRead:
+    return TotalsRead(patronage.views.totals, filters)
+
+
+ReadDep = Annotated[TotalsRead, Depends(totals_read)]
 
 
 class Totals(BaseModel):
+    KEY: ClassVar[tuple[str, ...]] = ()  # the fields a row's key fills, in its order
+
     currency: str
     gifts: int
     gross: MoneyOut
@@ -56,9 +74,10 @@ class Totals(BaseModel):
     monthly_gross: MoneyOut
 
     @classmethod
-    def of(cls, row: view.TotalsRow) -> Totals:
+    def of(cls, row: view.TotalsRow) -> Self:
         a, c = row.amounts, row.currency
         return cls(
+            **dict(zip(cls.KEY, row.key, strict=True)),
             currency=c,
             gifts=a.gifts,
             gross=MoneyOut.of(a.gross, c),
@@ -72,49 +91,37 @@ class Totals(BaseModel):
 
 
 class PeriodTotals(Totals):
+    KEY = ("period",)
     period: str
 
 
 class ArticleTotals(Totals):
+    KEY = ("article_id",)
     article_id: str
 
 
 class CampaignTotals(Totals):
+    KEY = ("campaign", "variant")
     campaign: str
     variant: str
 
 
 @router.get("")
-def totals_by_period(
-    _staff: StaffDep,
-    patronage: PatronageDep,
-    filters: FiltersDep,
-    period: view.Period = "month",
-) -> list[PeriodTotals]:
+def totals_by_period(read: ReadDep, period: view.Period = "month") -> list[PeriodTotals]:
     """Money per day, month or year and currency."""
-    rows = view.by_period(patronage.views.totals, period, filters)
-    return [PeriodTotals(period=r.key[0], **Totals.of(r).model_dump()) for r in rows]
+    return [PeriodTotals.of(r) for r in view.by_period(read.store, period, read.filters)]
 
 
 @router.get("/articles")
-def totals_by_article(
-    _staff: StaffDep, patronage: PatronageDep, filters: FiltersDep
-) -> list[ArticleTotals]:
+def totals_by_article(read: ReadDep) -> list[ArticleTotals]:
     """Money per article ("" for gifts no article page led to)."""
-    rows = view.by_article(patronage.views.totals, filters)
-    return [ArticleTotals(article_id=r.key[0], **Totals.of(r).model_dump()) for r in rows]
+    return [ArticleTotals.of(r) for r in view.by_article(read.store, read.filters)]
 
 
 @router.get("/campaigns")
-def totals_by_campaign(
-    _staff: StaffDep, patronage: PatronageDep, filters: FiltersDep
-) -> list[CampaignTotals]:
+def totals_by_campaign(read: ReadDep) -> list[CampaignTotals]:
     """Gifts and money per campaign and variant of the ask."""
-    rows = view.by_campaign(patronage.views.totals, filters)
-    return [
-        CampaignTotals(campaign=r.key[0], variant=r.key[1], **Totals.of(r).model_dump())
-        for r in rows
-    ]
+    return [CampaignTotals.of(r) for r in view.by_campaign(read.store, read.filters)]
 
 
 class ActiveMembers(BaseModel):

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from patronage.api.console.pages import REFUSED, back_to, form_action, reason, render
-from patronage.api.console.session import AdminUser, CheckedForm, ConsoleUser, text
+from patronage.api.console.pages import REFUSED, AdminPage, Page, back_to, form_action, reason
+from patronage.api.console.session import AdminUser, CheckedForm, text
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.staff import Role
@@ -29,13 +30,8 @@ def _role(value: str) -> Role:
 
 
 @router.get("/staff", response_class=HTMLResponse)
-def staff(
-    request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
-) -> Response:
-    return render(
-        request, "staff.html", user, members=patronage.staff.members(), roles=ROLES,
-        notice=notice, error=error,
-    )  # fmt: skip
+def staff(page: AdminPage, patronage: PatronageDep) -> Response:
+    return page.render("staff.html", members=patronage.staff.members(), roles=ROLES)
 
 
 @router.post("/staff")
@@ -75,38 +71,30 @@ def change_access(
     return f"{member.email} {'enabled' if enable else 'disabled'}."
 
 
-def _tokens_page(
-    request: Request, user: ConsoleUser, patronage: Patronage, **context: Any
-) -> Response:
+def _tokens_page(page: Page, patronage: Patronage, **context: Any) -> Response:
     """The tokens page: every token, and the roles a new one may have."""
-    return render(
-        request, "tokens.html", user, tokens=patronage.api_tokens.tokens(), roles=ROLES, **context
-    )
+    return page.render("tokens.html", tokens=patronage.api_tokens.tokens(), roles=ROLES, **context)
 
 
 @router.get("/tokens", response_class=HTMLResponse)
-def tokens(
-    request: Request, user: AdminUser, patronage: PatronageDep, notice: str = "", error: str = ""
-) -> Response:
-    return _tokens_page(request, user, patronage, notice=notice, error=error)
+def tokens(page: AdminPage, patronage: PatronageDep) -> Response:
+    return _tokens_page(page, patronage)
 
 
 @router.post("/tokens", response_class=HTMLResponse)
-def create_token(
-    request: Request, user: AdminUser, form: CheckedForm, patronage: PatronageDep
-) -> Response:
+def create_token(page: AdminPage, form: CheckedForm, patronage: PatronageDep) -> Response:
     """Create a token and show its secret this once."""
+    actor = page.user.actor
     label = text(form, "label", 100)
     try:
         role = _role(text(form, "role"))
         days = int(text(form, "days") or 90)
-        with patronage.audit.action(user.actor, "token.created", label, {"role": role.value}):
-            issued = patronage.api_tokens.create(label, role, days, by=user.actor)
+        with patronage.audit.action(actor, "token.created", label, {"role": role.value}):
+            issued = patronage.api_tokens.create(label, role, days, by=actor)
     except REFUSED as refused:
         return back_to(TOKENS_PAGE, error=reason(refused))
-    return _tokens_page(
-        request, user, patronage, issued=issued, notice=f"Token {issued.token.token_id} created."
-    )
+    created = replace(page, notice=f"Token {issued.token.token_id} created.")
+    return _tokens_page(created, patronage, issued=issued)
 
 
 @router.post("/tokens/{token_id}/revoke")
@@ -121,20 +109,19 @@ def revoke_token(
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(
-    request: Request,
-    user: AdminUser,
+    page: AdminPage,
     patronage: PatronageDep,
     actor: str = "",
     action: str = "",
     before: int | None = None,
 ) -> Response:
     """Every staff action, newest first."""
-    page = patronage.audit.entries(
+    entries = patronage.audit.entries(
         before=before if before and before > 0 else None, limit=100, actor=actor.strip()[:320],
         action=action.strip()[:100],
     )  # fmt: skip
     query = urlencode({k: v for k, v in (("actor", actor), ("action", action)) if v})
-    return render(request, "audit.html", user, page=page, actor=actor, action=action, query=query)
+    return page.render("audit.html", page=entries, actor=actor, action=action, query=query)
 
 
 def shown_setting(value: object) -> str:
@@ -149,11 +136,11 @@ def shown_setting(value: object) -> str:
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_overview(request: Request, user: AdminUser, patronage: PatronageDep) -> Response:
+def settings_overview(page: AdminPage, patronage: PatronageDep) -> Response:
     """Every setting in force, with secrets shown only as set or not set."""
     settings = patronage.settings
     rows = [
         (f"PATRONAGE_{name.upper()}", shown_setting(getattr(settings, name)))
         for name in type(settings).model_fields
     ]
-    return render(request, "settings.html", user, rows=rows)
+    return page.render("settings.html", rows=rows)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
@@ -21,7 +21,7 @@ from patronage.api.campaigns import (
     variant_results,
 )
 from patronage.api.console.charts import bar_chart
-from patronage.api.console.pages import REFUSED, after_form, back_to, reason, render
+from patronage.api.console.pages import REFUSED, EditorPage, after_form, back_to, reason
 from patronage.api.console.session import (
     CheckedForm,
     ConsoleRefusedError,
@@ -124,13 +124,8 @@ def settings_from(form: FormData, code: str) -> CampaignIn:
 
 
 @router.get("", response_class=HTMLResponse)
-def campaigns(
-    request: Request, user: EditorUser, patronage: PatronageDep, error: str = ""
-) -> Response:
-    return render(
-        request, "campaigns.html", user, specs=patronage.campaigns.catalogue.specs(),
-        error=error,
-    )  # fmt: skip
+def campaigns(page: EditorPage, patronage: PatronageDep) -> Response:
+    return page.render("campaigns.html", specs=patronage.campaigns.catalogue.specs())
 
 
 @router.post("")
@@ -152,10 +147,7 @@ def create(user: EditorUser, form: CheckedForm, patronage: PatronageDep) -> Resp
 
 
 @router.get("/{code}", response_class=HTMLResponse)
-def campaign(
-    request: Request, user: EditorUser, patronage: PatronageDep, code: str,
-    notice: str = "", error: str = "",
-) -> Response:  # fmt: skip
+def campaign(page: EditorPage, patronage: PatronageDep, code: str) -> Response:
     spec = _spec(patronage, code)
     results = variant_results(patronage, spec)
     if any(r.views for r in results):
@@ -165,10 +157,10 @@ def campaign(
         )
     else:  # before the first counted view, the gifts alone
         chart = bar_chart("Gifts by variant", [(r.variant, r.gifts, str(r.gifts)) for r in results])
-    return render(
-        request, "campaign.html", user, spec=spec, results=results, results_chart=chart,
+    return page.render(
+        "campaign.html", spec=spec, results=results, results_chart=chart,
         history=run(lambda: patronage.campaigns.history(code)),
-        targeting=json.dumps(spec.targeting.as_dict(), indent=2), notice=notice, error=error,
+        targeting=json.dumps(spec.targeting.as_dict(), indent=2),
     )  # fmt: skip
 
 

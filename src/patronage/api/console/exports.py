@@ -8,7 +8,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.console.pages import render
+from patronage.api.console.pages import FinancePage
 from patronage.api.console.session import ConsoleRefusedError, FinanceUser
 
 router = APIRouter(prefix="/console/exports", include_in_schema=False)
@@ -16,8 +16,8 @@ EXPORTS = ("gifts", "supporters", "memberships", "receipts")
 
 
 @router.get("", response_class=HTMLResponse)
-def exports(request: Request, user: FinanceUser) -> Response:
-    return render(request, "exports.html", user)
+def exports(page: FinancePage) -> Response:
+    return page.render("exports.html")
 
 
 @router.get("/{name}")

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api.console.charts import BarChart, bar_chart
 from patronage.api.console.filters import KINDS, STATUSES, GiftQuery, gift_query
-from patronage.api.console.pages import money, render
-from patronage.api.console.session import FinanceUser
+from patronage.api.console.pages import FinancePage, money
 from patronage.api.deps import PatronageDep
 from patronage.projections import gift_list
 from patronage.projections import totals as view
@@ -21,16 +20,15 @@ PAGE = 50
 
 @router.get("/gifts", response_class=HTMLResponse)
 def gifts(
-    request: Request,
-    user: FinanceUser,
+    page: FinancePage,
     patronage: PatronageDep,
     query: Annotated[GiftQuery, Depends(gift_query)],
     offset: int = 0,
 ) -> Response:
     store = patronage.views.supporters
     total, lines = gift_list.gift_page(store, query.filters, limit=PAGE, offset=max(offset, 0))
-    return render(
-        request, "gifts.html", user, lines=lines, total=total, limit=PAGE,
+    return page.render(
+        "gifts.html", lines=lines, total=total, limit=PAGE,
         offset=max(offset, 0), q=query, f=query.filters, kinds=KINDS, statuses=STATUSES,
         totals=gift_list.gift_totals(store, query.filters),
     )  # fmt: skip
@@ -48,8 +46,7 @@ def _chart(title: str, rows: list[view.TotalsRow], currency: str) -> BarChart:
 
 @router.get("/totals", response_class=HTMLResponse)
 def totals(
-    request: Request,
-    user: FinanceUser,
+    page: FinancePage,
     patronage: PatronageDep,
     period: Literal["day", "month", "year"] = "month",
     currency: str = "",
@@ -63,8 +60,8 @@ def totals(
     currencies = sorted({r.currency for r in periods} | {default})
     shown = currency.upper() if currency.upper() in currencies else default
     recent = [r for r in periods if r.currency == shown][-24:]
-    return render(
-        request, "totals.html", user, period=period, currency=shown, currencies=currencies,
+    return page.render(
+        "totals.html", period=period, currency=shown, currencies=currencies,
         periods=periods, campaigns=campaigns, articles=articles,
         members=view.members(store),
         period_chart=_chart(f"Net {shown} by {period}", recent, shown),

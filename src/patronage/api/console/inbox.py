@@ -8,11 +8,11 @@ import json
 from typing import Annotated
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
-from patronage.api.console.pages import after_form, back_to, form_action, render
+from patronage.api.console.pages import FinancePage, after_form, back_to, form_action
 from patronage.api.console.session import (
     AdminUser,
     CheckedForm,
@@ -32,40 +32,33 @@ PAGE = 50
 
 @router.get("", response_class=HTMLResponse)
 def inbox(
-    request: Request,
-    user: FinanceUser,
+    page: FinancePage,
     patronage: PatronageDep,
     status: str = "",
     event_type: str = "",
     before: int | None = None,
-    notice: str = "",
-    error: str = "",
 ) -> Response:
     chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
     kind = event_type.strip()[:100]
-    page = patronage.inbox.entries(
+    entries = patronage.inbox.entries(
         before=before if before and before > 0 else None, limit=PAGE, status=chosen,
         event_type=kind or None,
     )  # fmt: skip
     query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
-    return render(
-        request, "inbox.html", user, page=page, status=chosen, event_type=kind, query=query,
+    return page.render(
+        "inbox.html", page=entries, status=chosen, event_type=kind, query=query,
         statuses=list(InboxStatus), parked=patronage.inbox.parked(),
-        unbooked=patronage.inbox.unbooked(), notice=notice, error=error,
+        unbooked=patronage.inbox.unbooked(),
     )  # fmt: skip
 
 
 @router.get("/{event_id}", response_class=HTMLResponse)
-def inbox_event(
-    request: Request, user: FinanceUser, patronage: PatronageDep, event_id: EventId,
-    notice: str = "", error: str = "",
-) -> Response:  # fmt: skip
+def inbox_event(page: FinancePage, patronage: PatronageDep, event_id: EventId) -> Response:
     detail = patronage.inbox.detail(event_id)
     if detail is None:
         raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
-    return render(
-        request, "inbox_event.html", user, event=detail, notice=notice, error=error,
-        skippable=detail.status in SKIPPABLE,
+    return page.render(
+        "inbox_event.html", event=detail, skippable=detail.status in SKIPPABLE,
         payload=json.dumps(detail.payload, indent=2, sort_keys=True),
     )  # fmt: skip
 

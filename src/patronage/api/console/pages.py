@@ -5,10 +5,10 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec
+from typing import Annotated, Any, ParamSpec
 from urllib.parse import urlencode
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
@@ -16,7 +16,10 @@ from pydantic import ValidationError
 from patronage.api.console.charts import bar_chart
 from patronage.api.console.session import (
     CSRF_COOKIE,
+    AdminUser,
     ConsoleUser,
+    EditorUser,
+    FinanceUser,
     csrf_cookie_value,
     set_cookie,
     signer,
@@ -79,19 +82,27 @@ class NavItem:
     role: str
 
 
-NAV = (
-    NavItem("/console/supporters", "Supporters", "finance"),
-    NavItem("/console/gifts", "Gifts", "finance"),
-    NavItem("/console/totals", "Totals", "finance"),
-    NavItem("/console/receipts", "Receipts", "finance"),
-    NavItem("/console/inbox", "Stripe inbox", "finance"),
-    NavItem("/console/reviews", "Held for review", "finance"),
-    NavItem("/console/exports", "Exports", "finance"),
-    NavItem("/console/campaigns", "Campaigns", "editor"),
-    NavItem("/console/staff", "Staff", "admin"),
-    NavItem("/console/tokens", "API tokens", "admin"),
-    NavItem("/console/audit", "Audit", "admin"),
-    NavItem("/console/settings", "Settings", "admin"),
+# The console's sections by the role they need, in the menu's order.
+_SECTIONS = {
+    "finance": (
+        ("/console/supporters", "Supporters"),
+        ("/console/gifts", "Gifts"),
+        ("/console/totals", "Totals"),
+        ("/console/receipts", "Receipts"),
+        ("/console/inbox", "Stripe inbox"),
+        ("/console/reviews", "Held for review"),
+        ("/console/exports", "Exports"),
+    ),
+    "editor": (("/console/campaigns", "Campaigns"),),
+    "admin": (
+        ("/console/staff", "Staff"),
+        ("/console/tokens", "API tokens"),
+        ("/console/audit", "Audit"),
+        ("/console/settings", "Settings"),
+    ),
+}
+NAV = tuple(
+    NavItem(href, label, role) for role, sections in _SECTIONS.items() for href, label in sections
 )
 
 
@@ -117,6 +128,38 @@ def render(
     if is_new:
         set_cookie(request, response, CSRF_COOKIE, cookie, CSRF_COOKIE_SECONDS)
     return response
+
+
+@dataclass(frozen=True)
+class Page:
+    """A console page asked for: by whom, and what the form that led here did (`back_to`)."""
+
+    request: Request
+    user: ConsoleUser
+    notice: str = ""
+    error: str = ""
+
+    def render(self, template: str, **context: Any) -> HTMLResponse:
+        return render(
+            self.request, template, self.user, notice=self.notice, error=self.error, **context
+        )
+
+
+def _finance_page(request: Request, user: FinanceUser, notice: str = "", error: str = "") -> Page:
+    return Page(request, user, notice, error)
+
+
+def _editor_page(request: Request, user: EditorUser, notice: str = "", error: str = "") -> Page:
+    return Page(request, user, notice, error)
+
+
+def _admin_page(request: Request, user: AdminUser, notice: str = "", error: str = "") -> Page:
+    return Page(request, user, notice, error)
+
+
+FinancePage = Annotated[Page, Depends(_finance_page)]
+EditorPage = Annotated[Page, Depends(_editor_page)]
+AdminPage = Annotated[Page, Depends(_admin_page)]
 
 
 def reason(error: Exception) -> str:

@@ -8,15 +8,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.api import receipting
-from patronage.api.console.pages import REFUSED, back_to, reason, render
+from patronage.api.console.pages import REFUSED, FinancePage, back_to, reason, render
 from patronage.api.console.session import (
     CheckedForm,
     ConsoleRefusedError,
@@ -37,29 +37,38 @@ STATUSES = ("issued", "emailed", "void", "replaced")
 WAITING_SHOWN = 100  # year end issues them all at once (patronage receipts issue-annual)
 
 
-@router.get("", response_class=HTMLResponse)
-def receipts(
-    request: Request,
-    user: FinanceUser,
-    patronage: PatronageDep,
-    tax_year: str = "",
-    status: str = "",
-    number: str = "",
-    offset: int = 0,
-    notice: str = "",
-    error: str = "",
-) -> Response:
+@dataclass(frozen=True)
+class ReceiptQuery:
+    """The register's filters and page: a value out of range, unknown or malformed is none."""
+
+    tax_year: int | None
+    status: str | None
+    number: str | None
+    offset: int
+    query: str  # the filters as a query string, for paging
+
+
+def receipt_query(
+    tax_year: str = "", status: str = "", number: str = "", offset: int = 0
+) -> ReceiptQuery:
     year = int(tax_year) if tax_year.isdigit() and 1900 <= int(tax_year) <= 2999 else None
     chosen = status if status in STATUSES else None
     wanted = number.strip().upper() if NUMBER.match(number.strip().upper()) else None
-    total, entries = register.receipts(
-        patronage.views.register, tax_year=year, status=chosen, number=wanted, limit=PAGE,
-        offset=max(offset, 0),
-    )  # fmt: skip
-    waiting_year = year or datetime.now(UTC).year
-    query = urlencode(
-        {k: v for k, v in (("tax_year", year), ("status", chosen), ("number", wanted)) if v}
+    shown = (("tax_year", year), ("status", chosen), ("number", wanted))
+    return ReceiptQuery(
+        year, chosen, wanted, max(offset, 0), urlencode({k: v for k, v in shown if v})
     )
+
+
+@router.get("", response_class=HTMLResponse)
+def receipts(
+    page: FinancePage, patronage: PatronageDep, q: Annotated[ReceiptQuery, Depends(receipt_query)]
+) -> Response:
+    total, entries = register.receipts(
+        patronage.views.register, tax_year=q.tax_year, status=q.status, number=q.number,
+        limit=PAGE, offset=q.offset,
+    )  # fmt: skip
+    waiting_year = q.tax_year or datetime.now(UTC).year
     waiting = register.unreceipted(
         patronage.views.register, tax_year_bounds(waiting_year, patronage.settings.zone)
     )
@@ -69,11 +78,11 @@ def receipts(
         if (row := supporters.one(patronage.views.supporters, w.supporter_id, year=waiting_year))
     }
     _n, correct = register.receipts(patronage.views.register, needs_correction=True, limit=PAGE)
-    return render(
-        request, "receipts.html", user, entries=entries, total=total, limit=PAGE,
+    return page.render(
+        "receipts.html", entries=entries, total=total, limit=PAGE,
         needs_correction=correct, missing=patronage.receipting.missing_details(waiting_year),
-        offset=max(offset, 0), query=query, tax_year=year, status=chosen, number=wanted or "",
-        statuses=STATUSES, waiting_year=waiting_year, notice=notice, error=error,
+        offset=q.offset, query=q.query, tax_year=q.tax_year, status=q.status, number=q.number or "",
+        statuses=STATUSES, waiting_year=waiting_year,
         waiting=waiting[:WAITING_SHOWN], waiting_count=len(waiting), names=names,
         year_over=tax_year_has_ended(waiting_year, datetime.now(UTC), patronage.settings.zone),
     )  # fmt: skip
@@ -180,16 +189,13 @@ def _receipt_or_404(patronage: Patronage, number: str) -> TaxReceipt:
 
 
 @router.get("/{number}", response_class=HTMLResponse)
-def receipt_page(
-    request: Request, user: FinanceUser, patronage: PatronageDep, number: str,
-    notice: str = "", error: str = "",
-) -> Response:  # fmt: skip
+def receipt_page(page: FinancePage, patronage: PatronageDep, number: str) -> Response:
     """One receipt: what it says, its PDF, its email, its history, and what can be done."""
     receipt = _receipt_or_404(patronage, number)
     _total, found = register.receipts(patronage.views.register, number=number, limit=1)
-    return render(
-        request, "receipt.html", user, receipt=receipt, entry=found[0] if found else None,
-        history=history(patronage, receipt), notice=notice, error=error,
+    return page.render(
+        "receipt.html", receipt=receipt, entry=found[0] if found else None,
+        history=history(patronage, receipt),
     )  # fmt: skip
 
 

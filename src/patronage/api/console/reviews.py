@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_reviews
-from patronage.api.console.pages import form_action, render
+from patronage.api.console.pages import FinancePage, form_action
 from patronage.api.console.session import CheckedForm, FinanceUser, text
 from patronage.api.deps import PatronageDep
 
@@ -19,12 +19,8 @@ REVIEWS_PAGE = "/console/reviews"
 
 
 @router.get("", response_class=HTMLResponse)
-def reviews(
-    request: Request, user: FinanceUser, patronage: PatronageDep, notice: str = "", error: str = ""
-) -> Response:
-    return render(
-        request, "reviews.html", user, held=patronage.reviews.held(), notice=notice, error=error
-    )
+def reviews(page: FinancePage, patronage: PatronageDep) -> Response:
+    return page.render("reviews.html", held=patronage.reviews.held())
 
 
 @router.post("/{gift_id}/release")

@@ -20,7 +20,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from patronage.api.deps import PatronageDep
-from patronage.api.forms import PageRefusedError, form_text
+from patronage.api.forms import PageRefusedError, form_text, posted_form
 from patronage.application.staff import StaffIdentity
 from patronage.domain.staff import Role, role_allows
 
@@ -125,17 +125,14 @@ def _any_role(user: MaybeUser) -> ConsoleUser:
 AnyUser = Annotated[ConsoleUser, Depends(_any_role)]
 
 
+_STALE_FORM = "This form's security token is missing or out of date: reload the page."
+
+
 async def checked_form(request: Request) -> FormData:
     """The posted form, once its CSRF token matches the browser's CSRF cookie; else 403."""
-    form = await request.form()
     cookie = request.cookies.get(CSRF_COOKIE, "")
-    token = form.get(CSRF_FIELD)
-    expected = signer(request).csrf_token(cookie)
-    if not cookie or not isinstance(token, str) or not hmac.compare_digest(token, expected):
-        raise ConsoleRefusedError(
-            403, "This form's security token is missing or out of date: reload the page."
-        )
-    return form
+    expected = signer(request).csrf_token(cookie) if cookie else ""
+    return await posted_form(request, CSRF_FIELD, expected, ConsoleRefusedError(403, _STALE_FORM))
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]

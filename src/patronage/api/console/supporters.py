@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.console.pages import reason, render
+from patronage.api.console.pages import FinancePage, reason
 from patronage.api.console.session import CheckedForm, ConsoleRefusedError, FinanceUser, text
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
@@ -38,7 +38,7 @@ def stripe_dashboard(patronage: Patronage) -> str:
 
 @router.get("", response_class=HTMLResponse)
 def supporters(
-    request: Request, user: FinanceUser, patronage: PatronageDep, q: str = "", offset: int = 0
+    page: FinancePage, patronage: PatronageDep, q: str = "", offset: int = 0
 ) -> Response:
     """Search by email, name, Stripe customer id or receipt number."""
     # Control characters can match nothing (and PostgreSQL refuses NUL): search without them.
@@ -47,7 +47,7 @@ def supporters(
         _total, found = register.receipts(patronage.views.register, number=query.upper(), limit=1)
         if found:
             return RedirectResponse(f"/console/supporters/{found[0].supporter_id}", 303)
-    page = view.search(
+    results = view.search(
         patronage.views.supporters,
         query=query,
         sort="last_gift" if not query else "name",
@@ -56,8 +56,8 @@ def supporters(
         offset=max(offset, 0),
         year=datetime.now(UTC).year,
     )
-    return render(
-        request, "supporters.html", user, q=query, page=page, limit=PAGE,
+    return page.render(
+        "supporters.html", q=query, page=results, limit=PAGE,
         offset=max(offset, 0), query=urlencode({"q": query}),
     )  # fmt: skip
 
@@ -98,10 +98,7 @@ def _supporter_or_404(patronage: Patronage, supporter_id: UUID) -> Supporter:
 
 
 @router.get("/{supporter_id}", response_class=HTMLResponse)
-def supporter(
-    request: Request, user: FinanceUser, patronage: PatronageDep, supporter_id: UUID,
-    notice: str = "", error: str = "",
-) -> Response:  # fmt: skip
+def supporter(page: FinancePage, patronage: PatronageDep, supporter_id: UUID) -> Response:
     """Contact, address, every payment with refunds and disputes, memberships, receipts."""
     person = _supporter_or_404(patronage, supporter_id)
     store = patronage.views.supporters
@@ -124,10 +121,10 @@ def supporter(
     states = {
         g.gift_id: g for g in register.supporter_gifts(patronage.views.register, str(supporter_id))
     }
-    return render(
-        request, "supporter.html", user, person=person, summary=summary, gifts=gifts,
-        moves=moves, memberships=memberships, receipts=receipts, states=states,
-        dashboard=stripe_dashboard(patronage), notice=notice, error=error,
+    return page.render(
+        "supporter.html", person=person, summary=summary, gifts=gifts, moves=moves,
+        memberships=memberships, receipts=receipts, states=states,
+        dashboard=stripe_dashboard(patronage),
     )  # fmt: skip
 
 

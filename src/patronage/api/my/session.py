@@ -19,7 +19,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData
 
 from patronage.api.deps import PatronageDep
-from patronage.api.forms import PageRefusedError, form_text
+from patronage.api.forms import PageRefusedError, form_text, posted_form
 from patronage.application.supporter_access import derive_key
 from patronage.domain.supporter import Supporter
 
@@ -73,16 +73,13 @@ def _signed_in(request: Request, patronage: PatronageDep) -> Supporter:
 SignedIn = Annotated[Supporter, Depends(_signed_in)]
 
 
+_STALE_FORM = "This form is out of date: go back, reload the page and try again."
+
+
 async def checked_form(request: Request, supporter: SignedIn) -> FormData:
     """The posted form of a signed-in supporter, once its token matches their session."""
-    form = await request.form()
-    token = form.get(FORM_FIELD)
     expected = keys(request).form_token(request.cookies.get(SESSION_COOKIE, ""))
-    if not isinstance(token, str) or not hmac.compare_digest(token, expected):
-        raise SupporterRefusedError(
-            403, "This form is out of date: go back, reload the page and try again."
-        )
-    return form
+    return await posted_form(request, FORM_FIELD, expected, SupporterRefusedError(403, _STALE_FORM))
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
