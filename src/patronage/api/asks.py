@@ -6,17 +6,18 @@ HTTP in and out only; the answer is the ask service's (application/asks.py).
 from __future__ import annotations
 
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
-from patronage.api.deps import PatronageDep
 from patronage.api.inputs import NoControlCharacters
-from patronage.api.metrics import MetricsDep
+from patronage.api.metrics import Metrics
 from patronage.application.asks import AskCopy, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
+from patronage.bootstrap import Patronage
 from patronage.config import Settings
 from patronage.domain.campaign import Action, Frequency
 
@@ -142,6 +143,9 @@ def _stripe(settings: Settings) -> StripeOut | None:
     return StripeOut(publishable_key=key, js_url=settings.stripe_js_url) if key else None
 
 
+# The same copy (variant, currency, ticker reading, article count) for many readers between
+# two refreshes: built once. The answers are only serialised, never changed.
+@lru_cache(maxsize=4096)
 def _content(copy: AskCopy) -> AskContent:
     choices, amounts = copy.choices, copy.choices.amounts
 
@@ -175,14 +179,15 @@ def _content(copy: AskCopy) -> AskContent:
 async def ask(
     body: AskRequest,
     request: Request,
-    patronage: PatronageDep,
-    metrics: MetricsDep,
     force: Annotated[
         str | None,
         Query(max_length=200, description="campaign:variant, for an editor's preview"),
     ] = None,
     debug: Annotated[bool, Query(description="Say why each campaign was not chosen")] = False,
 ) -> AskAnswer:
+    # The wiring straight from the app's state: the hottest route skips dependency solving.
+    patronage: Patronage = request.app.state.patronage
+    metrics: Metrics = request.app.state.metrics
     header = patronage.settings.asks_country_header
     page, reader = body.page, body.reader
     outcome = patronage.asks.answer(
