@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import structlog
 
@@ -27,20 +28,13 @@ log = structlog.get_logger(__name__)
 TICK_SECONDS = 0.25
 
 
+@dataclass(eq=False)
 class AskMemory:
-    def __init__(
-        self,
-        catalogue: CampaignCatalogue,
-        raised: RaisedCache,
-        bandit: BanditScores,
-        gifts: GiftsPerVariant,
-        impressions: ImpressionCounter,
-    ) -> None:
-        self.catalogue = catalogue
-        self.raised = raised
-        self.bandit = bandit
-        self.gifts = gifts
-        self.impressions = impressions
+    catalogue: CampaignCatalogue
+    raised: RaisedCache
+    bandit: BanditScores
+    gifts: GiftsPerVariant
+    impressions: ImpressionCounter
 
     def take_over(self) -> None:
         """From now on only `refresh` reads and writes the stores; asks read memory."""

@@ -7,13 +7,13 @@ the last refresh. The only write is a view count, in memory, flushed in batches.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Literal
 
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue
+from patronage.application.clock import Clock, utc_now
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.performance import GiftsPerVariant, RaisedForCampaign
 from patronage.asks.currency import currency_for
@@ -84,30 +84,18 @@ class AskOutcome:
     preview: bool = False  # an editor's forced preview: not counted, marked on the page
 
 
+@dataclass(eq=False)
 class Asks:
-    def __init__(
-        self,
-        catalogue: CampaignCatalogue,
-        tokens: SupporterTokens,
-        bandit: BanditScores,
-        gifts: GiftsPerVariant,
-        raised: RaisedForCampaign,
-        impressions: ImpressionCounter,
-        rules: AmountRules,
-        default_currency: str,
-        ticker_from_bp: int = 0,
-        now: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._catalogue = catalogue
-        self._tokens = tokens
-        self._bandit = bandit
-        self._gifts = gifts
-        self._raised = raised
-        self._impressions = impressions
-        self._rules = rules
-        self._default_currency = default_currency
-        self._ticker_from_bp = ticker_from_bp
-        self._now = now
+    catalogue: CampaignCatalogue
+    tokens: SupporterTokens
+    bandit: BanditScores
+    gifts: GiftsPerVariant
+    raised: RaisedForCampaign
+    impressions: ImpressionCounter
+    rules: AmountRules
+    default_currency: str
+    ticker_from_bp: int = 0
+    now: Clock = utc_now
 
     def answer(
         self,
@@ -119,21 +107,21 @@ class Asks:
         """The ask for this page and reader (as the page describes them; their audience comes
         from their token); `force` (`campaign:variant`) is an editor's preview, which skips
         the filters and is not counted as a view."""
-        now = self._now()
+        now = self.now()
         reader = replace(
             given,
             country=given.country.upper()[:2],
             asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
-            audience=self._tokens.audience(supporter_token, now),
+            audience=self.tokens.audience(supporter_token, now),
         )
-        specs = self._catalogue.specs()
+        specs = self.catalogue.specs()
         choice: Choice
         if force:
             choice = preview(specs, force, reader, now)
         else:
-            choice = choose(specs, page, reader, now, self._bandit.scores(specs, self._gifts))
+            choice = choose(specs, page, reader, now, self.bandit.scores(specs, self.gifts))
             if isinstance(choice, Ask):
-                self._impressions.record(choice.campaign.code, choice.variant.name)
+                self.impressions.record(choice.campaign.code, choice.variant.name)
         return self._outcome(choice, reader, preview=bool(force))
 
     def _outcome(self, choice: Choice, reader: ReaderContext, preview: bool) -> AskOutcome:
@@ -180,15 +168,15 @@ class Asks:
 
     def _choices(self, variant: Variant, country: str) -> Choices:
         """The variant's amounts in the reader's currency, else the default, else its first."""
-        wanted = currency_for(country, self._default_currency)
+        wanted = currency_for(country, self.default_currency)
         amounts = variant.amounts_for(wanted) or variant.amounts[0]
         return Choices(
             amounts=amounts,
             default_frequency=variant.default_frequency,
-            minimum=self._rules.minimum(amounts.currency),
-            maximum=self._rules.maximum(amounts.currency),
-            fee_rate_bp=self._rules.fee_rate_bp,
-            fee_fixed_minor=self._rules.fixed_fee(amounts.currency),
+            minimum=self.rules.minimum(amounts.currency),
+            maximum=self.rules.maximum(amounts.currency),
+            fee_rate_bp=self.rules.fee_rate_bp,
+            fee_fixed_minor=self.rules.fixed_fee(amounts.currency),
         )
 
     def _ticker(self, spec: CampaignSpec) -> TickerLine | None:
@@ -196,7 +184,7 @@ class Asks:
         $25,000 raised" tells a reader that nobody gives."""
         if spec.goal is None:
             return None
-        raised = self._raised.raised(spec.code, spec.goal.currency)
-        if raised.minor * 10_000 < spec.goal.minor * self._ticker_from_bp:
+        raised = self.raised.raised(spec.code, spec.goal.currency)
+        if raised.minor * 10_000 < spec.goal.minor * self.ticker_from_bp:
             return None
         return TickerLine(spec.goal, raised)

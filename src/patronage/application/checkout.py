@@ -28,7 +28,7 @@ asks Stripe again with the same idempotency keys, gets the same payment, and rec
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from uuid import UUID
 
@@ -128,26 +128,21 @@ class CheckoutResult:
         return self.amount + self.fee
 
 
+@dataclass(eq=False)
 class Checkout:
-    def __init__(
-        self,
-        ledger: Ledger,
-        gateway: PaymentGateway | None,
-        rules: AmountRules,
-        guard: CheckoutGuard,
-        tokens: SupporterTokens,
-        pay_with_test_card: bool = False,
-    ) -> None:
-        self.ledger = ledger
-        self.gateway = gateway
-        self.rules = rules
-        self.guard = guard
-        self.tokens = tokens
-        # PATRONAGE_CHECKOUT_TEST_CARD: `start` pays at once with Stripe's test card, no page.
-        self.pay_with_test_card = pay_with_test_card
-        # Names the supporter a payment is for (found, or the id they will be registered
-        # with) without registering anyone: that waits for Stripe's confirmation.
-        self.directory = SupporterDirectory(ledger)
+    ledger: Ledger
+    gateway: PaymentGateway | None
+    rules: AmountRules
+    guard: CheckoutGuard
+    tokens: SupporterTokens
+    # PATRONAGE_CHECKOUT_TEST_CARD: `start` pays at once with Stripe's test card, no page.
+    pay_with_test_card: bool = False
+    # Names the supporter a payment is for (found, or the id they will be registered
+    # with) without registering anyone: that waits for Stripe's confirmation.
+    directory: SupporterDirectory = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.directory = SupporterDirectory(self.ledger)
 
     def fee_for(self, amount: Money, cover_fees: bool) -> Money:
         return self.rules.cover_fee(amount) if cover_fees else Money.zero(amount.currency)

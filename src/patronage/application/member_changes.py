@@ -7,10 +7,11 @@ change when Stripe's webhook reports it, so it never says something Stripe does 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from uuid import UUID
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork
 from patronage.application.ports import MembershipGateway
@@ -27,17 +28,11 @@ class NotYourMembershipError(LookupError):
     """No such membership, or it is someone else's: the same answer for both."""
 
 
+@dataclass(eq=False)
 class MembershipChanges:
-    def __init__(
-        self,
-        ledger: Ledger,
-        gateway: MembershipGateway | None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.directory = SupporterDirectory(ledger)
-        self.gateway = gateway
-        self.clock = clock
+    ledger: Ledger
+    gateway: MembershipGateway | None
+    clock: Clock = utc_now
 
     def owned(self, supporter_id: UUID, membership_id: UUID) -> Membership:
         """The membership, if it belongs to this supporter (or to a record merged into
@@ -45,7 +40,7 @@ class MembershipChanges:
         unit = UnitOfWork(self.ledger)
         membership = unit.get_or_none(membership_id, Membership)
         if membership is not None:
-            owner = self.directory.find(unit, membership.supporter_id, "")
+            owner = SupporterDirectory(self.ledger).find(unit, membership.supporter_id, "")
             if owner is not None and owner.id == supporter_id:
                 return membership
         raise NotYourMembershipError("no such membership for this supporter")

@@ -7,11 +7,11 @@ every reader here takes the signed-in supporter's id and returns nothing of anyo
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime, tzinfo
 from uuid import UUID
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger
 from patronage.application.receipting import Issued, Receipting
 from patronage.domain.errors import DomainError
@@ -56,22 +56,14 @@ class Statement:
     years_to_receipt: list[int]
 
 
+@dataclass(eq=False)
 class MyGiving:
-    def __init__(
-        self,
-        ledger: Ledger,
-        register: ViewStore,
-        supporters: ViewStore,
-        receipting: Receipting,
-        zone: tzinfo,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.register = register
-        self.supporters = supporters
-        self.receipting = receipting
-        self.zone = zone
-        self.clock = clock
+    ledger: Ledger
+    register: ViewStore
+    supporters: ViewStore
+    receipting: Receipting
+    zone: tzinfo
+    clock: Clock = utc_now
 
     def statement(self, supporter_id: UUID) -> Statement:
         sid = str(supporter_id)

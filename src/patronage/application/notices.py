@@ -11,10 +11,9 @@ tried again (the supporter page and receipts carry what it said).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Any, Protocol
 from uuid import UUID
@@ -23,6 +22,7 @@ import structlog
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.utils import get_topic
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork
 from patronage.application.supporter_access import SupporterLinks
@@ -56,21 +56,13 @@ class NoticeSettings:
     fresh_for: timedelta = timedelta(days=3)
 
 
+@dataclass(eq=False)
 class SupporterNotices:
-    def __init__(
-        self,
-        ledger: Ledger,
-        mailer: Mailer,
-        links: SupporterLinks,
-        settings: NoticeSettings,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.mailer = mailer
-        self.links = links
-        self.settings = settings
-        self.directory = SupporterDirectory(ledger)
-        self.clock = clock
+    ledger: Ledger
+    mailer: Mailer
+    links: SupporterLinks
+    settings: NoticeSettings
+    clock: Clock = utc_now
 
     def send_new(self) -> int:
         """Consider what happened since the last call; returns how many emails were sent."""
@@ -139,7 +131,7 @@ class SupporterNotices:
         return self._send_once("renewal-failed", invoice_id, supporter, message)
 
     def _reachable(self, supporter_id: UUID) -> Supporter | None:
-        found = self.directory.find(UnitOfWork(self.ledger), supporter_id, "")
+        found = SupporterDirectory(self.ledger).find(UnitOfWork(self.ledger), supporter_id, "")
         return found if found is not None and found.is_active and found.email else None
 
     def _send_once(self, kind: str, about: str, to: Supporter, message: EmailMessage) -> int:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 from typing import Protocol
 from uuid import UUID
@@ -22,6 +22,7 @@ from uuid import UUID
 import structlog
 from eventsourcing.persistence import IntegrityError
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger, retrying
 from patronage.application.receipting import Receipting
 from patronage.application.supporter_access import SupporterLinks
@@ -59,28 +60,17 @@ def mask(email: str) -> str:
     return f"{name[:1]}***@{domain}"
 
 
+@dataclass(eq=False)
 class ReceiptOutbox:
-    def __init__(
-        self,
-        ledger: Ledger,
-        due: EmailsDue,
-        mailer: Mailer,
-        sender: str,
-        sender_domain: str,
-        branding: Branding,
-        links: SupporterLinks | None,  # the supporter page's, when it is on
-        policy: RetryPolicy,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.due = due
-        self.mailer = mailer
-        self.sender = sender
-        self.sender_domain = sender_domain
-        self.branding = branding
-        self.links = links
-        self.policy = policy
-        self.clock = clock
+    ledger: Ledger
+    due: EmailsDue
+    mailer: Mailer
+    sender: str
+    sender_domain: str
+    branding: Branding
+    links: SupporterLinks | None  # the supporter page's, when it is on
+    policy: RetryPolicy
+    clock: Clock = utc_now
 
     def send_due(self, limit: int = 100) -> int:
         """Send the receipts whose email is due; returns how many the server accepted."""

@@ -11,12 +11,13 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, retrying
 from patronage.domain.errors import DomainError, ReceiptAlreadyVoidError
 from patronage.domain.gift import Gift
@@ -128,7 +129,7 @@ class Receipting:
         organisation: OrganisationDetails,
         zone: tzinfo,
         register: RegisterReads,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock = utc_now,
     ) -> None:
         self.ledger = ledger
         self.organisation = organisation

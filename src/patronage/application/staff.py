@@ -10,7 +10,7 @@ import hmac
 import secrets
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from functools import cached_property
 from uuid import UUID
 
@@ -18,6 +18,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from eventsourcing.utils import get_topic
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger, retrying
 from patronage.domain.errors import DomainError
 from patronage.domain.staff import ApiToken, Role, StaffMember, api_token_id_for, staff_id_for
@@ -26,12 +27,6 @@ MIN_PASSWORD_LENGTH = 12
 TOKEN_PREFIX = "pat_"  # noqa: S105 (a prefix that marks a token, not a secret)
 ADDED_TOPIC = get_topic(StaffMember.Added)  # type: ignore[attr-defined]
 TOKEN_CREATED_TOPIC = get_topic(ApiToken.Created)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class StaffError(DomainError):

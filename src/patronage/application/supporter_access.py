@@ -11,13 +11,13 @@ import base64
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
 
+from patronage.application.clock import Clock, utc_now
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork
 from patronage.domain.signin import (
@@ -43,22 +43,16 @@ class SignInGrant:
     expires_at: datetime
 
 
+@dataclass(eq=False)
 class SupporterAccess:
-    def __init__(
-        self,
-        ledger: Ledger,
-        lifetime: timedelta,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.ledger = ledger
-        self.directory = SupporterDirectory(ledger)
-        self.lifetime = lifetime
-        self.clock = clock
+    ledger: Ledger
+    lifetime: timedelta
+    clock: Clock = utc_now
 
     def grant(self, email: str) -> SignInGrant | None:
         """A new link for the supporter this email finds; None when it finds nobody (or
         someone erased)."""
-        supporter = self.directory.find(UnitOfWork(self.ledger), None, email)
+        supporter = SupporterDirectory(self.ledger).find(UnitOfWork(self.ledger), None, email)
         if supporter is None or not supporter.is_active:
             return None
         secret = secrets.token_urlsafe(_SECRET_BYTES)
@@ -83,7 +77,7 @@ class SupporterAccess:
     def supporter(self, supporter_id: UUID) -> Supporter | None:
         """The signed-in supporter as they are now (the survivor of a merge); None once
         erased, which ends their sessions."""
-        found = self.directory.find(UnitOfWork(self.ledger), supporter_id, "")
+        found = SupporterDirectory(self.ledger).find(UnitOfWork(self.ledger), supporter_id, "")
         return found if found is not None and found.is_active else None
 
 

@@ -69,7 +69,7 @@ class GiftLine:
 
     @property
     def net(self) -> int:
-        return self.amount - self.refunded - self.lost
+        return Takings(self.amount, self.refunded, self.lost).net
 
 
 _GIFT_SELECT = (
