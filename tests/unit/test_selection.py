@@ -20,6 +20,7 @@ from patronage.asks.selection import (
     WeeklyCount,
     assign_variant,
     choose,
+    in_priority_order,
     preview,
 )
 from patronage.domain.campaign import Allocation, Audience, CampaignSpec, CampaignStatus, Targeting
@@ -45,14 +46,15 @@ def test_a_campaign_that_passes_every_filter_is_chosen_with_tracking_fields() ->
 
 
 def test_highest_priority_wins_and_lower_ones_are_not_tried() -> None:
-    choice = choose([spec("low", priority=1), spec("high", priority=9)], PAGE, READER, NOW)
+    campaigns = in_priority_order([spec("low", priority=1), spec("high", priority=9)])
+    choice = choose(campaigns, PAGE, READER, NOW)
     assert isinstance(choice, Ask) and choice.campaign.code == "high"
     assert choice.rejections == ()
 
 
 def test_rejections_are_listed_in_priority_order_before_the_winner() -> None:
     blocked = spec("blocked", priority=9, exclude_tags=("politics",))
-    choice = choose([spec("open", priority=1), blocked], PAGE, READER, NOW)
+    choice = choose(in_priority_order([spec("open", priority=1), blocked]), PAGE, READER, NOW)
     assert isinstance(choice, Ask) and choice.campaign.code == "open"
     assert [(r.campaign, r.reason) for r in choice.rejections] == [("blocked", "excluded_tag")]
 
@@ -189,7 +191,8 @@ def test_device_and_signed_in() -> None:
 # 10. holdback
 def test_holdback_readers_never_see_an_ask_not_even_a_lower_campaign() -> None:
     everyone_held = spec("held", priority=9, holdback_bp=10_000)
-    choice = choose([everyone_held, spec("lower", priority=1)], PAGE, READER, NOW)
+    campaigns = in_priority_order([everyone_held, spec("lower", priority=1)])
+    choice = choose(campaigns, PAGE, READER, NOW)
     assert choice == NoAsk("holdback", choice.rejections)
     assert [r.reason for r in choice.rejections] == ["holdback"]
 

@@ -20,6 +20,7 @@ from eventsourcing.utils import get_topic
 
 from patronage.application.interval import Interval
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
+from patronage.asks.selection import in_priority_order
 from patronage.domain.campaign import (
     Campaign,
     CampaignRuleError,
@@ -81,9 +82,7 @@ class CampaignCatalogue:
             for campaign_id in changed:
                 self._specs[campaign_id] = self._ledger.get_typed(campaign_id, Campaign).spec()
             if changed:
-                self._ordered = tuple(
-                    sorted(self._specs.values(), key=lambda s: (-s.priority, s.code))
-                )
+                self._ordered = in_priority_order(self._specs.values())
             self._checking.done()
 
     def refresh_if_due(self) -> None:
