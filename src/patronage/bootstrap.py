@@ -499,12 +499,8 @@ def bootstrap(settings: Settings) -> Patronage:
         campaigns=campaigns,
         impressions=impressions,
         asks=Asks(
-            catalogue=campaigns.catalogue,
+            memory=ask_memory,
             tokens=tokens,
-            bandit=ask_memory.bandit,
-            gifts=results,
-            raised=ask_memory.raised,
-            impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
             ticker_from_bp=settings.ticker_from_bp,
