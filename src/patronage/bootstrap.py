@@ -19,7 +19,7 @@ import stripe
 import structlog
 from argon2 import PasswordHasher
 
-from patronage.application.allocation import BanditScores
+from patronage.application.allocation import SAMPLE_SECONDS, BanditScores
 from patronage.application.ask_memory import AskMemory
 from patronage.application.asks import Asks
 from patronage.application.audit import Audit
@@ -31,6 +31,7 @@ from patronage.application.gift_review import GiftReviews
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.inbox import Inbox
+from patronage.application.interval import Interval
 from patronage.application.ledger import Ledger
 from patronage.application.member_changes import MembershipChanges
 from patronage.application.my_giving import MyGiving
@@ -464,13 +465,18 @@ def bootstrap(settings: Settings) -> Patronage:
     cancel_links = CancelLinks(supporter_secret)
     links = supporter_links(settings, cancel_links)
     outbox = receipt_outbox(settings, ledger, register, links)
-    impressions = ImpressionCounter(views.impressions, settings.impression_flush_seconds)
+    # Each part of the ask's memory refreshes on its own interval (application/ask_memory.py);
+    # the view counts are first flushed a full interval after the start.
+    impressions = ImpressionCounter(
+        views.impressions, Interval.started(settings.impression_flush_seconds)
+    )
     results = CampaignResults(views)
-    campaigns = Campaigns(ledger, CampaignCatalogue(ledger, settings.campaign_check_seconds))
+    catalogue = CampaignCatalogue(ledger, Interval(settings.campaign_check_seconds))
+    campaigns = Campaigns(ledger, catalogue)
     ask_memory = AskMemory(
-        campaigns.catalogue,
-        RaisedCache(results, settings.ticker_refresh_seconds),
-        BanditScores(impressions, settings.default_currency),
+        catalogue,
+        RaisedCache(results, Interval(settings.ticker_refresh_seconds)),
+        BanditScores(impressions, settings.default_currency, Interval(SAMPLE_SECONDS)),
         results,
         impressions,
     )
@@ -493,12 +499,8 @@ def bootstrap(settings: Settings) -> Patronage:
         campaigns=campaigns,
         impressions=impressions,
         asks=Asks(
-            catalogue=campaigns.catalogue,
+            memory=ask_memory,
             tokens=tokens,
-            bandit=ask_memory.bandit,
-            gifts=results,
-            raised=ask_memory.raised,
-            impressions=impressions,
             rules=checkout.rules,
             default_currency=settings.default_currency,
             ticker_from_bp=settings.ticker_from_bp,

@@ -11,6 +11,7 @@ from patronage.api.app import create_app
 from patronage.application.allocation import BanditScores
 from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
+from patronage.application.interval import Interval
 from patronage.application.raised import RaisedCache
 from patronage.asks.selection import VariantScore
 from patronage.bootstrap import Patronage, bootstrap
@@ -209,7 +210,7 @@ def test_campaigns_changed_by_another_process_appear_after_the_check_interval(
     patronage: Patronage, settings: Settings
 ) -> None:
     now = [0.0]
-    catalogue = CampaignCatalogue(patronage.ledger, check_seconds=5.0, clock=lambda: now[0])
+    catalogue = CampaignCatalogue(patronage.ledger, Interval(5.0, lambda: now[0]))
     assert catalogue.specs() == ()
     other = bootstrap(settings)
     try:
@@ -264,7 +265,7 @@ def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(
         for _ in range(n):
             patronage.impressions.record("spring", name)
     now = [0.0]
-    bandit = BanditScores(patronage.impressions, "USD", sample_seconds=3600, clock=lambda: now[0])
+    bandit = BanditScores(patronage.impressions, "USD", Interval(3600, lambda: now[0]))
     specs = patronage.campaigns.catalogue.specs()
     give_to(patronage, "urgent", [("pi_u", Money(2500, "USD")), ("pi_e", Money(900, "EUR"))])
     gifts = patronage.campaign_results
@@ -298,7 +299,7 @@ def test_the_ticker_in_an_ask_is_read_from_memory_and_refreshed_periodically(
     patronage: Patronage,
 ) -> None:
     now = [0.0]
-    cache = RaisedCache(patronage.campaign_results, refresh_seconds=15, clock=lambda: now[0])
+    cache = RaisedCache(patronage.campaign_results, Interval(15, lambda: now[0]))
     give_to(patronage, "control", [("pi_1", Money(1000, "USD"))])
     assert cache.raised("spring", "USD") == Money(1000, "USD")
     give_to(patronage, "control", [("pi_2", Money(500, "USD"))])

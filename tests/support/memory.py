@@ -16,6 +16,7 @@ from patronage.application.campaigns import CampaignCatalogue, Campaigns
 from patronage.application.checkout import Checkout
 from patronage.application.giving import Giving, UnattributedPolicy
 from patronage.application.inbox import Inbox
+from patronage.application.interval import Interval
 from patronage.application.ledger import Ledger
 from patronage.bootstrap import checkout_for, stripe_lookups
 from patronage.config import Settings, load_settings
@@ -56,7 +57,7 @@ def in_memory(**setting_changes: Any) -> Iterator[Services]:
             ledger=ledger,
             giving=giving,
             inbox=Inbox(ledger, giving, stripe_lookups(make_stripe_client(settings))),
-            campaigns=Campaigns(ledger, CampaignCatalogue(ledger)),
+            campaigns=Campaigns(ledger, CampaignCatalogue(ledger, Interval(2.0))),
             gateway=gateway,
             checkout=checkout_for(settings, ledger, gateway),
         )

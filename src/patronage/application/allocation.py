@@ -7,8 +7,7 @@ share steady for an hour instead of swinging with every gift.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from patronage.application.impressions import ImpressionCounter
 from patronage.application.interval import Interval
@@ -16,18 +15,14 @@ from patronage.application.performance import GiftsPerVariant
 from patronage.asks.selection import Scores, VariantScore
 from patronage.domain.campaign import Allocation, CampaignSpec
 
+SAMPLE_SECONDS = 3600.0  # hourly
+
 
 class BanditScores:
-    def __init__(
-        self,
-        impressions: ImpressionCounter,
-        currency: str,
-        sample_seconds: float = 3600.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, impressions: ImpressionCounter, currency: str, sampling: Interval) -> None:
         self._impressions = impressions
         self._currency = currency
-        self._sampling = Interval(sample_seconds, clock)
+        self._sampling = sampling
         self._lock = threading.Lock()
         self._scores: Scores = {}
         self.inline_refresh = True  # False: a background thread samples (ask_memory.py)

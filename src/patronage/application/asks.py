@@ -11,11 +11,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Literal
 
-from patronage.application.allocation import BanditScores
-from patronage.application.campaigns import CampaignCatalogue
+from patronage.application.ask_memory import AskMemory
 from patronage.application.clock import Clock, utc_now
-from patronage.application.impressions import ImpressionCounter
-from patronage.application.performance import GiftsPerVariant, RaisedForCampaign
 from patronage.asks.currency import currency_for
 from patronage.asks.selection import (
     Ask,
@@ -86,12 +83,8 @@ class AskOutcome:
 
 @dataclass(eq=False)
 class Asks:
-    catalogue: CampaignCatalogue
+    memory: AskMemory  # campaigns, bandit scores, tickers and view counts
     tokens: SupporterTokens
-    bandit: BanditScores
-    gifts: GiftsPerVariant
-    raised: RaisedForCampaign
-    impressions: ImpressionCounter
     rules: AmountRules
     default_currency: str
     ticker_from_bp: int = 0
@@ -114,14 +107,15 @@ class Asks:
             asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
             audience=self.tokens.audience(supporter_token, now),
         )
-        specs = self.catalogue.specs()
+        memory = self.memory
+        specs = memory.catalogue.specs()
         choice: Choice
         if force:
             choice = preview(specs, force, reader, now)
         else:
-            choice = choose(specs, page, reader, now, self.bandit.scores(specs, self.gifts))
+            choice = choose(specs, page, reader, now, memory.bandit.scores(specs, memory.gifts))
             if isinstance(choice, Ask):
-                self.impressions.record(choice.campaign.code, choice.variant.name)
+                memory.impressions.record(choice.campaign.code, choice.variant.name)
         return self._outcome(choice, reader, preview=bool(force))
 
     def _outcome(self, choice: Choice, reader: ReaderContext, preview: bool) -> AskOutcome:
@@ -184,7 +178,7 @@ class Asks:
         $25,000 raised" tells a reader that nobody gives."""
         if spec.goal is None:
             return None
-        raised = self.raised.raised(spec.code, spec.goal.currency)
+        raised = self.memory.raised.raised(spec.code, spec.goal.currency)
         if raised.minor * 10_000 < spec.goal.minor * self.ticker_from_bp:
             return None
         return TickerLine(spec.goal, raised)

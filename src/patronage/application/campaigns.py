@@ -1,14 +1,13 @@
 """Campaign commands, their history, and the in-memory catalogue the ask endpoint reads.
 
 The catalogue answers every ask from memory. It is refreshed at once after each command in
-this process, and at most every `check_seconds` it asks the store whether another process
+this process, and at most once a checking interval it asks the store whether another process
 changed a campaign: one cheap `max_notification_id` query, then only the new notifications.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -48,14 +47,9 @@ class UnknownCampaignError(LookupError):
 class CampaignCatalogue:
     """Every campaign's latest spec, in memory, kept fresh from the notification log."""
 
-    def __init__(
-        self,
-        ledger: Ledger,
-        check_seconds: float = 2.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, ledger: Ledger, checking: Interval) -> None:
         self._ledger = ledger
-        self._checking = Interval(check_seconds, clock)
+        self._checking = checking
         self._lock = threading.Lock()
         self._specs: dict[UUID, CampaignSpec] = {}
         self._ordered: tuple[CampaignSpec, ...] = ()

@@ -2,14 +2,13 @@
 
 View counts are not money facts, so they stay out of the Ledger: the table beside the views
 (projections/impressions.py) takes one small transaction per flush. A process that dies
-loses at most `flush_seconds` of counts: acceptable for a rate, never used for money. And
+loses at most a flush interval of counts: acceptable for a rate, never used for money. And
 counting never fails an ask: a failed write is logged and its counts wait for the next flush.
 """
 
 from __future__ import annotations
 
 import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime
@@ -42,12 +41,11 @@ class ImpressionCounter:
     def __init__(
         self,
         counts: ViewCounts,
-        flush_seconds: float = 30.0,
-        clock: Callable[[], float] = time.monotonic,
+        flushing: Interval,  # first due a full interval after the start (Interval.started)
         today: Callable[[], date] = _today,
     ) -> None:
         self._counts = counts
-        self._flushing = Interval(flush_seconds, clock, last=clock())
+        self._flushing = flushing
         self._today = today
         self._lock = threading.Lock()
         self._pending: Counter[Key] = Counter()

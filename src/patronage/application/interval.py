@@ -21,6 +21,11 @@ class Interval:
         self.clock = clock
         self.last = last
 
+    @classmethod
+    def started(cls, seconds: float, clock: Callable[[], float] = time.monotonic) -> Interval:
+        """First due a full interval from now, as though the chore were just done."""
+        return cls(seconds, clock, last=clock())
+
     def due(self) -> bool:
         return self.passed(self.last)
 

@@ -1,6 +1,6 @@
 """Money raised per campaign for the ask's ticker, held in memory.
 
-Reloaded from the views at most every `refresh_seconds` per campaign and currency, so an
+Reloaded from the views at most once a refresh interval per campaign and currency, so an
 ask reads no database; a ticker moves within that time of a gift (the public ticker
 endpoint is cached for about as long). Once a background thread refreshes it
 (application/ask_memory.py), an ask reads the database only for a campaign and currency
@@ -10,8 +10,7 @@ never loaded before.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 
 from patronage.application.interval import Interval
 from patronage.application.performance import RaisedForCampaign
@@ -19,14 +18,9 @@ from patronage.domain.money import Money
 
 
 class RaisedCache:
-    def __init__(
-        self,
-        source: RaisedForCampaign,
-        refresh_seconds: float = 15.0,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
+    def __init__(self, source: RaisedForCampaign, refreshing: Interval) -> None:
         self._source = source
-        self._refreshing = Interval(refresh_seconds, clock)  # per key: when it was loaded
+        self._refreshing = refreshing  # per key: when it was loaded
         self._lock = threading.Lock()
         self._cached: dict[tuple[str, str], tuple[float, Money]] = {}
         self.inline_refresh = True
