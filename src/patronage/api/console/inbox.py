@@ -14,11 +14,9 @@ from fastapi.responses import HTMLResponse, Response
 from patronage.api import staff_inbox
 from patronage.api.console.pages import FinancePage, after_form, back_to, form_action
 from patronage.api.console.session import (
-    AdminUser,
-    CheckedForm,
+    AdminForm,
     ConsoleRefusedError,
-    FinanceUser,
-    text,
+    FinanceForm,
 )
 from patronage.api.deps import PatronageDep
 from patronage.domain.inbox import SKIPPABLE, InboxStatus
@@ -64,25 +62,21 @@ def inbox_event(page: FinancePage, patronage: PatronageDep, event_id: EventId) -
 
 
 @router.post("/{event_id}/replay")
-def replay(
-    user: AdminUser, _form: CheckedForm, patronage: PatronageDep, event_id: EventId
-) -> Response:
+def replay(posted: AdminForm, patronage: PatronageDep, event_id: EventId) -> Response:
     """Apply the event again through the current translation (idempotent)."""
-    with patronage.audit.action(user.actor, "inbox.event_replayed", event_id):
+    with patronage.audit.action(posted.actor, "inbox.event_replayed", event_id):
         if patronage.inbox.replay(event_id) is None:
             raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
     return back_to(f"/console/inbox/{quote(event_id)}", notice="Replayed.")
 
 
 @router.post("/{event_id}/skip")
-def skip(
-    user: AdminUser, form: CheckedForm, patronage: PatronageDep, event_id: EventId
-) -> Response:
+def skip(posted: AdminForm, patronage: PatronageDep, event_id: EventId) -> Response:
     """Never apply a parked or failed event, with the reason (as the staff API does)."""
 
     def skip_it() -> str:
-        body = staff_inbox.SkipIn(reason=text(form, "reason"))
-        staff_inbox.skip(event_id, body, patronage, user.actor)
+        body = staff_inbox.SkipIn(reason=posted.text("reason"))
+        staff_inbox.skip(event_id, body, patronage, posted.actor)
         return "Skipped: it will never be applied."
 
     return after_form(f"/console/inbox/{quote(event_id)}", skip_it)
@@ -90,20 +84,16 @@ def skip(
 
 @router.post("/unbooked/{payment_id}/book")
 @form_action(INBOX_PAGE)
-def book(
-    user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> str:
+def book(posted: FinanceForm, patronage: PatronageDep, payment_id: PaymentId) -> str:
     """Book an unbooked payment as a one-time gift."""
-    booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
+    booked = staff_inbox.book_unbooked(payment_id, patronage, posted.actor)
     return f"{booked.payment_id} booked as a gift."
 
 
 @router.post("/unbooked/{payment_id}/dismiss")
 @form_action(INBOX_PAGE)
-def dismiss(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> str:
+def dismiss(posted: FinanceForm, patronage: PatronageDep, payment_id: PaymentId) -> str:
     """Dismiss an unbooked payment as not a donation, with the reason."""
-    body = staff_inbox.DismissIn(reason=text(form, "reason"))
-    staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
+    body = staff_inbox.DismissIn(reason=posted.text("reason"))
+    staff_inbox.dismiss_unbooked(payment_id, body, patronage, posted.actor)
     return f"{payment_id} dismissed."
