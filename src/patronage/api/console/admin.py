@@ -10,7 +10,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from patronage.api.console.pages import REFUSED, AdminPage, Page, back_to, form_action, reason
+from patronage.api.console.pages import (
+    REFUSED,
+    AdminPage,
+    Before,
+    Page,
+    back_to,
+    form_action,
+    reason,
+)
 from patronage.api.console.session import AdminForm
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
@@ -103,17 +111,12 @@ def revoke_token(posted: AdminForm, patronage: PatronageDep, token_id: str) -> s
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(
-    page: AdminPage,
-    patronage: PatronageDep,
-    actor: str = "",
-    action: str = "",
-    before: int | None = None,
+    page: AdminPage, patronage: PatronageDep, before: Before, actor: str = "", action: str = ""
 ) -> Response:
     """Every staff action, newest first."""
     entries = patronage.audit.entries(
-        before=before if before and before > 0 else None, limit=100, actor=actor.strip()[:320],
-        action=action.strip()[:100],
-    )  # fmt: skip
+        before=before, limit=100, actor=actor.strip()[:320], action=action.strip()[:100]
+    )
     query = urlencode({k: v for k, v in (("actor", actor), ("action", action)) if v})
     return page.render("audit.html", page=entries, actor=actor, action=action, query=query)
 

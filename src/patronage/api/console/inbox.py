@@ -12,7 +12,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
-from patronage.api.console.pages import FinancePage, after_form, back_to, form_action
+from patronage.api.console.pages import Before, FinancePage, after_form, back_to, form_action
 from patronage.api.console.session import (
     AdminForm,
     ConsoleRefusedError,
@@ -32,16 +32,15 @@ PAGE = 50
 def inbox(
     page: FinancePage,
     patronage: PatronageDep,
+    before: Before,
     status: str = "",
     event_type: str = "",
-    before: int | None = None,
 ) -> Response:
     chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
     kind = event_type.strip()[:100]
     entries = patronage.inbox.entries(
-        before=before if before and before > 0 else None, limit=PAGE, status=chosen,
-        event_type=kind or None,
-    )  # fmt: skip
+        before=before, limit=PAGE, status=chosen, event_type=kind or None
+    )
     query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
     return page.render(
         "inbox.html", page=entries, status=chosen, event_type=kind, query=query,

@@ -162,6 +162,14 @@ EditorPage = Annotated[Page, Depends(_editor_page)]
 AdminPage = Annotated[Page, Depends(_admin_page)]
 
 
+def _before(before: int | None = None) -> int | None:
+    return before if before and before > 0 else None
+
+
+# A list page's cursor: the entries before this position (none, or one below 1: the newest).
+Before = Annotated[int | None, Depends(_before)]
+
+
 def reason(error: Exception) -> str:
     """Why a change was refused, in one line for the page."""
     if isinstance(error, HTTPException):
