@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from patronage.api.console.charts import bar_chart
@@ -24,6 +23,7 @@ from patronage.api.console.session import (
     set_cookie,
     signer,
 )
+from patronage.api.page_templates import page_templates
 from patronage.domain.errors import DomainError
 from patronage.domain.money import Money
 
@@ -64,10 +64,7 @@ def age(seconds: int) -> str:
     return " ".join(parts[:2])
 
 
-_env = Environment(
-    loader=PackageLoader("patronage", "web/templates/console"),
-    autoescape=select_autoescape(default=True),
-)
+_env = page_templates("console")
 _env.filters["money"] = money
 _env.filters["when"] = when
 _env.filters["age"] = age
