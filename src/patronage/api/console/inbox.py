@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
+from patronage.api.console.filters import InboxQuery, inbox_query
 from patronage.api.console.pages import Before, FinancePage, after_form, back_to, form_action
 from patronage.api.console.session import (
     AdminForm,
@@ -26,25 +27,19 @@ EventId = Annotated[str, Path(max_length=255)]
 PaymentId = Annotated[str, Path(max_length=255)]
 INBOX_PAGE = "/console/inbox"
 PAGE = 50
+InboxFilter = Annotated[InboxQuery, Depends(inbox_query)]
 
 
 @router.get("", response_class=HTMLResponse)
 def inbox(
-    page: FinancePage,
-    patronage: PatronageDep,
-    before: Before,
-    status: str = "",
-    event_type: str = "",
+    page: FinancePage, patronage: PatronageDep, before: Before, chosen: InboxFilter
 ) -> Response:
-    chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
-    kind = event_type.strip()[:100]
     entries = patronage.inbox.entries(
-        before=before, limit=PAGE, status=chosen, event_type=kind or None
+        before=before, limit=PAGE, status=chosen.status, event_type=chosen.event_type or None
     )
-    query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
     return page.render(
-        "inbox.html", page=entries, status=chosen, event_type=kind, query=query,
-        statuses=list(InboxStatus), parked=patronage.inbox.parked(),
+        "inbox.html", page=entries, status=chosen.status, event_type=chosen.event_type,
+        query=chosen.query, statuses=list(InboxStatus), parked=patronage.inbox.parked(),
         unbooked=patronage.inbox.unbooked(),
     )  # fmt: skip
 
