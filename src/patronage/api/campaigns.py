@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi import Depends, HTTPException, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import AUTH_RESPONSES, AuditDep, EditorDep, PatronageDep
+from patronage.api.deps import AuditDep, EditorDep, PatronageDep, staff_router
 from patronage.api.outputs import model_from
 from patronage.application.audit import Audit
 from patronage.application.campaigns import (
@@ -140,13 +140,8 @@ def get_campaigns(patronage: PatronageDep) -> Campaigns:
 
 
 CampaignsDep = Annotated[Campaigns, Depends(get_campaigns)]
-router = APIRouter(
-    prefix="/staff/campaigns",
-    tags=["staff: campaigns"],
-    responses={
-        **AUTH_RESPONSES,
-        404: {"description": "no campaign with that code"},
-    },
+router = staff_router(
+    "/staff/campaigns", "staff: campaigns", not_found="no campaign with that code"
 )
 
 

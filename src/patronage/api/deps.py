@@ -11,9 +11,10 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from typing import Annotated
+from http import HTTPStatus
+from typing import Annotated, Any
 
-from fastapi import Depends, HTTPException, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from patronage.application.audit import Audit
@@ -120,8 +121,21 @@ def audited(
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error)) from None
 
 
+def answers(**described: str) -> dict[int | str, dict[str, Any]]:
+    """Answers a route documents besides its own, named as HTTPStatus names them, with why:
+    `conflict="decided already"` is a 409."""
+    return {HTTPStatus[name.upper()].value: {"description": why} for name, why in described.items()}
+
+
 # The answers of every staff route besides its own, for the OpenAPI schema.
-AUTH_RESPONSES: dict[int | str, dict[str, str]] = {
-    401: {"description": "no valid API token"},
-    403: {"description": "the token's role may not do this"},
-}
+AUTH_RESPONSES = answers(
+    unauthorized="no valid API token", forbidden="the token's role may not do this"
+)
+
+
+def staff_router(prefix: str, tag: str, **described: str) -> APIRouter:
+    """A staff API router: every route of it needs a role, so may answer 401 and 403, and
+    each may give the `answers` described."""
+    return APIRouter(
+        prefix=prefix, tags=[tag], responses={**AUTH_RESPONSES, **answers(**described)}
+    )

@@ -10,11 +10,11 @@ from collections.abc import Callable
 from typing import Annotated, Literal, TypeVar
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import HTTPException, Path, Query, status
 from fastapi.responses import Response
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
+from patronage.api.deps import PatronageDep, StaffDep, staff_router
 from patronage.api.register import Receipt
 from patronage.application.receipting import Issued, ReceiptNotFoundError, YearEndReport
 from patronage.application.year_end import YearEndJob
@@ -23,15 +23,12 @@ from patronage.domain.money import MoneyError, normalise_currency
 from patronage.projections import register as view
 from patronage.receipts.pdf import render_receipt
 
-router = APIRouter(
-    prefix="/staff/receipts",
-    tags=["staff: receipts"],
-    responses={
-        **AUTH_RESPONSES,
-        404: {"description": "no such gift, supporter, receipt or job"},
-        409: {"description": "a receipt rule refused it (already receipted, void, held, ...)"},
-        503: {"description": "the receipt register is catching up with the ledger: try again"},
-    },
+router = staff_router(
+    "/staff/receipts",
+    "staff: receipts",
+    not_found="no such gift, supporter, receipt or job",
+    conflict="a receipt rule refused it (already receipted, void, held, ...)",
+    service_unavailable="the receipt register is catching up with the ledger: try again",
 )
 
 ReceiptNumber = Annotated[str, Path(pattern=r"^[SA]\d{4}-\d{6,9}$", examples=["A2026-000042"])]

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 
-from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep
+from patronage.api.deps import AdminDep, PatronageDep, staff_router
 from patronage.api.read_models import MAX_POSITION
 from patronage.application.audit import AuditPage
 
-router = APIRouter(prefix="/staff/audit", tags=["staff: audit"], responses=AUTH_RESPONSES)
+router = staff_router("/staff/audit", "staff: audit")
 
 
 @router.get("")

@@ -8,10 +8,10 @@ from typing import Annotated
 from uuid import UUID
 
 import structlog
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import AUTH_RESPONSES, AdminDep, PatronageDep, StaffDep, audited
+from patronage.api.deps import AdminDep, PatronageDep, StaffDep, answers, audited, staff_router
 from patronage.api.read_models import MAX_POSITION, MoneyOut
 from patronage.application.giving import CounterpartMissingError
 from patronage.application.inbox import (
@@ -24,14 +24,7 @@ from patronage.domain.inbox import InboxEventNotSkippableError, InboxStatus
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(
-    prefix="/staff/inbox",
-    tags=["staff: webhook inbox"],
-    responses={
-        **AUTH_RESPONSES,
-        404: {"description": "no such inbox event"},
-    },
-)
+router = staff_router("/staff/inbox", "staff: webhook inbox", not_found="no such inbox event")
 
 
 def _found(detail: InboxEventDetail | None, event_id: str) -> InboxEventDetail:
@@ -130,7 +123,7 @@ PaymentIdPath = Annotated[str, Path(max_length=255, description="pi_... or in_..
 
 @router.post(
     "/unbooked/{payment_id}/book",
-    responses={409: {"description": "decided already, or no supporter can be named"}},
+    responses=answers(conflict="decided already, or no supporter can be named"),
 )
 def book_unbooked(payment_id: PaymentIdPath, patronage: PatronageDep, staff: StaffDep) -> BookedOut:
     """Book a listed payment as a one-time gift (the trail keeps who did it and when)."""
@@ -150,7 +143,7 @@ def book_unbooked(payment_id: PaymentIdPath, patronage: PatronageDep, staff: Sta
 @router.post(
     "/unbooked/{payment_id}/dismiss",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={409: {"description": "decided already"}},
+    responses=answers(conflict="decided already"),
 )
 def dismiss_unbooked(
     payment_id: PaymentIdPath, body: DismissIn, patronage: PatronageDep, staff: StaffDep
@@ -182,7 +175,7 @@ def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> I
 
 @router.post(
     "/{event_id}/skip",
-    responses={409: {"description": "the event is neither parked nor failed"}},
+    responses=answers(conflict="the event is neither parked nor failed"),
 )
 def skip(
     event_id: EventIdPath, body: SkipIn, patronage: PatronageDep, staff: AdminDep

@@ -9,21 +9,17 @@ from uuid import UUID
 
 import structlog
 from eventsourcing.application import AggregateNotFoundError
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
-from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
+from patronage.api.deps import PatronageDep, StaffDep, answers, staff_router
 from patronage.application.gift_review import ReviewUnavailableError
 from patronage.payments.orders import PaymentProviderError
 
 log = structlog.get_logger(__name__)
 
-router = APIRouter(
-    prefix="/staff/reviews",
-    tags=["staff: gift review"],
-    responses={**AUTH_RESPONSES, 404: {"description": "no such gift"}},
-)
+router = staff_router("/staff/reviews", "staff: gift review", not_found="no such gift")
 
 
 class HeldGiftOut(BaseModel):
@@ -62,7 +58,7 @@ def held(patronage: PatronageDep, _staff: StaffDep) -> list[HeldGiftOut]:
 @router.post(
     "/{gift_id}/release",
     status_code=status.HTTP_204_NO_CONTENT,
-    responses={409: {"description": "not held, or rejected already"}},
+    responses=answers(conflict="not held, or rejected already"),
 )
 def release(gift_id: UUID, patronage: PatronageDep, staff: StaffDep) -> None:
     """The gift is genuine: it may be receipted from now on."""
@@ -76,11 +72,11 @@ def release(gift_id: UUID, patronage: PatronageDep, staff: StaffDep) -> None:
 
 @router.post(
     "/{gift_id}/reject",
-    responses={
-        409: {"description": "not held, or released already"},
-        502: {"description": "Stripe did not refund: reject again to retry the same refund"},
-        503: {"description": "payments are not configured"},
-    },
+    responses=answers(
+        conflict="not held, or released already",
+        bad_gateway="Stripe did not refund: reject again to retry the same refund",
+        service_unavailable="payments are not configured",
+    ),
 )
 def reject(gift_id: UUID, body: RejectIn, patronage: PatronageDep, staff: StaffDep) -> RejectedOut:
     """The gift is fraudulent: never receipted, and refunded in full at Stripe."""

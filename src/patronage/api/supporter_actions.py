@@ -8,21 +8,14 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import APIRouter, HTTPException, status
+from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import PatronageDep, StaffDep, audited
+from patronage.api.deps import PatronageDep, StaffDep, answers, audited, staff_router
 from patronage.application.giving import SupporterDetails
 from patronage.application.supporters import UnknownSupporterError
 
-router = APIRouter(
-    prefix="/staff/supporters",
-    tags=["staff: supporters"],
-    responses={
-        401: {"description": "no valid staff API key"},
-        404: {"description": "no such supporter"},
-    },
-)
+router = staff_router("/staff/supporters", "staff: supporters", not_found="no such supporter")
 
 
 class EmailIn(BaseModel):
@@ -53,7 +46,7 @@ def _not_found(error: Exception) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
 
 
-@router.put("/{supporter_id}/email", responses={409: {"description": "an erased supporter"}})
+@router.put("/{supporter_id}/email", responses=answers(conflict="an erased supporter"))
 def change_email(
     staff: StaffDep, patronage: PatronageDep, supporter_id: UUID, body: EmailIn
 ) -> SupporterActionOut:
@@ -67,7 +60,7 @@ def change_email(
 
 @router.post(
     "/{supporter_id}/merge",
-    responses={409: {"description": "the same record, or one merged or erased already"}},
+    responses=answers(conflict="the same record, or one merged or erased already"),
 )
 def merge(
     staff: StaffDep, patronage: PatronageDep, supporter_id: UUID, body: MergeIn

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 from pydantic import BaseModel
 
 from patronage.api.amounts import MoneyOut
-from patronage.api.deps import PatronageDep, StaffDep
+from patronage.api.deps import PatronageDep, StaffDep, answers
 from patronage.api.read_models import STAFF_READ_RESPONSES, OffsetQuery, fresh
 from patronage.logs import mask_email
 from patronage.projections import supporters as view
@@ -113,7 +113,7 @@ def list_supporters(
 @router.get(
     "/{supporter_id}",
     dependencies=[Depends(fresh("supporters"))],
-    responses={404: {"description": "no such supporter"}},
+    responses=answers(not_found="no such supporter"),
 )
 def get_supporter(_staff: StaffDep, patronage: PatronageDep, supporter_id: UUID) -> Supporter:
     """One supporter, with the full email address."""

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel
 
 from patronage.api.amounts import MoneyOut
-from patronage.api.deps import PatronageDep
+from patronage.api.deps import PatronageDep, answers
 
 router = APIRouter(prefix="/ticker", tags=["public: ticker"])
 
@@ -24,7 +24,7 @@ class Ticker(BaseModel):
     supporters: int
 
 
-@router.get("/{campaign}", response_model=Ticker, responses={304: {"description": "unchanged"}})
+@router.get("/{campaign}", response_model=Ticker, responses=answers(not_modified="unchanged"))
 def ticker(
     patronage: PatronageDep,
     request: Request,

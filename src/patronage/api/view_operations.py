@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, status
 from pydantic import BaseModel, Field
 
-from patronage.api.deps import AdminDep, PatronageDep, StaffDep
+from patronage.api.deps import AdminDep, PatronageDep, StaffDep, answers
 from patronage.api.inputs import NoControlCharacters
 from patronage.api.read_models import MAX_POSITION
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError
@@ -16,7 +16,7 @@ from patronage.projections.faults import Fault, NotStuckError
 router = APIRouter(
     prefix="/staff/projections",
     tags=["staff: views"],
-    responses={401: {"description": "no valid staff API key"}},
+    responses=answers(unauthorized="no valid staff API key"),
 )
 
 ViewName = Annotated[str, Path(pattern="^(" + "|".join(PROJECTIONS) + ")$")]
@@ -64,10 +64,9 @@ def views(_staff: StaffDep, patronage: PatronageDep) -> list[ViewOut]:
 
 @router.post(
     "/{view}/skip",
-    responses={
-        404: {"description": "no such view"},
-        409: {"description": "the view waits for another event, or for none"},
-    },
+    responses=answers(
+        not_found="no such view", conflict="the view waits for another event, or for none"
+    ),
 )
 def skip(view: ViewName, body: SkipIn, staff: AdminDep, patronage: PatronageDep) -> SkipOut:
     """Move the view past the one event it cannot apply, recording who and why

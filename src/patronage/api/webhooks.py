@@ -16,7 +16,7 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from patronage.api.deps import PatronageDep
+from patronage.api.deps import PatronageDep, answers
 from patronage.api.metrics import Metrics, MetricsDep
 from patronage.application.inbox import InvalidStripeEventError, validate_event
 from patronage.payments.declines import decline_of
@@ -64,11 +64,11 @@ def _refuse(reason: str) -> HTTPException:
 
 @router.post(
     "/webhooks/stripe",
-    responses={
-        400: {"description": "Missing, malformed, forged or stale signature, or not an event"},
-        413: {"description": "Body larger than PATRONAGE_MAX_WEBHOOK_BYTES"},
-        503: {"description": "Not configured, or the store failed: Stripe will deliver again"},
-    },
+    responses=answers(
+        bad_request="Missing, malformed, forged or stale signature, or not an event",
+        request_entity_too_large="Body larger than PATRONAGE_MAX_WEBHOOK_BYTES",
+        service_unavailable="Not configured, or the store failed: Stripe will deliver again",
+    ),
 )
 async def stripe_webhook(
     request: Request, patronage: PatronageDep, metrics: MetricsDep

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import SecretStr
 
-from patronage.api.console.pages import REFUSED, AdminPage, Page, back_to, form_action, reason
-from patronage.api.console.session import AdminUser, CheckedForm, text
+from patronage.api.console.pages import (
+    REFUSED,
+    AdminPage,
+    Before,
+    Page,
+    back_to,
+    form_action,
+    reason,
+)
+from patronage.api.console.session import AdminForm
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.staff import Role
@@ -36,38 +43,36 @@ def staff(page: AdminPage, patronage: PatronageDep) -> Response:
 
 @router.post("/staff")
 @form_action(STAFF_PAGE)
-def add_staff(user: AdminUser, form: CheckedForm, patronage: PatronageDep) -> str:
-    email = text(form, "email", 320)
-    role = _role(text(form, "role"))
-    with patronage.audit.action(user.actor, "staff.added", email, {"role": role.value}):
-        patronage.staff.add(email, role, str(form.get("password") or ""), by=user.actor)
+def add_staff(posted: AdminForm, patronage: PatronageDep) -> str:
+    email = posted.text("email", 320)
+    role = _role(posted.text("role"))
+    with patronage.audit.action(posted.actor, "staff.added", email, {"role": role.value}):
+        patronage.staff.add(email, role, str(posted.form.get("password") or ""), by=posted.actor)
     return f"{email} added as {role.value}."
 
 
 @router.post("/staff/{staff_id}/role")
 @form_action(STAFF_PAGE)
-def change_role(user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID) -> str:
-    role = _role(text(form, "role"))
+def change_role(posted: AdminForm, patronage: PatronageDep, staff_id: UUID) -> str:
+    role = _role(posted.text("role"))
     with patronage.audit.action(
-        user.actor, "staff.role_changed", str(staff_id), {"role": role.value}
+        posted.actor, "staff.role_changed", str(staff_id), {"role": role.value}
     ):
-        member = patronage.staff.change_role(staff_id, role, by=user.actor)
+        member = patronage.staff.change_role(staff_id, role, by=posted.actor)
     return f"{member.email} is now {role.value}."
 
 
 @router.post("/staff/{staff_id}/access")
 @form_action(STAFF_PAGE)
-def change_access(
-    user: AdminUser, form: CheckedForm, patronage: PatronageDep, staff_id: UUID
-) -> str:
+def change_access(posted: AdminForm, patronage: PatronageDep, staff_id: UUID) -> str:
     """Disable (ending their sessions) or enable a staff member."""
-    enable = text(form, "access") == "enable"
-    if staff_id == user.staff_id and not enable:
+    enable = posted.text("access") == "enable"
+    if staff_id == posted.user.staff_id and not enable:
         raise ValueError("You cannot disable yourself.")
     action = "staff.enabled" if enable else "staff.disabled"
-    with patronage.audit.action(user.actor, action, str(staff_id)):
+    with patronage.audit.action(posted.actor, action, str(staff_id)):
         switch = patronage.staff.enable if enable else patronage.staff.disable
-        member = switch(staff_id, user.actor)
+        member = switch(staff_id, posted.actor)
     return f"{member.email} {'enabled' if enable else 'disabled'}."
 
 
@@ -82,44 +87,36 @@ def tokens(page: AdminPage, patronage: PatronageDep) -> Response:
 
 
 @router.post("/tokens", response_class=HTMLResponse)
-def create_token(page: AdminPage, form: CheckedForm, patronage: PatronageDep) -> Response:
+def create_token(request: Request, posted: AdminForm, patronage: PatronageDep) -> Response:
     """Create a token and show its secret this once."""
-    actor = page.user.actor
-    label = text(form, "label", 100)
+    label = posted.text("label", 100)
     try:
-        role = _role(text(form, "role"))
-        days = int(text(form, "days") or 90)
-        with patronage.audit.action(actor, "token.created", label, {"role": role.value}):
-            issued = patronage.api_tokens.create(label, role, days, by=actor)
+        role = _role(posted.text("role"))
+        days = int(posted.text("days") or 90)
+        with patronage.audit.action(posted.actor, "token.created", label, {"role": role.value}):
+            issued = patronage.api_tokens.create(label, role, days, by=posted.actor)
     except REFUSED as refused:
         return back_to(TOKENS_PAGE, error=reason(refused))
-    created = replace(page, notice=f"Token {issued.token.token_id} created.")
+    created = Page(request, posted.user, notice=f"Token {issued.token.token_id} created.")
     return _tokens_page(created, patronage, issued=issued)
 
 
 @router.post("/tokens/{token_id}/revoke")
 @form_action(TOKENS_PAGE)
-def revoke_token(
-    user: AdminUser, _form: CheckedForm, patronage: PatronageDep, token_id: str
-) -> str:
-    with patronage.audit.action(user.actor, "token.revoked", token_id):
-        patronage.api_tokens.revoke(token_id[:64], by=user.actor)
+def revoke_token(posted: AdminForm, patronage: PatronageDep, token_id: str) -> str:
+    with patronage.audit.action(posted.actor, "token.revoked", token_id):
+        patronage.api_tokens.revoke(token_id[:64], by=posted.actor)
     return f"Token {token_id} revoked."
 
 
 @router.get("/audit", response_class=HTMLResponse)
 def audit(
-    page: AdminPage,
-    patronage: PatronageDep,
-    actor: str = "",
-    action: str = "",
-    before: int | None = None,
+    page: AdminPage, patronage: PatronageDep, before: Before, actor: str = "", action: str = ""
 ) -> Response:
     """Every staff action, newest first."""
     entries = patronage.audit.entries(
-        before=before if before and before > 0 else None, limit=100, actor=actor.strip()[:320],
-        action=action.strip()[:100],
-    )  # fmt: skip
+        before=before, limit=100, actor=actor.strip()[:320], action=action.strip()[:100]
+    )
     query = urlencode({k: v for k, v in (("actor", actor), ("action", action)) if v})
     return page.render("audit.html", page=entries, actor=actor, action=action, query=query)
 

@@ -23,9 +23,8 @@ from patronage.api.campaigns import (
 from patronage.api.console.charts import bar_chart
 from patronage.api.console.pages import REFUSED, EditorPage, after_form, back_to, reason
 from patronage.api.console.session import (
-    CheckedForm,
     ConsoleRefusedError,
-    EditorUser,
+    EditorForm,
     text,
 )
 from patronage.api.deps import PatronageDep
@@ -129,16 +128,19 @@ def campaigns(page: EditorPage, patronage: PatronageDep) -> Response:
 
 
 @router.post("")
-def create(user: EditorUser, form: CheckedForm, patronage: PatronageDep) -> Response:
-    code = text(form, "code", 60)
+def create(posted: EditorForm, patronage: PatronageDep) -> Response:
+    code = posted.text("code", 60)
     try:
         body = NewCampaignIn.model_validate(
-            {**settings_from(form, code).model_dump(), "variants": [variant_from(form)]}
+            {
+                **settings_from(posted.form, code).model_dump(),
+                "variants": [variant_from(posted.form)],
+            }
         )
-        with patronage.audit.action(user.actor, "campaign.created", code):
+        with patronage.audit.action(posted.actor, "campaign.created", code):
             run(
                 lambda: patronage.campaigns.create(
-                    body.to_settings(), [v.to_domain() for v in body.variants], by=user.actor
+                    body.to_settings(), [v.to_domain() for v in body.variants], by=posted.actor
                 )
             )
     except REFUSED as refused:
@@ -165,49 +167,43 @@ def campaign(page: EditorPage, patronage: PatronageDep, code: str) -> Response:
 
 
 @router.post("/{code}/settings")
-def change_settings(
-    user: EditorUser, form: CheckedForm, patronage: PatronageDep, code: str
-) -> Response:
+def change_settings(posted: EditorForm, patronage: PatronageDep, code: str) -> Response:
     _spec(patronage, code)
 
     def command() -> None:
-        body = settings_from(form, code)
-        with patronage.audit.action(user.actor, "campaign.retargeted", code):
-            run(lambda: patronage.campaigns.retarget(body.to_settings(), by=user.actor))
+        body = settings_from(posted.form, code)
+        with patronage.audit.action(posted.actor, "campaign.retargeted", code):
+            run(lambda: patronage.campaigns.retarget(body.to_settings(), by=posted.actor))
 
     return _attempt(code, "Settings saved.", command)
 
 
 @router.post("/{code}/variants")
-def save_variant(
-    user: EditorUser, form: CheckedForm, patronage: PatronageDep, code: str
-) -> Response:
+def save_variant(posted: EditorForm, patronage: PatronageDep, code: str) -> Response:
     """Add a variant, or edit the copy of one with the same name."""
     spec = _spec(patronage, code)
 
     def command() -> None:
-        variant = variant_from(form).to_domain()
+        variant = variant_from(posted.form).to_domain()
         exists = any(v.name == variant.name for v in spec.variants)
         action = "campaign.copy_edited" if exists else "campaign.variant_added"
-        with patronage.audit.action(user.actor, action, code, {"variant": variant.name}):
+        with patronage.audit.action(posted.actor, action, code, {"variant": variant.name}):
             if exists:
-                run(lambda: patronage.campaigns.edit_copy(code, variant, by=user.actor))
+                run(lambda: patronage.campaigns.edit_copy(code, variant, by=posted.actor))
             else:
-                run(lambda: patronage.campaigns.add_variant(code, variant, by=user.actor))
+                run(lambda: patronage.campaigns.add_variant(code, variant, by=posted.actor))
 
     return _attempt(code, "Variant saved.", command)
 
 
 @router.post("/{code}/variants/{name}/retire")
-def retire(
-    user: EditorUser, _form: CheckedForm, patronage: PatronageDep, code: str, name: str
-) -> Response:
+def retire(posted: EditorForm, patronage: PatronageDep, code: str, name: str) -> Response:
     _spec(patronage, code)
 
     def command() -> None:
         retired = {"variant": name}
-        with patronage.audit.action(user.actor, "campaign.variant_retired", code, retired):
-            run(lambda: patronage.campaigns.retire_variant(code, name, by=user.actor))
+        with patronage.audit.action(posted.actor, "campaign.variant_retired", code, retired):
+            run(lambda: patronage.campaigns.retire_variant(code, name, by=posted.actor))
 
     return _attempt(code, f"Variant {name} retired.", command)
 
@@ -218,13 +214,13 @@ def _moment(form: FormData, name: str) -> datetime | None:
 
 
 @router.post("/{code}/schedule")
-def schedule(user: EditorUser, form: CheckedForm, patronage: PatronageDep, code: str) -> Response:
+def schedule(posted: EditorForm, patronage: PatronageDep, code: str) -> Response:
     _spec(patronage, code)
 
     def command() -> None:
-        starts, ends = _moment(form, "starts_at"), _moment(form, "ends_at")
-        with patronage.audit.action(user.actor, "campaign.scheduled", code):
-            run(lambda: patronage.campaigns.schedule(code, starts, ends, by=user.actor))
+        starts, ends = _moment(posted.form, "starts_at"), _moment(posted.form, "ends_at")
+        with patronage.audit.action(posted.actor, "campaign.scheduled", code):
+            run(lambda: patronage.campaigns.schedule(code, starts, ends, by=posted.actor))
 
     return _attempt(code, "Schedule saved.", command)
 
@@ -237,16 +233,14 @@ STEPS = {
 
 
 @router.post("/{code}/{step}")
-def lifecycle(
-    user: EditorUser, _form: CheckedForm, patronage: PatronageDep, code: str, step: str
-) -> Response:
+def lifecycle(posted: EditorForm, patronage: PatronageDep, code: str, step: str) -> Response:
     """Start, pause or end the campaign."""
     _spec(patronage, code)
     if step not in STEPS:
         raise ConsoleRefusedError(404, f"No such step {step!r}.")
 
     def command() -> None:
-        with patronage.audit.action(user.actor, STEPS[step][0], code):
-            run(lambda: getattr(patronage.campaigns, step)(code, by=user.actor))
+        with patronage.audit.action(posted.actor, STEPS[step][0], code):
+            run(lambda: getattr(patronage.campaigns, step)(code, by=posted.actor))
 
     return _attempt(code, STEPS[step][1], command)

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from fastapi import Request
 
 from patronage.api.console.session import ConsoleRefusedError
+from patronage.domain.inbox import InboxStatus
 from patronage.domain.money import CURRENCY_EXPONENTS
 from patronage.projections.gift_list import GiftFilters, GiftStatus
 
@@ -44,6 +45,20 @@ def _code(request: Request, name: str) -> str | None:
     if value and not _CODE.match(value):
         raise ConsoleRefusedError(422, f"{name}: letters, digits and _.:/- only")
     return value or None
+
+
+@dataclass(frozen=True)
+class InboxQuery:
+    status: InboxStatus | None  # an unknown status filters nothing
+    event_type: str
+    query: str  # the filters as a query string, for paging
+
+
+def inbox_query(status: str = "", event_type: str = "") -> InboxQuery:
+    chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
+    kind = event_type.strip()[:100]
+    query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
+    return InboxQuery(chosen, kind, query)
 
 
 @dataclass(frozen=True)

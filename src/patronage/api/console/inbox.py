@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 from typing import Annotated
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_inbox
-from patronage.api.console.pages import FinancePage, after_form, back_to, form_action
+from patronage.api.console.filters import InboxQuery, inbox_query
+from patronage.api.console.pages import Before, FinancePage, after_form, back_to, form_action
 from patronage.api.console.session import (
-    AdminUser,
-    CheckedForm,
+    AdminForm,
     ConsoleRefusedError,
-    FinanceUser,
-    text,
+    FinanceForm,
 )
 from patronage.api.deps import PatronageDep
 from patronage.domain.inbox import SKIPPABLE, InboxStatus
@@ -28,26 +27,19 @@ EventId = Annotated[str, Path(max_length=255)]
 PaymentId = Annotated[str, Path(max_length=255)]
 INBOX_PAGE = "/console/inbox"
 PAGE = 50
+InboxFilter = Annotated[InboxQuery, Depends(inbox_query)]
 
 
 @router.get("", response_class=HTMLResponse)
 def inbox(
-    page: FinancePage,
-    patronage: PatronageDep,
-    status: str = "",
-    event_type: str = "",
-    before: int | None = None,
+    page: FinancePage, patronage: PatronageDep, before: Before, chosen: InboxFilter
 ) -> Response:
-    chosen = InboxStatus(status) if status in InboxStatus.__members__.values() else None
-    kind = event_type.strip()[:100]
     entries = patronage.inbox.entries(
-        before=before if before and before > 0 else None, limit=PAGE, status=chosen,
-        event_type=kind or None,
-    )  # fmt: skip
-    query = urlencode({k: v for k, v in (("status", status), ("event_type", kind)) if v})
+        before=before, limit=PAGE, status=chosen.status, event_type=chosen.event_type or None
+    )
     return page.render(
-        "inbox.html", page=entries, status=chosen, event_type=kind, query=query,
-        statuses=list(InboxStatus), parked=patronage.inbox.parked(),
+        "inbox.html", page=entries, status=chosen.status, event_type=chosen.event_type,
+        query=chosen.query, statuses=list(InboxStatus), parked=patronage.inbox.parked(),
         unbooked=patronage.inbox.unbooked(),
     )  # fmt: skip
 
@@ -64,25 +56,21 @@ def inbox_event(page: FinancePage, patronage: PatronageDep, event_id: EventId) -
 
 
 @router.post("/{event_id}/replay")
-def replay(
-    user: AdminUser, _form: CheckedForm, patronage: PatronageDep, event_id: EventId
-) -> Response:
+def replay(posted: AdminForm, patronage: PatronageDep, event_id: EventId) -> Response:
     """Apply the event again through the current translation (idempotent)."""
-    with patronage.audit.action(user.actor, "inbox.event_replayed", event_id):
+    with patronage.audit.action(posted.actor, "inbox.event_replayed", event_id):
         if patronage.inbox.replay(event_id) is None:
             raise ConsoleRefusedError(404, f"No inbox event {event_id}.")
     return back_to(f"/console/inbox/{quote(event_id)}", notice="Replayed.")
 
 
 @router.post("/{event_id}/skip")
-def skip(
-    user: AdminUser, form: CheckedForm, patronage: PatronageDep, event_id: EventId
-) -> Response:
+def skip(posted: AdminForm, patronage: PatronageDep, event_id: EventId) -> Response:
     """Never apply a parked or failed event, with the reason (as the staff API does)."""
 
     def skip_it() -> str:
-        body = staff_inbox.SkipIn(reason=text(form, "reason"))
-        staff_inbox.skip(event_id, body, patronage, user.actor)
+        body = staff_inbox.SkipIn(reason=posted.text("reason"))
+        staff_inbox.skip(event_id, body, patronage, posted.actor)
         return "Skipped: it will never be applied."
 
     return after_form(f"/console/inbox/{quote(event_id)}", skip_it)
@@ -90,20 +78,16 @@ def skip(
 
 @router.post("/unbooked/{payment_id}/book")
 @form_action(INBOX_PAGE)
-def book(
-    user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> str:
+def book(posted: FinanceForm, patronage: PatronageDep, payment_id: PaymentId) -> str:
     """Book an unbooked payment as a one-time gift."""
-    booked = staff_inbox.book_unbooked(payment_id, patronage, user.actor)
+    booked = staff_inbox.book_unbooked(payment_id, patronage, posted.actor)
     return f"{booked.payment_id} booked as a gift."
 
 
 @router.post("/unbooked/{payment_id}/dismiss")
 @form_action(INBOX_PAGE)
-def dismiss(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, payment_id: PaymentId
-) -> str:
+def dismiss(posted: FinanceForm, patronage: PatronageDep, payment_id: PaymentId) -> str:
     """Dismiss an unbooked payment as not a donation, with the reason."""
-    body = staff_inbox.DismissIn(reason=text(form, "reason"))
-    staff_inbox.dismiss_unbooked(payment_id, body, patronage, user.actor)
+    body = staff_inbox.DismissIn(reason=posted.text("reason"))
+    staff_inbox.dismiss_unbooked(payment_id, body, patronage, posted.actor)
     return f"{payment_id} dismissed."

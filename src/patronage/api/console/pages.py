@@ -10,7 +10,6 @@ from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 
 from patronage.api.console.charts import bar_chart
@@ -24,6 +23,7 @@ from patronage.api.console.session import (
     set_cookie,
     signer,
 )
+from patronage.api.page_templates import page_templates
 from patronage.domain.errors import DomainError
 from patronage.domain.money import Money
 
@@ -64,10 +64,7 @@ def age(seconds: int) -> str:
     return " ".join(parts[:2])
 
 
-_env = Environment(
-    loader=PackageLoader("patronage", "web/templates/console"),
-    autoescape=select_autoescape(default=True),
-)
+_env = page_templates("console")
 _env.filters["money"] = money
 _env.filters["when"] = when
 _env.filters["age"] = age
@@ -160,6 +157,14 @@ def _admin_page(request: Request, user: AdminUser, notice: str = "", error: str 
 FinancePage = Annotated[Page, Depends(_finance_page)]
 EditorPage = Annotated[Page, Depends(_editor_page)]
 AdminPage = Annotated[Page, Depends(_admin_page)]
+
+
+def _before(before: int | None = None) -> int | None:
+    return before if before and before > 0 else None
+
+
+# A list page's cursor: the entries before this position (none, or one below 1: the newest).
+Before = Annotated[int | None, Depends(_before)]
 
 
 def reason(error: Exception) -> str:

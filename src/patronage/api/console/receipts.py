@@ -18,10 +18,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from patronage.api import receipting
 from patronage.api.console.pages import REFUSED, FinancePage, back_to, reason, render
 from patronage.api.console.session import (
-    CheckedForm,
     ConsoleRefusedError,
+    FinanceForm,
     FinanceUser,
-    text,
 )
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
@@ -94,27 +93,27 @@ def _done(message: str = "", error: str = "") -> RedirectResponse:
 
 
 @router.post("/annual")
-def issue_annual(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+def issue_annual(posted: FinanceForm, patronage: PatronageDep) -> Response:
     try:
         body = receipting.IssueAnnualIn(
-            supporter_id=UUID(text(form, "supporter_id", 40)),
-            tax_year=int(text(form, "tax_year", 4)),
-            currency=text(form, "currency", 3),
+            supporter_id=UUID(posted.text("supporter_id", 40)),
+            tax_year=int(posted.text("tax_year", 4)),
+            currency=posted.text("currency", 3),
         )
-        out = receipting.issue_annual(body, user.actor, patronage)
+        out = receipting.issue_annual(body, posted.actor, patronage)
     except (HTTPException, DomainError, ValueError) as error:
         return _done(error=reason(error))
     return _done(f"Receipt {out.number} issued.")
 
 
 @router.post("/year-end")
-def year_end(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+def year_end(posted: FinanceForm, patronage: PatronageDep) -> Response:
     """Start year end (annual receipts for everyone waiting) in the background."""
     try:
         body = receipting.YearEndIn(
-            tax_year=int(text(form, "tax_year", 4)), dry_run=text(form, "dry_run") == "on"
+            tax_year=int(posted.text("tax_year", 4)), dry_run=posted.text("dry_run") == "on"
         )
-        job = receipting.start_year_end(body, user.actor, patronage)
+        job = receipting.start_year_end(body, posted.actor, patronage)
     except (HTTPException, DomainError, ValueError) as error:
         return _done(error=reason(error))
     run = "Dry run of year end" if job.dry_run else "Year end"
@@ -122,13 +121,13 @@ def year_end(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> R
 
 
 @router.post("/single")
-def issue_single(user: FinanceUser, form: CheckedForm, patronage: PatronageDep) -> Response:
+def issue_single(posted: FinanceForm, patronage: PatronageDep) -> Response:
     """Issue a receipt for one gift (from the supporter's page), then show it."""
-    supporter = text(form, "supporter_id", 40)
+    supporter = posted.text("supporter_id", 40)
     back = f"/console/supporters/{supporter}" if _is_uuid(supporter) else "/console/receipts"
     try:
-        body = receipting.IssueSingleIn(gift_id=UUID(text(form, "gift_id", 40)))
-        out = receipting.issue_single(body, user.actor, patronage)
+        body = receipting.IssueSingleIn(gift_id=UUID(posted.text("gift_id", 40)))
+        out = receipting.issue_single(body, posted.actor, patronage)
     except REFUSED as error:
         return back_to(back, error=reason(error))
     return back_to(f"/console/receipts/{out.number}", notice=f"Receipt {out.number} issued.")
@@ -211,7 +210,7 @@ def receipt_pdf(
 
 @router.post("/{number}/{action}")
 def receipt_action(
-    request: Request, user: FinanceUser, form: CheckedForm, patronage: PatronageDep,
+    request: Request, posted: FinanceForm, patronage: PatronageDep,
     number: str, action: str,
 ) -> Response:  # fmt: skip
     """Void or replace (with a reason, once confirmed) or resend a receipt, as the staff
@@ -221,21 +220,21 @@ def receipt_action(
     page = f"/console/receipts/{number}"
     try:
         if action == "resend":
-            receipting.resend_receipt(number, user.actor, patronage)
+            receipting.resend_receipt(number, posted.actor, patronage)
             return back_to(page, notice=f"Receipt {number} will be emailed again.")
-        body = receipting.ReasonIn(reason=text(form, "reason"))
-        if text(form, "confirmed") != "yes":
+        body = receipting.ReasonIn(reason=posted.text("reason"))
+        if posted.text("confirmed") != "yes":
             receipt = _receipt_or_404(patronage, number)
             if receipt.is_void:
                 raise DomainError(f"receipt {number} is already void")
             return render(
-                request, "receipt_confirm.html", user, receipt=receipt, action=action,
+                request, "receipt_confirm.html", posted.user, receipt=receipt, action=action,
                 reason=body.reason,
             )  # fmt: skip
         if action == "void":
-            receipting.void_receipt(number, body, user.actor, patronage)
+            receipting.void_receipt(number, body, posted.actor, patronage)
             return back_to(page, notice=f"Receipt {number} is void. It stays in the register.")
-        out = receipting.replace_receipt(number, body, user.actor, patronage)
+        out = receipting.replace_receipt(number, body, posted.actor, patronage)
     except REFUSED as error:
         return back_to(page, error=reason(error))
     if out.number == number:

@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from patronage.api import staff_reviews
 from patronage.api.console.pages import FinancePage, form_action
-from patronage.api.console.session import CheckedForm, FinanceUser, text
+from patronage.api.console.session import FinanceForm
 from patronage.api.deps import PatronageDep
 
 router = APIRouter(prefix="/console/reviews", include_in_schema=False)
@@ -25,14 +25,14 @@ def reviews(page: FinancePage, patronage: PatronageDep) -> Response:
 
 @router.post("/{gift_id}/release")
 @form_action(REVIEWS_PAGE)
-def release(user: FinanceUser, _form: CheckedForm, patronage: PatronageDep, gift_id: UUID) -> str:
-    staff_reviews.release(gift_id, patronage, user.actor)
+def release(posted: FinanceForm, patronage: PatronageDep, gift_id: UUID) -> str:
+    staff_reviews.release(gift_id, patronage, posted.actor)
     return "Released: the gift may be receipted."
 
 
 @router.post("/{gift_id}/reject")
 @form_action(REVIEWS_PAGE)
-def reject(user: FinanceUser, form: CheckedForm, patronage: PatronageDep, gift_id: UUID) -> str:
-    body = staff_reviews.RejectIn(reason=text(form, "reason"))
-    rejected = staff_reviews.reject(gift_id, body, patronage, user.actor)
+def reject(posted: FinanceForm, patronage: PatronageDep, gift_id: UUID) -> str:
+    body = staff_reviews.RejectIn(reason=posted.text("reason"))
+    rejected = staff_reviews.reject(gift_id, body, patronage, posted.actor)
     return f"Rejected and refunded at Stripe ({rejected.refund_id})."

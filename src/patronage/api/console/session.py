@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -100,13 +101,18 @@ def current_user(request: Request, patronage: PatronageDep) -> ConsoleUser | Non
 MaybeUser = Annotated[ConsoleUser | None, Depends(current_user)]
 
 
-def _needs(role: Role) -> Any:
+def _allowed(user: ConsoleUser | None, role: Role | None) -> ConsoleUser:
+    """The user, if signed in with the role (any role, for None): else 401 or 403."""
+    if user is None:
+        raise ConsoleRefusedError(401, "Please sign in to use the staff console.")
+    if role is not None and not user.may(role):
+        raise ConsoleRefusedError(403, f"This page needs the {role.value} role.")
+    return user
+
+
+def _needs(role: Role | None) -> Any:
     def user_with_role(user: MaybeUser) -> ConsoleUser:
-        if user is None:
-            raise ConsoleRefusedError(401, "Please sign in to use the staff console.")
-        if not user.may(role):
-            raise ConsoleRefusedError(403, f"This page needs the {role.value} role.")
-        return user
+        return _allowed(user, role)
 
     return user_with_role
 
@@ -114,15 +120,7 @@ def _needs(role: Role) -> Any:
 FinanceUser = Annotated[ConsoleUser, Depends(_needs(Role.FINANCE))]
 EditorUser = Annotated[ConsoleUser, Depends(_needs(Role.EDITOR))]
 AdminUser = Annotated[ConsoleUser, Depends(_needs(Role.ADMIN))]
-
-
-def _any_role(user: MaybeUser) -> ConsoleUser:
-    if user is None:
-        raise ConsoleRefusedError(401, "Please sign in to use the staff console.")
-    return user
-
-
-AnyUser = Annotated[ConsoleUser, Depends(_any_role)]
+AnyUser = Annotated[ConsoleUser, Depends(_needs(None))]
 
 
 _STALE_FORM = "This form's security token is missing or out of date: reload the page."
@@ -136,6 +134,38 @@ async def checked_form(request: Request) -> FormData:
 
 
 CheckedForm = Annotated[FormData, Depends(checked_form)]
+
+
+@dataclass(frozen=True)
+class Posted:
+    """A console form as posted: by a signed-in staff member with the role its route needs,
+    and with its CSRF token checked."""
+
+    user: ConsoleUser
+    form: FormData
+
+    @property
+    def actor(self) -> str:
+        return self.user.actor
+
+    def text(self, name: str, max_length: int = 500) -> str:
+        """A field as trimmed text ("" when absent)."""
+        return form_text(self.form, name, max_length)
+
+
+def _posted_by(role: Role | None) -> Callable[[Request, ConsoleUser | None], Awaitable[Posted]]:
+    async def posted(request: Request, user: MaybeUser) -> Posted:
+        # Who first: signed out, the sign-in page (401) rather than a stale form's 403.
+        return Posted(_allowed(user, role), await checked_form(request))
+
+    return posted
+
+
+# A console form route's one dependency: who posted it, and what.
+FinanceForm = Annotated[Posted, Depends(_posted_by(Role.FINANCE))]
+EditorForm = Annotated[Posted, Depends(_posted_by(Role.EDITOR))]
+AdminForm = Annotated[Posted, Depends(_posted_by(Role.ADMIN))]
+AnyUserForm = Annotated[Posted, Depends(_posted_by(None))]
 
 
 def text(form: FormData, name: str, max_length: int = 500) -> str:

@@ -13,6 +13,7 @@ from patronage.api.console.session import (
     CSRF_COOKIE,
     SESSION_COOKIE,
     AnyUser,
+    AnyUserForm,
     CheckedForm,
     MaybeUser,
     now,
@@ -87,9 +88,9 @@ async def sign_in(request: Request, form: CheckedForm, patronage: PatronageDep) 
 
 
 @router.post("/sign-out")
-def sign_out(user: AnyUser, _form: CheckedForm, patronage: PatronageDep) -> Response:
+def sign_out(posted: AnyUserForm, patronage: PatronageDep) -> Response:
     """End every session of this person (this browser's and any other)."""
-    patronage.staff.sign_out(user.staff_id)
+    patronage.staff.sign_out(posted.user.staff_id)
     response = RedirectResponse("/console/sign-in", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     response.delete_cookie(CSRF_COOKIE, path="/")
@@ -103,9 +104,10 @@ def account(request: Request, user: AnyUser, notice: str = "", error: str = "") 
 
 @router.post("/account/password")
 async def change_password(
-    request: Request, user: AnyUser, form: CheckedForm, patronage: PatronageDep
+    request: Request, posted: AnyUserForm, patronage: PatronageDep
 ) -> Response:
     """A new password, given the current one; other sessions of this person end."""
+    user, form = posted.user, posted.form
     current, new = str(form.get("current") or "")[:1024], str(form.get("new") or "")[:1024]
     if await run_in_threadpool(patronage.staff.authenticate, user.email, current) is None:
         return RedirectResponse("/console/account?error=The+current+password+is+wrong.", 303)

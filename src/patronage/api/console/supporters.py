@@ -13,7 +13,7 @@ from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.api.console.pages import FinancePage, reason
-from patronage.api.console.session import CheckedForm, ConsoleRefusedError, FinanceUser, text
+from patronage.api.console.session import ConsoleRefusedError, FinanceForm
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.commands import SupporterDetails
@@ -132,13 +132,11 @@ ADDRESS_FIELDS = ("line1", "line2", "city", "region", "postal_code", "country")
 
 
 @router.post("/{supporter_id}/address")
-def change_address(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, supporter_id: UUID
-) -> Response:
+def change_address(posted: FinanceForm, patronage: PatronageDep, supporter_id: UUID) -> Response:
     """Correct the postal address receipts print."""
     _supporter_or_404(patronage, supporter_id)
-    address = PostalAddress(**{name: text(form, name, 200) for name in ADDRESS_FIELDS})
-    with patronage.audit.action(user.actor, "supporter.address_changed", str(supporter_id)):
+    address = PostalAddress(**{name: posted.text(name, 200) for name in ADDRESS_FIELDS})
+    with patronage.audit.action(posted.actor, "supporter.address_changed", str(supporter_id)):
         patronage.giving.update_supporter(supporter_id, SupporterDetails(address=address))
     return RedirectResponse(
         f"/console/supporters/{supporter_id}?notice=Address+saved.", status_code=303
@@ -146,19 +144,17 @@ def change_address(
 
 
 @router.post("/{supporter_id}/merge")
-def merge(
-    user: FinanceUser, form: CheckedForm, patronage: PatronageDep, supporter_id: UUID
-) -> Response:
+def merge(posted: FinanceForm, patronage: PatronageDep, supporter_id: UUID) -> Response:
     """Merge a duplicate record of the same person into this supporter."""
     page = f"/console/supporters/{supporter_id}"
     try:
-        duplicate = UUID(text(form, "duplicate_id", 40))
-        why = text(form, "reason")
+        duplicate = UUID(posted.text("duplicate_id", 40))
+        why = posted.text("reason")
         with patronage.audit.action(
-            user.actor, "supporter.merged", str(supporter_id),
+            posted.actor, "supporter.merged", str(supporter_id),
             {"duplicate": str(duplicate), "reason": why},
         ):  # fmt: skip
-            patronage.supporters.merge(duplicate, supporter_id, user.actor, why)
+            patronage.supporters.merge(duplicate, supporter_id, posted.actor, why)
     except (DomainError, LookupError, ValueError) as error:
         return RedirectResponse(f"{page}?error={quote(reason(error))}", status_code=303)
     return RedirectResponse(f"{page}?notice=Merged.", status_code=303)

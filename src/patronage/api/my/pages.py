@@ -7,19 +7,16 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
-from jinja2 import Environment, PackageLoader, select_autoescape
 
 from patronage.api.console.pages import money
 from patronage.api.headers import PAGE_POLICY
 from patronage.api.my.session import SESSION_COOKIE, keys
+from patronage.api.page_templates import page_templates
 
 # The card form goes on to Stripe's hosted customer portal: allow that one more form target.
 POLICY = PAGE_POLICY.replace("form-action 'self'", "form-action 'self' https://billing.stripe.com")
 
-_env = Environment(
-    loader=PackageLoader("patronage", "web/templates/my"),
-    autoescape=select_autoescape(default=True),
-)
+_env = page_templates("my")
 _env.filters["money"] = money
 
 
