@@ -16,6 +16,7 @@ import pytest
 from patronage.bootstrap import bootstrap
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
+from tests.support import http
 from tests.support import stripe_events as se
 from tests.support.polling import answers, eventually, exited
 from tests.support.processes import patronage_process, process_env
@@ -41,7 +42,7 @@ def _deliver(url: str, evt: dict[str, Any]) -> bool:
     body = se.body_of(evt)
     headers = {"Stripe-Signature": se.signature(body), "Content-Type": "application/json"}
     try:
-        answer = httpx.post(f"{url}/webhooks/stripe", content=body, headers=headers, timeout=30)
+        answer = http.post(f"{url}/webhooks/stripe", content=body, headers=headers, timeout=30)
     except httpx.TransportError:
         return False
     return 200 <= answer.status_code < 300

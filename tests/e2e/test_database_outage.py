@@ -24,6 +24,7 @@ import pytest
 
 from patronage.config import load_settings
 from patronage.domain.gift import Gift, gift_id_for
+from tests.support import http
 from tests.support import stripe_events as se
 from tests.support.polling import eventually
 from tests.support.servers import RunningApi, running_api
@@ -57,7 +58,7 @@ def _post(url: str, evt: dict[str, Any]) -> httpx.Response:
     """One delivery; a call slower than CALLER_TIMEOUT_SECONDS raises, failing the test."""
     body = se.body_of(evt)
     headers = {"Stripe-Signature": se.signature(body), "Content-Type": "application/json"}
-    return httpx.post(
+    return http.post(
         f"{url}/webhooks/stripe", content=body, headers=headers, timeout=CALLER_TIMEOUT_SECONDS
     )
 
@@ -105,7 +106,7 @@ def _outage(api: RunningApi, proxy: TcpProxy, stripe: Stripe, seconds: float) ->
     def keep_reading() -> None:
         while time.monotonic() - down_at < seconds:
             for path, headers in READS:
-                answer = httpx.get(
+                answer = http.get(
                     f"{api.url}{path}", headers=headers, timeout=CALLER_TIMEOUT_SECONDS
                 )
                 answers.append((path, answer.status_code, True))
@@ -134,7 +135,7 @@ def _recovered(api: RunningApi, stripe: Stripe) -> None:
     for path, headers in READS:
         eventually(
             lambda path=path, headers=headers: (
-                httpx.get(
+                http.get(
                     f"{api.url}{path}", headers=headers, timeout=CALLER_TIMEOUT_SECONDS
                 ).status_code
                 == 200

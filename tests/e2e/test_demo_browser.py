@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, expect
 
@@ -20,6 +19,7 @@ from patronage.config import load_settings
 from patronage.domain.gift import Gift, GiftKind, gift_id_for
 from patronage.domain.membership import Membership, membership_id_for
 from patronage.payments import metadata as keys
+from tests.support import http
 from tests.support.ask_page import (
     THANKS,
     VISA,
@@ -348,13 +348,13 @@ def test_typos_get_a_readers_words_and_do_not_lock_the_next_reader_out(
     form = {"frequency": "monthly", "amount": "30", "currency": "USD", "email": "ada@",
             "name": "", "checkout_key": "k" * 20}  # fmt: skip
     for _ in range(LIMIT_PER_IP + 5):
-        refused = httpx.post(f"{demo.url}/checkout", json=form)
+        refused = http.post(f"{demo.url}/checkout", json=form)
         assert refused.status_code == 422
     codes = {p["code"]: p["message"] for p in refused.json()["detail"]}
     assert set(codes) == {"email_invalid", "name_missing"}
     assert codes["name_missing"] == "Please enter your name."
     too_small = {**form, "email": "ada@example.org", "name": "Ada", "amount": "1.50"}
-    [problem] = httpx.post(f"{demo.url}/checkout", json=too_small).json()["detail"]
+    [problem] = http.post(f"{demo.url}/checkout", json=too_small).json()["detail"]
     assert (problem["code"], problem["message"]) == (
         "amount_too_small",
         "The smallest gift is 2.00 USD.",
@@ -373,7 +373,7 @@ def test_the_ticker_moves_and_staff_see_the_new_supporter(
     demo = monthly_gift.demo
 
     def raised_usd() -> int:
-        ticker = httpx.get(f"{demo.url}/ticker/demo-spring-drive").json()
+        ticker = http.get(f"{demo.url}/ticker/demo-spring-drive").json()
         return sum(a["minor"] for a in ticker["raised"] if a["currency"] == "USD")
 
     # The webhook books the gift, then the in-process views catch up.

@@ -7,10 +7,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import httpx
 import pytest
 
 from patronage.cli.demo_setup import free_port, hold_port
+from tests.support import http
 from tests.support.demo import demo_server
 from tests.support.polling import eventually, refuses
 
@@ -19,8 +19,8 @@ pytestmark = pytest.mark.e2e
 
 def test_terminating_the_demo_stops_its_localstripe(tmp_path: Path) -> None:
     with demo_server(tmp_path) as demo:
-        assert httpx.get(f"{demo.url}/readyz").json()["status"] == "ready"
-        httpx.get(f"{demo.localstripe_url}/v1/customers")  # answers while the demo runs
+        assert http.get(f"{demo.url}/readyz").json()["status"] == "ready"
+        http.get(f"{demo.localstripe_url}/v1/customers")  # answers while the demo runs
     eventually(
         lambda: refuses(f"{demo.localstripe_url}/v1/customers"),
         "localstripe to stop with the demo",

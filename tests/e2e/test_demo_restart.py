@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 from uuid import uuid4
 
-import httpx
 import pytest
 import stripe
 
@@ -17,6 +16,7 @@ from patronage.bootstrap import bootstrap
 from patronage.cli.demo_setup import LOCALSTRIPE_KEY
 from patronage.cli.mail_catcher import CaughtMail
 from patronage.config import load_settings
+from tests.support import http
 from tests.support.demo import RunningDemo, demo_server
 from tests.support.polling import eventually
 from tests.support.supporters import give_at_localstripe, sign_in_link
@@ -27,7 +27,7 @@ EMAIL = "returning@example.org"
 
 
 def asked(demo: RunningDemo, token: str) -> str:
-    answer = httpx.post(
+    answer = http.post(
         f"{demo.url}/asks",
         json={"page": PAGE, "reader": {"reader_id": "r-1", "supporter_token": token}},
     )
@@ -36,7 +36,7 @@ def asked(demo: RunningDemo, token: str) -> str:
 
 
 def subscriptions(demo: RunningDemo) -> list[dict[str, Any]]:
-    reply = httpx.get(f"{demo.localstripe_url}/v1/subscriptions", auth=(LOCALSTRIPE_KEY, ""))
+    reply = http.get(f"{demo.localstripe_url}/v1/subscriptions", auth=(LOCALSTRIPE_KEY, ""))
     reply.raise_for_status()
     data: list[dict[str, Any]] = reply.json()["data"]
     return data
@@ -44,7 +44,7 @@ def subscriptions(demo: RunningDemo) -> list[dict[str, Any]]:
 
 def booked(demo: RunningDemo) -> bool:
     """localstripe's webhooks have booked the member (the staff API lists them as active)."""
-    found = httpx.get(
+    found = http.get(
         f"{demo.url}/staff/supporters",
         params={"q": EMAIL.split("@")[0]},
         headers={"Authorization": f"Bearer {demo.staff_token}"},
@@ -55,7 +55,7 @@ def booked(demo: RunningDemo) -> bool:
 def supporter_token(demo: RunningDemo) -> str | None:
     """Sign in on the supporter page (the link from the demo's caught mail): the page hands
     the browser a supporter token once the member's gifts are booked."""
-    with httpx.Client(base_url=demo.url) as browser:
+    with http.client(base_url=demo.url) as browser:
         browser.post("/my/sign-in", data={"email": EMAIL})
         caught = CaughtMail("127.0.0.1", 0, demo.data_dir / "demo-mail")
         token = sign_in_link(caught, EMAIL).split("token=", 1)[1]

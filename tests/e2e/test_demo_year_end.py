@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from pypdf import PdfReader
 
+from tests.support import http
 from tests.support.browser import chromium
 from tests.support.demo import demo_server
 from tests.support.polling import eventually
@@ -23,13 +23,13 @@ def test_a_newcomer_runs_year_end_and_reads_the_receipt_email(tmp_path: Path) ->
     last_year = datetime.now(UTC).year - 1
     with demo_server(tmp_path) as demo, chromium() as browser:
         staff = {"Authorization": f"Bearer {demo.staff_token}"}
-        started = httpx.post(f"{demo.url}/staff/receipts/year-end",
+        started = http.post(f"{demo.url}/staff/receipts/year-end",
                              json={"tax_year": last_year}, headers=staff)  # fmt: skip
         assert started.status_code == 202, started.text
         job_url = f"{demo.url}/staff/receipts/year-end/{started.json()['job_id']}"
 
         def finished() -> dict[str, Any] | None:
-            job: dict[str, Any] = httpx.get(job_url, headers=staff).json()
+            job: dict[str, Any] = http.get(job_url, headers=staff).json()
             return None if job["state"] == "running" else job
 
         job = eventually(finished, "the year-end job to finish", timeout=60)
@@ -46,7 +46,7 @@ def test_a_newcomer_runs_year_end_and_reads_the_receipt_email(tmp_path: Path) ->
         grace = page.get_by_role("article").filter(has_text="grace.hopper@example.org")
         assert "Annual statement of contributions" in grace.inner_text()
         link = grace.get_by_role("link", name="receipt-A")
-        pdf = httpx.get(f"{demo.url}{link.get_attribute('href')}").content
+        pdf = http.get(f"{demo.url}{link.get_attribute('href')}").content
         text = PdfReader(io.BytesIO(pdf)).pages[0].extract_text()
         assert "Grace Hopper" in text and "145.00 USD" in text, "a gift and 12 monthly payments"
         narrow = browser.new_page(viewport={"width": 390, "height": 844})

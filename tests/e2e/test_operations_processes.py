@@ -11,11 +11,11 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 from pathlib import Path
 
-import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from patronage.config import load_settings
+from tests.support import http
 from tests.support import stripe_events as se
 from tests.support.polling import eventually, exited
 from tests.support.processes import command, patronage_process, process_env
@@ -93,7 +93,7 @@ def test_two_apis_and_the_workers_on_postgresql_agree_and_report_it(tmp_path: Pa
             ]
             for url, api in zip(urls, apis, strict=True):
                 wait_until_ready(f"{url}/healthz", api)
-            clients = [stack.enter_context(httpx.Client(base_url=url, timeout=30)) for url in urls]
+            clients = [stack.enter_context(http.client(base_url=url, timeout=30)) for url in urls]
 
             for n, (session, intent) in enumerate(_payments()):
                 first, second = (clients[0], clients[1]) if n % 2 else (clients[1], clients[0])

@@ -10,7 +10,6 @@ import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 
 from patronage.application.giving import RecordGift, SupporterDetails
@@ -20,6 +19,7 @@ from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, totals
 from patronage.projections.polling import pending
+from tests.support import http
 from tests.support.polling import eventually, exited
 from tests.support.processes import command, patronage_process, process_env
 from tests.support.projections import expected, seed_many
@@ -137,7 +137,7 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
                 stop = threading.Event()
 
                 def poll_api() -> None:
-                    with httpx.Client(base_url=base, headers=STAFF, timeout=10) as client:
+                    with http.client(base_url=base, headers=STAFF, timeout=10) as client:
                         while not stop.wait(0.05):  # a reader's pace, not a synchronisation
                             r = client.get("/staff/supporters", params={"limit": 1})
                             answers.append((r.status_code, r.json().get("total", -1)))
@@ -185,7 +185,7 @@ def test_rebuild_swaps_in_while_the_api_answers_and_lag_falls_to_zero(tmp_path: 
                     timeout=120,
                     abort=exited(worker),
                 )
-                final = httpx.get(f"{base}/staff/supporters", headers=STAFF, params={"limit": 1})
+                final = http.get(f"{base}/staff/supporters", headers=STAFF, params={"limit": 1})
                 assert final.json()["total"] == seeded + 30
 
             want = expected(patronage.ledger, 2026).supporters

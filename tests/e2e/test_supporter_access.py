@@ -13,6 +13,7 @@ import httpx
 import pytest
 
 from patronage.application.supporter_access import CancelLinks
+from tests.support import http
 from tests.support.polling import eventually
 from tests.support.supporters import World, sign_in_link, supporter_world
 
@@ -33,7 +34,7 @@ def world(tmp_path: Path) -> Iterator[World]:
 
 
 def browser(world: World) -> httpx.Client:
-    return httpx.Client(base_url=world.api.url, follow_redirects=False)
+    return http.client(base_url=world.api.url, follow_redirects=False)
 
 
 def ask_for_link(client: httpx.Client, email: str) -> httpx.Response:

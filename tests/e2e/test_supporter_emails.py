@@ -10,10 +10,10 @@ from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
 
-import httpx
 import pytest
 
 from patronage.domain.membership import Membership, MembershipStatus
+from tests.support import http
 from tests.support.polling import eventually
 from tests.support.stripe_events import body_of, event, invoice, signature
 from tests.support.supporters import WEBHOOK_SECRET, World, supporter_world
@@ -64,7 +64,7 @@ def test_each_gift_is_thanked_and_the_membership_email_cancels_exactly_its_membe
     bob_link = cancel_link(one(world, BOB, "Thank you for your membership"))
     assert link != bob_link
 
-    with httpx.Client() as client:
+    with http.client() as client:
         confirm = client.get(link)
         assert confirm.status_code == 200 and "Cancel my membership" in confirm.text
         assert world.subscription(ADA)["status"] == "active"
@@ -89,7 +89,7 @@ def test_a_failed_renewal_is_announced_with_what_the_member_can_do(world: World)
     )  # fmt: skip
     world.membership(BOB)
     body = body_of(event("invoice.payment_failed", failed, created=int(time.time())))
-    answer = httpx.post(
+    answer = http.post(
         f"{world.api.url}/webhooks/stripe",
         content=body.encode(),
         headers={"Stripe-Signature": signature(body, WEBHOOK_SECRET)},

@@ -31,6 +31,7 @@ from patronage.domain.gift import Gift, ReviewState, gift_id_for
 from patronage.domain.money import Money
 from patronage.domain.staff import Role
 from patronage.payments import metadata as keys
+from tests.support import http
 from tests.support import stripe_events as se
 from tests.support.checkout import (
     RecordingProxy,
@@ -90,7 +91,7 @@ def a_gift(email: str, reader: str) -> dict[str, Any]:
 
 
 def intent_at(localstripe: LocalStripe, intent_id: str) -> dict[str, Any]:
-    reply = httpx.get(
+    reply = http.get(
         f"{localstripe.url}/v1/payment_intents/{intent_id}", auth=(localstripe.api_key, "")
     )
     reply.raise_for_status()
@@ -191,7 +192,7 @@ def test_declines_hold_then_block_a_card_tester_and_staff_decide_the_held_gifts(
         f"/staff/reviews/{other.id}/reject", json={"reason": "card testing"}, headers=STAFF
     )
     assert rejected.status_code == 200, rejected.text
-    refunds = httpx.get(
+    refunds = http.get(
         f"{localstripe.url}/v1/refunds", auth=(localstripe.api_key, ""), params={"limit": 100}
     ).json()["data"]
     assert [
@@ -272,7 +273,7 @@ def test_one_card_is_limited_and_its_real_declines_counted_by_stripes_fingerprin
         # A card Stripe declines when charged: the decline is counted against its fingerprint.
         declined, method_id = pay_with_card(paying, localstripe, DECLINING_CARD, 3)
         assert declined.status_code == 402, declined.text
-        fingerprint = httpx.get(
+        fingerprint = http.get(
             f"{localstripe.url}/v1/payment_methods/{method_id}", auth=(localstripe.api_key, "")
         ).json()["card"]["fingerprint"]
         elsewhere = PaymentAttempt(

@@ -7,7 +7,6 @@ import json
 from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -19,6 +18,7 @@ from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
+from tests.support import http
 from tests.support import stripe_events as se
 from tests.support.polling import eventually
 from tests.support.proxy import outage_proxy
@@ -165,8 +165,8 @@ def test_metrics_on_their_own_port_need_no_key_and_leave_the_api(settings: Setti
     port = free_port()
     own_port = settings.model_copy(update={"metrics_port": port})
     with running_api(own_port) as api:
-        assert httpx.get(f"{api.url}/metrics", headers=STAFF).status_code == 404
-        scraped = httpx.get(f"http://127.0.0.1:{port}/metrics")
+        assert http.get(f"{api.url}/metrics", headers=STAFF).status_code == 404
+        scraped = http.get(f"http://127.0.0.1:{port}/metrics")
         assert scraped.status_code == 200
         assert 'patronage_projection_lag_events{view="supporters"}' in scraped.text
 

@@ -26,7 +26,7 @@ from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
 from patronage.domain.inbox import InboxEvent, InboxStatus, inbox_event_id_for
-from tests.support import stripe_events
+from tests.support import http, stripe_events
 from tests.support.servers import running_api
 from tests.support.stores import writes_refused
 
@@ -215,7 +215,7 @@ def _payment_event(n: int) -> dict[str, Any]:
 def _deliver_all(url: str, bodies: list[str]) -> list[httpx.Response]:
     def deliver(body: str) -> httpx.Response:
         headers = {"Stripe-Signature": stripe_events.signature(body)}
-        with httpx.Client(base_url=url, timeout=60) as client:
+        with http.client(base_url=url, timeout=60) as client:
             return client.post("/webhooks/stripe", content=body, headers=headers)
 
     with ThreadPoolExecutor(len(bodies)) as pool:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from playwright.sync_api import Locator, Page, expect
 
+from tests.support import http
 from tests.support.demo import RunningDemo
 
 THANKS = "Thank you for supporting our journalism"
@@ -15,7 +15,7 @@ VISA = "4242424242424242"
 
 
 def localstripe_list(demo: RunningDemo, kind: str, **params: str) -> list[dict[str, Any]]:
-    reply = httpx.get(
+    reply = http.get(
         f"{demo.localstripe_url}/v1/{kind}",
         params={"limit": "100", **params},
         auth=("sk_test_patronage_demo", ""),

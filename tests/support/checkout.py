@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-import httpx
 from pydantic import AnyHttpUrl, SecretStr
 
 from patronage.config import Settings
+from tests.support import http
 from tests.support.servers import LocalStripe, loopback_http
 
 
@@ -53,7 +53,7 @@ def recording_proxy(target: str) -> Iterator[RecordingProxy]:
             headers = {
                 k: v for k, v in self.headers.items() if k.lower() not in {"host", "content-length"}
             }
-            reply = httpx.request(self.command, target + self.path, headers=headers, content=body)
+            reply = http.request(self.command, target + self.path, headers=headers, content=body)
             self.send_response(reply.status_code)
             self.send_header("content-type", reply.headers.get("content-type", "application/json"))
             self.send_header("content-length", str(len(reply.content)))
@@ -82,7 +82,7 @@ def with_stripe(settings: Settings, api_base: str, api_key: str, **changes: Any)
 
 def stripe_objects(localstripe: LocalStripe, kind: str) -> list[dict[str, Any]]:
     """Every object of a kind at localstripe (payment_intents, customers, subscriptions...)."""
-    reply = httpx.get(
+    reply = http.get(
         f"{localstripe.url}/v1/{kind}", params={"limit": 100}, auth=(localstripe.api_key, "")
     )
     reply.raise_for_status()
@@ -94,7 +94,7 @@ def confirm_card_setup(localstripe: LocalStripe, client_secret: str, number: str
     """What localstripe's Stripe.js does in confirmCardSetup, over HTTP: the card reaches
     the provider, never our server; returns the saved payment method."""
     setup_intent_id = client_secret.split("_secret_")[0]
-    reply = httpx.post(
+    reply = http.post(
         f"{localstripe.url}/v1/setup_intents/{setup_intent_id}/confirm",
         json={
             "key": "pk_test_patronage",

@@ -15,6 +15,8 @@ from typing import TypeVar
 
 import httpx
 
+from tests.support import http
+
 T = TypeVar("T")
 
 DEADLINE_SECONDS = 60.0  # generous: it bounds only a failing wait, and the machine may be busy
@@ -59,7 +61,7 @@ def stopped(thread: threading.Thread) -> Abort:
 def answers(url: str) -> bool:
     """Whether a server answers at `url` (with any HTTP status)."""
     try:
-        httpx.get(url, timeout=1.0)
+        http.get(url, timeout=1.0)
     except httpx.TransportError:
         return False
     return True

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import uvicorn
 
 from patronage.api.app import create_app
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
+from tests.support import http
 from tests.support.polling import answers, eventually, exited, stopped
 
 
@@ -58,7 +58,7 @@ class LocalStripe:
 
     def register_webhook(self, webhook_id: str, url: str, secret: str) -> None:
         """Ask localstripe to sign and POST its events to `url` with `secret`."""
-        response = httpx.post(
+        response = http.post(
             f"{self.url}/_config/webhooks/{webhook_id}",
             data={"url": url, "secret": secret},
             auth=(self.api_key, ""),

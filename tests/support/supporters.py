@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import parse_qsl
 from uuid import UUID, uuid4
 
-import httpx
 import stripe
 
 from patronage.cli.mail_catcher import CaughtMail, mail_catcher
@@ -29,6 +28,7 @@ from patronage.domain.values import Attribution
 from patronage.payments.metadata import checkout_metadata
 from patronage.payments.orders import CreatedPayment, PaymentOrder
 from patronage.payments.stripe.gateway import StripePaymentGateway
+from tests.support import http
 from tests.support.polling import eventually
 from tests.support.servers import (
     LocalStripe,
@@ -99,7 +99,7 @@ class World:
 
     def subscription(self, email: str) -> dict[str, Any]:
         subscription_id = self.members[email].subscription_id
-        reply = httpx.get(
+        reply = http.get(
             f"{self.stripe.url}/v1/subscriptions/{subscription_id}", auth=(self.stripe.api_key, "")
         )
         reply.raise_for_status()
@@ -181,7 +181,7 @@ def deliver_current_subscription(world: World, email: str) -> None:
             previous={},
         )
     )
-    answer = httpx.post(
+    answer = http.post(
         f"{world.api.url}/webhooks/stripe",
         content=body.encode(),
         headers={
