@@ -9,11 +9,14 @@ from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
+
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import ticker
+from patronage.projections.errors import EventFailedError
 from patronage.projections.polling import catch_up
 from patronage.projections.store import ViewStore
 
@@ -22,15 +25,19 @@ GIFTS = 30
 
 def give(patronage: Patronage, count: int) -> None:
     for n in range(count):
-        patronage.giving.record_gift(
-            RecordGift(
-                f"pi_page_{n}",
-                SupporterDetails(email=f"page{n}@example.org", name="Page"),
-                Money(100 + n, "USD"),
-                datetime(2026, 5, 1, tzinfo=UTC),
-                Attribution(campaign="spring"),
-            )
+        give_one(patronage, f"pi_page_{n}", 100 + n)
+
+
+def give_one(patronage: Patronage, payment: str, minor: int) -> None:
+    patronage.giving.record_gift(
+        RecordGift(
+            payment,
+            SupporterDetails(email=f"{payment}@example.org", name="Page"),
+            Money(minor, "USD"),
+            datetime(2026, 5, 1, tzinfo=UTC),
+            Attribution(campaign="spring"),
         )
+    )
 
 
 @contextmanager
@@ -65,6 +72,24 @@ def test_catching_up_applies_a_page_of_events_in_one_transaction(patronage: Patr
     assert total(patronage) == [Money(sum(100 + n for n in range(GIFTS)), "USD")]
     raised = ticker.raised(patronage.views.ticker, "spring")
     assert (raised.gifts, raised.supporters) == (GIFTS, GIFTS)
+
+
+def test_an_event_failing_inside_a_folded_run_is_named_and_those_before_it_applied(
+    patronage: Patronage,
+) -> None:
+    give(patronage, 3)
+    before_poison = patronage.ledger.head()
+    give_one(patronage, "pi_page_poison", 2**70)  # no integer column holds it
+    give_one(patronage, "pi_page_after", 100)
+    projection = patronage.views.projection("ticker")
+
+    with pytest.raises(EventFailedError) as failed:
+        catch_up(patronage.ledger, projection)
+
+    assert failed.value.notification_id > before_poison
+    assert failed.value.topic.endswith("Gift.Received")
+    assert projection.view.position(patronage.ledger.name) <= before_poison
+    assert total(patronage) == [Money(100 + 101 + 102, "USD")]
 
 
 def test_two_catch_ups_racing_apply_each_event_once(patronage: Patronage) -> None:

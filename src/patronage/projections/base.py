@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.application import Application
@@ -21,6 +21,19 @@ from patronage.projections.store import ViewSchema, ViewStore, ViewTx
 EventLog = Application[UUID]
 Handler = Callable[[ViewTx, Any], None]
 H = TypeVar("H", bound=Handler)
+MakeFold = TypeVar("MakeFold", bound="Callable[[], Fold]")
+
+
+class Fold(Protocol):
+    """A run of consecutive events of the classes it folds, applied as one: gathered in
+    memory, then written with a few statements for the whole run, where their handlers
+    make a few statements per event. It must leave exactly the rows its handlers would
+    have left, applied one by one in log order (tests/integration/test_projection_fold.py
+    checks every view, caught up in folded pages, against a model of the history)."""
+
+    def add(self, event: Any) -> None: ...
+
+    def write(self, tx: ViewTx) -> None: ...
 
 
 class Handlers:
@@ -33,6 +46,7 @@ class Handlers:
 
     def __init__(self) -> None:
         self._by_class: dict[type, list[Handler]] = {}
+        self._folds: dict[type, Callable[[], Fold]] = {}
 
     def on(self, aggregate: type, *event_names: str) -> Callable[[H], H]:
         """Register a handler for the named events of `aggregate`. The names are resolved to
@@ -44,6 +58,22 @@ class Handlers:
             for cls in classes:
                 self._by_class.setdefault(cls, []).append(handler)
             return handler
+
+        return register
+
+    def fold(self, aggregate: type, *event_names: str) -> Callable[[MakeFold], MakeFold]:
+        """Register a Fold for the named events of `aggregate`: a page of events applies a
+        run of them with one fold instead of each event's handlers (which still apply an
+        event alone: a live event, or one retried to name a failure)."""
+        classes = [event_class(aggregate, name) for name in event_names]
+
+        def register(make: MakeFold) -> MakeFold:
+            for cls in classes:
+                if cls not in self._by_class:
+                    named = getattr(make, "__name__", repr(make))
+                    raise TypeError(f"{named} folds {cls.__qualname__}, which has no handler")
+                self._folds[cls] = make
+            return make
 
         return register
 
@@ -59,6 +89,24 @@ class Handlers:
         """Run the event's handlers (none for a class this view does not handle)."""
         for handler in self._by_class.get(type(event), ()):
             handler(tx, event)
+
+    def dispatch_all(self, tx: ViewTx, events: Iterable[Any]) -> None:
+        """Apply events in log order: each run of events that one fold takes, as one;
+        every other event by its handlers."""
+        fold: Fold | None = None
+        folding: Callable[[], Fold] | None = None
+        for event in events:
+            kind = self._folds.get(type(event))
+            if kind is not folding:
+                if fold is not None:
+                    fold.write(tx)
+                fold, folding = (kind() if kind is not None else None), kind
+            if fold is not None:
+                fold.add(event)
+            else:
+                self.dispatch(tx, event)
+        if fold is not None:
+            fold.write(tx)
 
 
 def update_of(table: str, key: str) -> Callable[..., None]:
@@ -119,6 +167,10 @@ class ViewProjection(Projection[ViewStore]):
     def change_for(self, domain_event: Any) -> Callable[[ViewTx], None]:
         """The change one event makes to the view."""
         return lambda tx: self.handlers.dispatch(tx, domain_event)
+
+    def apply_all(self, tx: ViewTx, domain_events: Iterable[Any]) -> None:
+        """The change a page of events makes, in one open transaction (folded, see Fold)."""
+        self.handlers.dispatch_all(tx, domain_events)
 
 
 def iso(moment: datetime) -> str:

@@ -108,20 +108,24 @@ def _attribution_learnt(tx: ViewTx, e: Any) -> None:
     _set_gift(tx, e, article_id=a.article_id, campaign=a.campaign, variant=a.variant)
 
 
+def received_gift(e: Any) -> Row:
+    """The gift facts' row a `Gift.Received` inserts (nothing refunded or lost yet)."""
+    return {
+        "gift_id": str(e.originator_id),
+        "supporter_id": str(e.supporter_id),
+        "currency": e.amount.currency,
+        "kind": str(e.kind),
+        "article_id": e.attribution.article_id,
+        "campaign": e.attribution.campaign,
+        "variant": e.attribution.variant,
+        "received_at": iso(e.received_at),
+        "amount": e.amount.minor,
+    }
+
+
 @_gift_facts.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
-    tx.insert(
-        "gifts",
-        gift_id=str(e.originator_id),
-        supporter_id=str(e.supporter_id),
-        currency=e.amount.currency,
-        kind=str(e.kind),
-        article_id=e.attribution.article_id,
-        campaign=e.attribution.campaign,
-        variant=e.attribution.variant,
-        received_at=iso(e.received_at),
-        amount=e.amount.minor,
-    )
+    tx.insert("gifts", **received_gift(e))
 
 
 @_gift_facts.on(Gift, "Refunded")

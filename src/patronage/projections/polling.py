@@ -15,7 +15,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.errors import EventFailedError
-from patronage.projections.store import ViewStore, ViewTx
+from patronage.projections.store import ViewStore
 
 if TYPE_CHECKING:
     from patronage.projections.faults import FaultLog
@@ -23,11 +23,9 @@ if TYPE_CHECKING:
 log = structlog.get_logger(__name__)
 
 BATCH = 500
-# Catching up reads this many of the view's events at a time, and applies them this many
-# to a transaction (rows and position together) instead of one transaction per event; a
-# transaction stays short, so a worker stopped mid catch-up loses little work.
+# Catching up reads this many of the view's events at a time, and applies them up to the
+# store's `events_per_transaction` in one transaction (rows and position together).
 PAGE = 5000
-EVENTS_PER_TRANSACTION = 500
 # The most pending events `pending()` counts: status says "at least" beyond it.
 PENDING_CAP = 100_000
 
@@ -59,9 +57,7 @@ def apply_page(ledger: EventLog, projection: ViewProjection, page: Sequence[Noti
         view.track_in(cursor, Tracking(ledger.name, page[0].id))
         if len(page) > 1:
             view.track_in(cursor, Tracking(ledger.name, page[-1].id))
-        tx = ViewTx(cursor, view.render)
-        for event in events:
-            projection.change_for(event)(tx)
+        projection.apply_all(view.tx(cursor), events)
 
 
 def catch_up(
@@ -79,9 +75,10 @@ def catch_up(
         notifications = select_after(ledger, projection.topics, position, stop, limit=PAGE)
         if not notifications:
             return position
+        per_transaction = projection.view.events_per_transaction
         try:
-            for start in range(0, len(notifications), EVENTS_PER_TRANSACTION):
-                chunk = notifications[start : start + EVENTS_PER_TRANSACTION]
+            for start in range(0, len(notifications), per_transaction):
+                chunk = notifications[start : start + per_transaction]
                 _apply_chunk(ledger, projection, chunk)
                 if progress is not None:
                     progress(chunk[-1].id)

@@ -83,6 +83,10 @@ class SQLiteViewStore(LibraryStore, SQLiteTrackingRecorder):
     only, so every view would share one position: each view gets `<view>_tracking` instead.
     """
 
+    # A view's transaction holds SQLite's one write lock, which every webhook's save waits
+    # for: a catch-up keeps each transaction short rather than large.
+    events_per_transaction = 500
+
     def __init__(self, datastore: SQLiteDatastore, *, suffix: str = "", **kwargs: Any) -> None:
         self.dialect = Dialect(self.schema.name, schema=None, suffix=suffix)
         super().__init__(datastore, **kwargs)

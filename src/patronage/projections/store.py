@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from abc import abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
@@ -164,12 +164,22 @@ class Dialect:
         return _PARAM.sub(r"%(\1)s", text) if self.is_postgres else text
 
 
+def _array_type(values: list[Any]) -> str:
+    """PostgreSQL's array type for a column's values: whole numbers or text (the views keep
+    times as ISO text); the server casts them to the column's own type on insert."""
+    first = next((value for value in values if value is not None), "")
+    return "bigint[]" if isinstance(first, int) else "text[]"
+
+
 class ViewTx:
     """One open transaction of a view: run statements, read rows back."""
 
-    def __init__(self, cursor: Any, render: Callable[[str], str]) -> None:
+    def __init__(
+        self, cursor: Any, render: Callable[[str], str], *, columns_as_arrays: bool = False
+    ) -> None:
         self._cursor = cursor
         self._render = render
+        self._columns_as_arrays = columns_as_arrays
 
     def run(self, sql: str, **params: Any) -> None:
         self._cursor.execute(self._render(sql), params)
@@ -178,6 +188,22 @@ class ViewTx:
         """Insert one row into a view's table (its logical name), a value per column."""
         columns, params = ", ".join(values), ", ".join(f":{column}" for column in values)
         self.run(f"INSERT INTO {{{table}}} ({columns}) VALUES ({params})", **values)
+
+    def insert_rows(self, table: str, rows: Sequence[Row], on_conflict: str = "") -> None:
+        """Insert rows of the same columns with one statement, where `insert` makes one per
+        row. `on_conflict` ends the statement; it names the existing row `cur`, and a
+        statement that updates on conflict must be given one row per key."""
+        if not rows:
+            return
+        names = list(rows[0])
+        into = f"INSERT INTO {{{table}}} AS cur ({', '.join(names)})"
+        if self._columns_as_arrays:  # one parameter per column: the server unpacks the rows
+            columns = {name: [row[name] for row in rows] for name in names}
+            arrays = ", ".join(f":{name}::{_array_type(columns[name])}" for name in names)
+            self.run(f"{into} SELECT * FROM unnest({arrays}) {on_conflict}", **columns)
+        else:  # SQLite binds each row to the one prepared statement
+            values = ", ".join(f":{name}" for name in names)
+            self._cursor.executemany(self._render(f"{into} VALUES ({values}) {on_conflict}"), rows)
 
     def all(self, sql: str, **params: Any) -> list[Row]:
         self._cursor.execute(self._render(sql), params)
@@ -199,6 +225,10 @@ class ViewStore(TrackingRecorder):
     schema: ClassVar[ViewSchema]
     dialect: Dialect
     tracking_table: ClassVar[str] = "tracking"
+    # How many events a catch-up applies in one transaction: more makes fewer, larger
+    # statements (folds, see base.py); a transaction stays short, so a worker stopped mid
+    # catch-up loses little work.
+    events_per_transaction: ClassVar[int] = 5000
 
     @abstractmethod
     def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
@@ -219,6 +249,10 @@ class ViewStore(TrackingRecorder):
     def render(self, sql: str) -> str:
         return self.dialect.render(sql, self._tables())
 
+    def tx(self, cursor: Any) -> ViewTx:
+        """The view's statements within an open transaction of this store."""
+        return ViewTx(cursor, self.render, columns_as_arrays=self.dialect.is_postgres)
+
     def view_ddl(self) -> list[str]:
         tables = [self.render(ddl) for ddl in self.schema.tables.values()]
         return tables + [self.dialect.create_index(index) for index in self.schema.indexes]
@@ -233,19 +267,19 @@ class ViewStore(TrackingRecorder):
         write lock, and an event already applied fails there (IntegrityError) before any
         row is touched."""
         self.track_in(cursor, tracking)
-        change(ViewTx(cursor, self.render))
+        change(self.tx(cursor))
 
     @contextmanager
     def write(self) -> Iterator[ViewTx]:
         """A transaction that commits its changes, for tables no event feeds (counters)."""
         with self.transaction(commit=True) as cursor:
-            yield ViewTx(cursor, self.render)
+            yield self.tx(cursor)
 
     @contextmanager
     def read(self) -> Iterator[ViewTx]:
         """A read-only transaction: the rows a reader sees are of one moment."""
         with self.transaction(commit=False) as cursor:
-            yield ViewTx(cursor, self.render)
+            yield self.tx(cursor)
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0

@@ -30,18 +30,19 @@ SCHEMA = ViewSchema(
 )
 
 
+# A campaign's total in a currency: rows add to it (one row per key in a statement).
+_ADD_TO_TOTAL = (
+    "ON CONFLICT (campaign, currency) DO UPDATE"
+    " SET raised = cur.raised + excluded.raised, gifts = cur.gifts + excluded.gifts"
+)
+_ONCE = "ON CONFLICT (campaign, supporter_id) DO NOTHING"
+
+
 def _raise(tx: ViewTx, gift: Row, minor: int, gifts: int = 0) -> None:
     if not gift["campaign"]:
         return
-    tx.run(
-        "INSERT INTO {campaigns} AS cur (campaign, currency, raised, gifts)"
-        " VALUES (:campaign, :currency, :minor, :gifts) ON CONFLICT (campaign, currency)"
-        " DO UPDATE SET raised = cur.raised + excluded.raised, gifts = cur.gifts + excluded.gifts",
-        campaign=gift["campaign"],
-        currency=gift["currency"],
-        minor=minor,
-        gifts=gifts,
-    )
+    total = {"campaign": gift["campaign"], "currency": gift["currency"], "raised": minor}
+    tx.insert_rows("campaigns", [total | {"gifts": gifts}], on_conflict=_ADD_TO_TOTAL)
 
 
 def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
@@ -49,13 +50,9 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
     if not gift["campaign"]:
         return
     _raise(tx, gift, sign * (gift["amount"] - gift["refunded"] - gift["lost"]), gifts=sign)
-    params = {"campaign": gift["campaign"], "sid": gift["supporter_id"]}
+    backer = {"campaign": gift["campaign"], "supporter_id": gift["supporter_id"]}
     if sign > 0:
-        tx.run(
-            "INSERT INTO {backers} (campaign, supporter_id) VALUES (:campaign, :sid)"
-            " ON CONFLICT (campaign, supporter_id) DO NOTHING",
-            **params,
-        )
+        tx.insert_rows("backers", [backer], on_conflict=_ONCE)
         return
     tx.run(
         "DELETE FROM {campaigns} WHERE campaign = :campaign AND currency = :currency AND gifts = 0",
@@ -64,11 +61,11 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
     )
     # The supporter still backs the campaign if another of their gifts is in it.
     tx.run(
-        "DELETE FROM {backers} WHERE campaign = :campaign AND supporter_id = :sid"
+        "DELETE FROM {backers} WHERE campaign = :campaign AND supporter_id = :supporter_id"
         " AND NOT EXISTS (SELECT 1 FROM {gifts} WHERE campaign = :campaign"
-        " AND supporter_id = :sid AND gift_id <> :gift_id)",
+        " AND supporter_id = :supporter_id AND gift_id <> :gift_id)",
         gift_id=gift["gift_id"],
-        **params,
+        **backer,
     )
 
 
@@ -94,6 +91,37 @@ def _absorbed(tx: ViewTx, e: Any) -> None:
 @handlers.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
     _rebook(tx, facts.gift(tx, e.originator_id), +1)
+
+
+@handlers.fold(Gift, "Received")
+class _GiftsReceived:
+    """Received gifts as one: their facts' rows, then each campaign's total and each new
+    backer once for the run (what `_received` books gift by gift)."""
+
+    def __init__(self) -> None:
+        self.gifts: list[Row] = []
+        self.totals: dict[tuple[str, str], Row] = {}
+        self.backers: dict[tuple[str, str], Row] = {}
+
+    def add(self, e: Any) -> None:
+        gift = facts.received_gift(e)
+        self.gifts.append(gift)
+        campaign, currency = gift["campaign"], gift["currency"]
+        if not campaign:
+            return
+        total = self.totals.setdefault(
+            (campaign, currency),
+            {"campaign": campaign, "currency": currency, "raised": 0, "gifts": 0},
+        )
+        total["raised"] += gift["amount"]
+        total["gifts"] += 1
+        supporter_id = gift["supporter_id"]
+        self.backers[campaign, supporter_id] = {"campaign": campaign, "supporter_id": supporter_id}
+
+    def write(self, tx: ViewTx) -> None:
+        tx.insert_rows("gifts", self.gifts)
+        tx.insert_rows("campaigns", list(self.totals.values()), on_conflict=_ADD_TO_TOTAL)
+        tx.insert_rows("backers", list(self.backers.values()), on_conflict=_ONCE)
 
 
 @handlers.on(Gift, "Refunded")
