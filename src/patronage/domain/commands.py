@@ -6,7 +6,8 @@ application can handle them; each is idempotent on the provider's natural id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -169,3 +170,25 @@ def supporter_details_of(command: GivingCommand) -> SupporterDetails | None:
     if isinstance(command, UpdateCustomer):
         return command.details
     return None
+
+
+def with_supporter_details(
+    command: GivingCommand, fill: Callable[[SupporterDetails], SupporterDetails]
+) -> GivingCommand:
+    """The command with the details of the person who paid passed through `fill`. A
+    customer update's details are the change itself, so they are kept as they are."""
+    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
+        return replace(command, supporter=fill(command.supporter))
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        membership = replace(command.membership, supporter=fill(command.membership.supporter))
+        return replace(command, membership=membership)
+    return command
+
+
+def subscription_of(command: GivingCommand) -> str:
+    """The Stripe subscription a command is about, or "" when it is about none."""
+    if isinstance(command, ReportMembership):
+        return command.subscription_id
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        return command.membership.subscription_id
+    return ""
