@@ -75,6 +75,9 @@ class ReportMembership:
 
 @dataclass(frozen=True)
 class RecordMembershipPayment:
+    """An invoice of a membership was paid: credited once per invoice, and booked as a
+    monthly gift. It also reports the membership, which starts it if it is new."""
+
     membership: ReportMembership
     invoice_id: str
     payment_id: str  # the PaymentIntent id when known, else the invoice id
@@ -101,6 +104,9 @@ class RecordUnattributedPayment:
 
 @dataclass(frozen=True)
 class RecordMembershipFailure:
+    """An invoice of a membership failed (or waits for the donor's authentication): no
+    money, and the membership is incomplete or past due."""
+
     membership: ReportMembership
     invoice_id: str
     reason: str
@@ -110,6 +116,9 @@ class RecordMembershipFailure:
 
 @dataclass(frozen=True)
 class RecordRefund:
+    """A refund on a payment (a gift, or money still listed for staff). One that failed or
+    was cancelled (`succeeded` False) is reversed: the gift keeps the money."""
+
     payment_id: str
     refund_id: str
     amount: Money
@@ -119,6 +128,9 @@ class RecordRefund:
 
 @dataclass(frozen=True)
 class RecordDispute:
+    """A dispute (chargeback) on a gift's payment, as it stands `at`: opened once on the
+    gift, then moved to `status`."""
+
     payment_id: str
     dispute_id: str
     amount: Money
