@@ -28,6 +28,7 @@ from patronage.asks.selection import (
 from patronage.asks.token import SupporterTokens
 from patronage.domain.campaign import (
     ARTICLE_COUNT_PLACEHOLDER,
+    BASIS_POINTS,
     Action,
     CampaignSpec,
     Frequency,
@@ -52,8 +53,14 @@ class Choices:
 
 @dataclass(frozen=True, slots=True)
 class TickerLine:
+    """The campaign's goal and the money raised towards it, in the goal's currency."""
+
     goal: Money
     raised: Money
+
+    def reaches(self, share_bp: int) -> bool:
+        """Whether the money raised is at least `share_bp` basis points of the goal."""
+        return self.raised.minor * BASIS_POINTS >= self.goal.minor * share_bp
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +79,9 @@ class AskCopy:
 
 @dataclass(frozen=True, slots=True)
 class AskOutcome:
+    """What `/asks` answers: an ask with its copy, thanks, or none; `reason` and
+    `rejections` are shown in debug mode."""
+
     kind: Literal["ask", "thanks", "none"]
     reason: str  # why no ask, or the kind
     rejections: tuple[Rejection, ...]
@@ -178,7 +188,5 @@ class Asks:
         $25,000 raised" tells a reader that nobody gives."""
         if spec.goal is None:
             return None
-        raised = self.memory.raised.raised(spec.code, spec.goal.currency)
-        if raised.minor * 10_000 < spec.goal.minor * self.ticker_from_bp:
-            return None
-        return TickerLine(spec.goal, raised)
+        ticker = TickerLine(spec.goal, self.memory.raised.raised(spec.code, spec.goal.currency))
+        return ticker if ticker.reaches(self.ticker_from_bp) else None

@@ -97,6 +97,9 @@ class CampaignCatalogue:
 
 @dataclass(frozen=True)
 class CampaignSettings:
+    """What staff set when they create or retarget a campaign; its variants, schedule
+    and status change by commands of their own."""
+
     code: str
     name: str
     priority: int
@@ -106,6 +109,9 @@ class CampaignSettings:
 
 @dataclass(frozen=True)
 class HistoryEntry:
+    """One recorded change to a campaign, for staff: the event's name and version, who
+    made it, and its attributes (amounts as text)."""
+
     version: int
     at: datetime
     change: str

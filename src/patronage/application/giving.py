@@ -29,6 +29,7 @@ from patronage.domain.commands import (
     ReportMembership,
     SupporterDetails,
     UpdateCustomer,
+    subscription_of,
     supporter_details_of,
 )
 from patronage.domain.customer import StripeCustomer, stripe_customer_id_for
@@ -164,10 +165,8 @@ class Giving:
                 ids.append(stripe_customer_id_for(details.stripe_customer_id))
         if isinstance(command, RecordGift | RecordMembershipPayment):
             ids.append(gift_id_for(command.payment_id))
-        if isinstance(command, ReportMembership):
-            ids.append(membership_id_for(command.subscription_id))
-        if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
-            ids.append(membership_id_for(command.membership.subscription_id))
+        if subscription := subscription_of(command):
+            ids.append(membership_id_for(subscription))
         return ids
 
     # Supporters ----------------------------------------------------------------------------

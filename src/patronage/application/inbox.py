@@ -40,14 +40,14 @@ from patronage.domain.commands import (
     GivingCommand,
     LinkInvoicePayment,
     RecordGift,
-    RecordMembershipFailure,
     RecordMembershipPayment,
     RecordRefund,
     RecordUnattributedPayment,
-    ReportMembership,
     SupporterDetails,
     UpdateCustomer,
+    subscription_of,
     supporter_details_of,
+    with_supporter_details,
 )
 from patronage.domain.errors import RefundExceedsPaymentError
 from patronage.domain.gift import Gift, PaymentLink, gift_id_for, payment_link_id_for
@@ -212,14 +212,6 @@ def validate_event(event: object) -> Mapping[str, Any]:
     return event
 
 
-def _subscription_of(command: GivingCommand) -> str:
-    if isinstance(command, ReportMembership):
-        return command.subscription_id
-    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
-        return command.membership.subscription_id
-    return ""
-
-
 def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
     """What a command puts in the ledger that a parked event may be waiting for: the keys of
     CounterpartMissingError ("payment:<id>", "subscription:<id>", "customer:<id>",
@@ -233,7 +225,7 @@ def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
         keys += [f"payment:{command.payment_id}", f"payment:{command.invoice_id}"]
     elif isinstance(command, RecordRefund) and not command.succeeded:
         keys.append(f"refund-reversal:{command.payment_id}")
-    if subscription := _subscription_of(command):
+    if subscription := subscription_of(command):
         keys.append(f"subscription:{subscription}")
     supporter = supporter_details_of(command)
     if supporter is not None and not isinstance(command, UpdateCustomer):
@@ -246,26 +238,17 @@ def provided_keys(command: GivingCommand, identity_key: bytes) -> list[str]:
     return list(dict.fromkeys(keys))
 
 
-def _with_supporter(command: GivingCommand, found: SupporterDetails) -> GivingCommand:
-    """The command with the supporter details it lacked filled in from a retrieved customer."""
-
-    def fill(details: SupporterDetails) -> SupporterDetails:
-        if "@" in details.email or details.stripe_customer_id != found.stripe_customer_id:
-            return details
-        return replace(
-            details,
-            email=found.email,
-            name=details.name or found.name,
-            address=found.address if details.address.is_empty() else details.address,
-            supporter_id=details.supporter_id or found.supporter_id,
-        )
-
-    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
-        return replace(command, supporter=fill(command.supporter))
-    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
-        membership = replace(command.membership, supporter=fill(command.membership.supporter))
-        return replace(command, membership=membership)
-    return command
+def _completed_from(found: SupporterDetails, details: SupporterDetails) -> SupporterDetails:
+    """Details without an email, filled in from the retrieved customer they name."""
+    if "@" in details.email or details.stripe_customer_id != found.stripe_customer_id:
+        return details
+    return replace(
+        details,
+        email=found.email,
+        name=details.name or found.name,
+        address=found.address if details.address.is_empty() else details.address,
+        supporter_id=details.supporter_id or found.supporter_id,
+    )
 
 
 def _waiting_key(error: Exception, commands: list[GivingCommand]) -> str | None:
@@ -552,7 +535,8 @@ class Inbox:
         for customer_id in sorted(nameless):
             found = lookups.customer(customer_id)
             if found is not None and "@" in found.email:
-                completed = [_with_supporter(command, found) for command in completed]
+                fill = partial(_completed_from, found)
+                completed = [with_supporter_details(command, fill) for command in completed]
         return completed if completed != commands else None
 
     def _apply(self, event_id: str, commands: list[GivingCommand], force: bool) -> InboxEvent:

@@ -28,6 +28,8 @@ ARTICLE_COUNT_WEEKS = 52  # "you've read N articles this year"
 
 @dataclass(frozen=True, slots=True)
 class PageContext:
+    """The article the reader is on, as the page describes it, for the page filters."""
+
     article_id: str
     url: str = ""
     section: str = ""
@@ -39,12 +41,18 @@ class PageContext:
 
 @dataclass(frozen=True, slots=True)
 class WeeklyCount:
+    """How many articles the reader read in the week from `week_start`, as their browser
+    counted them: for article-count targeting and copy that names the count."""
+
     week_start: date
     count: int
 
 
 @dataclass(frozen=True, slots=True)
 class ReaderContext:
+    """The reader as their browser reports them; the audience comes from their supporter
+    token (Asks.answer), never from the page's word."""
+
     reader_id: str
     country: str = ""
     weekly_counts: tuple[WeeklyCount, ...] = ()
@@ -57,12 +65,17 @@ class ReaderContext:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """A campaign passed over for this reader: its code, and the reason of the first filter
+    that rejected it (or "holdback"); debug mode lists them."""
+
     campaign: str
     reason: str
 
 
 @dataclass(frozen=True, slots=True)
 class Ask:
+    """The campaign and variant to show, with the articles read this year for its copy."""
+
     campaign: CampaignSpec
     variant: Variant
     article_count: int
@@ -78,6 +91,8 @@ class Thanks:
 
 @dataclass(frozen=True, slots=True)
 class NoAsk:
+    """No ask on this page, and why ("page_hidden", "holdback", "no_campaign", ...)."""
+
     reason: str
     rejections: tuple[Rejection, ...] = ()
 

@@ -31,6 +31,9 @@ def _unb64(text: str) -> bytes:
 
 @dataclass(frozen=True, slots=True)
 class SupporterToken:
+    """A token's claims once its signature is verified: the supporter's opaque reference,
+    the kinds of support they give, and when it was issued and when it expires."""
+
     ref: str
     kinds: tuple[Frequency, ...]
     issued_at: datetime

@@ -6,7 +6,8 @@ application can handle them; each is idempotent on the provider's natural id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from uuid import UUID
 
@@ -74,6 +75,9 @@ class ReportMembership:
 
 @dataclass(frozen=True)
 class RecordMembershipPayment:
+    """An invoice of a membership was paid: credited once per invoice, and booked as a
+    monthly gift. It also reports the membership, which starts it if it is new."""
+
     membership: ReportMembership
     invoice_id: str
     payment_id: str  # the PaymentIntent id when known, else the invoice id
@@ -100,6 +104,9 @@ class RecordUnattributedPayment:
 
 @dataclass(frozen=True)
 class RecordMembershipFailure:
+    """An invoice of a membership failed (or waits for the donor's authentication): no
+    money, and the membership is incomplete or past due."""
+
     membership: ReportMembership
     invoice_id: str
     reason: str
@@ -109,6 +116,9 @@ class RecordMembershipFailure:
 
 @dataclass(frozen=True)
 class RecordRefund:
+    """A refund on a payment (a gift, or money still listed for staff). One that failed or
+    was cancelled (`succeeded` False) is reversed: the gift keeps the money."""
+
     payment_id: str
     refund_id: str
     amount: Money
@@ -118,6 +128,9 @@ class RecordRefund:
 
 @dataclass(frozen=True)
 class RecordDispute:
+    """A dispute (chargeback) on a gift's payment, as it stands `at`: opened once on the
+    gift, then moved to `status`."""
+
     payment_id: str
     dispute_id: str
     amount: Money
@@ -169,3 +182,25 @@ def supporter_details_of(command: GivingCommand) -> SupporterDetails | None:
     if isinstance(command, UpdateCustomer):
         return command.details
     return None
+
+
+def with_supporter_details(
+    command: GivingCommand, fill: Callable[[SupporterDetails], SupporterDetails]
+) -> GivingCommand:
+    """The command with the details of the person who paid passed through `fill`. A
+    customer update's details are the change itself, so they are kept as they are."""
+    if isinstance(command, RecordGift | ReportMembership | RecordUnattributedPayment):
+        return replace(command, supporter=fill(command.supporter))
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        membership = replace(command.membership, supporter=fill(command.membership.supporter))
+        return replace(command, membership=membership)
+    return command
+
+
+def subscription_of(command: GivingCommand) -> str:
+    """The Stripe subscription a command is about, or "" when it is about none."""
+    if isinstance(command, ReportMembership):
+        return command.subscription_id
+    if isinstance(command, RecordMembershipPayment | RecordMembershipFailure):
+        return command.membership.subscription_id
+    return ""

@@ -28,7 +28,8 @@ def _plain(value: Any) -> Any:
 
 @dataclass(frozen=True, slots=True)
 class Attribution(_DictValue):
-    """Which article and which ask won a gift; every field may be unknown ("")."""
+    """Which article and which ask won a gift; every field may be unknown (""). Our checkout
+    sends it in the payment's metadata; a membership an invoice started learns it later."""
 
     article_id: str = ""
     campaign: str = ""

@@ -18,6 +18,9 @@ PAYMENT_FAILED = "payment_intent.payment_failed"
 
 @dataclass(frozen=True, slots=True)
 class Decline:
+    """A payment the provider declined, and the sources its event names (the card, the
+    donor's email, the reader): the guard counts it against those and the payment's own."""
+
     payment_id: str
     card_fingerprint: str = ""
     email: str = ""

@@ -29,6 +29,9 @@ class PaymentProviderError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class PaymentOrder:
+    """What one checkout asks the provider to charge: the donor, the total (the fee they
+    chose to cover included) and the metadata the webhooks book the gift by."""
+
     checkout_id: UUID  # the provider's idempotency keys derive from it
     email: str
     name: str
@@ -56,6 +59,9 @@ class SavedCard:
 
 @dataclass(frozen=True, slots=True)
 class CreatedPayment:
+    """What the provider made for a checkout (a PaymentIntent, or a subscription and its
+    customer) and where it stands; the page confirms with `client_secret` when it must."""
+
     payment_intent_id: str = ""
     subscription_id: str = ""
     customer_id: str = ""
