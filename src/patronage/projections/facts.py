@@ -16,6 +16,7 @@ once the facts are updated, with the gift as it is and +1 (book them again).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -126,6 +127,31 @@ def received_gift(e: Any) -> Row:
 @_gift_facts.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
     tx.insert("gifts", **received_gift(e))
+
+
+class GiftsReceived(ABC):
+    """What a view's Fold of `Gift.Received` shares: the run's gift facts, written at once,
+    then the view's own bookings of the run (`book` each gift, `write_bookings` them all)."""
+
+    def __init__(self) -> None:
+        self.gifts: list[Row] = []
+
+    def add(self, e: Any) -> None:
+        gift = received_gift(e)
+        self.gifts.append(gift)
+        self.book(gift)
+
+    def write(self, tx: ViewTx) -> None:
+        tx.insert_rows("gifts", self.gifts)
+        self.write_bookings(tx)
+
+    @abstractmethod
+    def book(self, gift: Row) -> None:
+        """Take in what the view books for one received gift."""
+
+    @abstractmethod
+    def write_bookings(self, tx: ViewTx) -> None:
+        """Write what the run's gifts book, a statement per table."""
 
 
 @_gift_facts.on(Gift, "Refunded")

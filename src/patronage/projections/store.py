@@ -164,6 +164,30 @@ class Dialect:
         return _PARAM.sub(r"%(\1)s", text) if self.is_postgres else text
 
 
+def adding(key: str, *columns: str) -> str:
+    """The ON CONFLICT clause of an insert (`insert_rows`) that adds its `columns` to the
+    existing row of the same `key` (its columns, comma-separated)."""
+    sums = ", ".join(f"{column} = cur.{column} + excluded.{column}" for column in columns)
+    return f"ON CONFLICT ({key}) DO UPDATE SET {sums}"
+
+
+class Sums:
+    """Rows by key whose amounts add up: what a run of events adds to a table, as one row
+    per key, which an insert that updates on conflict (`adding`) requires."""
+
+    def __init__(self) -> None:
+        self._rows: dict[tuple[Any, ...], Row] = {}
+
+    def add(self, key: Row, **amounts: int) -> None:
+        row = self._rows.setdefault(tuple(key.values()), key | dict.fromkeys(amounts, 0))
+        for column, amount in amounts.items():
+            row[column] += amount
+
+    @property
+    def rows(self) -> list[Row]:
+        return list(self._rows.values())
+
+
 def _array_type(values: list[Any]) -> str:
     """PostgreSQL's array type for a column's values: whole numbers or text (the views keep
     times as ISO text); the server casts them to the column's own type on insert."""

@@ -14,7 +14,7 @@ from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection
-from patronage.projections.store import Row, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Row, Sums, ViewSchema, ViewStore, ViewTx, adding
 
 SCHEMA = ViewSchema(
     name="ticker",
@@ -30,19 +30,23 @@ SCHEMA = ViewSchema(
 )
 
 
-# A campaign's total in a currency: rows add to it (one row per key in a statement).
-_ADD_TO_TOTAL = (
-    "ON CONFLICT (campaign, currency) DO UPDATE"
-    " SET raised = cur.raised + excluded.raised, gifts = cur.gifts + excluded.gifts"
-)
+_ADD_TO_TOTAL = adding("campaign, currency", "raised", "gifts")
 _ONCE = "ON CONFLICT (campaign, supporter_id) DO NOTHING"
+
+
+def _total_of(gift: Row) -> Row:
+    return {"campaign": gift["campaign"], "currency": gift["currency"]}
+
+
+def _backer_of(gift: Row) -> Row:
+    return {"campaign": gift["campaign"], "supporter_id": gift["supporter_id"]}
 
 
 def _raise(tx: ViewTx, gift: Row, minor: int, gifts: int = 0) -> None:
     if not gift["campaign"]:
         return
-    total = {"campaign": gift["campaign"], "currency": gift["currency"], "raised": minor}
-    tx.insert_rows("campaigns", [total | {"gifts": gifts}], on_conflict=_ADD_TO_TOTAL)
+    total = _total_of(gift) | {"raised": minor, "gifts": gifts}
+    tx.insert_rows("campaigns", [total], on_conflict=_ADD_TO_TOTAL)
 
 
 def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
@@ -50,7 +54,7 @@ def _rebook(tx: ViewTx, gift: Row, sign: int) -> None:
     if not gift["campaign"]:
         return
     _raise(tx, gift, sign * (gift["amount"] - gift["refunded"] - gift["lost"]), gifts=sign)
-    backer = {"campaign": gift["campaign"], "supporter_id": gift["supporter_id"]}
+    backer = _backer_of(gift)
     if sign > 0:
         tx.insert_rows("backers", [backer], on_conflict=_ONCE)
         return
@@ -94,34 +98,22 @@ def _received(tx: ViewTx, e: Any) -> None:
 
 
 @handlers.fold(Gift, "Received")
-class _GiftsReceived:
-    """Received gifts as one: their facts' rows, then each campaign's total and each new
-    backer once for the run (what `_received` books gift by gift)."""
+class _GiftsReceived(facts.GiftsReceived):
+    """Received gifts as one: each campaign's total and each new backer written once for
+    the run (what `_received` books gift by gift)."""
 
     def __init__(self) -> None:
-        self.gifts: list[Row] = []
-        self.totals: dict[tuple[str, str], Row] = {}
-        self.backers: dict[tuple[str, str], Row] = {}
+        super().__init__()
+        self.totals, self.backers = Sums(), Sums()
 
-    def add(self, e: Any) -> None:
-        gift = facts.received_gift(e)
-        self.gifts.append(gift)
-        campaign, currency = gift["campaign"], gift["currency"]
-        if not campaign:
-            return
-        total = self.totals.setdefault(
-            (campaign, currency),
-            {"campaign": campaign, "currency": currency, "raised": 0, "gifts": 0},
-        )
-        total["raised"] += gift["amount"]
-        total["gifts"] += 1
-        supporter_id = gift["supporter_id"]
-        self.backers[campaign, supporter_id] = {"campaign": campaign, "supporter_id": supporter_id}
+    def book(self, gift: Row) -> None:
+        if gift["campaign"]:
+            self.totals.add(_total_of(gift), raised=gift["amount"], gifts=1)
+            self.backers.add(_backer_of(gift))
 
-    def write(self, tx: ViewTx) -> None:
-        tx.insert_rows("gifts", self.gifts)
-        tx.insert_rows("campaigns", list(self.totals.values()), on_conflict=_ADD_TO_TOTAL)
-        tx.insert_rows("backers", list(self.backers.values()), on_conflict=_ONCE)
+    def write_bookings(self, tx: ViewTx) -> None:
+        tx.insert_rows("campaigns", self.totals.rows, on_conflict=_ADD_TO_TOTAL)
+        tx.insert_rows("backers", self.backers.rows, on_conflict=_ONCE)
 
 
 @handlers.on(Gift, "Refunded")

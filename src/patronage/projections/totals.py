@@ -23,10 +23,12 @@ from patronage.projections.store import (
     DayRange,
     Index,
     Row,
+    Sums,
     Takings,
     ViewSchema,
     ViewStore,
     ViewTx,
+    adding,
 )
 
 _DIMS = "day, currency, kind, article_id, campaign, variant"
@@ -51,9 +53,9 @@ _KEY = " AND ".join(f"{d} = :{d}" for d in ("day", "currency", "kind", "article_
                                              "campaign", "variant"))  # fmt: skip
 
 
-def _book(tx: ViewTx, gift: Row, at: str, column: str, minor: int, gifts: int = 0) -> None:
-    assert column in ("gross", "refunded", "disputed", "lost")
-    key = {
+def _day_of(gift: Row, at: str) -> Row:
+    """The row of `daily` that a gift's money booked at `at` goes to."""
+    return {
         "day": at[:10],
         "currency": gift["currency"],
         "kind": gift["kind"],
@@ -61,15 +63,12 @@ def _book(tx: ViewTx, gift: Row, at: str, column: str, minor: int, gifts: int = 
         "campaign": gift["campaign"],
         "variant": gift["variant"],
     }
-    tx.run(
-        f"INSERT INTO {{daily}} AS cur ({_DIMS}, gifts, {column}) VALUES (:day, :currency,"
-        " :kind, :article_id, :campaign, :variant, :gifts, :minor)"
-        f" ON CONFLICT ({_DIMS}) DO UPDATE SET gifts = cur.gifts + excluded.gifts,"
-        f" {column} = cur.{column} + excluded.{column}",
-        gifts=gifts,
-        minor=minor,
-        **key,
-    )
+
+
+def _book(tx: ViewTx, gift: Row, at: str, column: str, minor: int, gifts: int = 0) -> None:
+    assert column in ("gross", "refunded", "disputed", "lost")
+    key = _day_of(gift, at)
+    tx.insert_rows("daily", [key | {"gifts": gifts, column: minor}], adding(_DIMS, "gifts", column))
     if minor < 0:
         tx.run(
             f"DELETE FROM {{daily}} WHERE {_KEY} AND gifts = 0 AND gross = 0 AND refunded = 0"
@@ -100,6 +99,22 @@ handlers.extend(facts.membership_facts)
 def _received(tx: ViewTx, e: Any) -> None:
     gift = facts.gift(tx, e.originator_id)
     _book(tx, gift, gift["received_at"], "gross", gift["amount"], gifts=1)
+
+
+@handlers.fold(Gift, "Received")
+class _GiftsReceived(facts.GiftsReceived):
+    """Received gifts as one: each day's row they add to, written once for the run (what
+    `_received` books gift by gift)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.daily = Sums()
+
+    def book(self, gift: Row) -> None:
+        self.daily.add(_day_of(gift, gift["received_at"]), gifts=1, gross=gift["amount"])
+
+    def write_bookings(self, tx: ViewTx) -> None:
+        tx.insert_rows("daily", self.daily.rows, adding(_DIMS, "gifts", "gross"))
 
 
 @handlers.on(Gift, "Refunded")
