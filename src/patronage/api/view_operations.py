@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from patronage.api.deps import AdminDep, PatronageDep, StaffDep, answers
 from patronage.api.inputs import NoControlCharacters
+from patronage.api.outputs import model_from
 from patronage.api.read_models import MAX_POSITION
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError
 from patronage.projections.faults import Fault, NotStuckError
@@ -50,14 +51,7 @@ class SkipOut(BaseModel):
 @router.get("")
 def views(_staff: StaffDep, patronage: PatronageDep) -> list[ViewOut]:
     return [
-        ViewOut(
-            view=s.name,
-            position=s.position,
-            head=s.head,
-            pending=s.pending,
-            pending_capped=s.pending_capped,
-            stuck=s.fault,
-        )
+        model_from(ViewOut, s, view=s.name, stuck=s.fault)
         for s in patronage.view_operations.states()
     ]
 

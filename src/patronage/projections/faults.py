@@ -19,6 +19,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import IntegrityError, Tracking
 
+from patronage.domain.records import from_attributes
 from patronage.projections.errors import EventFailedError
 from patronage.projections.polling import select_after
 from patronage.projections.store import ViewSchema, ViewStore
@@ -87,11 +88,11 @@ class FaultLog:
         same = previous is not None and previous.notification_id == failure.notification_id
         attempts = previous.attempts + 1 if same and previous else 1
         first = previous.first_failed_at if same and previous else now
-        fault = Fault(
-            view=failure.view,
-            notification_id=failure.notification_id,
-            topic=failure.topic,
-            error=failure.error,
+        # The failing event as the failure names it (view, position, topic, error), and
+        # when to try it again.
+        fault = from_attributes(
+            Fault,
+            failure,
             attempts=attempts,
             first_failed_at=first,
             last_failed_at=now,

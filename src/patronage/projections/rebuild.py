@@ -90,7 +90,7 @@ def _swap(side: ViewStore, live: Dialect, cursor: Any) -> None:
         if live.is_postgres:  # keep the primary key's name that of the live table
             old_key = live.qualify(f"{side.dialect.bare(table)}_pkey")
             cursor.execute(f'ALTER INDEX {old_key} RENAME TO "{live.bare(table)}_pkey"')
-    for index in side.schema.indexes:
+    for index in side.schema.all_indexes():
         old, new = side.dialect.index_name(index), live.index_name(index)
         if live.is_postgres:
             cursor.execute(f'ALTER INDEX {live.qualify(old)} RENAME TO "{new}"')

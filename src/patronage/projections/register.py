@@ -25,7 +25,6 @@ from patronage.projections import facts
 from patronage.projections.base import EventLog, Handlers, ViewProjection, iso, update_of
 from patronage.projections.polling import wait_for
 from patronage.projections.store import (
-    Index,
     Row,
     ViewSchema,
     ViewStore,
@@ -56,15 +55,15 @@ SCHEMA = ViewSchema(
             city TEXT NOT NULL DEFAULT '', postal_code TEXT NOT NULL DEFAULT '')""",
         **facts.GIFT_TABLES,
     },
-    indexes=(
-        Index("receipts", "year", "tax_year, number"),
-        Index("receipts", "number", "number"),
-        Index("receipts", "outbox", "email_state, retry_at"),
-        Index("receipt_lines", "gift", "gift_id"),
-        Index("gifts", "open", "receipt_id"),
-        Index("gifts", "received", "received_at"),
-        Index("gifts", "supporter", "supporter_id"),
-    ),
+    indexes={
+        "receipts": {
+            "year": "tax_year, number",
+            "number": "number",
+            "outbox": "email_state, retry_at",
+        },
+        "receipt_lines": {"gift": "gift_id"},
+        "gifts": {"open": "receipt_id", "received": "received_at", "supporter": "supporter_id"},
+    },
 )
 
 _set_donor = update_of("donors", "supporter_id")

@@ -13,6 +13,7 @@ both stores accept.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from abc import abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -117,11 +118,17 @@ class Index:
 
 @dataclass(frozen=True)
 class ViewSchema:
-    """A view's tables: logical name -> DDL (with `{name}` placeholders), and indexes."""
+    """A view's tables: logical name -> DDL (with `{name}` placeholders); and their
+    secondary indexes, by table: index name -> its columns."""
 
     name: str
     tables: Mapping[str, str]
-    indexes: tuple[Index, ...] = ()
+    indexes: Mapping[str, Mapping[str, str]] = dataclasses.field(default_factory=dict)
+
+    def all_indexes(self) -> Iterator[Index]:
+        for table, named in self.indexes.items():
+            for name, columns in named.items():
+                yield Index(table, name, columns)
 
 
 @dataclass(frozen=True)
@@ -279,7 +286,7 @@ class ViewStore(TrackingRecorder):
 
     def view_ddl(self) -> list[str]:
         tables = [self.render(ddl) for ddl in self.schema.tables.values()]
-        return tables + [self.dialect.create_index(index) for index in self.schema.indexes]
+        return tables + [self.dialect.create_index(index) for index in self.schema.all_indexes()]
 
     def apply(self, tracking: Tracking, change: Callable[[ViewTx], None]) -> None:
         """Advance the position and change the rows in one transaction, or neither."""

@@ -20,7 +20,7 @@ from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts, gift_details
 from patronage.projections.base import Handlers, ViewProjection, iso, update_of
-from patronage.projections.store import Index, Row, Takings, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import Row, Takings, ViewSchema, ViewStore, ViewTx
 
 SCHEMA = ViewSchema(
     name="supporters",
@@ -41,14 +41,12 @@ SCHEMA = ViewSchema(
         **facts.MEMBERSHIP_TABLES,
         **gift_details.TABLES,
     },
-    indexes=(
-        Index("supporters", "email", "email"),
-        Index("supporters", "name", "name_key"),
-        Index("money", "supporter", "supporter_id"),
-        Index("memberships", "supporter", "supporter_id"),
-        Index("gifts", "supporter", "supporter_id, received_at"),
-        Index("gifts", "received", "received_at"),
-    ),
+    indexes={
+        "supporters": {"email": "email", "name": "name_key"},
+        "money": {"supporter": "supporter_id"},
+        "memberships": {"supporter": "supporter_id"},
+        "gifts": {"supporter": "supporter_id, received_at", "received": "received_at"},
+    },
 )
 
 

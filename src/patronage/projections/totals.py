@@ -21,7 +21,6 @@ from patronage.projections import facts
 from patronage.projections.base import Handlers, ViewProjection, iso
 from patronage.projections.store import (
     DayRange,
-    Index,
     Row,
     Sums,
     Takings,
@@ -46,7 +45,7 @@ SCHEMA = ViewSchema(
         **facts.MEMBERSHIP_TABLES,
     },
     # A gift that moves finds its refunds and disputes.
-    indexes=(Index("refunds", "gift", "gift_id"), Index("disputes", "gift", "gift_id")),
+    indexes={"refunds": {"gift": "gift_id"}, "disputes": {"gift": "gift_id"}},
 )
 
 _KEY = " AND ".join(f"{d} = :{d}" for d in ("day", "currency", "kind", "article_id",
