@@ -230,8 +230,10 @@ class ViewTx:
         into = f"INSERT INTO {{{table}}} AS cur ({', '.join(names)})"
         if self._columns_as_arrays:  # one parameter per column: the server unpacks the rows
             columns = {name: [row[name] for row in rows] for name in names}
-            arrays = ", ".join(f":{name}::{_array_type(columns[name])}" for name in names)
-            self.run(f"{into} SELECT * FROM unnest({arrays}) {on_conflict}", **columns)
+            # Sent in binary (psycopg's `%(name)b`): text arrays need no quoting then.
+            arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
+            sql = f"{into} SELECT * FROM unnest({arrays}) {on_conflict}"
+            self._cursor.execute(self._render(sql), columns)
         else:  # SQLite binds each row to the one prepared statement
             values = ", ".join(f":{name}" for name in names)
             self._cursor.executemany(self._render(f"{into} VALUES ({values}) {on_conflict}"), rows)
