@@ -186,7 +186,10 @@ class Sums:
         self._rows: dict[tuple[Any, ...], Row] = {}
 
     def add(self, key: Row, **amounts: int) -> None:
-        row = self._rows.setdefault(tuple(key.values()), key | dict.fromkeys(amounts, 0))
+        values = tuple(key.values())
+        row = self._rows.get(values)
+        if row is None:
+            row = self._rows[values] = key | dict.fromkeys(amounts, 0)
         for column, amount in amounts.items():
             row[column] += amount
 
