@@ -230,6 +230,9 @@ def by_campaign(store: ViewStore, filters: Filters) -> list[TotalsRow]:
 
 @dataclass(frozen=True)
 class ActiveMembers:
+    """The memberships of one currency that count as active now, and what they give a
+    month together (monthly recurring revenue, minor units)."""
+
     currency: str
     members: int
     monthly_recurring_minor: int
@@ -237,6 +240,9 @@ class ActiveMembers:
 
 @dataclass(frozen=True)
 class MemberMonth:
+    """One calendar month (`YYYY-MM`, UTC): memberships that started in it, and those
+    that lapsed (were cancelled) in it."""
+
     month: str
     started: int
     lapsed: int
