@@ -154,20 +154,21 @@ class GiftsReceived(ABC):
         """Write what the run's gifts book, a statement per table."""
 
 
+def _add_to_gift(tx: ViewTx, gift_id: object, **amounts: int) -> None:
+    """Add to a gift's running sums: money refunded and lost, disputes open."""
+    sums = ", ".join(f"{column} = {column} + :{column}" for column in amounts)
+    tx.run(f"UPDATE {{gifts}} SET {sums} WHERE gift_id = :gift_id", gift_id=str(gift_id), **amounts)
+
+
+def _claim_on_gift(tx: ViewTx, e: Any, table: str, **row: Any) -> None:
+    """The row of a refund or a dispute of the event's gift, for the event's amount."""
+    tx.insert(table, gift_id=str(e.originator_id), amount=e.amount.minor, **row)
+
+
 @_gift_facts.on(Gift, "Refunded")
 def _refunded(tx: ViewTx, e: Any) -> None:
-    tx.insert(
-        "refunds",
-        refund_id=e.refund_id,
-        gift_id=str(e.originator_id),
-        amount=e.amount.minor,
-        refunded_at=iso(e.refunded_at),
-    )
-    tx.run(
-        "UPDATE {gifts} SET refunded = refunded + :amount WHERE gift_id = :id",
-        amount=e.amount.minor,
-        id=str(e.originator_id),
-    )
+    _claim_on_gift(tx, e, "refunds", refund_id=e.refund_id, refunded_at=iso(e.refunded_at))
+    _add_to_gift(tx, e.originator_id, refunded=e.amount.minor)
 
 
 def reversed_refund(tx: ViewTx, e: Any) -> Row | None:
@@ -181,27 +182,15 @@ def _refund_reversed(tx: ViewTx, e: Any) -> None:
     if refund is None:
         return
     tx.run("UPDATE {refunds} SET reversed = 1 WHERE refund_id = :id", id=e.refund_id)
-    tx.run(
-        "UPDATE {gifts} SET refunded = refunded - :amount WHERE gift_id = :id",
-        amount=refund["amount"],
-        id=refund["gift_id"],
-    )
+    _add_to_gift(tx, refund["gift_id"], refunded=-refund["amount"])
 
 
 @_gift_facts.on(Gift, "DisputeOpened")
 def _dispute_opened(tx: ViewTx, e: Any) -> None:
-    tx.insert(
-        "disputes",
-        dispute_id=e.dispute_id,
-        gift_id=str(e.originator_id),
-        amount=e.amount.minor,
-        status=DisputeStatus.OPEN.value,
-        opened_at=iso(e.opened_at),
-    )
-    tx.run(
-        "UPDATE {gifts} SET open_disputes = open_disputes + 1 WHERE gift_id = :id",
-        id=str(e.originator_id),
-    )
+    opened_at = iso(e.opened_at)
+    status = DisputeStatus.OPEN.value
+    _claim_on_gift(tx, e, "disputes", dispute_id=e.dispute_id, status=status, opened_at=opened_at)
+    _add_to_gift(tx, e.originator_id, open_disputes=1)
 
 
 def dispute(tx: ViewTx, dispute_id: str) -> Row:
@@ -233,13 +222,7 @@ def _dispute_updated(tx: ViewTx, e: Any) -> None:
     )
     # An appeal reopens a lost dispute: the gift is held again until it is decided.
     held = int(row["status"] in _CLOSED) - int(status in _CLOSED)
-    tx.run(
-        "UPDATE {gifts} SET open_disputes = open_disputes + :held,"
-        " lost = lost + :lost WHERE gift_id = :id",
-        held=held,
-        lost=change * row["amount"],
-        id=row["gift_id"],
-    )
+    _add_to_gift(tx, row["gift_id"], open_disputes=held, lost=change * row["amount"])
 
 
 @_gift_facts.on(Gift, "ReceiptAttached")
