@@ -135,18 +135,21 @@ def test_a_staff_edit_moves_identity_and_refuses_nonsense(
     client: TestClient, patronage: Patronage
 ) -> None:
     ada = give(client, "pi_1", ADA)
+    head = patronage.ledger.head()
     path = f"/staff/supporters/{ada}/email"
     assert client.put(path, json={"email": "ada@third.example"}).status_code == 401
     for bad in ("not-an-email", "a@b\x00c", ""):
         assert client.put(path, json={"email": bad}, headers=STAFF).status_code == 422
     missing = f"/staff/supporters/{se.supporter_id_for('nobody@x.org')}/email"
     assert client.put(missing, json={"email": "x@y.org"}, headers=STAFF).status_code == 404
-    head = patronage.ledger.head()
     assert head == patronage.ledger.head(), "refusals changed nothing"
+    assert not patronage.audit.entries(action="supporter.email_changed").entries
     answer = client.put(path, json={"email": "Ada@Third.example"}, headers=STAFF)
     assert answer.status_code == 200
     assert patronage.giving.directory.id_for("ada@third.example") == ada
     assert supporter_json(client, ada, answer.json()["position"])["email"] == "ada@third.example"
+    [entry] = patronage.audit.entries(action="supporter.email_changed").entries
+    assert (entry.subject, entry.details) == (str(ada), {}), "the trail keeps no address"
 
 
 def test_an_update_for_a_customer_our_checkout_made_waits_for_its_supporter(

@@ -20,7 +20,7 @@ from patronage.application.inbox import (
     ParkedEntry,
     WaitingKey,
 )
-from patronage.domain.inbox import InboxEventNotSkippableError, InboxStatus
+from patronage.domain.inbox import InboxStatus
 
 log = structlog.get_logger(__name__)
 
@@ -173,20 +173,16 @@ def replay(event_id: EventIdPath, patronage: PatronageDep, staff: AdminDep) -> I
         return _found(patronage.inbox.replay(event_id), event_id)  # 404: no record
 
 
-@router.post(
-    "/{event_id}/skip",
-    responses=answers(conflict="the event is neither parked nor failed"),
-)
+NOT_SKIPPABLE = answers(conflict="the event is neither parked nor failed")
+
+
+@router.post("/{event_id}/skip", responses=NOT_SKIPPABLE)
 def skip(
     event_id: EventIdPath, body: SkipIn, patronage: PatronageDep, staff: AdminDep
 ) -> InboxEventDetail:
     """Never apply a parked or failed event (admin only): it leaves its waitlist, and neither
     a redelivery, the parked sweep nor a replay applies it; the reason stays in its history."""
-    try:
-        with patronage.audit.action(
-            staff, "inbox.event_skipped", event_id, {"reason": body.reason}
-        ):
-            found = patronage.inbox.skip(event_id, by=staff, reason=body.reason)
-            return _found(found, event_id)  # 404 inside: no record of nothing done
-    except InboxEventNotSkippableError as refused:
-        raise HTTPException(status.HTTP_409_CONFLICT, detail=str(refused)) from None
+    # Refused (a DomainError): 409 from the app's handler, and nothing recorded.
+    with patronage.audit.action(staff, "inbox.event_skipped", event_id, {"reason": body.reason}):
+        found = patronage.inbox.skip(event_id, by=staff, reason=body.reason)
+        return _found(found, event_id)  # 404 inside: no record of nothing done

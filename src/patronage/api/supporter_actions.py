@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from fastapi import HTTPException, status
 from pydantic import BaseModel, Field
 
 from patronage.api.deps import PatronageDep, StaffDep, answers, audited, staff_router
@@ -42,19 +41,14 @@ class ErasureOut(BaseModel):
     position: int = Field(description="the event log position of the action (for ?after=)")
 
 
-def _not_found(error: Exception) -> HTTPException:
-    return HTTPException(status.HTTP_404_NOT_FOUND, detail=str(error))
-
-
 @router.put("/{supporter_id}/email", responses=answers(conflict="an erased supporter"))
 def change_email(
     staff: StaffDep, patronage: PatronageDep, supporter_id: UUID, body: EmailIn
 ) -> SupporterActionOut:
     """Set the supporter's email; gifts with the new email find them from now on."""
-    try:
+    # The trail names the change, not the address: it outlives an erasure.
+    with audited(patronage, staff, "supporter.email_changed", str(supporter_id)):
         patronage.giving.update_supporter(supporter_id, SupporterDetails(email=body.email))
-    except LookupError as error:
-        raise _not_found(error) from None
     return SupporterActionOut(supporter_id=supporter_id, position=patronage.ledger.head())
 
 
