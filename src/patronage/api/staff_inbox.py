@@ -83,14 +83,16 @@ def parked(
 
 
 class UnbookedOut(BaseModel):
-    payment_id: str
+    """A payment that reached Stripe without our checkout's metadata."""
+
+    payment_id: str = Field(description="pi_... (a payment) or in_... (an invoice)")
     amount: MoneyOut
-    received_at: datetime
-    email: str
-    name: str
-    stripe_customer_id: str
-    source: str
-    noted_at: datetime
+    received_at: datetime = Field(description="When Stripe took the money")
+    email: str = Field(description="The payer's, as Stripe had it; empty if none")
+    name: str = Field(description="The payer's, as Stripe had it; empty if none")
+    stripe_customer_id: str = Field(description="cus_..., empty if Stripe named no customer")
+    source: str = Field(description="What Stripe reported it in: payment_intent or invoice")
+    noted_at: datetime = Field(description="When we listed it for staff")
 
 
 class BookedOut(BaseModel):

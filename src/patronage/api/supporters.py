@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep, StaffDep, answers
@@ -39,18 +39,24 @@ class CurrencyTotals(BaseModel):
 
 
 class Supporter(BaseModel):
+    """One person who gives, as finance sees them; money per currency, never converted."""
+
     supporter_id: str
-    email: str
-    name: str
-    stripe_customer_ids: list[str]
-    gift_count: int
-    first_gift_at: str | None
-    last_gift_at: str | None
-    membership_status: str | None
-    membership_monthly: MoneyOut | None
-    receipts_issued: int
-    lifetime: list[CurrencyTotals]
-    this_year: list[CurrencyTotals]
+    email: str = Field(description="Masked (a***@example.org) in the list, whole for one")
+    name: str = Field(description="Empty when Stripe had no name for them, or once erased")
+    stripe_customer_ids: list[str] = Field(description="Their customers in Stripe (cus_...)")
+    gift_count: int = Field(description="Gifts received from them; a refunded gift counts")
+    first_gift_at: str | None = Field(description="When their first gift was received (ISO)")
+    last_gift_at: str | None = Field(description="When their latest gift was received (ISO)")
+    membership_status: str | None = Field(
+        description="Their membership's status, a live one before an ended one; none if never"
+    )
+    membership_monthly: MoneyOut | None = Field(description="What that membership gives a month")
+    receipts_issued: int = Field(description="Tax receipts issued to them and not voided")
+    lifetime: list[CurrencyTotals] = Field(description="Every year's money, per currency")
+    this_year: list[CurrencyTotals] = Field(
+        description="This calendar year's (UTC): money in the year of its own event"
+    )
 
     @classmethod
     def of(cls, row: view.SupporterRow, *, full_email: bool) -> Supporter:
