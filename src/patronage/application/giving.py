@@ -311,15 +311,13 @@ class Giving:
             details = command.supporter
             unit.add(
                 UnattributedPayment(
-                    payment_id=payment_id,
-                    amount=command.amount,
+                    payment_id=payment_id, amount=command.amount, source=command.source,
                     received_at=command.received_at,
-                    email=details.email,
-                    name=details.name,
+                    # Who paid, as far as Stripe knew: staff decide who it was.
+                    email=details.email, name=details.name,
                     stripe_customer_id=details.stripe_customer_id,
-                    source=command.source,
                 )
-            )
+            )  # fmt: skip
         return f"{command.amount} without our metadata ({payment_id}) is listed for staff review"
 
     def book_unattributed(self, payment_id: str, by: str) -> UUID:

@@ -161,6 +161,17 @@ class ParkedEntry:
     parked_since: datetime
     age_seconds: int
 
+    @classmethod
+    def of(cls, event_id: str, parked: InboxEvent, age: timedelta) -> ParkedEntry:
+        return from_attributes(
+            cls,
+            parked,
+            event_id=event_id,
+            stripe_created=parked.created,
+            parked_since=parked.modified_on,
+            age_seconds=int(age.total_seconds()),
+        )
+
 
 @dataclass(frozen=True)
 class UnbookedPayment:
@@ -650,16 +661,7 @@ class Inbox:
                     continue
                 age = now - inbox_event.modified_on
                 if age >= older_than:
-                    found.append(
-                        ParkedEntry(
-                            event_id=event_id,
-                            event_type=inbox_event.event_type,
-                            waiting_for=inbox_event.waiting_for,
-                            stripe_created=inbox_event.created,
-                            parked_since=inbox_event.modified_on,
-                            age_seconds=int(age.total_seconds()),
-                        )
-                    )
+                    found.append(ParkedEntry.of(event_id, inbox_event, age))
         return sorted(found, key=lambda entry: entry.parked_since)
 
     def unbooked(self) -> list[UnbookedPayment]:

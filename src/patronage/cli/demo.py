@@ -91,23 +91,20 @@ def demo(
         kept = demo_secrets(directory)
         try:
             settings = load_settings(
-                data_dir=directory,
-                database_url=None,
-                stripe_secret_key=LOCALSTRIPE_KEY,
+                data_dir=directory, database_url=None, public_url=base, demo_mode=True,
+                # Stripe is localstripe, with its stand-in for Stripe.js.
+                stripe_secret_key=LOCALSTRIPE_KEY, stripe_api_base=stripe_url,
                 stripe_publishable_key="pk_test_patronage_demo",
-                stripe_api_base=stripe_url,
+                stripe_js_url=f"{stripe_url}/js.stripe.com/v3/",
+                # Kept in the data directory: a restart keeps sessions, links and the webhook.
                 stripe_webhook_secrets=kept.webhook_secret,
                 supporter_token_secret=kept.supporter_token_secret,
                 console_secret=kept.console_secret,
-                public_url=base,
-                demo_mode=True,
-                stripe_js_url=f"{stripe_url}/js.stripe.com/v3/",  # localstripe's stand-in
-                smtp_host=mail.host,
-                smtp_port=mail.port,
-                smtp_security="none",
+                # Receipts go out at once, to the mail catcher.
+                smtp_host=mail.host, smtp_port=mail.port, smtp_security="none",
                 smtp_from="Patronage Demo Newsroom <receipts@demo-newsroom.example>",
                 receipts_worker_seconds=1.0,
-            )
+            )  # fmt: skip
         except SettingsError as error:
             typer.secho(str(error), err=True, fg=typer.colors.RED)
             raise typer.Exit(2) from None

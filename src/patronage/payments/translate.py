@@ -527,14 +527,14 @@ def _subscription_changed(event: Json, subscription: Json, at: datetime) -> Tran
         replace(
             _membership_report(subscription_id, subscription, metadata, amount, at),
             status=status,
-            amount_is_current=True,
             started_at=started_at,
             period=period,
-            schedule_is_current=True,
             period_ends_at=_period_ends_at(subscription, status),
             resumes_at=_time(_dict(subscription.get("pause_collection")).get("resumes_at")),
+            # The subscription object states its price and schedule as they are now.
+            amount_is_current=True, schedule_is_current=True,
         )
-    ]
+    ]  # fmt: skip
 
 
 # Refunds and disputes ------------------------------------------------------------------

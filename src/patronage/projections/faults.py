@@ -32,10 +32,16 @@ MAX_BACKOFF_SECONDS = 300.0
 FAULTS = ViewSchema(
     name="faults",
     tables={
+        # A row per view stuck on an event: which event, why, and when it is tried again.
         "stuck": """CREATE TABLE IF NOT EXISTS {stuck} (
-            view_name TEXT PRIMARY KEY, notification_id BIGINT NOT NULL, topic TEXT NOT NULL,
-            error TEXT NOT NULL, attempts INTEGER NOT NULL, first_failed_at TEXT NOT NULL,
-            last_failed_at TEXT NOT NULL, next_attempt_at TEXT NOT NULL)"""
+            view_name TEXT PRIMARY KEY,
+            notification_id BIGINT NOT NULL,
+            topic TEXT NOT NULL,
+            error TEXT NOT NULL,
+            attempts INTEGER NOT NULL,
+            first_failed_at TEXT NOT NULL,
+            last_failed_at TEXT NOT NULL,
+            next_attempt_at TEXT NOT NULL)"""
     },
 )
 
