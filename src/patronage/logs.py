@@ -14,7 +14,7 @@ import logging
 import re
 import sys
 from collections.abc import MutableMapping
-from typing import Any
+from typing import Any, TextIO
 
 import structlog
 
@@ -126,6 +126,16 @@ def configure_logging(json_lines: bool | None = None, level: str = "INFO") -> No
     _route_standard_logging(level, shared, renderer)
 
 
+class _StandardOutput(logging.StreamHandler[TextIO]):
+    """Writes to standard output as it is when a record comes, as structlog's own lines do:
+    whoever replaced it since (a test's capture) gets the line, and a record from a thread
+    that outlives a replaced stream (a mail server's) never meets a closed file."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.stream = sys.stdout  # under the handler's lock: `handle` holds it
+        super().emit(record)
+
+
 def _route_standard_logging(level: str, shared: list[Any], renderer: Any) -> None:
     """Libraries log through the standard library (uvicorn's errors and tracebacks): format
     their records with the same processors, one line each in JSON."""
@@ -138,7 +148,7 @@ def _route_standard_logging(level: str, shared: list[Any], renderer: Any) -> Non
             renderer,
         ],
     )
-    handler = logging.StreamHandler(sys.stdout)
+    handler = _StandardOutput()
     handler.setFormatter(formatter)
     setattr(handler, _HANDLER_MARK, True)
     root = logging.getLogger()

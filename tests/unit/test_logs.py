@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+import io
 import json
 import logging
+import sys
 
 import pytest
 import structlog
@@ -83,6 +85,19 @@ def test_standard_library_records_and_tracebacks_are_one_scrubbed_json_line(
     assert record["event"] == "Exception in ASGI application"
     assert "RuntimeError" in record["exception"]
     assert "4242 4242" not in lines[0] and "ada.lovelace" not in lines[0]
+
+
+def test_a_record_after_standard_output_was_replaced_goes_to_the_new_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A thread that outlives a test's captured output (a mail server's) still logs."""
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stdout", first)
+    configure_logging(json_lines=True)
+    monkeypatch.setattr(sys, "stdout", second)
+    first.close()
+    logging.getLogger("mail.log").warning("%r EOF received", ("127.0.0.1", 25))
+    assert json.loads(second.getvalue())["event"] == "('127.0.0.1', 25) EOF received"
 
 
 def test_logs_are_json_lines_without_colour_when_output_is_not_a_terminal(
