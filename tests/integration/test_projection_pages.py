@@ -92,6 +92,35 @@ def test_an_event_failing_inside_a_folded_run_is_named_and_those_before_it_appli
     assert total(patronage) == [Money(100 + 101 + 102, "USD")]
 
 
+def test_a_catch_up_of_many_pages_reads_each_next_page_ahead_and_applies_each_event_once(
+    patronage: Patronage,
+) -> None:
+    give(patronage, GIFTS)
+    projection = patronage.views.projection("ticker")
+    with write_transactions(projection.view) as commits:
+        position = catch_up(patronage.ledger, projection, page_size=7)
+    assert len(commits) == 5, "pages of 7, 7, 7, 7 and 2 events"
+    assert position == projection.view.position(patronage.ledger.name)
+    assert total(patronage) == [Money(sum(100 + n for n in range(GIFTS)), "USD")]
+    assert ticker.raised(patronage.views.ticker, "spring").gifts == GIFTS
+
+
+def test_an_event_failing_in_a_page_read_ahead_is_named_and_the_pages_before_it_kept(
+    patronage: Patronage,
+) -> None:
+    give(patronage, 9)
+    before_poison = patronage.ledger.head()
+    give_one(patronage, "pi_page_poison", 2**70)  # no integer column holds it
+    give_one(patronage, "pi_page_after", 100)
+    projection = patronage.views.projection("ticker")
+
+    with pytest.raises(EventFailedError) as failed:
+        catch_up(patronage.ledger, projection, page_size=4)
+
+    assert failed.value.notification_id > before_poison
+    assert total(patronage) == [Money(sum(100 + n for n in range(9)), "USD")]
+
+
 def test_two_catch_ups_racing_apply_each_event_once(patronage: Patronage) -> None:
     give(patronage, GIFTS)
     racers = [

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from eventsourcing.persistence import IntegrityError, Notification, Tracking
@@ -41,23 +42,58 @@ def apply_notification(ledger: EventLog, projection: ViewProjection, n: Notifica
     projection.process_event(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id))
 
 
-def apply_page(ledger: EventLog, projection: ViewProjection, page: Sequence[Notification]) -> None:
-    """Apply a page of the view's events in one transaction with the position of its last.
+def apply_page(
+    ledger: EventLog, projection: ViewProjection, page: Sequence[Notification], events: list[Any]
+) -> None:
+    """Apply a page of the view's events (`events`: the page decoded) in one transaction
+    with the position of its last.
 
     The first event's position is tracked too: a runner that raced for the same page (it
     read the same position) fails there with IntegrityError, so no event is applied twice.
     Any other failure rolls the whole page back; the caller then applies it event by event,
     which applies those before the failing event and names that one."""
     view = projection.view
-    # Decoded before the view's transaction opens: decoding may read the Ledger's data keys,
-    # and on SQLite the view's transaction holds the one writer another thread may be waiting
-    # for while it holds those keys.
-    events = [ledger.mapper.to_domain_event(n) for n in page]
     with view.transaction(commit=True) as cursor:
         view.track_in(cursor, Tracking(ledger.name, page[0].id))
         if len(page) > 1:
             view.track_in(cursor, Tracking(ledger.name, page[-1].id))
         projection.apply_all(view.tx(cursor), events)
+
+
+Decoded = tuple[Sequence[Notification], list[Any]]
+
+
+def read_ahead(
+    ledger: EventLog,
+    topics: Sequence[str],
+    after: int,
+    stop: int | None = None,
+    page_size: int = PAGE,
+) -> Iterator[Decoded]:
+    """The view's events after `after` (up to `stop`), a page at a time, each with its
+    events decoded. While the caller applies a page, the next is read and decoded in a
+    thread: the database takes one page's writes while this process decodes the next, where
+    one after the other they added up. A catch-up of less than a page (most polls) starts
+    no thread.
+
+    Decoded outside any view transaction: decoding may read the Ledger's data keys, and on
+    SQLite a view's transaction holds the one writer that a thread holding those keys may be
+    waiting for."""
+
+    def read(start: int) -> Decoded:
+        page = select_after(ledger, topics, start, stop, limit=page_size)
+        return page, [ledger.mapper.to_domain_event(n) for n in page]
+
+    page, events = read(after)
+    if len(page) < page_size:
+        if page:
+            yield page, events
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read-ahead") as reader:
+        while page:
+            ahead = reader.submit(read, page[-1].id)
+            yield page, events
+            page, events = ahead.result()
 
 
 def catch_up(
@@ -66,31 +102,36 @@ def catch_up(
     *,
     stop: int | None = None,
     progress: Callable[[int], None] | None = None,
+    page_size: int = PAGE,
 ) -> int:
-    """Apply every event of the view's topics after its position (up to `stop`), a page
-    per transaction; returns the new position. Safe to run alongside another runner of the
-    same view: each event is applied once, and the loser of a race re-reads the position."""
+    """Apply every event of the view's topics after its position (up to `stop`), read
+    `page_size` at a time, up to the store's `events_per_transaction` per transaction;
+    returns the new position. Safe to run
+    alongside another runner of the same view: each event is applied once, and the loser of
+    a race re-reads the position."""
+    per_transaction = projection.view.events_per_transaction
     while True:
         position = projection.view.position(ledger.name)
-        notifications = select_after(ledger, projection.topics, position, stop, limit=PAGE)
-        if not notifications:
-            return position
-        per_transaction = projection.view.events_per_transaction
         try:
-            for start in range(0, len(notifications), per_transaction):
-                chunk = notifications[start : start + per_transaction]
-                _apply_chunk(ledger, projection, chunk)
-                if progress is not None:
-                    progress(chunk[-1].id)
+            pages = read_ahead(ledger, projection.topics, position, stop, page_size)
+            for page, events in pages:
+                for start in range(0, len(page), per_transaction):
+                    end = start + per_transaction
+                    _apply_chunk(ledger, projection, page[start:end], events[start:end])
+                    if progress is not None:
+                        progress(page[start:end][-1].id)
+                position = page[-1].id
         except IntegrityError:
             log.info("projection_position_moved", view=projection.name)
+            continue
+        return position
 
 
 def _apply_chunk(
-    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification]
+    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification], events: list[Any]
 ) -> None:
     try:
-        apply_page(ledger, projection, chunk)
+        apply_page(ledger, projection, chunk, events)
     except IntegrityError:
         raise
     except Exception:  # one event fails: apply one by one, up to and naming it
