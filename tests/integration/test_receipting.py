@@ -4,7 +4,7 @@ zone, corrections, the jurisdiction's required details, and year end."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -34,6 +34,8 @@ from patronage.domain.receipt import (
 )
 from patronage.domain.values import PostalAddress
 from patronage.projections import register as view
+from patronage.projections.register import RegisterQueries
+from tests.support.polling import eventually
 from tests.support.stores import store_settings, writes_refused
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -195,6 +197,75 @@ def test_a_refund_after_receipting_flags_the_receipt_and_replace_corrects_it(
         ("A2026-000001", "replaced"),
         ("A2026-000002", "issued"),
     ]
+
+
+def test_a_receipts_history_says_what_happened_to_it_by_whom_and_why(
+    running: Patronage,
+) -> None:
+    issued = running.receipting.issue_single(give(running, "pi_1", 30000))
+    printed = receipt(running, issued.receipt_id)
+    printed.claim_email(AFTER_2026, timedelta(minutes=5))
+    retry_at = AFTER_2026 + timedelta(hours=1)
+    printed.record_email_failed("mail server down", AFTER_2026, retry_at)
+    printed.claim_email(retry_at, timedelta(minutes=5))
+    printed.record_emailed("a***@example.org", "<m1>", retry_at)
+    running.ledger.save(printed)
+    running.receipting.resend(issued.number, "ann@news.example")
+    replacement = running.receipting.replace(issued.number, "name misspelt", "ann@news.example")
+    steps = running.receipting.history(issued.number)
+    assert [(s.what, s.detail) for s in steps] == [
+        ("Issued", ""),
+        ("Email failed", "mail server down; next try 2027-01-20 16:00 UTC"),
+        ("Emailed", "to a***@example.org"),
+        ("Email again requested", "by ann@news.example"),
+        ("Voided", f"by ann@news.example: name misspelt; replaced by {replacement.number}"),
+    ], "a sender's claims are left out"
+    assert [s.at for s in steps] == sorted(s.at for s in steps)
+    assert [(s.what, s.detail) for s in running.receipting.history(replacement.number)] == [
+        ("Issued", f"replacing {issued.number}")
+    ]
+    assert running.receipting.history("S2026-999999") == []
+
+
+def test_an_action_is_answered_with_the_register_entry_once_the_register_has_it(
+    running: Patronage,
+) -> None:
+    issued = running.receipting.issue_single(give(running, "pi_1", 30000))
+    registered = running.receipting.registered(issued)
+    assert (registered.receipt_id, registered.number) == (issued.receipt_id, issued.number)
+    assert registered.position == running.ledger.head()
+    assert registered.entry is not None
+    assert (registered.entry.number, registered.entry.status) == (issued.number, "issued")
+
+
+def test_a_register_that_does_not_catch_up_in_time_leaves_the_entry_out(
+    patronage: Patronage,
+) -> None:
+    patronage.receipting.clock = lambda: AFTER_2026
+    issued = patronage.receipting.issue_single(give(patronage, "pi_1", 30000))
+    # No runner keeps the register here: it never applies the issue.
+    patronage.receipting.register = RegisterQueries(patronage.views.register, patronage.ledger, 0.1)
+    registered = patronage.receipting.registered(issued)
+    assert registered.entry is None and registered.number == issued.number
+    assert registered.position == patronage.ledger.head()
+
+
+def test_starting_year_end_is_in_the_audit_trail_and_a_refused_start_is_not(
+    running: Patronage,
+) -> None:
+    head = running.ledger.head()
+    with pytest.raises(DomainError, match="after year end"):
+        running.year_end.start(2027, False, by="ann@news.example")
+    assert running.ledger.head() == head, "nothing recorded"
+    job = running.year_end.start(2026, True, by="ann@news.example")
+    [entry] = running.audit.entries(action="receipt.year_end_started").entries
+    assert (entry.actor, entry.subject, entry.details) == (
+        "ann@news.example",
+        "2026",
+        {"job_id": job.job_id, "dry_run": "true"},
+    )
+    done = eventually(lambda: job if job.state != "running" else None, "the dry run to end")
+    assert done.state == "done"
 
 
 def test_void_frees_the_gifts_and_a_fully_refunded_receipt_is_only_voided(

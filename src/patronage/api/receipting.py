@@ -20,7 +20,6 @@ from patronage.application.receipting import Issued, ReceiptNotFoundError, YearE
 from patronage.application.year_end import YearEndJob
 from patronage.bootstrap import Patronage
 from patronage.domain.money import MoneyError, normalise_currency
-from patronage.projections import register as view
 from patronage.receipts.pdf import render_receipt
 
 router = staff_router(
@@ -60,18 +59,13 @@ class ReceiptActionOut(BaseModel):
 
 def _answer(patronage: Patronage, issued: Issued) -> ReceiptActionOut:
     """The receipt as the register shows it, once the register has applied the action."""
-    position = patronage.ledger.head()
-    entry = None
-    try:
-        patronage.views.wait(
-            "register", position, patronage.settings.read_your_writes_timeout_seconds
-        )
-        _total, entries = view.receipts(patronage.views.register, number=issued.number, limit=1)
-        entry = Receipt.of(entries[0]) if entries else None
-    except TimeoutError:
-        entry = None
+    registered = patronage.receipting.registered(issued)
+    entry = registered.entry
     return ReceiptActionOut(
-        receipt_id=issued.receipt_id, number=issued.number, position=position, in_register=entry
+        receipt_id=registered.receipt_id,
+        number=registered.number,
+        position=registered.position,
+        in_register=None if entry is None else Receipt.of(entry),
     )
 
 
@@ -181,12 +175,7 @@ class YearEndOut(BaseModel):
 def start_year_end(body: YearEndIn, staff: StaffDep, patronage: PatronageDep) -> YearEndOut:
     """Start year end (annual receipts for every supporter) in the background; read its
     progress at /staff/receipts/year-end/{job_id}. A second run issues nothing new."""
-    job = patronage.year_end.start(body.tax_year, body.dry_run)
-    patronage.audit.record(
-        staff, "receipt.year_end_started", str(body.tax_year),
-        {"job_id": job.job_id, "dry_run": str(body.dry_run).lower()},
-    )  # fmt: skip
-    return YearEndOut.of(job)
+    return YearEndOut.of(patronage.year_end.start(body.tax_year, body.dry_run, by=staff))
 
 
 @router.get("/year-end/{job_id}")

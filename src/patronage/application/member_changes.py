@@ -90,12 +90,18 @@ class MembershipChanges:
             raise DomainError("the membership already ends at the end of this period")
         gateway.cancel_at_period_end(membership.subscription_id)
 
-    def cancel_now(self, membership_id: UUID) -> Membership:
-        """The one-click cancellation from an email: the link itself is the authority (it
-        names exactly this membership, signed by us). Stops every future payment."""
+    def linked(self, membership_id: UUID) -> Membership:
+        """The membership a cancellation link names (the link, signed by us, is the
+        authority); NotYourMembershipError if there is none."""
         membership = self.ledger.get_or_none(membership_id, Membership)
         if membership is None:
             raise NotYourMembershipError("no such membership")
+        return membership
+
+    def cancel_now(self, membership_id: UUID) -> Membership:
+        """The one-click cancellation from an email: the link itself is the authority (it
+        names exactly this membership, signed by us). Stops every future payment."""
+        membership = self.linked(membership_id)
         if membership.is_cancelled:
             return membership
         if self.gateway is None:

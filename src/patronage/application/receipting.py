@@ -12,10 +12,11 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError
+from eventsourcing.domain import DomainEvent
 
 from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, retrying
@@ -44,6 +45,8 @@ from patronage.domain.tax_year import (
     tax_year_of,
 )
 from patronage.domain.values import PostalAddress
+from patronage.projections.base import event_class
+from patronage.projections.register import ReceiptEntry
 from patronage.receipts.profiles import profile_for
 
 # Year end commits this many receipts per transaction: big enough to amortise a commit,
@@ -72,6 +75,8 @@ class RegisterReads(Protocol):
 
     def donors_waiting(self, year: Year) -> Sequence[DonorWaiting]: ...
 
+    def receipt_entry(self, number: str, after: int) -> ReceiptEntry | None: ...
+
 
 class DonorWaiting(Protocol):
     """A supporter with gifts to receipt, as the register knows them."""
@@ -94,6 +99,47 @@ class ReceiptNotFoundError(LookupError):
 class Issued:
     receipt_id: UUID
     number: str
+
+
+@dataclass(frozen=True)
+class Registered:
+    """A receipt action's outcome as the register shows it (read-your-writes)."""
+
+    receipt_id: UUID
+    number: str
+    position: int  # the event log's head once the action was saved (for ?after=)
+    entry: ReceiptEntry | None  # None if the register did not catch up in time
+
+
+@dataclass(frozen=True)
+class ReceiptStep:
+    """One line of a receipt's history: when, what, and who or why."""
+
+    at: datetime
+    what: str
+    detail: str
+
+
+def _voided(e: Any) -> tuple[str, str]:
+    replaced = f"; replaced by {e.replaced_by_number}" if e.replaced_by_number else ""
+    return "Voided", f"by {e.by}: {e.reason}{replaced}"
+
+
+# What each of a receipt's events says in its history, by the event's class. A sender's
+# claim (EmailClaimed) says nothing: the send's outcome follows it.
+_STEPS: dict[type[DomainEvent], Callable[[Any], tuple[str, str]]] = {
+    event_class(TaxReceipt, "Issued"): lambda e: (
+        "Issued",
+        f"replacing {e.replaces_number}" if e.replaces_number else "",
+    ),
+    event_class(TaxReceipt, "Emailed"): lambda e: ("Emailed", f"to {e.to_masked}"),
+    event_class(TaxReceipt, "EmailFailed"): lambda e: (
+        "Email failed",
+        f"{e.error}; next try {e.retry_at:%Y-%m-%d %H:%M} UTC",
+    ),
+    event_class(TaxReceipt, "ResendRequested"): lambda e: ("Email again requested", f"by {e.by}"),
+    event_class(TaxReceipt, "Voided"): _voided,
+}
 
 
 @dataclass(frozen=True)
@@ -393,6 +439,26 @@ class Receipting:
         if receipt is None:
             raise ReceiptNotFoundError(f"no receipt {number}")
         return receipt
+
+    def history(self, number: str) -> list[ReceiptStep]:
+        """What happened to a receipt, oldest first, from its own events: the audit trail a
+        finance lead reads (empty for an unknown number)."""
+        return [
+            ReceiptStep(event.timestamp, *_STEPS[type(event)](event))
+            for event in self.ledger.events.get(receipt_id_for(number))
+            if isinstance(event, DomainEvent) and type(event) in _STEPS
+        ]
+
+    def registered(self, issued: Issued) -> Registered:
+        """The receipt as the register shows it once the register has applied everything
+        saved so far (the action included); no entry if it did not within the register's
+        read-your-writes wait."""
+        position = self.ledger.head()
+        try:
+            entry = self.register.receipt_entry(issued.number, position)
+        except TimeoutError:
+            entry = None
+        return Registered(issued.receipt_id, issued.number, position, entry)
 
     def void(self, number: str, reason: str, by: str) -> Issued:
         """Void a receipt: it stays in the register, is never emailed again, and its gifts

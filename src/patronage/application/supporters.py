@@ -7,17 +7,23 @@ money: gifts, amounts, dates and receipt numbers are never touched.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import structlog
+from eventsourcing.domain import DomainEvent
 
 from patronage.application.identity import SupporterDirectory
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.payloads import StripePayloads
 from patronage.application.sealing import supporter_subject
+from patronage.domain.membership import Membership
+from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, is_email
 
 log = structlog.get_logger(__name__)
+_EVENT_FIELDS_HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 class UnknownSupporterError(LookupError):
@@ -28,6 +34,31 @@ class UnknownSupporterError(LookupError):
 class Erasure:
     supporter_ids: list[UUID]  # the person's record and any merged into it
     payloads_reduced: int
+
+
+@dataclass(frozen=True)
+class HistoryLine:
+    """One of a record's events, for finance: what happened, when, with which values."""
+
+    event: str
+    at: datetime
+    detail: str
+
+
+def _plain(value: object) -> str:
+    if isinstance(value, Money):
+        return str(value)
+    if hasattr(value, "as_dict"):
+        return ", ".join(f"{v}" for v in value.as_dict().values() if v)
+    return str(value)
+
+
+@dataclass(frozen=True)
+class MembershipRecord:
+    """A membership as the supporter's page shows it beside the view's line."""
+
+    subscription_id: str
+    history: list[HistoryLine]
 
 
 class Supporters:
@@ -49,6 +80,30 @@ class Supporters:
         if found is None:
             raise UnknownSupporterError("no such supporter")
         return found
+
+    def supporter(self, supporter_id: UUID) -> Supporter:
+        """The supporter's record as it stands (merged or erased ones too)."""
+        supporter = self.ledger.get_or_none(supporter_id, Supporter)
+        if supporter is None:
+            raise UnknownSupporterError(f"no supporter {supporter_id}")
+        return supporter
+
+    def membership(self, membership_id: UUID) -> MembershipRecord:
+        """A membership's Stripe subscription and its history, oldest first."""
+        membership = self.ledger.get_typed(membership_id, Membership)
+        return MembershipRecord(membership.subscription_id, self._history(membership_id))
+
+    def _history(self, aggregate_id: UUID) -> list[HistoryLine]:
+        lines = []
+        for event in self.ledger.events.get(aggregate_id):
+            if not isinstance(event, DomainEvent):
+                continue  # every stored event is one; this says so to the type checker
+            values: dict[str, Any] = {
+                k: v for k, v in vars(event).items() if k not in _EVENT_FIELDS_HIDDEN
+            }
+            detail = ", ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in values.items())
+            lines.append(HistoryLine(type(event).__name__, event.timestamp, detail))
+        return lines
 
     def resolve(self, who: str | UUID) -> UUID:
         return self._find(UnitOfWork(self.ledger), who).id

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 import structlog
 
+from patronage.application.audit import Audit
 from patronage.application.receipting import Receipting, YearEndReport
 from patronage.domain.errors import DomainError
 
@@ -30,17 +31,32 @@ class YearEndJob:
 class YearEndJobs:
     def __init__(self, receipting: Receipting) -> None:
         self.receipting = receipting
+        self.audit = Audit(receipting.ledger)
         self.jobs: dict[str, YearEndJob] = {}
         self._guard = threading.Lock()
 
-    def start(self, tax_year: int, dry_run: bool) -> YearEndJob:
-        """Start a run (refusing a year that has not ended); one real run at a time."""
+    def start(self, tax_year: int, dry_run: bool, by: str) -> YearEndJob:
+        """Start a run (refusing a year that has not ended); one real run at a time, so a
+        second start answers the run under way. Each start is in the audit trail as `by`'s,
+        saved before the run begins: no run goes unrecorded (its receipts are saved later,
+        in the background, and a dry run saves none, so the record cannot ride on them)."""
         self.receipting.check_year_ended(tax_year)
         with self._guard:
-            for job in self.jobs.values():
-                if job.state == "running" and not job.dry_run and not dry_run:
-                    return job  # the same run, already under way
-            job = YearEndJob(uuid.uuid4().hex, tax_year, dry_run)
+            running = next(
+                (
+                    job
+                    for job in self.jobs.values()
+                    if job.state == "running" and not job.dry_run and not dry_run
+                ),
+                None,
+            )
+            job = running or YearEndJob(uuid.uuid4().hex, tax_year, dry_run)
+            self.audit.record(
+                by, "receipt.year_end_started", str(tax_year),
+                {"job_id": job.job_id, "dry_run": str(dry_run).lower()},
+            )  # fmt: skip
+            if running is not None:
+                return running  # the same run, already under way
             self.jobs[job.job_id] = job
         threading.Thread(target=self._run, args=(job,), name="year-end", daemon=True).start()
         return job

@@ -401,6 +401,13 @@ class RegisterQueries:
         """Supporters with gifts of the year to receipt, and the details the register knows."""
         return _donors_waiting(self.store, year)
 
+    def receipt_entry(self, number: str, after: int) -> ReceiptEntry | None:
+        """Receipt `number`'s entry once the register has applied the events up to
+        position `after` (read-your-writes); TimeoutError if not within the wait."""
+        wait_for(self.ledger, self.store, RegisterProjection.topics, after, self.catch_up_seconds)
+        _total, found = receipts(self.store, number=number, limit=1)
+        return found[0] if found else None
+
     def emails_due(self, now: datetime, limit: int) -> list[UUID]:
         """Valid receipts whose email is pending, or failed and due for another try."""
         with self.store.read() as tx:

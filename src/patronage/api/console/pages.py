@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any, ParamSpec
+from typing import Annotated, Any, ParamSpec, TypeVar
 from urllib.parse import urlencode
 
 from fastapi import Depends, HTTPException, Request
@@ -16,6 +16,7 @@ from patronage.api.console.charts import bar_chart
 from patronage.api.console.session import (
     CSRF_COOKIE,
     AdminUser,
+    ConsoleRefusedError,
     ConsoleUser,
     EditorUser,
     FinanceUser,
@@ -28,6 +29,7 @@ from patronage.domain.errors import DomainError
 from patronage.domain.money import Money
 
 P = ParamSpec("P")
+T = TypeVar("T")
 CSRF_COOKIE_SECONDS = 7 * 24 * 3600
 # What a form's action may refuse with; the page shows the reason. ValueError covers pydantic's
 # ValidationError and LookupError an unknown id.
@@ -176,6 +178,14 @@ def reason(error: Exception) -> str:
             f"{'.'.join(str(p) for p in e['loc']) or 'form'}: {e['msg']}" for e in error.errors()
         )
     return str(error) or type(error).__name__
+
+
+def found_or_404(lookup: Callable[[], T], message: str) -> T:
+    """What `lookup` finds, or the console's 404 page saying `message`."""
+    try:
+        return lookup()
+    except LookupError:
+        raise ConsoleRefusedError(404, message) from None
 
 
 def back_to(page: str, *, notice: str = "", error: str = "") -> RedirectResponse:

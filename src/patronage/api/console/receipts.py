@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
@@ -16,7 +16,14 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from patronage.api import receipting
-from patronage.api.console.pages import REFUSED, FinancePage, back_to, reason, render
+from patronage.api.console.pages import (
+    REFUSED,
+    FinancePage,
+    back_to,
+    found_or_404,
+    reason,
+    render,
+)
 from patronage.api.console.session import (
     ConsoleRefusedError,
     FinanceForm,
@@ -141,50 +148,10 @@ def _is_uuid(value: str) -> bool:
     return True
 
 
-@dataclass(frozen=True)
-class Step:
-    """One line of a receipt's history: when, what, and who or why."""
-
-    at: datetime
-    what: str
-    detail: str
-
-
-def _step(event: Any) -> Step | None:
-    at: datetime = event.timestamp
-    match type(event).__name__:
-        case "Issued":
-            replaces = f"replacing {event.replaces_number}" if event.replaces_number else ""
-            return Step(at, "Issued", replaces)
-        case "Emailed":
-            return Step(at, "Emailed", f"to {event.to_masked}")
-        case "EmailFailed":
-            return Step(
-                at, "Email failed", f"{event.error}; next try {event.retry_at:%Y-%m-%d %H:%M} UTC"
-            )
-        case "ResendRequested":
-            return Step(at, "Email again requested", f"by {event.by}")
-        case "Voided":
-            replaced = (
-                f"; replaced by {event.replaced_by_number}" if event.replaced_by_number else ""
-            )
-            return Step(at, "Voided", f"by {event.by}: {event.reason}{replaced}")
-    return None  # a sender's claim: the send's outcome follows
-
-
-def history(patronage: Patronage, receipt: TaxReceipt) -> list[Step]:
-    """What happened to a receipt, from its own events: the audit trail a finance lead reads."""
-    steps = (_step(event) for event in patronage.ledger.events.get(receipt.id))
-    return [step for step in steps if step is not None]
-
-
 def _receipt_or_404(patronage: Patronage, number: str) -> TaxReceipt:
     if not NUMBER.match(number):
         raise ConsoleRefusedError(404, "No such receipt.")
-    try:
-        return patronage.receipting.receipt(number)
-    except LookupError:
-        raise ConsoleRefusedError(404, f"No receipt {number}.") from None
+    return found_or_404(lambda: patronage.receipting.receipt(number), f"No receipt {number}.")
 
 
 @router.get("/{number}", response_class=HTMLResponse)
@@ -194,7 +161,7 @@ def receipt_page(page: FinancePage, patronage: PatronageDep, number: str) -> Res
     _total, found = register.receipts(patronage.views.register, number=number, limit=1)
     return page.render(
         "receipt.html", receipt=receipt, entry=found[0] if found else None,
-        history=history(patronage, receipt),
+        history=patronage.receipting.history(number),
     )  # fmt: skip
 
 

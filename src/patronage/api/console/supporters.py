@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import quote, urlencode
 from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from patronage.api.console.pages import FinancePage, reason
-from patronage.api.console.session import ConsoleRefusedError, FinanceForm
+from patronage.api.console.pages import FinancePage, found_or_404, reason
+from patronage.api.console.session import FinanceForm
 from patronage.api.deps import PatronageDep
 from patronage.bootstrap import Patronage
 from patronage.domain.commands import SupporterDetails
 from patronage.domain.errors import DomainError
-from patronage.domain.membership import Membership
-from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter
 from patronage.domain.values import PostalAddress
 from patronage.projections import gift_list, register
@@ -28,7 +24,6 @@ from patronage.projections import supporters as view
 router = APIRouter(prefix="/console/supporters", include_in_schema=False)
 PAGE = 25
 RECEIPT_NUMBER = re.compile(r"^[SA]\d{4}-\d{6,9}$")
-_EVENT_FIELDS_HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 def stripe_dashboard(patronage: Patronage) -> str:
@@ -62,39 +57,10 @@ def supporters(
     )  # fmt: skip
 
 
-@dataclass(frozen=True)
-class HistoryLine:
-    event: str
-    at: datetime
-    detail: str
-
-
-def history(patronage: Patronage, aggregate_id: UUID) -> list[HistoryLine]:
-    """An aggregate's events as lines: what happened, when, with which values."""
-    lines = []
-    for event in patronage.ledger.events.get(aggregate_id):
-        values: dict[str, Any] = {
-            k: v for k, v in vars(event).items() if k not in _EVENT_FIELDS_HIDDEN
-        }
-        detail = ", ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in values.items())
-        at: datetime = getattr(event, "timestamp")  # noqa: B009 (every stored event has one)
-        lines.append(HistoryLine(type(event).__name__, at, detail))
-    return lines
-
-
-def _plain(value: object) -> str:
-    if isinstance(value, Money):
-        return str(value)
-    if hasattr(value, "as_dict"):
-        return ", ".join(f"{v}" for v in value.as_dict().values() if v)
-    return str(value)
-
-
 def _supporter_or_404(patronage: Patronage, supporter_id: UUID) -> Supporter:
-    supporter = patronage.ledger.get_or_none(supporter_id, Supporter)
-    if supporter is None:
-        raise ConsoleRefusedError(404, f"No supporter {supporter_id}.")
-    return supporter
+    return found_or_404(
+        lambda: patronage.supporters.supporter(supporter_id), f"No supporter {supporter_id}."
+    )
 
 
 @router.get("/{supporter_id}", response_class=HTMLResponse)
@@ -110,10 +76,9 @@ def supporter(page: FinancePage, patronage: PatronageDep, supporter_id: UUID) ->
     for move in gift_list.movements(store, [g.gift_id for g in gifts]):
         moves.setdefault(move.gift_id, []).append(move)
     memberships = [
-        (line, history(patronage, UUID(line.membership_id)),
-         patronage.ledger.get_typed(UUID(line.membership_id), Membership).subscription_id)
+        (line, patronage.supporters.membership(UUID(line.membership_id)))
         for line in gift_list.iter_memberships(store, supporter_id=str(supporter_id))
-    ]  # fmt: skip
+    ]
     _t, receipts = register.receipts(
         patronage.views.register, supporter_id=str(supporter_id), limit=1000
     )

@@ -24,12 +24,12 @@ _NOT_OURS = "This cancellation link is not valid. Sign in to manage your members
 
 def _membership(request: Request, patronage: PatronageDep, token: str) -> Membership:
     membership_id = patronage.cancel_links.membership(token[:200])
-    membership = (
-        None if membership_id is None else patronage.ledger.get_or_none(membership_id, Membership)
-    )
-    if membership is None:
+    if membership_id is None:
         raise SupporterRefusedError(404, _NOT_OURS)
-    return membership
+    try:
+        return patronage.member_changes.linked(membership_id)
+    except NotYourMembershipError:
+        raise SupporterRefusedError(404, _NOT_OURS) from None
 
 
 @router.get("")
