@@ -172,9 +172,16 @@ def test_the_readme_layout_names_the_tree() -> None:
     assert [t for t in tests if not any(t.split("/")[1] in line for line in lines)] == []
 
 
-def test_every_test_file_the_docs_name_exists() -> None:
+def test_every_file_the_docs_name_exists() -> None:
+    """Test files and source modules named by path: `tests/...py`, `src/patronage/...py`, or a
+    module path from a package of src/patronage (`application/ledger.py`)."""
+    package_names = "|".join(sorted(p.rstrip("/") for p in packages() if p.count("/") == 1))
+    from_a_package = re.compile(rf"(?<![\w/.-])(?:{package_names})/[\w/]+\.py")
     named: set[str] = set()
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        named |= set(re.findall(r"tests/[\w/]+\.py", doc.read_text()))
-    assert "tests/unit/test_docs.py" in named, "the scan finds the docs' test paths"
+        text = doc.read_text()
+        named |= set(re.findall(r"(?:tests|src/patronage)/[\w/]+\.py", text))
+        named |= {f"src/patronage/{path}" for path in from_a_package.findall(text)}
+    for example in ("tests/unit/test_docs.py", "src/patronage/application/ledger.py"):
+        assert example in named, "the scan finds the docs' paths"
     assert sorted(path for path in named if not (ROOT / path).is_file()) == []
