@@ -110,10 +110,30 @@ def test_the_architecture_layers_table_names_the_tree() -> None:
             places = [SRC / o for o in owners if o.endswith("/")] + [SRC]
             if not any(exists(module, place) for place in places):
                 missing.append(f"{module} (row {package_cell})")
-            named.add(module)
     assert missing == [], "named in docs/architecture.md but not in the tree"
+    # Every package and top-level module has a row of its own, not a mention in another's.
     unnamed = sorted((packages() | top_level_modules()) - named)
-    assert unnamed == [], "in src/patronage but not in docs/architecture.md's layers table"
+    assert unnamed == [], "in src/patronage but without a row in docs/architecture.md's table"
+
+
+def test_each_package_row_names_every_module_of_its_package() -> None:
+    """A package's row names each of its modules as `name.py`, so a module added (or renamed)
+    fails here until its row says what it holds."""
+    unnamed: list[str] = []
+    package_rows = 0
+    for package_cell, holds_cell in architecture_rows():
+        packages_of_row = [o for o in PATH_LIKE.findall(package_cell) if o.endswith("/")]
+        # One package a row: a module's name then says which file it is.
+        assert len(packages_of_row) <= 1, package_cell
+        if not packages_of_row or not exists(packages_of_row[0]):
+            continue
+        package_rows += 1
+        named = set(PATH_LIKE.findall(holds_cell))
+        package = SRC / packages_of_row[0]
+        modules = sorted(f.name for f in package.glob("*.py") if f.name != "__init__.py")
+        unnamed += [f"{packages_of_row[0]}{m}" for m in modules if m not in named]
+    assert package_rows >= 10, "the package rows were found"
+    assert unnamed == [], "not named in their package's row of docs/architecture.md"
 
 
 def readme_layout() -> list[str]:
@@ -152,9 +172,16 @@ def test_the_readme_layout_names_the_tree() -> None:
     assert [t for t in tests if not any(t.split("/")[1] in line for line in lines)] == []
 
 
-def test_every_test_file_the_docs_name_exists() -> None:
+def test_every_file_the_docs_name_exists() -> None:
+    """Test files and source modules named by path: `tests/...py`, `src/patronage/...py`, or a
+    module path from a package of src/patronage (`application/ledger.py`)."""
+    package_names = "|".join(sorted(p.rstrip("/") for p in packages() if p.count("/") == 1))
+    from_a_package = re.compile(rf"(?<![\w/.-])(?:{package_names})/[\w/]+\.py")
     named: set[str] = set()
     for doc in [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]:
-        named |= set(re.findall(r"tests/[\w/]+\.py", doc.read_text()))
-    assert "tests/unit/test_docs.py" in named, "the scan finds the docs' test paths"
+        text = doc.read_text()
+        named |= set(re.findall(r"(?:tests|src/patronage)/[\w/]+\.py", text))
+        named |= {f"src/patronage/{path}" for path in from_a_package.findall(text)}
+    for example in ("tests/unit/test_docs.py", "src/patronage/application/ledger.py"):
+        assert example in named, "the scan finds the docs' paths"
     assert sorted(path for path in named if not (ROOT / path).is_file()) == []

@@ -27,7 +27,3 @@ class MoneyOut(BaseModel):
         """From a Money, or from minor units and their currency (as views store them)."""
         money = amount if isinstance(amount, Money) else Money(amount, currency)
         return cls(minor=money.minor, currency=money.currency, text=money.decimal_text())
-
-
-# The checkout routes' name for the same model (api/checkout.py changes on another branch).
-AmountOut = MoneyOut

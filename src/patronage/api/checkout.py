@@ -21,7 +21,7 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request, status
 from pydantic import BaseModel, EmailStr, Field
 
-from patronage.api.amounts import AmountOut
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep
 from patronage.api.inputs import NoControlCharacters
 from patronage.api.reader_errors import FieldProblems, ReaderFacingRoute, problem, refuse
@@ -66,9 +66,9 @@ class QuoteIn(BaseModel):
 
 
 class QuoteOut(BaseModel):
-    amount: AmountOut
-    fee: AmountOut
-    total_with_fee: AmountOut
+    amount: MoneyOut
+    fee: MoneyOut
+    total_with_fee: MoneyOut
 
 
 class TributeIn(BaseModel):
@@ -127,9 +127,9 @@ class CheckoutOut(BaseModel):
         "'succeeded': paid"
     )
     frequency: Frequency
-    amount: AmountOut
-    fee: AmountOut
-    total: AmountOut
+    amount: MoneyOut
+    fee: MoneyOut
+    total: MoneyOut
     client_secret: str = Field(description="For Stripe.js, as `status` says; empty once paid")
     publishable_key: str
     supporter_token: str = Field(description="Given once the payment succeeded")
@@ -147,9 +147,9 @@ class CheckoutOut(BaseModel):
             checkout_id=result.checkout_id,
             status=result.payment.status,
             frequency=result.frequency,
-            amount=AmountOut.of(result.amount),
-            fee=AmountOut.of(result.fee),
-            total=AmountOut.of(result.total),
+            amount=MoneyOut.of(result.amount),
+            fee=MoneyOut.of(result.fee),
+            total=MoneyOut.of(result.total),
             client_secret="" if paid else result.payment.client_secret,
             publishable_key=settings.stripe_publishable_key,
             supporter_token=result.supporter_token,
@@ -240,9 +240,9 @@ def quote(body: QuoteIn, patronage: PatronageDep) -> QuoteOut:
     amount = _amount(patronage, body.amount, body.currency)
     fee = patronage.checkout.fee_for(amount, cover_fees=True)
     return QuoteOut(
-        amount=AmountOut.of(amount),
-        fee=AmountOut.of(fee),
-        total_with_fee=AmountOut.of(amount + fee),
+        amount=MoneyOut.of(amount),
+        fee=MoneyOut.of(fee),
+        total_with_fee=MoneyOut.of(amount + fee),
     )
 
 

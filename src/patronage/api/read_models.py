@@ -8,8 +8,6 @@ from typing import Annotated, Any
 from fastapi import HTTPException, Query, status
 from fastapi.exceptions import RequestValidationError
 
-# MoneyOut is re-exported for the read endpoints that still import it from here.
-from patronage.api.amounts import MoneyOut as MoneyOut
 from patronage.api.deps import AUTH_RESPONSES, PatronageDep, StaffDep
 from patronage.domain.money import CURRENCY_EXPONENTS, MoneyError, normalise_currency
 

@@ -8,8 +8,9 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import PatronageDep, StaffDep
-from patronage.api.read_models import STAFF_READ_RESPONSES, MoneyOut, OffsetQuery, fresh
+from patronage.api.read_models import STAFF_READ_RESPONSES, OffsetQuery, fresh
 from patronage.domain.tax_year import tax_year_bounds
 from patronage.projections import register as view
 

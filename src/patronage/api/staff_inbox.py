@@ -11,8 +11,9 @@ import structlog
 from fastapi import HTTPException, Path, Query, status
 from pydantic import BaseModel, Field
 
+from patronage.api.amounts import MoneyOut
 from patronage.api.deps import AdminDep, PatronageDep, StaffDep, answers, audited, staff_router
-from patronage.api.read_models import MAX_POSITION, MoneyOut
+from patronage.api.read_models import MAX_POSITION
 from patronage.application.giving import CounterpartMissingError
 from patronage.application.inbox import (
     InboxEventDetail,
