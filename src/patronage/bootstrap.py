@@ -12,12 +12,16 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 import stripe
 import structlog
 from argon2 import PasswordHasher
+from eventsourcing.application import Application
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.utils import Environment
 
 from patronage.application.allocation import SAMPLE_SECONDS, BanditScores
 from patronage.application.ask_memory import AskMemory
@@ -63,6 +67,7 @@ from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.payments.stripe.memberships import StripeMembershipGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
+from patronage.projections.faults import FAULTS, FaultLog
 from patronage.projections.rebuild import rebuild
 from patronage.projections.recorders import datastore_of, open_store, small_pool
 from patronage.projections.register import RegisterQueries
@@ -312,7 +317,7 @@ class Patronage:
         self.ledger.close()
 
 
-def view_stores(settings: Settings, ledger: Ledger, *, create: bool) -> StoreOpener:
+def view_stores(settings: Settings, ledger: Application[Any], *, create: bool) -> StoreOpener:
     """Views open their stores on the Ledger's database and share its connection pool;
     `create` makes their tables where missing."""
     postgres, datastore = settings.uses_postgres, datastore_of(ledger)
@@ -593,9 +598,37 @@ def parked_sweep_running(patronage: Patronage) -> Iterator[None]:
         sweeper.stop()
 
 
+@contextmanager
+def worker_faults(settings: Settings) -> Iterator[FaultLog]:
+    """The fault log of a PostgreSQL view worker, on a small pool of its own: the worker
+    reads and writes it while no runner, and so no Ledger, is open."""
+    env = Environment(FAULTS.name, small_pool(eventsourcing_env(settings)))
+    factory = InfrastructureFactory[TrackingRecorder].construct(env=env)
+    try:
+        datastore = factory.datastore  # type: ignore[attr-defined]
+        yield FaultLog(
+            open_store(FAULTS, postgres=True, datastore=datastore, create=settings.create_tables)
+        )
+    finally:
+        factory.close()
+
+
 def run_view_worker(settings: Settings, name: str) -> None:
-    """One PostgreSQL worker process following the Ledger for the named view."""
-    run_until_signalled(name, Ledger, eventsourcing_env(settings))
+    """One PostgreSQL worker process following the Ledger for the named view: each of its
+    runners opens a fresh Ledger on a small pool, its view's store on that pool.
+
+    The supervisor starts each worker as `patronage projections run NAME`, a new process
+    that comes through here: every part is made in the process that uses it."""
+    env = small_pool(eventsourcing_env(settings))
+
+    def open_ledger() -> Ledger:
+        return Ledger(env=env)
+
+    def stores_of(ledger: Application[Any]) -> StoreOpener:
+        return view_stores(settings, ledger, create=settings.create_tables)
+
+    with worker_faults(settings) as faults:
+        run_until_signalled(name, open_ledger, stores_of, faults)
 
 
 def rebuild_view(
