@@ -389,7 +389,13 @@ def membership_gateway(
 ) -> StripeMembershipGateway | None:
     """Members' own changes at Stripe; None without a secret key. A custom API base is a
     test server (localstripe), which takes only the older proration flag."""
-    portal = make_stripe_client(settings, settings.stripe_portal_api_base)
+    # The one client, unless PATRONAGE_STRIPE_PORTAL_API_BASE sends the billing portal's
+    # calls to another server (localstripe has no portal): a client has one API base.
+    portal = (
+        client
+        if settings.stripe_portal_api_base is None
+        else make_stripe_client(settings, settings.stripe_portal_api_base)
+    )
     if client is None or portal is None:
         return None
     return StripeMembershipGateway(client, portal, settings.stripe_api_base is not None)
@@ -485,8 +491,9 @@ def bootstrap(settings: Settings) -> Patronage:
         results,
         impressions,
     )
-    # One client for every call to Stripe: checkout's payments, the inbox's lookups and
-    # the inbox CLI's list of missed events.
+    # One client for every call to Stripe: checkout's payments, the inbox's lookups, the
+    # inbox CLI's list of missed events and members' own changes (membership_gateway makes
+    # a second only for a billing portal on a server of its own).
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
