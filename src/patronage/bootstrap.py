@@ -10,7 +10,7 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -239,6 +239,17 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     )
 
 
+def smtp_mailer(settings: Settings, *, timeout_most: float | None = None) -> SmtpMailer | None:
+    """The one mailer every email goes through; None while no SMTP server is configured.
+    `timeout_most` caps how long it waits for the server (`patronage check`)."""
+    config = smtp_config(settings)
+    if config is None:
+        return None
+    if timeout_most is not None:
+        config = replace(config, timeout=min(config.timeout, timeout_most))
+    return SmtpMailer(config)
+
+
 def supporter_links(settings: Settings, cancel_links: CancelLinks) -> SupporterLinks | None:
     """The supporter page's addresses for emails; None while no public address is set."""
     if settings.public_url is None:
@@ -247,18 +258,21 @@ def supporter_links(settings: Settings, cancel_links: CancelLinks) -> SupporterL
 
 
 def receipt_outbox(
-    settings: Settings, ledger: Ledger, register: RegisterQueries, links: SupporterLinks | None
+    settings: Settings,
+    ledger: Ledger,
+    register: RegisterQueries,
+    links: SupporterLinks | None,
+    mailer: SmtpMailer | None,
 ) -> ReceiptOutbox | None:
     """The email outbox, or None while no SMTP server is configured."""
-    config = smtp_config(settings)
-    if config is None:
+    if mailer is None:
         return None
     return ReceiptOutbox(
         ledger,
         register,
-        SmtpMailer(config),
-        config.sender,
-        config.sender_domain,
+        mailer,
+        mailer.config.sender,
+        mailer.config.sender_domain,
         branding(settings),
         links,
         RetryPolicy(
@@ -407,19 +421,18 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
 
 
 def supporter_notices(
-    settings: Settings, ledger: Ledger, links: SupporterLinks | None
+    settings: Settings, ledger: Ledger, links: SupporterLinks | None, mailer: SmtpMailer | None
 ) -> SupporterNotices | None:
     """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
-    config = smtp_config(settings)
-    if config is None or links is None:
+    if mailer is None or links is None:
         return None
     return SupporterNotices(
         ledger,
-        SmtpMailer(config),
+        mailer,
         links,
         NoticeSettings(
             organisation=settings.org_name,
-            sender=config.sender,
+            sender=mailer.config.sender,
             receipts_thank_one_time_gifts=settings.receipts_single_automatic,
         ),
     )
@@ -475,7 +488,8 @@ def bootstrap(settings: Settings) -> Patronage:
     supporter_secret = supporter_root_secret(settings)
     cancel_links = CancelLinks(supporter_secret)
     links = supporter_links(settings, cancel_links)
-    outbox = receipt_outbox(settings, ledger, register, links)
+    mailer = smtp_mailer(settings)
+    outbox = receipt_outbox(settings, ledger, register, links, mailer)
     # Each part of the ask's memory refreshes on its own interval (application/ask_memory.py);
     # the view counts are first flushed a full interval after the start.
     impressions = ImpressionCounter(
@@ -544,10 +558,10 @@ def bootstrap(settings: Settings) -> Patronage:
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
-        mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
+        mailer=mailer,
         supporter_secret=supporter_secret,
         cancel_links=cancel_links,
-        notices=supporter_notices(settings, ledger, links),
+        notices=supporter_notices(settings, ledger, links, mailer),
     )
 
 
