@@ -10,14 +10,18 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import psycopg
 import stripe
 import structlog
 from argon2 import PasswordHasher
+from eventsourcing.application import Application
+from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
+from eventsourcing.utils import Environment
 
 from patronage.application.allocation import SAMPLE_SECONDS, BanditScores
 from patronage.application.ask_memory import AskMemory
@@ -63,6 +67,7 @@ from patronage.payments.stripe.lookups import StripeApiLookups
 from patronage.payments.stripe.memberships import StripeMembershipGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
+from patronage.projections.faults import FAULTS, FaultLog
 from patronage.projections.rebuild import rebuild
 from patronage.projections.recorders import datastore_of, open_store, small_pool
 from patronage.projections.register import RegisterQueries
@@ -234,6 +239,17 @@ def smtp_config(settings: Settings) -> SmtpConfig | None:
     )
 
 
+def smtp_mailer(settings: Settings, *, timeout_most: float | None = None) -> SmtpMailer | None:
+    """The one mailer every email goes through; None while no SMTP server is configured.
+    `timeout_most` caps how long it waits for the server (`patronage check`)."""
+    config = smtp_config(settings)
+    if config is None:
+        return None
+    if timeout_most is not None:
+        config = replace(config, timeout=min(config.timeout, timeout_most))
+    return SmtpMailer(config)
+
+
 def supporter_links(settings: Settings, cancel_links: CancelLinks) -> SupporterLinks | None:
     """The supporter page's addresses for emails; None while no public address is set."""
     if settings.public_url is None:
@@ -242,18 +258,21 @@ def supporter_links(settings: Settings, cancel_links: CancelLinks) -> SupporterL
 
 
 def receipt_outbox(
-    settings: Settings, ledger: Ledger, register: RegisterQueries, links: SupporterLinks | None
+    settings: Settings,
+    ledger: Ledger,
+    register: RegisterQueries,
+    links: SupporterLinks | None,
+    mailer: SmtpMailer | None,
 ) -> ReceiptOutbox | None:
     """The email outbox, or None while no SMTP server is configured."""
-    config = smtp_config(settings)
-    if config is None:
+    if mailer is None:
         return None
     return ReceiptOutbox(
         ledger,
         register,
-        SmtpMailer(config),
-        config.sender,
-        config.sender_domain,
+        mailer,
+        mailer.config.sender,
+        mailer.config.sender_domain,
         branding(settings),
         links,
         RetryPolicy(
@@ -312,7 +331,7 @@ class Patronage:
         self.ledger.close()
 
 
-def view_stores(settings: Settings, ledger: Ledger, *, create: bool) -> StoreOpener:
+def view_stores(settings: Settings, ledger: Application[Any], *, create: bool) -> StoreOpener:
     """Views open their stores on the Ledger's database and share its connection pool;
     `create` makes their tables where missing."""
     postgres, datastore = settings.uses_postgres, datastore_of(ledger)
@@ -384,7 +403,13 @@ def membership_gateway(
 ) -> StripeMembershipGateway | None:
     """Members' own changes at Stripe; None without a secret key. A custom API base is a
     test server (localstripe), which takes only the older proration flag."""
-    portal = make_stripe_client(settings, settings.stripe_portal_api_base)
+    # The one client, unless PATRONAGE_STRIPE_PORTAL_API_BASE sends the billing portal's
+    # calls to another server (localstripe has no portal): a client has one API base.
+    portal = (
+        client
+        if settings.stripe_portal_api_base is None
+        else make_stripe_client(settings, settings.stripe_portal_api_base)
+    )
     if client is None or portal is None:
         return None
     return StripeMembershipGateway(client, portal, settings.stripe_api_base is not None)
@@ -396,19 +421,18 @@ def stripe_lookups(client: stripe.StripeClient | None) -> StripeApiLookups | Non
 
 
 def supporter_notices(
-    settings: Settings, ledger: Ledger, links: SupporterLinks | None
+    settings: Settings, ledger: Ledger, links: SupporterLinks | None, mailer: SmtpMailer | None
 ) -> SupporterNotices | None:
     """Thank-yous and failed renewals' notices, while SMTP and a public address are set."""
-    config = smtp_config(settings)
-    if config is None or links is None:
+    if mailer is None or links is None:
         return None
     return SupporterNotices(
         ledger,
-        SmtpMailer(config),
+        mailer,
         links,
         NoticeSettings(
             organisation=settings.org_name,
-            sender=config.sender,
+            sender=mailer.config.sender,
             receipts_thank_one_time_gifts=settings.receipts_single_automatic,
         ),
     )
@@ -464,7 +488,8 @@ def bootstrap(settings: Settings) -> Patronage:
     supporter_secret = supporter_root_secret(settings)
     cancel_links = CancelLinks(supporter_secret)
     links = supporter_links(settings, cancel_links)
-    outbox = receipt_outbox(settings, ledger, register, links)
+    mailer = smtp_mailer(settings)
+    outbox = receipt_outbox(settings, ledger, register, links, mailer)
     # Each part of the ask's memory refreshes on its own interval (application/ask_memory.py);
     # the view counts are first flushed a full interval after the start.
     impressions = ImpressionCounter(
@@ -480,8 +505,9 @@ def bootstrap(settings: Settings) -> Patronage:
         results,
         impressions,
     )
-    # One client for every call to Stripe: checkout's payments, the inbox's lookups and
-    # the inbox CLI's list of missed events.
+    # One client for every call to Stripe: checkout's payments, the inbox's lookups, the
+    # inbox CLI's list of missed events and members' own changes (membership_gateway makes
+    # a second only for a billing portal on a server of its own).
     stripe_client = make_stripe_client(settings)
     checkout = checkout_for(settings, ledger, payment_gateway(settings, stripe_client))
     tokens = supporter_tokens(settings)
@@ -532,10 +558,10 @@ def bootstrap(settings: Settings) -> Patronage:
         access=SupporterAccess(ledger, timedelta(minutes=settings.supporter_link_minutes)),
         my_giving=MyGiving(ledger, views.register, views.supporters, receipting, settings.zone),
         member_changes=MembershipChanges(ledger, membership_gateway(settings, stripe_client)),
-        mailer=None if (mail := smtp_config(settings)) is None else SmtpMailer(mail),
+        mailer=mailer,
         supporter_secret=supporter_secret,
         cancel_links=cancel_links,
-        notices=supporter_notices(settings, ledger, links),
+        notices=supporter_notices(settings, ledger, links, mailer),
     )
 
 
@@ -593,9 +619,37 @@ def parked_sweep_running(patronage: Patronage) -> Iterator[None]:
         sweeper.stop()
 
 
+@contextmanager
+def worker_faults(settings: Settings) -> Iterator[FaultLog]:
+    """The fault log of a PostgreSQL view worker, on a small pool of its own: the worker
+    reads and writes it while no runner, and so no Ledger, is open."""
+    env = Environment(FAULTS.name, small_pool(eventsourcing_env(settings)))
+    factory = InfrastructureFactory[TrackingRecorder].construct(env=env)
+    try:
+        datastore = factory.datastore  # type: ignore[attr-defined]
+        yield FaultLog(
+            open_store(FAULTS, postgres=True, datastore=datastore, create=settings.create_tables)
+        )
+    finally:
+        factory.close()
+
+
 def run_view_worker(settings: Settings, name: str) -> None:
-    """One PostgreSQL worker process following the Ledger for the named view."""
-    run_until_signalled(name, Ledger, eventsourcing_env(settings))
+    """One PostgreSQL worker process following the Ledger for the named view: each of its
+    runners opens a fresh Ledger on a small pool, its view's store on that pool.
+
+    The supervisor starts each worker as `patronage projections run NAME`, a new process
+    that comes through here: every part is made in the process that uses it."""
+    env = small_pool(eventsourcing_env(settings))
+
+    def open_ledger() -> Ledger:
+        return Ledger(env=env)
+
+    def stores_of(ledger: Application[Any]) -> StoreOpener:
+        return view_stores(settings, ledger, create=settings.create_tables)
+
+    with worker_faults(settings) as faults:
+        run_until_signalled(name, open_ledger, stores_of, faults)
 
 
 def rebuild_view(

@@ -1,8 +1,9 @@
-"""The eventsourcing internals projections/recorders.py and storage.py rely on, checked by
-name and signature: an upgrade of the library that moves any of them fails here, loudly,
-before a view silently stops tracking its position or a webhook's data keys stop being
-saved with its events. Re-read those modules against the new version, then update these
-checks."""
+"""The eventsourcing internals projections/recorders.py (the views' stores) and storage.py
+(the Ledger's recorders, save steps and bulk read) rely on, checked by name, signature and
+use: an upgrade of the library that moves any of them fails here, loudly, naming the module
+to fix, before a view silently stops tracking its position, a webhook's data keys stop
+being saved with its events, or a save stops taking snapshots. Re-read that module against
+the new version, then update these checks."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eventsourcing.application import Application, ProcessingEvent
+from eventsourcing.domain import Aggregate, event
 from eventsourcing.persistence import IntegrityError, Tracking
 from eventsourcing.postgres import (
+    PostgresAggregateRecorder,
     PostgresApplicationRecorder,
+    PostgresDatastore,
     PostgresRecorder,
     PostgresTrackingRecorder,
 )
@@ -27,11 +32,19 @@ from eventsourcing.sqlite import (
 )
 
 from patronage.application.ledger import Ledger
+from patronage.bootstrap import Patronage
 from patronage.projections.recorders import datastore_of, open_store, store_class
 from patronage.projections.store import ViewTx
 from patronage.projections.ticker import SCHEMA
+from patronage.storage import events_table_of, save_collected, select_stored_events
 
 CHECKED_VERSION = "9.5.6"
+VIEWS = "eventsourcing changed: fix src/patronage/projections/recorders.py (the views' stores)"
+STORAGE = (
+    "eventsourcing changed: fix src/patronage/storage.py (the Ledger's recorders, its save"
+    " steps and its bulk read)"
+)
+WORKER = "eventsourcing changed: fix src/patronage/projections/worker.py (its LISTEN)"
 
 
 def _parameters(function: object) -> list[str]:
@@ -40,7 +53,10 @@ def _parameters(function: object) -> list[str]:
 
 def test_the_library_is_the_version_these_checks_were_written_for() -> None:
     assert version("eventsourcing") == CHECKED_VERSION, (
-        "eventsourcing changed: re-check projections/recorders.py against it"
+        f"eventsourcing is no longer {CHECKED_VERSION}: re-check the modules that lean on its"
+        " internals against it: src/patronage/storage.py (the Ledger's recorders, save steps"
+        " and bulk read), src/patronage/projections/recorders.py (the views' stores) and"
+        " src/patronage/projections/worker.py (its LISTEN); then update this module"
     )
 
 
@@ -48,18 +64,137 @@ def test_the_library_is_the_version_these_checks_were_written_for() -> None:
     ("recorder", "cursor"), [(SQLiteTrackingRecorder, "c"), (PostgresTrackingRecorder, "curs")]
 )
 def test_private_tracking_methods_keep_their_signatures(recorder: Any, cursor: str) -> None:
-    assert _parameters(recorder._insert_tracking) == ["self", cursor, "tracking"]
-    assert _parameters(recorder._max_tracking_id) == ["self", "application_name", cursor]
+    assert _parameters(recorder._insert_tracking) == ["self", cursor, "tracking"], VIEWS
+    assert _parameters(recorder._max_tracking_id) == ["self", "application_name", cursor], VIEWS
 
 
 def test_insert_events_hands_its_keyword_arguments_to_the_hooks_storage_uses() -> None:
     """storage.py inserts data keys in `_insert_stored_events` (PostgreSQL, inside the
     pipeline's error handling) and `_insert_events` (SQLite), given as `data_keys=`."""
     postgres = inspect.getsource(PostgresApplicationRecorder.insert_events)
-    assert "self._insert_stored_events(curs, stored_events, **kwargs)" in postgres
-    assert postgres.index("_insert_stored_events") < postgres.index("pipeline.sync()")
+    assert "self._insert_stored_events(curs, stored_events, **kwargs)" in postgres, STORAGE
+    assert postgres.index("_insert_stored_events") < postgres.index("pipeline.sync()"), STORAGE
     sqlite = inspect.getsource(SQLiteApplicationRecorder.insert_events)
-    assert "self._insert_events(c, stored_events, **kwargs)" in sqlite
+    assert "self._insert_events(c, stored_events, **kwargs)" in sqlite, STORAGE
+
+
+@pytest.mark.parametrize(
+    ("hook", "cursor"),
+    [
+        (PostgresApplicationRecorder._insert_stored_events, "curs"),
+        (SQLiteApplicationRecorder._insert_events, "c"),
+    ],
+)
+def test_the_insert_hooks_storage_overrides_take_a_cursor_events_and_keywords(
+    hook: Any, cursor: str
+) -> None:
+    parameters = list(inspect.signature(hook).parameters.values())
+    assert [p.name for p in parameters[:3]] == ["self", cursor, "stored_events"], STORAGE
+    assert len(parameters) == 4, STORAGE
+    assert parameters[3].kind is inspect.Parameter.VAR_KEYWORD, STORAGE
+
+
+@pytest.mark.parametrize(
+    "method",
+    [
+        PostgresAggregateRecorder.insert_events,
+        PostgresAggregateRecorder.select_events,
+        PostgresApplicationRecorder.insert_events,
+        PostgresApplicationRecorder.select_events,
+        PostgresApplicationRecorder.select_notifications,
+        PostgresApplicationRecorder.max_notification_id,
+        PostgresTrackingRecorder.insert_tracking,
+        PostgresTrackingRecorder.max_tracking_id,
+        PostgresTrackingRecorder.has_tracking_id,
+    ],
+)
+def test_the_methods_storage_retries_fewer_times_unwrap_from_the_librarys_retry(
+    method: Any,
+) -> None:
+    # storage.py's `_again` retries the undecorated method instead of the library's ten times.
+    assert callable(getattr(method, "__wrapped__", None)), STORAGE
+
+
+def test_the_save_steps_storage_calls_keep_their_signatures_and_order() -> None:
+    """storage.save_collected is Application.save, step by step: the same steps, the same
+    arguments, in the same order (its deprecated `notify`, a no-op, left out)."""
+    assert _parameters(Application._record) == ["self", "processing_event"], STORAGE
+    assert _parameters(Application._take_snapshots) == ["self", "processing_event"], STORAGE
+    assert _parameters(Application._notify) == ["self", "recordings"], STORAGE
+    steps = [
+        "processing_event.collect_events(*objs, **kwargs)",
+        "recordings = self._record(processing_event)",
+        "self._take_snapshots(processing_event)",
+        "self._notify(recordings)",
+        "self.notify(processing_event.events)",
+    ]
+    save = inspect.getsource(Application.save)
+    assert all(step in save for step in steps), STORAGE
+    assert [save.index(step) for step in steps] == sorted(save.index(s) for s in steps), STORAGE
+
+
+def test_a_processing_event_has_the_fields_storage_collects_into() -> None:
+    collected: ProcessingEvent[Any] = ProcessingEvent()
+    assert collected.events == [], STORAGE
+    assert collected.aggregates == {}, STORAGE
+    assert collected.saved_kwargs == {}, STORAGE
+    assert collected.tracking is None, STORAGE
+    assert _parameters(ProcessingEvent.collect_events) == ["self", "objs", "kwargs"], STORAGE
+
+
+class _Counter(Aggregate):
+    """A small aggregate for the save steps' check."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    @event("Counted")
+    def count_one(self) -> None:
+        self.count += 1
+
+
+class _SnapshottingApp(Application[Any]):
+    snapshotting_intervals = {_Counter: 2}
+
+
+def test_save_collected_records_and_snapshots_as_the_librarys_save() -> None:
+    app = _SnapshottingApp()
+    counter = _Counter()
+    counter.count_one()
+    recordings = save_collected(app, counter, None)
+    assert [r.domain_event.originator_version for r in recordings] == [1, 2], STORAGE
+    assert app.snapshots is not None
+    assert [s.originator_version for s in app.snapshots.get(counter.id)] == [2], STORAGE
+    assert app.repository.get(counter.id).count == 1, STORAGE
+
+
+class _Probe(Aggregate):
+    """An aggregate to find again by the events table's columns."""
+
+
+def test_the_events_table_has_the_columns_storage_selects(patronage: Patronage) -> None:
+    ledger = patronage.ledger
+    probe = _Probe()
+    ledger.save(probe)
+    try:
+        rows = select_stored_events(ledger.recorder, [probe.id])
+    except Exception as error:  # a renamed table or column: the statement fails
+        pytest.fail(f"{STORAGE}: {error!r}")
+    assert [(str(r["originator_id"]).replace("-", ""), r["originator_version"]) for r in rows] == [
+        (probe.id.hex, 1)
+    ], STORAGE
+    assert rows[0]["topic"].endswith("_Probe.Created"), STORAGE
+    assert bytes(rows[0]["state"]), STORAGE
+    # The key rotation rewrites the table by this name (Ledger.rotate_cipher_key).
+    recorder: Any = ledger.recorder
+    with recorder.datastore.transaction(commit=False) as cursor:
+        cursor.execute(f"SELECT COUNT(*) AS n FROM {events_table_of(recorder)}")  # noqa: S608
+        assert tuple(dict(cursor.fetchone()).values()) == (1,), STORAGE
+
+
+def test_a_postgres_recorder_names_the_channel_the_worker_listens_on() -> None:
+    assert "self.channel_name = " in inspect.getsource(PostgresApplicationRecorder.__init__), WORKER
+    assert _parameters(PostgresDatastore.get_connection) == ["self"], WORKER
 
 
 def test_sqlite_recorder_keeps_its_statements_in_attributes(tmp_path: Path) -> None:

@@ -1,9 +1,11 @@
 """Many aggregates in a few queries: year end loads hundreds of thousands of them.
 
 The library reads one aggregate per query (half a millisecond each on PostgreSQL); this
-selects the stored events of a batch of ids in one query on either store and decodes them
-with the application's own mapper, so the aggregates are exactly those `repository.get`
-would return. Only for aggregates without snapshots (gifts, supporters, memberships).
+selects the stored events of a batch of ids in one query on either store (SQL on the
+library's events table, kept in storage.py with the Ledger's other uses of the library's
+internals) and decodes them with the application's own mapper, so the aggregates are
+exactly those `repository.get` would return. Only for aggregates without snapshots (gifts,
+supporters, memberships).
 """
 
 from __future__ import annotations
@@ -17,32 +19,7 @@ from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
 from patronage.application.sealing import SealingMapper
-
-
-def _rows(app: Application[UUID], ids: Sequence[UUID]) -> list[Any]:
-    recorder: Any = app.recorder
-    datastore = recorder.datastore
-    table = recorder.events_table_name
-    columns = "originator_id, originator_version, topic, state"
-    if hasattr(datastore, "schema"):  # PostgreSQL
-        from psycopg.sql import SQL, Identifier
-
-        # Composed from the library's own schema and table names, quoted as identifiers.
-        select = "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s)"  # noqa: S608
-        statement = SQL(select + " ORDER BY originator_id, originator_version").format(
-            Identifier(datastore.schema), Identifier(table)
-        )
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, [list(ids)])
-            return list(cursor.fetchall())
-    marks = ",".join("?" * len(ids))
-    with datastore.transaction(commit=False) as cursor:
-        cursor.execute(
-            f"SELECT {columns} FROM {table} WHERE originator_id IN ({marks})"  # noqa: S608 - the library's table name and placeholders only
-            " ORDER BY originator_id, originator_version",
-            [i.hex for i in ids],
-        )
-        return list(cursor.fetchall())
+from patronage.storage import select_stored_events
 
 
 def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> dict[UUID, Any]:
@@ -57,7 +34,7 @@ def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> d
                 topic=row["topic"],
                 state=bytes(row["state"]),
             )
-            for row in _rows(app, unique[start : start + chunk])
+            for row in select_stored_events(app.recorder, unique[start : start + chunk])
         ]
         for domain_event in _decoded(app, stored):
             events[domain_event.originator_id].append(domain_event)

@@ -2,7 +2,9 @@
 
 Everything that must change together (a webhook's inbox entry and the gift it books, a
 receipt number and the receipt) lives in this one application, so one `save` commits it
-in one transaction.
+in one transaction. Its save steps lean on the library's private `Application._record`,
+`_take_snapshots` and `_notify`, and on its `ProcessingEvent`: that code is in storage.py,
+with the recorders' (tests/unit/test_recorder_internals.py guards it).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent
+from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.cryptography import AESCipher
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import (
@@ -25,7 +27,6 @@ from eventsourcing.persistence import (
     Recording,
     StoredEvent,
 )
-from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.utils import Environment, EnvType, strtobool
 
 from patronage.application import acting
@@ -34,6 +35,7 @@ from patronage.application.keys import KeyStore, SQLKeyStore, key_store_for
 from patronage.application.sealing import SealingMapper
 from patronage.application.transcodings import register_patronage_transcodings
 from patronage.domain.receipt import ReceiptSeries
+from patronage.storage import events_table_of, save_collected
 
 T = TypeVar("T")
 A = TypeVar("A", bound=Aggregate)
@@ -93,9 +95,9 @@ class Ledger(Application[UUID]):
         and started again with the new key (docs/personal-data.md, "Key rotation")."""
         if not isinstance(self.keys, SQLKeyStore):
             raise TypeError("only a database's stored events can be re-encrypted")
-        tables = [_table_of(self.recorder)]
+        tables = [events_table_of(self.recorder)]
         if self.snapshots is not None:
-            tables.append(_table_of(self.snapshots.recorder))
+            tables.append(events_table_of(self.snapshots.recorder))
         new = AESCipher(Environment(env={"CIPHER_KEY": new_key}))
         return self.keys.reencrypt(tables, self.mapper.cipher, new)
 
@@ -115,14 +117,10 @@ class Ledger(Application[UUID]):
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """Save, with the audit record of the staff action in progress (application/acting.py)
-        in the same transaction. The library's `save`, step by step, collecting through
-        `_Collected` (the pinned library version's own steps)."""
+        in the same transaction (storage.save_collected: the library's steps, collected
+        faster)."""
         record = acting.pending_record()
-        processing_event = _Collected()
-        processing_event.collect_events(*objs, *([record] if record else []), **kwargs)
-        recordings = self._record(processing_event)
-        self._take_snapshots(processing_event)
-        self._notify(recordings)
+        recordings = save_collected(self, *objs, *([record] if record else []), **kwargs)
         if record is not None:
             acting.record_saved()
         return recordings
@@ -177,29 +175,6 @@ class Ledger(Application[UUID]):
     def head(self) -> int:
         """The notification id of the newest event, 0 for an empty ledger."""
         return self.recorder.max_notification_id() or 0
-
-
-class _Collected(ProcessingEvent[UUID]):
-    """The library's collection of what a save writes, telling an aggregate by its class:
-    the library asks two runtime Protocols of each object, some 50 microseconds on Python
-    3.11, a quarter of year end's CPU for its 200,000 aggregates. Anything else (events
-    saved as such) goes the library's way, in the order given."""
-
-    def collect_events(self, *objs: Any, **kwargs: Any) -> None:
-        for obj in objs:  # in the order given, as the library does
-            if isinstance(obj, Aggregate):
-                self.events.extend(obj.collect_events())
-                self.aggregates[obj.id] = obj
-            else:
-                super().collect_events(obj)
-        self.saved_kwargs.update(kwargs)
-
-
-def _table_of(recorder: object) -> str:
-    table: str = getattr(recorder, "events_table_name")  # noqa: B009  (both stores have it)
-    if isinstance(recorder, PostgresRecorder):
-        return f'"{recorder.datastore.schema}".{table}'
-    return table
 
 
 class UnitOfWork:

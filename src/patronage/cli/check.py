@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import typer
 
@@ -20,10 +20,11 @@ from patronage.bootstrap import (
     kurrentdb_problem,
     organisation_details,
     smtp_config,
+    smtp_mailer,
 )
 from patronage.config import EventStore, Settings, SettingsError, load_settings
 from patronage.domain.receipt import Jurisdiction
-from patronage.receipts.mail import DeliveryFailedError, SmtpMailer
+from patronage.receipts.mail import DeliveryFailedError
 
 _SECRET_KEY = re.compile(r"^(sk|rk)_(test|live)_\w{6,}$")
 _PUBLISHABLE_KEY = re.compile(r"^pk_(test|live)_\w{6,}$")
@@ -123,12 +124,13 @@ def check_staff(settings: Settings) -> Iterator[Finding]:
 
 
 def check_smtp(settings: Settings) -> Iterator[Finding]:
-    config = smtp_config(settings)
-    if config is None:
+    mailer = smtp_mailer(settings, timeout_most=10)
+    if mailer is None:
         yield _ok("smtp", "not configured: receipts are issued but not emailed")
         return
+    config = mailer.config
     try:
-        SmtpMailer(replace(config, timeout=min(config.timeout, 10))).check()
+        mailer.check()
     except DeliveryFailedError as error:
         yield _fail("smtp", f"{config.host}:{config.port} refused or did not answer: {error}")
         return

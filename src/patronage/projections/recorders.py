@@ -1,13 +1,16 @@
-"""The views' stores as the library's tracking recorders: the ONE module that leans on
-eventsourcing 9.5.6's recorder internals.
+"""The views' stores as the library's tracking recorders: with storage.py (the Ledger's),
+the only module that leans on eventsourcing 9.5.6's internals.
 
 The library offers no public way to apply a view's rows in the transaction that advances
-its position (its own examples call the private `_insert_tracking`), nor to give each view
-its own tracking table on SQLite (the statements are attributes its `__init__` sets), and
-its factory constructs a view's recorder from a class with only the
-datastore (so each view needs a class carrying its schema, made below at run time).
-Every such use is in this module; tests/unit/test_recorder_internals.py fails loudly when
-an upgrade of the library moves any of them.
+its position (its own examples call the private `_insert_tracking`, and `_max_tracking_id`
+reads it in that transaction), nor to give each view its own tracking table on SQLite (the
+statements are attributes its `__init__` sets: `insert_tracking_statement`,
+`select_max_tracking_id_statement`, `construct_create_table_statements`) or PostgreSQL (its
+`tracking_table_name` argument, its `sql_create_statements` list), and its factory
+constructs a view's recorder from a class with only the datastore (so each view needs a
+class carrying its schema, made below at run time). A view shares the Ledger's pool through
+its recorder's `datastore`. tests/unit/test_recorder_internals.py fails loudly, naming this
+module, when an upgrade of the library moves any of them.
 """
 
 from __future__ import annotations

@@ -12,23 +12,21 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
 import structlog
-from eventsourcing.persistence import InfrastructureFactory, TrackingRecorder
-from eventsourcing.utils import Environment, strtobool
 from psycopg.sql import SQL, Identifier
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.catalog import projection_class
 from patronage.projections.errors import EventFailedError
-from patronage.projections.faults import FAULTS, FaultLog, backoff
+from patronage.projections.faults import FaultLog, backoff
 from patronage.projections.polling import catch_up
-from patronage.projections.recorders import datastore_of, open_store, small_pool
+from patronage.projections.store import StoreOpener
 
 log = structlog.get_logger(__name__)
 
@@ -39,45 +37,44 @@ WAKE_SECONDS = 0.5
 SKIP_CHECK_SECONDS = 1.0
 
 
+# A fresh Ledger for one runner (which closes it), and its views' stores on its pool: the
+# composition root makes both (bootstrap.run_view_worker).
+OpenLedger = Callable[[], EventLog]
+StoresOf = Callable[[EventLog], StoreOpener]
+
+
 def supervise(
-    name: str, application_class: type[EventLog], env: Mapping[str, str], stopping: threading.Event
+    name: str,
+    open_ledger: OpenLedger,
+    stores_of: StoresOf,
+    faults: FaultLog,
+    stopping: threading.Event,
 ) -> None:
     """Run the named view until `stopping` is set, rebuilding its runner after errors: after
     a failed event, once its back-off has passed or it was skipped; after anything else
-    (a lost connection), after a pause that doubles while the failures go on."""
+    (a lost connection), after a pause that doubles while the failures go on. `faults` is
+    read and written while no runner (and so no Ledger) is open: it has a pool of its own."""
     projection = projection_class(name)
-    # The fault log on a small pool of its own: it is read and written while no runner is.
-    factory = InfrastructureFactory[TrackingRecorder].construct(
-        env=Environment(FAULTS.name, small_pool(env))
-    )
-    create = strtobool(env.get("CREATE_TABLE", "yes"))
-    datastore = factory.datastore  # type: ignore[attr-defined]
-    faults = FaultLog(open_store(FAULTS, postgres=True, datastore=datastore, create=create))
     failures = 0
-    try:
-        while not stopping.is_set():
-            try:
-                _run(name, projection, application_class, env, stopping, faults)
-                failures = 0
-            except EventFailedError as failure:
-                fault = faults.record(failure)
-                _back_off(faults, name, fault.next_attempt_at, stopping)
-            except Exception:
-                failures += 1
-                log.exception("projection_runner_failed", view=name, failures=failures)
-                stopping.wait(backoff(failures))
-    finally:
-        factory.close()
+    while not stopping.is_set():
+        try:
+            _run(name, projection, open_ledger, stores_of, stopping, faults)
+            failures = 0
+        except EventFailedError as failure:
+            fault = faults.record(failure)
+            _back_off(faults, name, fault.next_attempt_at, stopping)
+        except Exception:
+            failures += 1
+            log.exception("projection_runner_failed", view=name, failures=failures)
+            stopping.wait(backoff(failures))
     log.info("projection_stopped", view=name)
 
 
-def _run(name: str, projection: type[ViewProjection], application_class: type[EventLog],
-         env: Mapping[str, str], stopping: threading.Event, faults: FaultLog) -> None:  # fmt: skip
-    ledger = application_class(env=small_pool(env))
+def _run(name: str, projection: type[ViewProjection], open_ledger: OpenLedger,
+         stores_of: StoresOf, stopping: threading.Event, faults: FaultLog) -> None:  # fmt: skip
+    ledger = open_ledger()
     try:
-        create = strtobool(env.get("CREATE_TABLE", "yes"))
-        view = open_store(projection.schema, postgres=True, datastore=datastore_of(ledger),
-                          create=create)  # fmt: skip
+        view = stores_of(ledger)(projection.schema)
         following = projection(view=view)
         stuck = faults.get(name)
         log.info("projection_running", view=name, position=view.position(ledger.name))
@@ -115,7 +112,7 @@ def _back_off(faults: FaultLog, name: str, until: datetime, stopping: threading.
 
 
 def run_until_signalled(
-    name: str, application_class: type[EventLog], env: Mapping[str, str]
+    name: str, open_ledger: OpenLedger, stores_of: StoresOf, faults: FaultLog
 ) -> None:
     """The body of `patronage projections run NAME`: stop cleanly on SIGTERM or SIGINT."""
     stopping = threading.Event()
@@ -125,4 +122,4 @@ def run_until_signalled(
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    supervise(name, application_class, env, stopping)
+    supervise(name, open_ledger, stores_of, faults, stopping)
