@@ -160,3 +160,6 @@ def _route_standard_logging(level: str, shared: list[Any], renderer: Any) -> Non
         # uvicorn's own handlers (with log_config=None there are none) never write raw text.
         logging.getLogger(name).handlers.clear()
         logging.getLogger(name).propagate = True
+    # httpx notes every request at INFO with its whole URL, query included (a search, a
+    # token): only its warnings are kept.
+    logging.getLogger("httpx").setLevel(logging.WARNING)

@@ -100,6 +100,15 @@ def test_a_record_after_standard_output_was_replaced_goes_to_the_new_one(
     assert json.loads(second.getvalue())["event"] == "('127.0.0.1', 25) EOF received"
 
 
+def test_an_http_client_s_request_lines_with_their_queries_are_not_logged(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    configure_logging(json_lines=True)
+    logging.getLogger("httpx").info('HTTP Request: GET https://x.example/?q=lovelace "200 OK"')
+    logging.getLogger("httpx").warning("giving up on x.example")
+    assert capsys.readouterr().out.count("\n") == 1, "the warning only"
+
+
 def test_logs_are_json_lines_without_colour_when_output_is_not_a_terminal(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
