@@ -1,4 +1,4 @@
-"""The inbox's questions to Stripe (application/lookups.py), asked with the SDK's client."""
+"""The inbox's questions to Stripe (payments/lookups.py), asked with the SDK's client."""
 
 from __future__ import annotations
 
