@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, fields
 from datetime import date, timedelta
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 
 from eventsourcing.persistence import Tracking, TrackingRecorder
@@ -209,11 +210,11 @@ class ViewTx:
     """One open transaction of a view: run statements, read rows back."""
 
     def __init__(
-        self, cursor: Any, render: Callable[[str], str], *, columns_as_arrays: bool = False
+        self, cursor: Any, render: Callable[[str], str], *, postgres: bool = False
     ) -> None:
         self._cursor = cursor
         self._render = render
-        self._columns_as_arrays = columns_as_arrays
+        self._postgres = postgres
 
     def run(self, sql: str, **params: Any) -> None:
         self._cursor.execute(self._render(sql), params)
@@ -230,8 +231,18 @@ class ViewTx:
         if not rows:
             return
         names = list(rows[0])
+        if self._postgres and not on_conflict:
+            # COPY: the rows stream in, each formatted by psycopg's compiled code, where
+            # dumping a column array is Python for every value.
+            pick = itemgetter(*names)  # a row's values in column order (one: not a tuple)
+            copy_in = f"COPY {{{table}}} ({', '.join(names)}) FROM STDIN"
+            with self._cursor.copy(self._render(copy_in)) as copy:
+                for row in rows:
+                    values = pick(row)
+                    copy.write_row(values if len(names) > 1 else (values,))
+            return
         into = f"INSERT INTO {{{table}}} AS cur ({', '.join(names)})"
-        if self._columns_as_arrays:  # one parameter per column: the server unpacks the rows
+        if self._postgres:  # one parameter per column: the server unpacks the rows
             columns = {name: [row[name] for row in rows] for name in names}
             # Sent in binary (psycopg's `%(name)b`): text arrays need no quoting then.
             arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
@@ -287,7 +298,7 @@ class ViewStore(TrackingRecorder):
 
     def tx(self, cursor: Any) -> ViewTx:
         """The view's statements within an open transaction of this store."""
-        return ViewTx(cursor, self.render, columns_as_arrays=self.dialect.is_postgres)
+        return ViewTx(cursor, self.render, postgres=self.dialect.is_postgres)
 
     def view_ddl(self) -> list[str]:
         tables = [self.render(ddl) for ddl in self.schema.tables.values()]
