@@ -37,7 +37,7 @@ from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
 from patronage.payments.metadata import checkout_metadata
-from patronage.projections.polling import PAGE, catch_up, select_after
+from patronage.projections.polling import PAGE, catch_up, collect_less_often, select_after
 from tests.support import stripe_events
 
 RESULTS = harness.BENCH / "results.json"
@@ -406,6 +406,9 @@ def read_and_decode_rate(patronage: Patronage, topics: tuple[str, ...]) -> tuple
 def measure_catch_up(
     report: Report, args: argparse.Namespace, log_dir: Path, memory: dict[str, float]
 ) -> None:
+    # This process reads, catches up and rebuilds as a worker and `projections rebuild` do,
+    # with their garbage collector settings (the reference too).
+    collect_less_often()
     with harness.store_env("postgres") as env:
         settings = settings_of(env)
         patronage = bootstrap(settings)

@@ -68,6 +68,7 @@ from patronage.payments.stripe.memberships import StripeMembershipGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.faults import FAULTS, FaultLog
+from patronage.projections.polling import collect_less_often
 from patronage.projections.rebuild import rebuild
 from patronage.projections.recorders import datastore_of, open_store, small_pool
 from patronage.projections.register import RegisterQueries
@@ -640,6 +641,7 @@ def run_view_worker(settings: Settings, name: str) -> None:
 
     The supervisor starts each worker as `patronage projections run NAME`, a new process
     that comes through here: every part is made in the process that uses it."""
+    collect_less_often()
     env = small_pool(eventsourcing_env(settings))
 
     def open_ledger() -> Ledger:

@@ -23,6 +23,7 @@ from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.cli.supervisor import supervise_workers
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
 from patronage.projections.faults import Fault
+from patronage.projections.polling import collect_less_often
 
 projections_cli = typer.Typer(help="Run, inspect and rebuild the views.", no_args_is_help=True)
 
@@ -116,6 +117,7 @@ def rebuild(names: Names = None) -> None:
     """Rebuild views from the first event, aside, then swap them in (the API keeps serving)."""
     views = _names(names)
     settings = settings_or_exit()
+    collect_less_often()  # this process only catches views up
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                TimeElapsedColumn())  # fmt: skip
     with Progress(*columns) as bar:
