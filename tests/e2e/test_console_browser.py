@@ -128,7 +128,9 @@ def test_finance_finds_a_supporter_exports_gifts_and_signs_out(
     expect(gifts).to_contain_text("25.85 USD")
     expect(gifts).to_contain_text("in honour of Grace Hopper")
     expect(gifts).to_contain_text("refund refunded")
-    expect(page.get_by_role("table", name="History")).to_contain_text("PaymentReceived")
+    history = page.get_by_role("table", name="History")
+    expect(history).to_contain_text("Payment received")
+    expect(history).to_contain_text("10.00 USD, invoice in_ada_2")
     expect(page.get_by_role("link", name="cus_ada123")).to_have_attribute(
         "href", "https://dashboard.stripe.com/test/customers/cus_ada123"
     )

@@ -6,6 +6,7 @@ money: gifts, amounts, dates and receipt numbers are never touched.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,11 @@ from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
 from patronage.application.payloads import StripePayloads
 from patronage.application.sealing import supporter_subject
 from patronage.domain.membership import Membership
-from patronage.domain.money import Money
 from patronage.domain.supporter import Supporter, is_email
+from patronage.domain.values import Attribution, BillingPeriod
+from patronage.projections.base import event_class
 
 log = structlog.get_logger(__name__)
-_EVENT_FIELDS_HIDDEN = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 
 class UnknownSupporterError(LookupError):
@@ -38,19 +39,73 @@ class Erasure:
 
 @dataclass(frozen=True)
 class HistoryLine:
-    """One of a record's events, for finance: what happened, when, with which values."""
+    """One thing that happened to a membership, for finance: when it happened (Stripe's time,
+    not when we learnt it), what, and the figures."""
 
     event: str
     at: datetime
     detail: str
 
 
-def _plain(value: object) -> str:
-    if isinstance(value, Money):
-        return str(value)
-    if hasattr(value, "as_dict"):
-        return ", ".join(f"{v}" for v in value.as_dict().values() if v)
-    return str(value)
+def _day(moment: datetime | None) -> str:
+    return "unknown" if moment is None else f"{moment:%Y-%m-%d}"
+
+
+def _campaign(attribution: Attribution) -> str:
+    parts = [attribution.article_id, attribution.campaign, attribution.variant]
+    return " · ".join(part for part in parts if part) or "no article or campaign"
+
+
+def _per(e: Any) -> str:
+    period = e.period or BillingPeriod()  # None in events stored before other periods
+    return f"{e.monthly_amount} {'a' if period.count == 1 else 'every'} {period}"
+
+
+def _ends(e: Any) -> str:
+    resumes = f"; a pause ends {_day(e.resumes_at)}" if e.resumes_at else ""
+    return f"the current period ends {_day(e.period_ends_at)}{resumes}"
+
+
+# What each of a membership's events says, and when it happened, by the event's class.
+# Confirmations of what was known (AmountConfirmed, StatusConfirmed) say nothing new.
+_MEMBERSHIP_LINES: dict[type[DomainEvent], Callable[[Any], tuple[str, datetime, str]]] = {
+    event_class(Membership, "Started"): lambda e: (
+        "Started",
+        e.started_at,
+        f"{_per(e)}, from {_campaign(e.attribution)}",
+    ),
+    event_class(Membership, "PaymentReceived"): lambda e: (
+        "Payment received",
+        e.paid_at,
+        f"{e.amount}, invoice {e.invoice_id}",
+    ),
+    event_class(Membership, "PaymentFailed"): lambda e: (
+        "Payment failed",
+        e.failed_at,
+        f"invoice {e.invoice_id}: {e.reason}",
+    ),
+    event_class(Membership, "AmountChanged"): lambda e: ("Amount changed", e.as_of, _per(e)),
+    event_class(Membership, "ScheduleReported"): lambda e: ("Schedule", e.as_of, _ends(e)),
+    event_class(Membership, "StartMoved"): lambda e: (
+        "Start corrected",
+        e.started_at,
+        "Stripe reported an earlier start",
+    ),
+    event_class(Membership, "AttributionLearnt"): lambda e: (
+        "Attribution learnt",
+        e.timestamp,
+        _campaign(e.attribution),
+    ),
+    event_class(Membership, "Cancelled"): lambda e: ("Cancelled", e.cancelled_at, ""),
+    event_class(Membership, "CancellationScheduled"): lambda e: (
+        "Cancellation scheduled",
+        e.as_of,
+        "ends with the current period",
+    ),
+    event_class(Membership, "Paused"): lambda e: ("Paused", e.as_of, ""),
+    event_class(Membership, "Resumed"): lambda e: ("Resumed", e.as_of, f"now {e.status}"),
+    event_class(Membership, "StatusChanged"): lambda e: ("Status", e.as_of, str(e.status)),
+}
 
 
 @dataclass(frozen=True)
@@ -93,17 +148,12 @@ class Supporters:
         membership = self.ledger.get_typed(membership_id, Membership)
         return MembershipRecord(membership.subscription_id, self._history(membership_id))
 
-    def _history(self, aggregate_id: UUID) -> list[HistoryLine]:
-        lines = []
-        for event in self.ledger.events.get(aggregate_id):
-            if not isinstance(event, DomainEvent):
-                continue  # every stored event is one; this says so to the type checker
-            values: dict[str, Any] = {
-                k: v for k, v in vars(event).items() if k not in _EVENT_FIELDS_HIDDEN
-            }
-            detail = ", ".join(f"{k.replace('_', ' ')}: {_plain(v)}" for k, v in values.items())
-            lines.append(HistoryLine(type(event).__name__, event.timestamp, detail))
-        return lines
+    def _history(self, membership_id: UUID) -> list[HistoryLine]:
+        return [
+            HistoryLine(*_MEMBERSHIP_LINES[type(event)](event))
+            for event in self.ledger.events.get(membership_id)
+            if isinstance(event, DomainEvent) and type(event) in _MEMBERSHIP_LINES
+        ]
 
     def resolve(self, who: str | UUID) -> UUID:
         return self._find(UnitOfWork(self.ledger), who).id
