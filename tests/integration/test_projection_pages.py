@@ -8,11 +8,15 @@ from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
+from uuid import uuid4
 
 import pytest
+from eventsourcing.persistence import IntegrityError, StoredEvent
+from eventsourcing.utils import get_topic
 
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.bootstrap import Patronage
+from patronage.domain.gift import Gift
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import ticker
@@ -119,6 +123,26 @@ def test_an_event_failing_in_a_page_read_ahead_is_named_and_the_pages_before_it_
 
     assert failed.value.notification_id > before_poison
     assert total(patronage) == [Money(sum(100 + n for n in range(9)), "USD")]
+    # The thread that read ahead is done before the failure reaches the caller, who may
+    # close the Ledger next.
+    assert not [t for t in threading.enumerate() if t.name.startswith("read-ahead")]
+
+
+def test_an_event_that_does_not_decode_in_a_page_read_ahead_stops_the_view_there(
+    patronage: Patronage,
+) -> None:
+    give(patronage, 9)
+    received = get_topic(vars(Gift)["Received"])
+    garbage = StoredEvent(uuid4(), 1, received, b"not an event")
+    patronage.ledger.recorder.insert_events([garbage])
+    give_one(patronage, "pi_page_after", 100)
+    projection = patronage.views.projection("ticker")
+
+    with pytest.raises(Exception) as failed:  # whatever decoding raised
+        catch_up(patronage.ledger, projection, page_size=4)
+
+    assert not isinstance(failed.value, IntegrityError)
+    assert total(patronage) == [Money(sum(100 + n for n in range(9)), "USD")], "up to it"
 
 
 def test_two_catch_ups_racing_apply_each_event_once(patronage: Patronage) -> None:

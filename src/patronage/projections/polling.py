@@ -7,8 +7,9 @@ from __future__ import annotations
 import gc
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -61,7 +62,9 @@ def apply_page(
         projection.apply_all(view.tx(cursor), events)
 
 
-Decoded = tuple[Sequence[Notification], list[Any]]
+# A page and its events decoded (None: one of them did not decode; applied one by one, the
+# page names it).
+Decoded = tuple[Sequence[Notification], list[Any] | None]
 
 
 def read_ahead(
@@ -70,7 +73,7 @@ def read_ahead(
     after: int,
     stop: int | None = None,
     page_size: int = PAGE,
-) -> Iterator[Decoded]:
+) -> Generator[Decoded, None, None]:
     """The view's events after `after` (up to `stop`), a page at a time, each with its
     events decoded. While the caller applies a page, the next is read and decoded in a
     thread: the database takes one page's writes while this process decodes the next, where
@@ -83,7 +86,10 @@ def read_ahead(
 
     def read(start: int) -> Decoded:
         page = select_after(ledger, topics, start, stop, limit=page_size)
-        return page, [ledger.mapper.to_domain_event(n) for n in page]
+        try:
+            return page, [ledger.mapper.to_domain_event(n) for n in page]
+        except Exception:  # the page is applied event by event, which names the one
+            return page, None
 
     page, events = read(after)
     if len(page) < page_size:
@@ -127,15 +133,19 @@ def catch_up(
     per_transaction = projection.view.events_per_transaction
     while True:
         position = projection.view.position(ledger.name)
+        # Closed on the way out, whatever ends the loop: the thread reading ahead has
+        # finished with the Ledger before the caller may close it.
+        pages = closing(read_ahead(ledger, projection.topics, position, stop, page_size))
         try:
-            pages = read_ahead(ledger, projection.topics, position, stop, page_size)
-            for page, events in pages:
-                for start in range(0, len(page), per_transaction):
-                    end = start + per_transaction
-                    _apply_chunk(ledger, projection, page[start:end], events[start:end])
-                    if progress is not None:
-                        progress(page[start:end][-1].id)
-                position = page[-1].id
+            with pages as decoded:
+                for page, events in decoded:
+                    for start in range(0, len(page), per_transaction):
+                        end = start + per_transaction
+                        chunk = None if events is None else events[start:end]
+                        _apply_chunk(ledger, projection, page[start:end], chunk)
+                        if progress is not None:
+                            progress(page[start:end][-1].id)
+                    position = page[-1].id
         except IntegrityError:
             log.info("projection_position_moved", view=projection.name)
             continue
@@ -143,15 +153,27 @@ def catch_up(
 
 
 def _apply_chunk(
-    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification], events: list[Any]
+    ledger: EventLog,
+    projection: ViewProjection,
+    chunk: Sequence[Notification],
+    events: list[Any] | None,
 ) -> None:
+    if events is not None and _applied_as_page(ledger, projection, chunk, events):
+        return
+    for n in chunk:  # an event fails or does not decode: one by one, up to and naming it
+        apply_notification(ledger, projection, n)
+
+
+def _applied_as_page(
+    ledger: EventLog, projection: ViewProjection, chunk: Sequence[Notification], events: list[Any]
+) -> bool:
     try:
         apply_page(ledger, projection, chunk, events)
     except IntegrityError:
         raise
-    except Exception:  # one event fails: apply one by one, up to and naming it
-        for n in chunk:
-            apply_notification(ledger, projection, n)
+    except Exception:  # rolled back whole
+        return False
+    return True
 
 
 def pending(
