@@ -42,7 +42,8 @@ def confirm_page(request: Request, patronage: PatronageDep, token: str = "") -> 
 @router.post("")
 async def cancel_now(request: Request, patronage: PatronageDep) -> Response:
     token = field(await request.form(), "token", 200)
-    membership = _membership(request, patronage, token)
+    # A read of the Ledger: in a worker thread, as the cancellation below, not on the loop.
+    membership = await run_in_threadpool(_membership, request, patronage, token)
     if membership.is_cancelled:
         return render(request, "cancel.html", membership=membership, token=token)
     try:
