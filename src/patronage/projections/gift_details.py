@@ -10,7 +10,7 @@ from typing import Any
 from patronage.domain.gift import Gift
 from patronage.domain.receipt import TaxReceipt
 from patronage.projections.base import Handlers
-from patronage.projections.store import ViewTx
+from patronage.projections.store import Row, ViewTx
 
 TABLES = {
     "gift_details": """CREATE TABLE IF NOT EXISTS {gift_details} (
@@ -23,16 +23,20 @@ TABLES = {
 handlers = Handlers()
 
 
+def details_of(e: Any) -> Row:
+    """The row of `gift_details` a `Gift.Received` inserts."""
+    return {
+        "gift_id": str(e.originator_id),
+        "payment_id": e.payment_id,
+        "fee_covered": e.fee_covered.minor,
+        "tribute_kind": e.tribute.kind if e.tribute else "",
+        "tribute_name": e.tribute.name if e.tribute else "",
+    }
+
+
 @handlers.on(Gift, "Received")
 def _received(tx: ViewTx, e: Any) -> None:
-    tx.insert(
-        "gift_details",
-        gift_id=str(e.originator_id),
-        payment_id=e.payment_id,
-        fee_covered=e.fee_covered.minor,
-        tribute_kind=e.tribute.kind if e.tribute else "",
-        tribute_name=e.tribute.name if e.tribute else "",
-    )
+    tx.insert("gift_details", **details_of(e))
 
 
 @handlers.on(TaxReceipt, "Issued")

@@ -252,6 +252,25 @@ class ViewTx:
             values = ", ".join(f":{name}" for name in names)
             self._cursor.executemany(self._render(f"{into} VALUES ({values}) {on_conflict}"), rows)
 
+    def update_rows(self, table: str, rows: Sequence[Row], key: str, assignments: str) -> None:
+        """Update, with one statement, the row of `table` whose `key` column equals each
+        given row's: `assignments` set columns from the existing row `cur` and the given
+        row `v` ("n = cur.n + v.n"). One given row per key; a key with no row changes
+        nothing."""
+        if not rows:
+            return
+        names = list(rows[0])
+        update = f"UPDATE {{{table}}} AS cur SET {assignments} FROM"
+        match = f"WHERE cur.{key} = v.{key}"
+        if self._postgres:  # one parameter per column, as `insert_rows`
+            columns = {name: [row[name] for row in rows] for name in names}
+            arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
+            given = f"unnest({arrays}) AS v({', '.join(names)})"
+            self._cursor.execute(self._render(f"{update} {given} {match}"), columns)
+        else:  # SQLite binds each row to the one prepared statement
+            given = "(SELECT " + ", ".join(f":{name} AS {name}" for name in names) + ") AS v"
+            self._cursor.executemany(self._render(f"{update} {given} {match}"), rows)
+
     def all(self, sql: str, **params: Any) -> list[Row]:
         self._cursor.execute(self._render(sql), params)
         return [dict(row) for row in self._cursor.fetchall()]

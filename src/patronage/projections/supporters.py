@@ -20,7 +20,15 @@ from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts, gift_details
 from patronage.projections.base import Handlers, ViewProjection, iso, update_of
-from patronage.projections.store import Row, Takings, ViewSchema, ViewStore, ViewTx
+from patronage.projections.store import (
+    Row,
+    Sums,
+    Takings,
+    ViewSchema,
+    ViewStore,
+    ViewTx,
+    adding,
+)
 
 SCHEMA = ViewSchema(
     name="supporters",
@@ -137,6 +145,50 @@ def _gift_received(tx: ViewTx, e: Any) -> None:
         at=at,
         id=sid,
     )
+
+
+_MONEY_KEY = "supporter_id, currency, year"
+# A run's gifts per supporter added to their row: the count, and the first and last gift.
+_GIFTS_OF = (
+    "gift_count = cur.gift_count + v.gifts,"
+    " first_gift_at = CASE WHEN cur.first_gift_at IS NULL OR cur.first_gift_at > v.first_at"
+    "  THEN v.first_at ELSE cur.first_gift_at END,"
+    " last_gift_at = CASE WHEN cur.last_gift_at IS NULL OR cur.last_gift_at < v.last_at"
+    "  THEN v.last_at ELSE cur.last_gift_at END"
+)
+
+
+@handlers.fold(Gift, "Received")
+class _GiftsReceived(facts.GiftsReceived):
+    """Received gifts as one: their details, each supporter's money per currency and year,
+    and each supporter's count and first and last gift, written once for the run (what the
+    details' handler and `_gift_received` do gift by gift)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.details: list[Row] = []
+        self.money = Sums()
+        self.givers: dict[str, Row] = {}
+
+    def add(self, e: Any) -> None:
+        super().add(e)
+        self.details.append(gift_details.details_of(e))
+
+    def book(self, gift: Row) -> None:
+        sid, at = gift["supporter_id"], gift["received_at"]
+        year = int(at[:4])
+        self.money.add({"supporter_id": sid, "currency": gift["currency"], "year": year},
+                       gross=gift["amount"])  # fmt: skip
+        giver = self.givers.setdefault(
+            sid, {"supporter_id": sid, "gifts": 0, "first_at": at, "last_at": at}
+        )
+        giver["gifts"] += 1
+        giver["first_at"], giver["last_at"] = min(giver["first_at"], at), max(giver["last_at"], at)
+
+    def write_bookings(self, tx: ViewTx) -> None:
+        tx.insert_rows("gift_details", self.details)
+        tx.insert_rows("money", self.money.rows, adding(_MONEY_KEY, "gross"))
+        tx.update_rows("supporters", list(self.givers.values()), "supporter_id", _GIFTS_OF)
 
 
 @handlers.on(Gift, "Refunded")
