@@ -16,7 +16,6 @@ once the facts are updated, with the gift as it is and +1 (book them again).
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
 from collections.abc import Callable
 from typing import Any
 
@@ -129,9 +128,9 @@ def _received(tx: ViewTx, e: Any) -> None:
     tx.insert("gifts", **received_gift(e))
 
 
-class GiftsReceived(ABC):
-    """What a view's Fold of `Gift.Received` shares: the run's gift facts, written at once,
-    then the view's own bookings of the run (`book` each gift, `write_bookings` them all)."""
+class GiftsReceived:
+    """A Fold of `Gift.Received`: the run's gift facts, written at once; a view that books
+    more of each gift extends it (`book` each gift, `write_bookings` them all)."""
 
     def __init__(self) -> None:
         self.gifts: list[Row] = []
@@ -145,13 +144,11 @@ class GiftsReceived(ABC):
         tx.insert_rows("gifts", self.gifts)
         self.write_bookings(tx)
 
-    @abstractmethod
     def book(self, gift: Row) -> None:
-        """Take in what the view books for one received gift."""
+        """Take in what the view books for one received gift (the facts alone: nothing)."""
 
-    @abstractmethod
     def write_bookings(self, tx: ViewTx) -> None:
-        """Write what the run's gifts book, a statement per table."""
+        """Write what the run's gifts book, a statement per table (the facts alone: none)."""
 
 
 def _add_to_gift(tx: ViewTx, gift_id: object, **amounts: int) -> None:

@@ -17,7 +17,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from patronage.domain.gift import GiftKind
+from patronage.domain.gift import Gift, GiftKind
 from patronage.domain.receipt import ReceiptStatus, TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.domain.values import PostalAddress
@@ -71,6 +71,8 @@ _set_receipt = update_of("receipts", "receipt_id")
 
 handlers = Handlers()
 handlers.extend(facts.gift_facts())
+# The register keeps only the facts of a received gift: a run of them is one insert.
+handlers.fold(Gift, "Received")(facts.GiftsReceived)
 
 
 @handlers.on(Supporter, "Registered")
