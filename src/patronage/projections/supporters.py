@@ -20,15 +20,7 @@ from patronage.domain.receipt import TaxReceipt
 from patronage.domain.supporter import Supporter
 from patronage.projections import facts, gift_details
 from patronage.projections.base import Handlers, ViewProjection, iso, update_of
-from patronage.projections.store import (
-    Row,
-    Sums,
-    Takings,
-    ViewSchema,
-    ViewStore,
-    ViewTx,
-    adding,
-)
+from patronage.projections.store import Row, Sums, Takings, ViewSchema, ViewStore, ViewTx, adding
 
 SCHEMA = ViewSchema(
     name="supporters",
