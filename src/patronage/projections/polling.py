@@ -127,9 +127,8 @@ def catch_up(
 ) -> int:
     """Apply every event of the view's topics after its position (up to `stop`), read
     `page_size` at a time, up to the store's `events_per_transaction` per transaction;
-    returns the new position. Safe to run
-    alongside another runner of the same view: each event is applied once, and the loser of
-    a race re-reads the position."""
+    returns the new position. Safe to run alongside another runner of the same view: each
+    event is applied once, and the loser of a race re-reads the position."""
     per_transaction = projection.view.events_per_transaction
     while True:
         position = projection.view.position(ledger.name)

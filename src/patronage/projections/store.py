@@ -206,6 +206,14 @@ def _array_type(values: list[Any]) -> str:
     return "bigint[]" if isinstance(first, int) else "text[]"
 
 
+def _column_arrays(rows: Sequence[Row], names: list[str]) -> tuple[str, dict[str, list[Any]]]:
+    """PostgreSQL's parameters for `unnest`: one array per column, and their placeholders,
+    sent in binary (psycopg's `%(name)b`), so text arrays need no quoting."""
+    columns = {name: [row[name] for row in rows] for name in names}
+    arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
+    return arrays, columns
+
+
 class ViewTx:
     """One open transaction of a view: run statements, read rows back."""
 
@@ -243,9 +251,7 @@ class ViewTx:
             return
         into = f"INSERT INTO {{{table}}} AS cur ({', '.join(names)})"
         if self._postgres:  # one parameter per column: the server unpacks the rows
-            columns = {name: [row[name] for row in rows] for name in names}
-            # Sent in binary (psycopg's `%(name)b`): text arrays need no quoting then.
-            arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
+            arrays, columns = _column_arrays(rows, names)
             sql = f"{into} SELECT * FROM unnest({arrays}) {on_conflict}"
             self._cursor.execute(self._render(sql), columns)
         else:  # SQLite binds each row to the one prepared statement
@@ -263,8 +269,7 @@ class ViewTx:
         update = f"UPDATE {{{table}}} AS cur SET {assignments} FROM"
         match = f"WHERE cur.{key} = v.{key}"
         if self._postgres:  # one parameter per column, as `insert_rows`
-            columns = {name: [row[name] for row in rows] for name in names}
-            arrays = ", ".join(f"%({name})b::{_array_type(columns[name])}" for name in names)
+            arrays, columns = _column_arrays(rows, names)
             given = f"unnest({arrays}) AS v({', '.join(names)})"
             self._cursor.execute(self._render(f"{update} {given} {match}"), columns)
         else:  # SQLite binds each row to the one prepared statement
