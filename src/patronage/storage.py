@@ -9,12 +9,19 @@ to fix, when an upgrade of the library moves any of them.
   the thread pool. Here each call is tried twice (the library's methods unwrapped from its
   `retry` through `__wrapped__`), so a request answers 503 within two pool timeouts and
   Stripe delivers again later.
-- On both stores, `insert_events(..., data_keys={subject: stored key})` also inserts the
+- On every store (the in-memory one's recorder included, for service tests),
+  `insert_events(..., data_keys={subject: stored key})` also inserts the
   data keys of the subjects those events create (application/keys.py) in the same
   transaction, through the library's private hooks for that (`_insert_events` on SQLite and
   `_insert_stored_events` on PostgreSQL, where its process recorders insert tracking
   records): one commit for a webhook's effect and keys.
   A subject that has a key already makes the whole insert fail with IntegrityError.
+- `insert_events(..., watch=[ids], present=set())` also tells which of the watched aggregates
+  have events once the insert is done, read inside the same transaction, after the table's
+  write lock is taken (PostgreSQL's EXCLUSIVE lock, SQLite's one writer): an event another
+  transaction commits under those ids is either seen, or commits after this one. The inbox
+  watches the waitlists its events provide for (application/inbox.py), which saves each new
+  event a read after its save.
 - `save_collected` is the library's `Application.save`, step by step (its private `_record`,
   `_take_snapshots` and `_notify`), collecting through a subclass of its `ProcessingEvent`
   that tells aggregates by class: the library offers no hook for either.
@@ -31,7 +38,15 @@ from uuid import UUID
 
 from eventsourcing.application import Application, ProcessingEvent
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import InterfaceError, OperationalError, Recording, StoredEvent
+from eventsourcing.persistence import (
+    ApplicationRecorder,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    Recording,
+    StoredEvent,
+)
+from eventsourcing.popo import POPOApplicationRecorder, POPOFactory
 from eventsourcing.postgres import (
     PostgresAggregateRecorder,
     PostgresApplicationRecorder,
@@ -78,16 +93,30 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         data_keys: Mapping[str, str] | None = None,
+        watch: Sequence[UUID] = (),
+        present: set[UUID] | None = None,
         **kwargs: Any,
     ) -> None:
         super()._insert_stored_events(curs, stored_events, **kwargs)
-        if data_keys:
+        if data_keys or watch:
             # The events' own failure (a duplicate, a conflict) is raised here as itself:
-            # queued behind it, the keys' statement would fail as "pipeline aborted", an
+            # queued behind it, the statements below would fail as "pipeline aborted", an
             # OperationalError, which reads as the database being down. A key that exists
             # already fails at the library's own sync, after this, as IntegrityError.
             with curs.connection.pipeline() as pipeline:
                 pipeline.sync()
+        if watch and present is not None:
+            # Under the table's lock, which the library took above.
+            select = SQL("SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)")
+            with curs.connection.cursor() as watch_cursor:
+                watch_cursor.execute(
+                    select.format(
+                        Identifier(self.datastore.schema), Identifier(self.events_table_name)
+                    ),
+                    [list(watch)],
+                )
+                present.update(row["originator_id"] for row in watch_cursor.fetchall())
+        if data_keys:
             # One statement, so that a key that exists fails as a unique violation (rows of
             # an executemany after a failed one fail as "pipeline aborted"), on its own
             # cursor: the library reads the events' notification ids from `curs`.
@@ -120,6 +149,8 @@ class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
         stored_events: Sequence[StoredEvent],
         *,
         data_keys: Mapping[str, str] | None = None,
+        watch: Sequence[UUID] = (),
+        present: set[UUID] | None = None,
         **kwargs: Any,
     ) -> Sequence[int] | None:
         if data_keys:
@@ -127,11 +158,56 @@ class KeyedSQLiteApplicationRecorder(SQLiteApplicationRecorder):
                 f"INSERT INTO {DATA_KEYS_TABLE} (subject, key) VALUES (?, ?)",  # noqa: S608 - a constant
                 list(data_keys.items()),
             )
-        return super()._insert_events(c, stored_events, **kwargs)
+        ids = super()._insert_events(c, stored_events, **kwargs)
+        if watch and present is not None and stored_events:
+            # After this transaction's first insert: it holds the database's one write lock.
+            marks = ",".join("?" * len(watch))
+            c.execute(
+                f"SELECT DISTINCT originator_id FROM {self.events_table_name}"  # noqa: S608 - the library's table name and placeholders only
+                f" WHERE originator_id IN ({marks})",
+                [i.hex for i in watch],
+            )
+            present.update(UUID(row[0]) for row in c.fetchall())
+        return ids
 
 
 class KeyedSQLiteFactory(SQLiteFactory):
     application_recorder_class = KeyedSQLiteApplicationRecorder
+
+
+class KeyedPOPOApplicationRecorder(POPOApplicationRecorder):
+    """The library's in-memory store (service tests), with its data keys beside its events
+    as the SQL stores keep them: inserted with the events under the recorder's lock, or not
+    at all, so that concurrent saves behave as on a database."""
+
+    stores_data_keys = True
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.data_keys: dict[str, str] = {}
+
+    def _insert_events(
+        self,
+        stored_events: Sequence[StoredEvent],
+        *,
+        data_keys: Mapping[str, str] | None = None,
+        watch: Sequence[UUID] = (),
+        present: set[UUID] | None = None,
+        **kwargs: Any,
+    ) -> Sequence[int] | None:
+        with self._database_lock:  # reentrant: the library's own insert takes it again
+            if data_keys and not self.data_keys.keys().isdisjoint(data_keys):
+                raise IntegrityError("a subject of these events has a data key already")
+            ids = super()._insert_events(stored_events, **kwargs)
+            self.data_keys.update(data_keys or {})
+            if watch and present is not None:
+                present.update(i for i in watch if self.select_events(i, limit=1))
+            return ids
+
+
+class KeyedPOPOFactory(POPOFactory):
+    def application_recorder(self) -> ApplicationRecorder:
+        return KeyedPOPOApplicationRecorder()
 
 
 def fail_fast_env() -> dict[str, str]:
@@ -143,6 +219,11 @@ def fail_fast_env() -> dict[str, str]:
 def sqlite_env() -> dict[str, str]:
     """The library setting that selects the SQLite recorders."""
     return {"PERSISTENCE_MODULE": get_topic(KeyedSQLiteFactory)}
+
+
+def memory_env() -> dict[str, str]:
+    """The library setting that selects the in-memory recorders."""
+    return {"PERSISTENCE_MODULE": get_topic(KeyedPOPOFactory)}
 
 
 class _Collected(ProcessingEvent[UUID]):

@@ -8,6 +8,7 @@ units (its wait bound is far beyond the test), and N threads each commit one.
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,13 +20,13 @@ from uuid import UUID
 import httpx
 from eventsourcing.persistence import IntegrityError
 
-from patronage.application.batching import CommitBatcher
+from patronage.application.batching import CommitBatcher, Saved
 from patronage.application.ledger import Ledger
 from patronage.application.sealing import payload_subject
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.gift import Gift, gift_id_for
-from patronage.domain.inbox import InboxEvent, InboxStatus, inbox_event_id_for
+from patronage.domain.inbox import InboxEvent, InboxStatus, Waitlist, inbox_event_id_for
 from tests.support import http, stripe_events
 from tests.support.servers import running_api
 from tests.support.stores import writes_refused
@@ -85,6 +86,19 @@ def commit_together(
 
 def stored(ledger: Ledger, event_id: str) -> InboxEvent | None:
     return ledger.get_or_none(inbox_event_id_for(event_id), InboxEvent)
+
+
+def save_together(
+    batcher: CommitBatcher, units: Sequence[Sequence[Any]], watch: Sequence[UUID] = ()
+) -> list[Saved | BaseException]:
+    """Save each unit's events from one event loop, all at once (CommitBatcher.save, as the
+    webhook does); each one's outcome."""
+
+    async def all_at_once() -> list[Saved | BaseException]:
+        saves = [batcher.save(unit, watch) for unit in units]
+        return await asyncio.gather(*saves, return_exceptions=True)
+
+    return asyncio.run(all_at_once())
 
 
 def test_a_batch_of_units_is_one_transaction(patronage: Patronage) -> None:
@@ -202,6 +216,88 @@ def test_a_key_stored_before_its_events_seals_them(
         found = stored(fresh.ledger, "evt_late")
         assert found is not None and found.payload == {"id": "evt_late"}
         assert fresh.ledger.keys.get(payload_subject(late.id)) == stored_key
+
+
+def test_awaited_saves_share_a_transaction_and_a_duplicate_fails_alone(
+    patronage: Patronage, settings: Settings
+) -> None:
+    """The event loop's saves (sealed by the committer) batch like the threads', and one
+    unit's duplicate id fails that unit only."""
+    ledger = patronage.ledger
+    ledger.save(an_inbox_event("evt_awaited_known"))
+    fresh = [an_inbox_event(f"evt_awaited_{n}").collect_events() for n in range(3)]
+    batcher = CommitBatcher(ledger, max_batch=3, max_wait=NO_TIMEOUT)
+    with counted_inserts(ledger) as inserts:
+        outcomes = save_together(batcher, fresh)
+    assert len(inserts) == 1
+    assert all(isinstance(o, Saved) and o.position for o in outcomes), outcomes
+    units = [
+        an_inbox_event("evt_awaited_4").collect_events(),
+        an_inbox_event("evt_awaited_known").collect_events(),
+    ]
+    batcher = CommitBatcher(ledger, max_batch=2, max_wait=NO_TIMEOUT)
+    outcomes = save_together(batcher, units)
+    batcher.close()
+    assert isinstance(outcomes[0], Saved) and isinstance(outcomes[1], IntegrityError)
+    assert all(stored(ledger, f"evt_awaited_{n}") is not None for n in (0, 1, 2, 4))
+    known = stored(ledger, "evt_awaited_known")
+    assert known is not None and known.version == 1
+    # The payloads were sealed by the committer with keys stored in the same transaction.
+    with _opened_elsewhere(settings) as other:
+        opened = stored(other.ledger, "evt_awaited_4")
+        assert opened is not None and opened.payload == {"id": "evt_awaited_4"}
+
+
+def test_a_save_tells_which_watched_aggregates_have_events(patronage: Patronage) -> None:
+    """Read in the save's own transaction, under the write lock: an aggregate committed
+    before, and one this very batch creates, are there; one nobody made is not."""
+    ledger = patronage.ledger
+    there = Waitlist(key="payment:pi_there")
+    ledger.save(there)
+    made_now = Waitlist(key="payment:pi_made_now")
+    nowhere = Waitlist.create_id("payment:pi_nowhere")
+    batcher = CommitBatcher(ledger, max_batch=2, max_wait=NO_TIMEOUT)
+    units = [made_now.collect_events(), an_inbox_event("evt_watching").collect_events()]
+    outcomes = save_together(batcher, units, watch=[there.id, made_now.id, nowhere])
+    batcher.close()
+    assert all(isinstance(o, Saved) for o in outcomes), outcomes
+    assert [o.present for o in outcomes if isinstance(o, Saved)] == [
+        frozenset({there.id, made_now.id})
+    ] * 2
+
+
+def test_reads_of_a_batch_are_one_query_and_each_reader_changes_its_own(
+    patronage: Patronage,
+) -> None:
+    ledger = patronage.ledger
+    shared = an_inbox_event("evt_read_twice")
+    ledger.save(shared)
+    absent = inbox_event_id_for("evt_never_saved")
+    batcher = CommitBatcher(ledger, max_batch=3, max_wait=NO_TIMEOUT)
+    queries: list[int] = []
+    get_many = ledger.get_many
+
+    def counted(*args: Any) -> Any:
+        queries.append(1)
+        return get_many(*args)
+
+    ledger.get_many = counted  # type: ignore[method-assign]
+
+    async def three_readers() -> list[dict[UUID, Any]]:
+        reads = [batcher.read([shared.id]), batcher.read([shared.id, absent]), batcher.read([])]
+        return await asyncio.gather(*reads)
+
+    try:
+        first, second, nothing = asyncio.run(three_readers())
+    finally:
+        del ledger.get_many
+        batcher.close()
+    assert len(queries) == 1
+    assert nothing == {} and set(second) == {shared.id}
+    mine, theirs = first[shared.id], second[shared.id]
+    assert mine is not theirs and mine.version == theirs.version == 1
+    mine.ignore(reason="changed by the first reader only")
+    assert theirs.status == InboxStatus.RECEIVED and not theirs.pending_events
 
 
 def _payment_event(n: int) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Property: whatever order Stripe delivers a history in, with whatever duplicates, the
-ledger ends as it does when the same history is delivered once, in order.
+"""Property: whatever order Stripe delivers a history in, with whatever duplicates, one at a
+time or all at once (a burst on one event loop, reads and saves batched by the committer),
+the ledger ends as it does when the same history is delivered once, in order.
 
 Histories are generated per supporter: one-time gifts (Checkout and PaymentIntent reports,
 refunds that are partial, pending or failed, disputes through every Stripe status, appeals
@@ -13,6 +14,7 @@ loopback server. Events of one second are common, as at Stripe. Nothing stays pa
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from patronage.application.batching import CommitBatcher
+from patronage.application.inbox import Inbox
 from patronage.domain.gift import Gift
 from patronage.domain.inbox import InboxEvent, InboxStatus
 from patronage.domain.membership import Membership
@@ -348,6 +352,21 @@ def deliver_all(services: Services, events: list[Event]) -> None:
         services.inbox.receive(json.dumps(evt), evt)
 
 
+def deliver_all_at_once(services: Services, events: list[Event]) -> None:
+    """Every event at once, as the webhook endpoint takes a burst: on one event loop, reads
+    and saves batched by a committer (Inbox.receive_batched), the rest in worker threads."""
+    commits = CommitBatcher(services.ledger, max_batch=8, max_wait=0.001)
+    inbox = Inbox(services.ledger, services.giving, services.inbox.lookups, commits)
+
+    async def burst() -> None:
+        await asyncio.gather(*(inbox.receive_batched(json.dumps(evt), evt) for evt in events))
+
+    try:
+        asyncio.run(burst())
+    finally:
+        commits.close()
+
+
 @pytest.fixture(scope="module")
 def fake_stripe() -> Iterator[FakeStripe]:
     with fake_stripe_server() as server:
@@ -370,13 +389,20 @@ def test_shuffled_duplicated_delivery_ends_like_in_order_delivery(
         "stripe_api_base": fake_stripe.url,
         "unattributed_payments": case.unattributed,
     }
-    with in_memory(**stripe_settings) as in_order, in_memory(**stripe_settings) as any_order:
+    with (
+        in_memory(**stripe_settings) as in_order,
+        in_memory(**stripe_settings) as any_order,
+        in_memory(**stripe_settings) as at_once,
+    ):
         deliver_all(in_order, case.history)
         deliver_all(any_order, case.shuffled)
+        deliver_all_at_once(at_once, case.shuffled)
         expected = by_email(ledger_state(in_order))
         assert by_email(ledger_state(any_order)) == expected
+        assert by_email(ledger_state(at_once)) == expected
         # Every history is complete: whatever waited, its counterpart came.
         assert any_order.inbox.waiting() == [] == in_order.inbox.waiting()
+        assert at_once.inbox.waiting() == []
     assert expected["gifts"] or expected["unbooked"], "every history has money"
 
 

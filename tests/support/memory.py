@@ -21,9 +21,10 @@ from patronage.application.ledger import Ledger
 from patronage.bootstrap import checkout_for, stripe_lookups
 from patronage.config import Settings, load_settings
 from patronage.payments.stripe.client import make_stripe_client
+from patronage.storage import memory_env
 from tests.support.payments import InMemoryPaymentGateway
 
-IN_MEMORY = {"PERSISTENCE_MODULE": "eventsourcing.popo"}
+IN_MEMORY = memory_env()
 
 
 def service_settings(**changes: Any) -> Settings:

@@ -117,7 +117,7 @@ async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -
         raise _refuse(f"not a Stripe event: {error}") from None
     _follow(request, event)
     try:
-        outcome = await run_in_threadpool(patronage.inbox.receive, payload, event)
+        outcome = await patronage.inbox.receive_batched(payload, event)
         position = outcome.position
         if position is None:  # saved step by step, or before: the head is at or past it
             position = await run_in_threadpool(patronage.ledger.head)

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 from uuid import UUID
 
 import structlog
+from anyio import to_thread
 from eventsourcing.persistence import IntegrityError, PersistenceError
 from eventsourcing.utils import get_topic
 
@@ -30,6 +31,8 @@ from patronage.application.identity import concerns_erased
 from patronage.application.ledger import (
     EventsCommitter,
     Ledger,
+    MissingReadError,
+    PreloadedUnit,
     UnitOfWork,
     in_one_transaction,
     last_position,
@@ -74,6 +77,10 @@ T = TypeVar("T")
 RECEIVED_TOPIC = get_topic(vars(InboxEvent)["Received"])
 WAITLIST_TOPIC = get_topic(vars(Waitlist)["Opened"])
 UNATTRIBUTED_TOPIC = get_topic(vars(UnattributedPayment)["Noted"])
+
+# A command run on what was read before it (PreloadedUnit) reads more at most this many
+# times: a returning supporter's claim names the supporter, read in a second round.
+MAX_READ_ROUNDS = 3
 
 # Parking re-checks the counterpart once after the park is saved, so that a counterpart
 # committed concurrently is never missed; a chain of different missing keys is followed
@@ -285,6 +292,7 @@ class Inbox:
         self.giving = giving
         self.lookups = lookups  # None: no Stripe key configured, so parked events only wait
         # Concurrent deliveries' saves share a transaction (application/batching.py).
+        self._commits = commits
         self._commit: EventsCommitter = (
             commits.commit
             if commits is not None
@@ -306,10 +314,43 @@ class Inbox:
         try:
             position = self._record_and_apply(applied)
         except PersistenceError:
-            # Keep the event if the store lets us now, as recording it first would have:
-            # it is applied on the next delivery, or by the sweep.
-            self._record(received())
+            self._keep(received)
             raise
+        return self._outcome(received, applied, position, source)
+
+    async def receive_batched(
+        self, payload_json: str, event: Mapping[str, Any], source: str = "webhook"
+    ) -> InboxOutcome:
+        """`receive`, for an event loop: the common case's reads and save are batched with
+        other deliveries' by the committer (application/batching.py), and anything else
+        runs the step-by-step way in a worker thread."""
+        if self._commits is None:
+            return await to_thread.run_sync(self.receive, payload_json, event, source)
+        received = partial(self._received, payload_json, event, source)
+        applied = received()
+        try:
+            position = await self._record_and_apply_batched(applied, self._commits)
+        except PersistenceError:
+            await to_thread.run_sync(self._keep, received)
+            raise
+        if position is None:
+            return await to_thread.run_sync(self._outcome, received, applied, None, source)
+        return self._outcome(received, applied, position, source)
+
+    def _keep(self, received: Callable[[], InboxEvent]) -> None:
+        """After a failed save: keep the event if the store lets us now, as recording it
+        first would have: it is applied on the next delivery, or by the sweep."""
+        self._record(received())
+
+    def _outcome(
+        self,
+        received: Callable[[], InboxEvent],
+        applied: InboxEvent,
+        position: int | None,
+        source: str,
+    ) -> InboxOutcome:
+        """What became of the event: applied at `position` in one save, or else recorded
+        and applied step by step now."""
         if position is not None:
             inbox_event, is_new = applied, True
         else:
@@ -369,6 +410,54 @@ class Inbox:
         save, or None, having saved nothing, when the event needs the step-by-step way: a
         redelivery, a concurrent save, an event that is ignored, fails, waits for its
         counterpart, needs Stripe asked, or concerns an erased person."""
+        translation = self._at_once(received)
+        if translation is None:
+            return None
+        unit = UnitOfWork(self.ledger)
+        unit.prefetch(self._reads(received, translation))
+        events = self._applied_events(unit, received, translation)
+        if events is None:
+            return None
+        try:
+            position = self._commit(events)
+        except IntegrityError:
+            return None
+        self._release(self._provided(translation), set())
+        return position
+
+    async def _record_and_apply_batched(
+        self, received: InboxEvent, commits: CommitBatcher
+    ) -> int | None:
+        """`_record_and_apply` with its reads and save awaited: what it reads is read
+        before it runs (again, with what it missed, should it read more), and the
+        waitlists of what it provides are looked at in its save's own transaction."""
+        translation = self._at_once(received)
+        if translation is None:
+            return None
+        ids = self._reads(received, translation)
+        for _ in range(MAX_READ_ROUNDS):
+            unit = PreloadedUnit(self.ledger, ids, await commits.read(ids))
+            try:
+                events = self._applied_events(unit, received, translation)
+                break
+            except MissingReadError as missing:
+                ids = [*ids, *missing.ids]
+        else:
+            return None
+        if events is None:
+            return None
+        provided = self._provided(translation)
+        try:
+            saved = await commits.save(events, [waitlist_id_for(k) for k in provided])
+        except IntegrityError:
+            return None
+        if provided and saved.present != frozenset():
+            await to_thread.run_sync(self._release, provided, set())
+        return saved.position
+
+    @staticmethod
+    def _at_once(received: InboxEvent) -> list[GivingCommand] | None:
+        """The event's commands, when it may apply in one save with its recording."""
         try:
             translation = translate(received.payload)
         except ValueError:  # untranslatable: recorded, then marked failed
@@ -377,28 +466,34 @@ class Inbox:
             isinstance(command, RecordUnattributedPayment) for command in translation
         ):
             return None
-        unit = UnitOfWork(self.ledger)
+        return translation
+
+    def _reads(self, received: InboxEvent, translation: list[GivingCommand]) -> list[UUID]:
         needed = [i for command in translation for i in self.giving.ids_to_read(command)]
-        unit.prefetch([received.id, *needed])
+        return [received.id, *needed]
+
+    def _provided(self, translation: list[GivingCommand]) -> list[str]:
+        secret = self.ledger.identity_key
+        return [key for command in translation for key in provided_keys(command, secret)]
+
+    def _applied_events(
+        self, unit: UnitOfWork, received: InboxEvent, translation: list[GivingCommand]
+    ) -> list[Any] | None:
+        """The new events of the event's recording and effect, applied in `unit`; None
+        when it needs the step-by-step way."""
         if unit.exists(received.id):
             return None
         unit.add(received)
         try:
             outcomes = [self.giving.apply(unit, command) for command in translation]
-        except PersistenceError:
+        except (PersistenceError, MissingReadError):
             raise
         except Exception:  # parking or failing is recorded step by step
             return None
         if concerns_erased(unit):
             return None
         received.mark_applied("; ".join(outcomes))
-        try:
-            position = self._commit(unit.collect_events())
-        except IntegrityError:
-            return None
-        secret = self.ledger.identity_key
-        self._release([key for c in translation for key in provided_keys(c, secret)], set())
-        return position
+        return unit.collect_events()
 
     # Applying ------------------------------------------------------------------------------
 

@@ -19,11 +19,11 @@ from contextlib import AbstractContextManager
 from typing import Any
 
 from eventsourcing.persistence import Cipher, Recorder
-from eventsourcing.popo import POPORecorder
 from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 
 from patronage.storage import DATA_KEYS_TABLE as TABLE
+from patronage.storage import KeyedPOPOApplicationRecorder
 
 KEY_BYTES = 32
 # Another process may hold a key it read before an erasure for this long.
@@ -141,11 +141,12 @@ class KeyStore(ABC):
 
 
 class MemoryKeyStore(KeyStore):
-    """For the library's in-memory store (service tests)."""
+    """For the in-memory store (service tests): its rows are its recorder's, which inserts
+    a save's keys with its events (storage.py)."""
 
-    def __init__(self, wrapper: Cipher | None) -> None:
+    def __init__(self, wrapper: Cipher | None, rows: dict[str, str]) -> None:
         super().__init__(wrapper)
-        self._rows: dict[str, str] = {}
+        self._rows = rows
 
     def _select_many(self, subjects: Sequence[str]) -> dict[str, str]:
         return {s: self._rows[s] for s in subjects if s in self._rows}
@@ -265,7 +266,7 @@ def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool
         return SQLKeyStore(wrapper, datastore.transaction, table, "%s", create_table)
     if isinstance(recorder, SQLiteRecorder):
         return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
-    if isinstance(recorder, POPORecorder):
-        return MemoryKeyStore(wrapper)
+    if isinstance(recorder, KeyedPOPOApplicationRecorder):
+        return MemoryKeyStore(wrapper, recorder.data_keys)
     # Keys kept only in memory would make every sealed field unreadable after a restart.
     raise TypeError(f"no data key table for a {type(recorder).__name__}")

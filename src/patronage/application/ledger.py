@@ -12,6 +12,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -51,6 +52,14 @@ BACKOFF_SECONDS = 0.005
 
 # The key table's row for a generated identity key (when PATRONAGE_IDENTITY_KEY is unset).
 IDENTITY_SUBJECT = "identity"
+
+
+@dataclass(frozen=True)
+class Inserted:
+    ids: Sequence[int] | None  # the events' log positions, in the order given
+    # Of the aggregates watched, those with events once the insert committed; None when the
+    # store cannot tell (nothing watched, or the in-memory store).
+    present: frozenset[UUID] | None
 
 
 def _of_type(aggregate_id: UUID, aggregate: object, aggregate_type: type[A]) -> A:
@@ -160,17 +169,22 @@ class Ledger(Application[UUID]):
         return found
 
     def insert_with_keys(
-        self, stored: Sequence[StoredEvent], data_keys: Mapping[str, bytes]
-    ) -> Sequence[int] | None:
+        self,
+        stored: Sequence[StoredEvent],
+        data_keys: Mapping[str, bytes],
+        watch: Sequence[UUID] = (),
+    ) -> Inserted:
         """Insert sealed events (SealingMapper.to_stored_events_with_keys) and the keys they
-        were sealed with, in one transaction where the store allows it."""
-        if not data_keys:
-            return self.recorder.insert_events(stored)
+        were sealed with, in one transaction where the store allows it; and tell which of the
+        `watch`ed aggregates have events once that transaction commits (storage.py)."""
+        if not getattr(self.recorder, "stores_data_keys", False):
+            # The library's own recorders (a test may make them): keys first, on their own.
+            self.keys.store_all(data_keys)
+            return Inserted(self.recorder.insert_events(stored), None)
         rows = {subject: self.keys.stored_form(key) for subject, key in data_keys.items()}
-        if getattr(self.recorder, "stores_data_keys", False):
-            return self.recorder.insert_events(stored, data_keys=rows)
-        self.keys.store_all(data_keys)  # the in-memory store: nothing to fail in between
-        return self.recorder.insert_events(stored)
+        present: set[UUID] = set()
+        ids = self.recorder.insert_events(stored, data_keys=rows, watch=watch, present=present)
+        return Inserted(ids, frozenset(present) if watch else None)
 
     def head(self) -> int:
         """The notification id of the newest event, 0 for an empty ledger."""
@@ -246,6 +260,39 @@ class UnitOfWork:
         """The new events of every changed aggregate, taken out of them, for a save that
         commits several units together (application/batching.py)."""
         return [event for a in self._aggregates.values() for event in a.collect_events()]
+
+
+class MissingReadError(Exception):
+    """A PreloadedUnit was asked for aggregates it was not given."""
+
+    def __init__(self, ids: Sequence[UUID]) -> None:
+        super().__init__(f"not read before: {', '.join(map(str, ids))}")
+        self.ids = list(ids)
+
+
+class PreloadedUnit(UnitOfWork):
+    """A unit of work that never reads: it holds what was read for it before (`found`
+    among `ids`, application/batching.py), and a read of anything else raises MissingReadError
+    naming it, for the caller to read that too and run the command again on a fresh unit.
+    So a command runs on an event loop without blocking it."""
+
+    def __init__(self, ledger: Ledger, ids: Sequence[UUID], found: Mapping[UUID, Aggregate]):
+        super().__init__(ledger)
+        self._aggregates.update(found)
+        self._absent.update(i for i in ids if i not in found)
+
+    def prefetch(self, ids: Sequence[UUID]) -> None:
+        unknown = [i for i in ids if i not in self._aggregates and i not in self._absent]
+        if unknown:
+            raise MissingReadError(unknown)
+
+    def exists(self, aggregate_id: UUID) -> bool:
+        self.prefetch([aggregate_id])
+        return super().exists(aggregate_id)
+
+    def get_or_none(self, aggregate_id: UUID, aggregate_type: type[A]) -> A | None:
+        self.prefetch([aggregate_id])
+        return super().get_or_none(aggregate_id, aggregate_type)
 
 
 # Saves a unit's new events, perhaps with other units' (application/batching.py), and
