@@ -3,9 +3,11 @@
 The worker catches up from the view's position in pages (one transaction per page, rows
 and position together: `polling.catch_up`), then waits for the Ledger's NOTIFY (or half a
 second) and catches up again: under a burst of webhooks a wake-up applies everything new
-in one transaction, instead of one transaction per event. It stops at the first error; a
-supervisor starts it again after a pause. Whatever stopped it (a crash, a rebuild swapping
-the tables, a lost connection), it resumes from the position committed with the rows.
+in one transaction, instead of one transaction per event, and after a catch-up that applied
+anything it lets a tenth of a second pass first, so that a burst gathers. It stops at the
+first error; a supervisor starts it again after a pause. Whatever stopped it (a crash, a
+rebuild swapping the tables, a lost connection), it resumes from the position committed
+with the rows.
 """
 
 from __future__ import annotations
@@ -33,6 +35,11 @@ log = structlog.get_logger(__name__)
 # The longest a worker waits for a NOTIFY before it looks at the log again (a missed
 # notification, say during a reconnect, delays a view by at most this).
 WAKE_SECONDS = 0.5
+# After a catch-up that applied events, a worker lets this long pass before it looks again:
+# under a burst of webhooks (a NOTIFY for every batch the API commits, dozens a second) each
+# wake-up then applies a tenth of a second's events in one transaction, not every batch's in
+# its own, and the workers leave the machine's CPU to the API. It is at most this much lag.
+SETTLE_SECONDS = 0.1
 # How often a worker backing off from a failed event looks whether it was skipped.
 SKIP_CHECK_SECONDS = 1.0
 
@@ -79,11 +86,14 @@ def _run(name: str, projection: type[ViewProjection], open_ledger: OpenLedger,
         stuck = faults.get(name)
         log.info("projection_running", view=name, position=view.position(ledger.name))
         with _notified(ledger) as wait:
+            position = view.position(ledger.name)
             while not stopping.is_set():
-                position = catch_up(ledger, following)
+                before, position = position, catch_up(ledger, following)
                 if stuck is not None and position >= stuck.notification_id:
                     faults.clear(name, passed=position)  # past it: no longer stuck
                     stuck = None
+                if position > before:
+                    stopping.wait(SETTLE_SECONDS)
                 wait(WAKE_SECONDS)
     finally:
         ledger.close()
