@@ -78,6 +78,20 @@ def test_insert_events_hands_its_keyword_arguments_to_the_hooks_storage_uses() -
     assert "self._insert_events(c, stored_events, **kwargs)" in sqlite, STORAGE
 
 
+def test_the_postgres_insert_steps_storage_repeats_are_the_lock_the_notify_and_the_insert() -> None:
+    """storage.py replaces the PostgreSQL application recorder's `_insert_stored_events` with
+    the same steps and a binary insert of the same columns: a step added there is missed."""
+    steps = inspect.getsource(PostgresApplicationRecorder._insert_stored_events)
+    body = [line.strip() for line in steps.splitlines()[-3:]]
+    assert body == [
+        "self._lock_table(curs)",
+        "self._notify_channel(curs)",
+        "super()._insert_stored_events(curs, stored_events, **kwargs)",
+    ], STORAGE
+    insert = inspect.getsource(PostgresAggregateRecorder._insert_stored_events)
+    assert "self.insert_events_statement" in insert and "curs.execute(" in insert, STORAGE
+
+
 @pytest.mark.parametrize(
     ("hook", "cursor"),
     [
