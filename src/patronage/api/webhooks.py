@@ -16,9 +16,10 @@ from fastapi import APIRouter, HTTPException, Request, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
 
-from patronage.api.deps import PatronageDep, answers
-from patronage.api.metrics import Metrics, MetricsDep
+from patronage.api.deps import answers
+from patronage.api.metrics import Metrics
 from patronage.application.inbox import InvalidStripeEventError, validate_event
+from patronage.bootstrap import Patronage
 from patronage.payments.declines import decline_of
 from patronage.payments.envelope import RefusedBodyError, parse_event_body
 from patronage.payments.stripe.signatures import SignatureRefusedError, verify_stripe_signature
@@ -70,10 +71,12 @@ def _refuse(reason: str) -> HTTPException:
         service_unavailable="Not configured, or the store failed: Stripe will deliver again",
     ),
 )
-async def stripe_webhook(
-    request: Request, patronage: PatronageDep, metrics: MetricsDep
-) -> WebhookAccepted:
+async def stripe_webhook(request: Request) -> WebhookAccepted:
     """Receive one Stripe event (no JSON body parameter: the signature covers the raw bytes)."""
+    # The wiring straight from the app's state, as the ask's: a burst of webhooks skips
+    # dependency solving (a twentieth of the API's CPU per delivery).
+    patronage: Patronage = request.app.state.patronage
+    metrics: Metrics = request.app.state.metrics
     try:
         return await _handle(request, patronage, metrics)
     except HTTPException as refused:
@@ -92,7 +95,7 @@ def _follow(request: Request, event: Mapping[str, Any]) -> None:
     request.state.log_context = context
 
 
-async def _handle(request: Request, patronage: PatronageDep, metrics: Metrics) -> WebhookAccepted:
+async def _handle(request: Request, patronage: Patronage, metrics: Metrics) -> WebhookAccepted:
     settings = patronage.settings
     body = await _read_limited(request, settings.max_webhook_bytes)
     secrets = [s.get_secret_value() for s in settings.stripe_webhook_secrets]
