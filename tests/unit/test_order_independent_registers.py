@@ -135,6 +135,20 @@ def test_a_later_open_report_never_undoes_a_funds_withdrawal() -> None:
     assert dispute_outcomes(reports) == {DisputeStatus.FUNDS_WITHDRAWN}
 
 
+def test_a_loss_appealed_and_lost_again_ends_lost_in_any_order() -> None:
+    """Lost, appealed in the same second, and lost again a second later: the second loss is
+    the newest news, also when it arrives before the appeal and after the first loss (the
+    same status reported again still moves the dispute's time on; a case the inbox's
+    property test found)."""
+    reports = [
+        (DisputeStatus.OPEN, T),
+        (DisputeStatus.LOST, T),
+        (DisputeStatus.APPEALING, T),
+        (DisputeStatus.LOST, T + timedelta(seconds=1)),
+    ]
+    assert dispute_outcomes(reports) == {DisputeStatus.LOST}
+
+
 def test_a_gift_keeps_the_earliest_report_of_its_time() -> None:
     g = gift()
     g.note_received_at(T)

@@ -241,9 +241,14 @@ class Gift(Aggregate):
         current = self.disputes.get(dispute_id)
         if current is None:
             raise DomainError(f"dispute {dispute_id} was never opened on this gift")
-        if current == status:
-            return
         as_of = self.dispute_as_of.get(dispute_id, at)
+        if current == status:
+            if status not in _DISPUTE_OPEN_PHASE and at > as_of:
+                # Reported again later (lost, appealed, lost again): the dispute's time moves
+                # on, so an older report that arrives after this one does not win. The views
+                # see no change of money in it (previous == status).
+                self._dispute_updated(dispute_id=dispute_id, status=status, at=at, previous=current)
+            return
         if status in _DISPUTE_OPEN_PHASE and current in _DISPUTE_OPEN_PHASE:
             # While it is open, its funds only move on (withdrawn, then reinstated); a report
             # of a plain open status (`updated`, under review) never undoes a funds movement,
