@@ -27,7 +27,9 @@ to fix, when an upgrade of the library moves any of them.
   that tells aggregates by class: the library offers no hook for either.
 - `select_stored_events` reads a batch of aggregates' stored events in one query, by SQL on
   the library's events table (`events_table_name`; columns originator_id,
-  originator_version, topic, state): its recorders read one aggregate per query.
+  originator_version, topic, state): its recorders read one aggregate per query;
+  `decode_all` decodes such a batch (and a view's page) with the application's own mapper,
+  many events at once where it can.
 """
 
 from __future__ import annotations
@@ -316,3 +318,13 @@ def select_stored_events(recorder: Any, ids: Sequence[UUID]) -> list[Any]:
             [i.hex for i in ids],
         )
         return list(cursor.fetchall())
+
+
+def decode_all(application: Application[UUID], stored: Sequence[StoredEvent]) -> list[Any]:
+    """Stored events decoded, many at once where the application's mapper can: the Ledger's
+    (application/sealing.py) then reads the data keys of their sealed fields in one query,
+    where one by one each new subject's event read its own."""
+    mapper: Any = application.mapper
+    if hasattr(mapper, "to_domain_events"):
+        return list(mapper.to_domain_events(stored))
+    return [mapper.to_domain_event(s) for s in stored]

@@ -18,8 +18,7 @@ from uuid import UUID
 from eventsourcing.application import Application
 from eventsourcing.persistence import StoredEvent
 
-from patronage.application.sealing import SealingMapper
-from patronage.storage import select_stored_events
+from patronage.storage import decode_all, select_stored_events
 
 
 def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> dict[UUID, Any]:
@@ -36,21 +35,13 @@ def get_many(app: Application[UUID], ids: Sequence[UUID], chunk: int = 500) -> d
             )
             for row in select_stored_events(app.recorder, unique[start : start + chunk])
         ]
-        for domain_event in _decoded(app, stored):
+        for domain_event in decode_all(app, stored):
             events[domain_event.originator_id].append(domain_event)
     return {aggregate_id: project(domain_events) for aggregate_id, domain_events in events.items()}
 
 
 def _uuid(originator: UUID | str) -> UUID:
     return originator if isinstance(originator, UUID) else UUID(originator)
-
-
-def _decoded(app: Application[UUID], stored: list[StoredEvent]) -> list[Any]:
-    """Decoded by the application's mapper; the Ledger's opens a batch's sealed fields with
-    one read of their keys."""
-    if isinstance(app.mapper, SealingMapper):
-        return app.mapper.to_domain_events(stored)
-    return [app.mapper.to_domain_event(s) for s in stored]
 
 
 def project(domain_events: Iterable[Any]) -> Any:

@@ -58,7 +58,7 @@ IDENTITY_SUBJECT = "identity"
 class Inserted:
     ids: Sequence[int] | None  # the events' log positions, in the order given
     # Of the aggregates watched, those with events once the insert committed; None when the
-    # store cannot tell (nothing watched, or the in-memory store).
+    # store cannot tell (nothing watched, or a recorder without storage.py's hooks).
     present: frozenset[UUID] | None
 
 

@@ -19,6 +19,7 @@ from eventsourcing.persistence import IntegrityError, Notification, Tracking
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.errors import EventFailedError
 from patronage.projections.store import ViewStore
+from patronage.storage import decode_all
 
 if TYPE_CHECKING:
     from patronage.projections.faults import FaultLog
@@ -38,16 +39,6 @@ def select_after(ledger: EventLog, topics: Sequence[str], after: int, stop: int 
     return ledger.recorder.select_notifications(
         start=after, limit=limit, stop=stop, topics=topics, inclusive_of_start=False
     )
-
-
-def decoded(ledger: EventLog, page: Sequence[Notification]) -> list[Any]:
-    """A page's events decoded. The Ledger's mapper decodes many at once, reading the data
-    keys of their sealed fields in one query: one by one, a page of new supporters' events
-    (a worker following a burst of webhooks) cost a query for each."""
-    mapper: Any = ledger.mapper
-    if hasattr(mapper, "to_domain_events"):
-        return list(mapper.to_domain_events(page))
-    return [mapper.to_domain_event(n) for n in page]
 
 
 def apply_notification(ledger: EventLog, projection: ViewProjection, n: Notification) -> None:
@@ -97,7 +88,7 @@ def read_ahead(
     def read(start: int) -> Decoded:
         page = select_after(ledger, topics, start, stop, limit=page_size)
         try:
-            return page, decoded(ledger, page)
+            return page, decode_all(ledger, page)
         except Exception:  # the page is applied event by event, which names the one
             return page, None
 
