@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 
 import pytest
@@ -11,6 +12,7 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.api.deps import StaffDep
+from patronage.api.request_log import request_ids
 from patronage.bootstrap import Patronage
 from patronage.logs import configure_logging
 
@@ -41,6 +43,32 @@ def test_every_request_log_line_carries_the_request_id(
     handled = [line for line in lines if line["event"] == "request_handled"]
     assert handled and all(line["request_id"] == "req-123" for line in handled)
     assert handled[-1]["status"] == 200
+
+
+def test_a_request_without_an_id_gets_a_new_one_in_its_answer_and_log(
+    client: TestClient, capsys: pytest.CaptureFixture[str]
+) -> None:
+    configure_logging(json_lines=True)
+    ids = [client.get("/healthz").headers["x-request-id"] for _ in range(3)]
+    assert len(set(ids)) == 3
+    assert all(len(rid) == 32 and int(rid, 16) >= 0 for rid in ids)
+    lines = [
+        json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
+    ]
+    assert [line["request_id"] for line in lines if line["event"] == "request_handled"] == ids
+
+
+def test_a_forked_process_numbers_its_requests_under_its_own_prefix() -> None:
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its first id, then out without running the parent's cleanup
+        os.write(write, request_ids.next().encode())
+        os._exit(0)
+    os.close(write)
+    os.waitpid(pid, 0)
+    child = os.read(read, 64).decode()
+    os.close(read)
+    assert len(child) == 32 and child[:16] != request_ids.next()[:16]
 
 
 @pytest.mark.parametrize(

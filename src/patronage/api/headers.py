@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # JSON answers: nothing may load from them or frame them.
@@ -46,15 +45,30 @@ DOCS_POLICY = (
 DOCS_PATHS = frozenset({"/docs", "/redoc", "/docs/oauth2-redirect"})
 
 
+Header = tuple[bytes, bytes]
+
+
+def _headers(policy: str) -> tuple[Header, ...]:
+    return (
+        (b"content-security-policy", policy.encode()),
+        (b"x-content-type-options", b"nosniff"),
+        (b"x-frame-options", b"DENY"),
+        (b"referrer-policy", b"no-referrer"),
+    )
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, stripe_js_url: str = STRIPE_JS) -> None:
         self.app = app
-        self.page_policy = page_policy(stripe_js_url)
+        # Encoded once: they go on every answer.
+        self.page_headers = _headers(page_policy(stripe_js_url))
+        self.api_headers = _headers(API_POLICY)
+        self.docs_headers = _headers(DOCS_POLICY)
 
-    def policy_for(self, path: str, content_type: str) -> str:
+    def headers_for(self, path: str, content_type: bytes) -> tuple[Header, ...]:
         if path in DOCS_PATHS:
-            return DOCS_POLICY
-        return self.page_policy if content_type.startswith("text/html") else API_POLICY
+            return self.docs_headers
+        return self.page_headers if content_type.startswith(b"text/html") else self.api_headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -63,12 +77,13 @@ class SecurityHeaders:
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                policy = self.policy_for(scope["path"], headers.get("content-type", ""))
-                headers.setdefault("Content-Security-Policy", policy)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("X-Frame-Options", "DENY")
-                headers.setdefault("Referrer-Policy", "no-referrer")
+                # A route's own value of one of them stays (the supporter's pages set theirs).
+                headers = message["headers"] = list(message.get("headers", ()))
+                names = {name.lower() for name, _ in headers}
+                content_type = next((v for n, v in headers if n.lower() == b"content-type"), b"")
+                headers.extend(
+                    h for h in self.headers_for(scope["path"], content_type) if h[0] not in names
+                )
             await send(message)
 
         await self.app(scope, receive, with_headers)

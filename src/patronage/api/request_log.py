@@ -8,8 +8,9 @@ every body through a task and a memory stream, which cost most of a small reques
 
 from __future__ import annotations
 
+import itertools
+import os
 import time
-import uuid
 from typing import Any
 
 import structlog
@@ -19,6 +20,25 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from patronage.api.metrics import Metrics
 
 log = structlog.get_logger(__name__)
+
+
+class RequestIds:
+    """Request ids unique across processes: a random prefix per process and a counter (a
+    random id per request cost a system call each)."""
+
+    def __init__(self) -> None:
+        self.reset()
+        os.register_at_fork(after_in_child=self.reset)
+
+    def reset(self) -> None:
+        self._prefix = os.urandom(8).hex()
+        self._counter = itertools.count()
+
+    def next(self) -> str:
+        return f"{self._prefix}{next(self._counter):016x}"
+
+
+request_ids = RequestIds()
 
 
 def route_of(scope: Scope) -> str:
@@ -35,7 +55,7 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = Headers(scope=scope).get("x-request-id", "")[:64] or uuid.uuid4().hex
+        rid = Headers(scope=scope).get("x-request-id", "")[:64] or request_ids.next()
         structlog.contextvars.bind_contextvars(request_id=rid)
         started = time.perf_counter()
         status = 500
@@ -55,7 +75,7 @@ class RequestLog:
 
     def _handled(self, scope: Scope, status: int, elapsed: float) -> None:
         method, route = str(scope["method"]), route_of(scope)
-        self.metrics.request_seconds.labels(method, route, str(status)).observe(elapsed)
+        self.metrics.request_timed(method, route, status, elapsed)
         state: dict[str, Any] = scope.get("state") or {}
         log.info(
             "request_handled",
