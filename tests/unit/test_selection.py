@@ -15,6 +15,7 @@ from patronage.asks.selection import (
     PageContext,
     ReaderContext,
     Rejection,
+    Shortlists,
     Thanks,
     VariantScore,
     WeeklyCount,
@@ -277,3 +278,54 @@ def test_epsilon_greedy_respects_the_holdback_and_passes_through_choose() -> Non
     open_campaign = greedy(epsilon_bp=0)
     chosen = choose([open_campaign], PAGE, READER, NOW, {"spring": scores["greedy"]})
     assert isinstance(chosen, Ask) and chosen.variant.name == "control"
+
+
+SECTIONS = ("politics", "climate", "sport")
+
+
+@st.composite
+def catalogues(draw: st.DrawFn) -> tuple[CampaignSpec, ...]:
+    """Campaigns limited to some sections or none, in every status, with holdbacks."""
+    campaigns = []
+    for n in range(draw(st.integers(0, 8))):
+        campaign = spec(
+            f"c{n}",
+            priority=draw(st.integers(0, 3)),
+            include_sections=tuple(draw(st.sets(st.sampled_from(SECTIONS), max_size=2))),
+            exclude_sections=tuple(draw(st.sets(st.sampled_from(SECTIONS), max_size=1))),
+            holdback_bp=draw(st.sampled_from((0, 0, 5_000))),
+        )
+        campaigns.append(replace(campaign, status=draw(st.sampled_from(CampaignStatus))))
+    return in_priority_order(campaigns)
+
+
+@given(
+    catalogues(),
+    st.sampled_from(("", "Politics", *SECTIONS, "weather")),
+    st.sampled_from(Audience),
+    st.integers(0, 50),
+)
+@settings(max_examples=300, deadline=None)
+def test_a_pages_shortlist_gives_the_same_choice_as_every_campaign(
+    ordered: tuple[CampaignSpec, ...], section: str, audience: Audience, reader: int
+) -> None:
+    page = PageContext(article_id="a1", section=section, tags=("news",))
+    who = replace(READER, reader_id=f"r{reader}", audience=audience)
+    every = choose(ordered, page, who, NOW)
+    shortlisted = choose(Shortlists.of(ordered).for_page(page), page, who, NOW)
+    assert type(shortlisted) is type(every)
+    if isinstance(every, Ask):
+        assert isinstance(shortlisted, Ask)
+        assert (shortlisted.campaign, shortlisted.variant) == (every.campaign, every.variant)
+    if isinstance(every, NoAsk) and every.reason == "holdback":
+        assert shortlisted == NoAsk("holdback", shortlisted.rejections)
+
+
+def test_a_shortlist_holds_the_live_campaigns_a_section_can_show() -> None:
+    anywhere = spec("anywhere", priority=2)
+    politics = spec("politics", include_sections=("politics",))
+    paused = replace(spec("paused", priority=9), status=CampaignStatus.PAUSED)
+    lists = Shortlists.of(in_priority_order([politics, paused, anywhere]))
+    assert lists.for_page(PAGE) == (anywhere, politics)
+    assert lists.for_page(replace(PAGE, section="Climate")) == (anywhere,)
+    assert [s.code for s in lists.ordered] == ["paused", "anywhere", "politics"]

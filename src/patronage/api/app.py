@@ -32,6 +32,7 @@ from patronage.api import (
     web,
     webhooks,
 )
+from patronage.api.ask_route import install as install_quick_ask
 from patronage.api.console.routes import install as install_console
 from patronage.api.errors import add_error_handlers
 from patronage.api.headers import SecurityHeaders
@@ -107,6 +108,7 @@ def create_app(patronage: Patronage) -> FastAPI:
     # The two routes every article view and every Stripe event call come first: a request is
     # matched against the routes in order, and there are some two hundred.
     app.include_router(asks.router)
+    install_quick_ask(app.router.routes)
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
+from starlette.datastructures import Headers, State
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.inputs import NoControlCharacters
@@ -18,7 +19,6 @@ from patronage.api.metrics import Metrics
 from patronage.application.asks import AskCopy, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
 from patronage.bootstrap import Patronage
-from patronage.config import Settings
 from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
@@ -138,13 +138,14 @@ def _ticker(ticker: TickerLine | None) -> TickerOut | None:
     return TickerOut(goal=MoneyOut.of(ticker.goal), raised=MoneyOut.of(ticker.raised))
 
 
-def _stripe(settings: Settings) -> StripeOut | None:
-    key = settings.stripe_publishable_key
-    return StripeOut(publishable_key=key, js_url=settings.stripe_js_url) if key else None
+@lru_cache(maxsize=4)
+def _stripe(key: str, js_url: str) -> StripeOut | None:
+    return StripeOut(publishable_key=key, js_url=js_url) if key else None
 
 
-# The same copy (variant, currency, ticker reading, article count) for many readers between
-# two refreshes: built once. The answers are only serialised, never changed.
+# One copy object serves many readers (application/asks.py hands out the same object for
+# the same variant, currency, ticker reading and article count): its answer is built once,
+# keyed by the object itself. The answers are only serialised, never changed.
 @lru_cache(maxsize=4096)
 def _content(copy: AskCopy) -> AskContent:
     choices, amounts = copy.choices, copy.choices.amounts
@@ -185,9 +186,16 @@ async def ask(
     ] = None,
     debug: Annotated[bool, Query(description="Say why each campaign was not chosen")] = False,
 ) -> AskAnswer:
+    return answer_of(body, request.app.state, request.headers, force, debug)
+
+
+def answer_of(
+    body: AskRequest, state: State, headers: Headers, force: str | None, debug: bool
+) -> AskAnswer:
+    """The answer to one ask, for this route and for the quick route (api/ask_route.py)."""
     # The wiring straight from the app's state: the hottest route skips dependency solving.
-    patronage: Patronage = request.app.state.patronage
-    metrics: Metrics = request.app.state.metrics
+    patronage: Patronage = state.patronage
+    metrics: Metrics = state.metrics
     header = patronage.settings.asks_country_header
     page, reader = body.page, body.reader
     outcome = patronage.asks.answer(
@@ -202,7 +210,7 @@ async def ask(
         ),
         ReaderContext(
             reader_id=reader.reader_id,
-            country=reader.country or (request.headers.get(header, "") if header else ""),
+            country=reader.country or (headers.get(header, "") if header else ""),
             weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in reader.weekly_counts),
             asks_seen=tuple(reader.asks_seen),
             device=reader.device,
@@ -211,20 +219,26 @@ async def ask(
         ),
         reader.supporter_token,
         force,
+        explain=debug,
     )
-    result = AskAnswer(kind=outcome.kind, preview=outcome.preview)
-    if outcome.copy is not None:
-        result.ask = _content(outcome.copy)
-        result.stripe = _stripe(patronage.settings)
-        result.captcha_required = patronage.settings.captcha_verify_url is not None
-        result.tracking = Tracking(
-            campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
-        )
+    settings, copy = patronage.settings, outcome.copy
     if outcome.kind == "ask" and not force:  # previews are not views
-        metrics.asks_served.labels(outcome.campaign, outcome.variant).inc()
-    if debug:
-        result.reason = outcome.reason
-        result.rejections = [
-            Rejected(campaign=r.campaign, reason=r.reason) for r in outcome.rejections
-        ]
-    return result
+        metrics.ask_served(outcome.campaign, outcome.variant)
+    return AskAnswer(
+        kind=outcome.kind,
+        preview=outcome.preview,
+        ask=None if copy is None else _content(copy),
+        tracking=None
+        if copy is None
+        else Tracking(
+            campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
+        ),
+        stripe=None
+        if copy is None
+        else _stripe(settings.stripe_publishable_key, settings.stripe_js_url),
+        captcha_required=copy is not None and settings.captcha_verify_url is not None,
+        reason=outcome.reason if debug else None,
+        rejections=[Rejected(campaign=r.campaign, reason=r.reason) for r in outcome.rejections]
+        if debug
+        else None,
+    )

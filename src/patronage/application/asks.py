@@ -7,7 +7,7 @@ the last refresh. The only write is a view count, in memory, flushed in batches.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC
 from typing import Literal
 
@@ -21,6 +21,7 @@ from patronage.asks.selection import (
     PageContext,
     ReaderContext,
     Rejection,
+    Shortlists,
     Thanks,
     choose,
     preview,
@@ -63,7 +64,9 @@ class TickerLine:
         return self.raised.minor * BASIS_POINTS >= self.goal.minor * share_bp
 
 
-@dataclass(frozen=True, slots=True)
+# Compared by identity: `Asks` hands out one object per copy, which the API's cache of
+# answers keys on without hashing the whole copy on every ask.
+@dataclass(frozen=True, slots=True, eq=False)
 class AskCopy:
     """The ask as the reader sees it: copy filled in, amounts in their currency."""
 
@@ -75,6 +78,11 @@ class AskCopy:
     choices: Choices
     ticker: TickerLine | None  # None without a goal, or until enough is raised to show
     article_count: int | None  # None below the variant's threshold or when opted out
+
+
+# Campaign code, variant name, article count shown (or None), currency, ticker.
+CopyKey = tuple[str, str, int | None, str, TickerLine | None]
+MAX_COPIES = 10_000  # past which the copies start afresh: counts and tickers vary widely
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +107,11 @@ class Asks:
     default_currency: str
     ticker_from_bp: int = 0
     now: Clock = utc_now
+    # The copies made for the campaigns as they are now (one object per copy, see AskCopy):
+    # a new catalogue starts afresh.
+    _copies: tuple[Shortlists | None, dict[CopyKey, AskCopy]] = field(
+        default=(None, {}), init=False, repr=False
+    )
 
     def answer(
         self,
@@ -106,10 +119,12 @@ class Asks:
         given: ReaderContext,
         supporter_token: str = "",
         force: str | None = None,
+        explain: bool = False,
     ) -> AskOutcome:
         """The ask for this page and reader (as the page describes them; their audience comes
         from their token); `force` (`campaign:variant`) is an editor's preview, which skips
-        the filters and is not counted as a view."""
+        the filters and is not counted as a view. Only the page's shortlist is tried, unless
+        `explain` (debug mode) asks for every campaign's reason."""
         now = self.now()
         reader = replace(
             given,
@@ -118,23 +133,38 @@ class Asks:
             audience=self.tokens.audience(supporter_token, now),
         )
         memory = self.memory
-        specs = memory.catalogue.specs()
+        campaigns = memory.catalogue.shortlists()
+        specs = campaigns.ordered
         choice: Choice
         if force:
             choice = preview(specs, force, reader, now)
         else:
-            choice = choose(specs, page, reader, now, memory.bandit.scores(specs, memory.gifts))
+            tried = specs if explain else campaigns.for_page(page)
+            choice = choose(tried, page, reader, now, memory.bandit.scores(specs, memory.gifts))
             if isinstance(choice, Ask):
                 memory.impressions.record(choice.campaign.code, choice.variant.name)
-        return self._outcome(choice, reader, preview=bool(force))
+        return self._outcome(choice, reader, self._copies_for(campaigns), preview=bool(force))
 
-    def _outcome(self, choice: Choice, reader: ReaderContext, preview: bool) -> AskOutcome:
+    def _copies_for(self, campaigns: Shortlists) -> dict[CopyKey, AskCopy]:
+        made_for, copies = self._copies
+        if made_for is not campaigns or len(copies) >= MAX_COPIES:
+            copies = {}
+            self._copies = (campaigns, copies)
+        return copies
+
+    def _outcome(
+        self,
+        choice: Choice,
+        reader: ReaderContext,
+        copies: dict[CopyKey, AskCopy],
+        preview: bool,
+    ) -> AskOutcome:
         if isinstance(choice, Ask):
             return AskOutcome(
                 kind="ask",
                 reason="ask",
                 rejections=choice.rejections,
-                copy=self._copy(choice, reader),
+                copy=self._copy(choice, reader, copies),
                 campaign=choice.campaign.code,
                 variant=choice.variant.name,
                 preview=preview,
@@ -144,7 +174,7 @@ class Asks:
         assert isinstance(choice, NoAsk)
         return AskOutcome(kind="none", reason=choice.reason, rejections=choice.rejections)
 
-    def _copy(self, ask: Ask, reader: ReaderContext) -> AskCopy:
+    def _copy(self, ask: Ask, reader: ReaderContext, copies: dict[CopyKey, AskCopy]) -> AskCopy:
         """The variant's copy for this reader. Below the variant's `article_count_from`, copy
         that names the count is left out (a heading that names it gives way to the button's
         words): a count is an argument only once it is large."""
@@ -153,6 +183,19 @@ class Asks:
             ask.article_count >= variant.article_count_from
         )
         count = ask.article_count if shown else None
+        currency = currency_for(reader.country, self.default_currency)
+        ticker = self._ticker(ask.campaign)
+        key = (ask.campaign.code, variant.name, count, currency, ticker)
+        copy = copies.get(key)
+        if copy is None:
+            copy = copies[key] = self._filled(variant, count, currency, ticker)
+        return copy
+
+    def _filled(
+        self, variant: Variant, count: int | None, currency: str, ticker: TickerLine | None
+    ) -> AskCopy:
+        """The copy made once for every reader with the same key (`CopyKey`)."""
+        shown = count is not None
 
         def fill(text: str) -> str:
             if ARTICLE_COUNT_PLACEHOLDER not in text:
@@ -165,14 +208,13 @@ class Asks:
             highlighted=fill(variant.highlighted),
             cta=variant.cta,
             secondary=variant.secondary,
-            choices=self._choices(variant, reader.country),
-            ticker=self._ticker(ask.campaign),
+            choices=self._choices(variant, currency),
+            ticker=ticker,
             article_count=count,
         )
 
-    def _choices(self, variant: Variant, country: str) -> Choices:
+    def _choices(self, variant: Variant, wanted: str) -> Choices:
         """The variant's amounts in the reader's currency, else the default, else its first."""
-        wanted = currency_for(country, self.default_currency)
         amounts = variant.amounts_for(wanted) or variant.amounts[0]
         return Choices(
             amounts=amounts,

@@ -19,7 +19,7 @@ from eventsourcing.utils import get_topic
 
 from patronage.application.interval import Interval
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction
-from patronage.asks.selection import in_priority_order
+from patronage.asks.selection import Shortlists, in_priority_order
 from patronage.domain.campaign import (
     Campaign,
     CampaignRuleError,
@@ -52,7 +52,7 @@ class CampaignCatalogue:
         self._checking = checking
         self._lock = threading.Lock()
         self._specs: dict[UUID, CampaignSpec] = {}
-        self._ordered: tuple[CampaignSpec, ...] = ()
+        self._shortlists = Shortlists.of(())
         self._position = 0
         # False once a background thread refreshes (application/ask_memory.py): reading
         # the specs then never touches the database.
@@ -76,7 +76,7 @@ class CampaignCatalogue:
             for campaign_id in changed:
                 self._specs[campaign_id] = self._ledger.get_typed(campaign_id, Campaign).spec()
             if changed:
-                self._ordered = in_priority_order(self._specs.values())
+                self._shortlists = Shortlists.of(in_priority_order(self._specs.values()))
             self._checking.done()
 
     def refresh_if_due(self) -> None:
@@ -85,9 +85,13 @@ class CampaignCatalogue:
 
     def specs(self) -> tuple[CampaignSpec, ...]:
         """All campaigns, highest priority first (ties: by code, so the order is stable)."""
+        return self.shortlists().ordered
+
+    def shortlists(self) -> Shortlists:
+        """The campaigns, with each section's shortlist (`Shortlists`)."""
         if self.inline_refresh:
             self.refresh_if_due()
-        return self._ordered
+        return self._shortlists
 
     def get(self, code: str) -> CampaignSpec | None:
         if self.inline_refresh:

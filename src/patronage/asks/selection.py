@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
 
@@ -37,6 +37,14 @@ class PageContext:
     paid: bool = False
     sensitive: bool = False
     hidden: bool = False  # the newsroom switched asks off on this page
+    # The tags and the section as the filters compare them, worked out once per page rather
+    # than once per campaign tried.
+    tag_keys: frozenset[str] = field(init=False, repr=False, compare=False)
+    section_key: str = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tag_keys", frozenset(t.lower() for t in self.tags))
+        object.__setattr__(self, "section_key", self.section.lower())
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +196,7 @@ def _live(spec: CampaignSpec, _p: PageContext, _r: ReaderContext, now: datetime)
 
 def _tags(spec: CampaignSpec, page: PageContext, _r: ReaderContext, _n: datetime) -> str | None:
     targeting = spec.targeting
-    tags = {t.lower() for t in page.tags}
-    section = page.section.lower()
+    tags, section = page.tag_keys, page.section_key
     if tags.intersection(targeting.exclude_tags):
         return "excluded_tag"
     if section and section in targeting.exclude_sections:
@@ -278,6 +285,35 @@ def rejection(
 def in_priority_order(campaigns: Iterable[CampaignSpec]) -> tuple[CampaignSpec, ...]:
     """Highest priority first; ties by code, so the order is stable."""
     return tuple(sorted(campaigns, key=lambda s: (-s.priority, s.code)))
+
+
+@dataclass(frozen=True)
+class Shortlists:
+    """The campaigns in priority order (`in_priority_order`), and for each section the only
+    ones that can pass on its pages: live, and not limited to other sections. A campaign
+    left off a page's shortlist is one the filters would reject; trying only the shortlist
+    leaves the choice as it was, without trying (on a large newsroom) some two hundred."""
+
+    ordered: tuple[CampaignSpec, ...]
+    by_section: Mapping[str, tuple[CampaignSpec, ...]]
+    anywhere: tuple[CampaignSpec, ...]  # for a section no campaign names
+
+    @classmethod
+    def of(cls, ordered: tuple[CampaignSpec, ...]) -> Shortlists:
+        live = [s for s in ordered if s.status == CampaignStatus.LIVE]
+        named = {section for s in live for section in s.targeting.include_sections}
+        by_section = {
+            section: tuple(
+                s
+                for s in live
+                if not s.targeting.include_sections or section in s.targeting.include_sections
+            )
+            for section in named
+        }
+        return cls(ordered, by_section, tuple(s for s in live if not s.targeting.include_sections))
+
+    def for_page(self, page: PageContext) -> tuple[CampaignSpec, ...]:
+        return self.by_section.get(page.section_key, self.anywhere)
 
 
 def choose(

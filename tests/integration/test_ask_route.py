@@ -1,0 +1,133 @@
+"""The quick route for `POST /asks` (api/ask_route.py) answers exactly as the documented
+route: the same answers, the same refusals, the same headers. `?debug=false` changes
+nothing in an answer and sends the ask down the documented route, so each case is asked
+both ways and compared."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.routing import Match
+
+from patronage.api.app import create_app
+from patronage.api.ask_route import QuickAskRoute
+from patronage.bootstrap import Patronage
+from patronage.domain.campaign import Variant
+from tests.integration.test_asks_api import ask_body, start_campaign
+from tests.support.campaigns import variant
+
+JSON = {"Content-Type": "application/json"}
+SAME_EVERY_TIME = {"date", "x-request-id"}
+
+
+def both_ways(client: TestClient, body: bytes, headers: dict[str, str] = JSON) -> Any:
+    quick = client.post("/asks", content=body, headers=headers)
+    documented = client.post("/asks?debug=false", content=body, headers=headers)
+    assert quick.status_code == documented.status_code, (quick.text, documented.text)
+    assert quick.content == documented.content
+    quick_headers = {k: v for k, v in quick.headers.items() if k not in SAME_EVERY_TIME}
+    assert quick_headers == {
+        k: v for k, v in documented.headers.items() if k not in SAME_EVERY_TIME
+    }
+    return quick
+
+
+def encoded(body: dict[str, Any]) -> bytes:
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+def client(patronage: Patronage) -> TestClient:
+    start_campaign(patronage, include_sections=("politics",))
+    start_campaign(patronage, "sport", include_sections=("sport",), holdback_bp=5_000)
+    return TestClient(create_app(patronage))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        ask_body(),
+        ask_body(reader_id="reader-2", country="DE", device="mobile"),
+        ask_body(weekly_counts=[{"week_start": "2026-11-16", "count": 40}]),
+        {"page": {"article_id": "a-2", "section": "Sport"}, "reader": {"reader_id": "r-9"}},
+        {"page": {"article_id": "a-3", "section": "weather"}, "reader": {}},
+        {"page": {"article_id": "a-4", "hidden": True}, "reader": {}},
+        ask_body(supporter_token="not-a-token", asks_seen=["2026-11-20T10:00:00"]),
+    ],
+)
+def test_the_quick_route_answers_as_the_documented_route(
+    client: TestClient, body: dict[str, Any]
+) -> None:
+    answer = both_ways(client, encoded(body))
+    assert answer.status_code == 200
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.headers["content-security-policy"].startswith("default-src 'none'")
+    assert answer.json()["kind"] in {"ask", "none"}
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"",
+        b'{"page": {"article_id": "a\\u0000"}, "reader": {}}',
+        b'{"page": {"article_id": "a", "tags": 3}, "reader": {}}',
+        b'{"reader": {}}',
+        b'{"page": {"article_id": "a"}, "reader": {"weekly_counts": [{"count": -1}]}}',
+        b"[]",
+    ],
+)
+def test_a_refused_body_gets_the_documented_routes_refusal(client: TestClient, body: bytes) -> None:
+    answer = both_ways(client, body)
+    assert answer.status_code == 422, answer.text
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/json; charset=utf-8"])
+def test_other_content_types_go_to_the_documented_route(
+    client: TestClient, content_type: str
+) -> None:
+    both_ways(client, encoded(ask_body()), {"Content-Type": content_type})
+
+
+def test_a_body_only_python_can_read_goes_to_the_documented_route(client: TestClient) -> None:
+    # JSON in UTF-16: pydantic-core reads UTF-8 only, Python's json module detects the rest.
+    body = '{"page": {"article_id": "caf\u00e9"}, "reader": {}}'.encode("utf-16")
+    assert both_ways(client, body).status_code == 200
+
+
+def test_only_a_plain_json_ask_takes_the_quick_route(patronage: Patronage) -> None:
+    app = create_app(patronage)
+    quick = app.router.routes[0]
+    assert isinstance(quick, QuickAskRoute)
+
+    def scope(**changes: Any) -> dict[str, Any]:
+        base = {
+            "type": "http",
+            "path": "/asks",
+            "method": "POST",
+            "query_string": b"",
+            "headers": [(b"content-type", b"application/json")],
+        }
+        return base | changes
+
+    assert quick.matches(scope())[0] is Match.FULL
+    assert quick.matches(scope(query_string=b"debug=true"))[0] is Match.NONE
+    assert quick.matches(scope(method="GET"))[0] is Match.NONE
+    assert quick.matches(scope(path="/asks/"))[0] is Match.NONE
+    assert quick.matches(scope(headers=[]))[0] is Match.NONE
+
+
+def edited(heading: str) -> Variant:
+    return variant("control", heading=heading)
+
+
+def test_an_edited_ask_is_shown_once_the_catalogue_has_it(patronage: Patronage) -> None:
+    start_campaign(patronage, control_bp=10_000)
+    client = TestClient(create_app(patronage))
+    assert client.post("/asks", json=ask_body()).json()["ask"]["heading"] == "Give now"
+    patronage.campaigns.edit_copy("spring", edited("Winter is coming"), by="test")
+    patronage.asks.memory.catalogue.refresh()
+    assert client.post("/asks", json=ask_body()).json()["ask"]["heading"] == "Winter is coming"
