@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import structlog
-from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api.metrics import Metrics
@@ -41,6 +40,15 @@ class RequestIds:
 request_ids = RequestIds()
 
 
+ID_HEADER = b"x-request-id"
+
+
+def _given_id(scope: Scope) -> str:
+    """The caller's request id, if it sent one (ASGI header names are lower case)."""
+    given = next((value for name, value in scope["headers"] if name == ID_HEADER), b"")
+    return given.decode("latin-1")[:64]
+
+
 def route_of(scope: Scope) -> str:
     """The matched route's template (never the raw path: ids would explode the labels)."""
     return str(getattr(scope.get("route"), "path", "unmatched"))
@@ -55,16 +63,18 @@ class RequestLog:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        rid = Headers(scope=scope).get("x-request-id", "")[:64] or request_ids.next()
+        rid = _given_id(scope) or request_ids.next()
         structlog.contextvars.bind_contextvars(request_id=rid)
         started = time.perf_counter()
         status = 500
+        rid_header = (ID_HEADER, rid.encode("latin-1"))
 
         async def send_with_id(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                MutableHeaders(scope=message)["x-request-id"] = rid
+                given = message.get("headers", ())
+                message["headers"] = [*(h for h in given if h[0].lower() != ID_HEADER), rid_header]
             await send(message)
 
         try:
