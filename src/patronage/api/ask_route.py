@@ -2,7 +2,7 @@
 query), answered without FastAPI's per-request machinery.
 
 FastAPI solves the route's dependencies, validates the parsed body, and validates the
-returned answer again before serialising it: three quarters of an ask's time
+returned answer again before serialising it: more than half of an ask's time
 (docs/performance.md). Here pydantic-core validates the body straight from its bytes and
 serialises the answer once. Everything else (an editor's preview or debug query, another
 content type, a body that fails validation) goes on to the documented route in api/asks.py

@@ -110,7 +110,7 @@ class Asks:
     # The copies made for the campaigns as they are now (one object per copy, see AskCopy):
     # a new catalogue starts afresh.
     _copies: tuple[Shortlists | None, dict[CopyKey, AskCopy]] = field(
-        default=(None, {}), init=False, repr=False
+        default_factory=lambda: (None, {}), init=False, repr=False
     )
 
     def answer(
