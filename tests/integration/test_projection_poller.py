@@ -20,7 +20,7 @@ from patronage.domain.gift import gift_id_for
 from patronage.domain.money import Money
 from patronage.domain.values import Attribution
 from patronage.projections import supporters, ticker
-from patronage.projections.polling import catch_up, pending
+from patronage.projections.polling import SharedRead, catch_up, pending
 from tests.support.projections import expected, seed_many
 
 STAFF = {"Authorization": "Bearer staff-key-for-tests"}
@@ -124,6 +124,70 @@ def test_a_receipt_just_issued_is_in_the_register_read_after_it(patronage: Patro
             "/staff/receipts/unreceipted", headers=STAFF, params={"tax_year": 2026, "after": after}
         )
         assert waiting.json() == []
+
+
+def _views_match_the_ledger(patronage: Patronage) -> None:
+    for name in patronage.views.stores:
+        projection = patronage.views.projection(name)
+        assert pending(patronage.ledger, projection.view, projection.topics) == 0, name
+    want = expected(patronage.ledger, 2026).supporters
+    rows = supporters.search(patronage.views.supporters, limit=500, year=2026).rows
+    assert {r.supporter_id: r.gift_count for r in rows} == {
+        sid: w["gift_count"] for sid, w in want.items()
+    }
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_poll_round_reads_the_ledger_once_for_the_views_at_its_head(
+    patronage: Patronage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    poller = patronage.views.poller(0.1)
+    _give(patronage, 1)
+    poller.poll_once()
+    for n in range(2, 5):
+        _give(patronage, n)
+    reads: list[int] = []
+    recorder = patronage.ledger.recorder
+    select = recorder.select_notifications
+    monkeypatch.setattr(
+        recorder, "select_notifications", lambda **kw: reads.append(kw["start"]) or select(**kw)
+    )
+    poller.poll_once()
+    assert len(reads) == 1  # four views, one read of the events they follow
+    _views_match_the_ledger(patronage)
+    assert patronage.views.raised("spring").supporters == 4
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_views_at_different_positions_each_get_all_their_events_from_a_round(
+    patronage: Patronage,
+) -> None:
+    seed_many(patronage.ledger, supporters=12, gifts_each=3)
+    middle = patronage.ledger.head() // 2
+    catch_up(patronage.ledger, patronage.views.projection("supporters"), stop=middle)
+    catch_up(patronage.ledger, patronage.views.projection("ticker"))
+    patronage.views.poller(0.1).poll_once()
+    _views_match_the_ledger(patronage)
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_a_shared_read_serves_a_view_only_where_it_covers_all_its_events(
+    patronage: Patronage,
+) -> None:
+    seed_many(patronage.ledger, supporters=4, gifts_each=2)
+    topics = patronage.views.projection("ticker").topics
+    head = patronage.ledger.head()
+    shared = SharedRead(patronage.ledger, topics, after=2)
+    assert shared.for_view(topics, after=1) is None  # behind where the read started
+    page, events = shared.for_view(topics, after=2) or ((), [])
+    assert [n.id for n in page] == [
+        n.id
+        for n in patronage.ledger.recorder.select_notifications(start=3, limit=head, topics=topics)
+    ]
+    assert events is not None and len(events) == len(page) > 0
+    assert shared.for_view(topics, after=head) == ([], [])
+    cut_short = SharedRead(patronage.ledger, topics, after=0, page_size=2)
+    assert cut_short.for_view(topics, after=0) is None  # more events than it read
 
 
 class Stranger(Aggregate):
