@@ -32,7 +32,7 @@ from patronage.api import (
     web,
     webhooks,
 )
-from patronage.api.ask_route import install as install_quick_ask
+from patronage.api.ask_route import QuickAsk
 from patronage.api.console.routes import install as install_console
 from patronage.api.errors import add_error_handlers
 from patronage.api.headers import SecurityHeaders
@@ -81,6 +81,9 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.state.metrics = process_metrics
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
     add_error_handlers(app)
+    # Innermost: every article view's ask skips FastAPI's handling of a request, inside the
+    # body limits, the security headers and the request log that every answer passes.
+    app.add_middleware(QuickAsk)
     app.add_middleware(
         BodyLimits,
         default=patronage.settings.max_body_bytes,
@@ -108,7 +111,6 @@ def create_app(patronage: Patronage) -> FastAPI:
     # The two routes every article view and every Stripe event call come first: a request is
     # matched against the routes in order, and there are some two hundred.
     app.include_router(asks.router)
-    install_quick_ask(app.router.routes)
     app.include_router(webhooks.router)
     app.include_router(health.router)
     app.include_router(docs.router)

@@ -1,5 +1,6 @@
 """The quick route for `POST /asks`: the ask as every article view sends it (a JSON body, no
-query), answered without FastAPI's per-request machinery.
+query), answered by the innermost middleware, without FastAPI's per-request machinery or the
+router's.
 
 FastAPI solves the route's dependencies, validates the parsed body, and validates the
 returned answer again before serialising it: more than half of an ask's time
@@ -14,15 +15,13 @@ from __future__ import annotations
 
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
-from starlette.routing import BaseRoute, Match
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api.asks import AskAnswer, AskRequest, answer_of
 
 PATH = "/asks"
 _REQUEST = TypeAdapter(AskRequest)
 _ANSWER = TypeAdapter(AskAnswer)
-_DECLINED = "patronage.quick_ask_declined"  # in the scope: the documented route answers
 
 
 async def _body(receive: Receive) -> bytes:
@@ -52,34 +51,40 @@ def _replay(body: bytes) -> Receive:
     return receive
 
 
-class QuickAskRoute(BaseRoute):
-    """First among the app's routes: it takes the common case of `POST /asks` and declines
-    the rest, which the router then matches to the documented route. Not in the schema,
-    since the documented route describes it."""
+class QuickAsk:
+    """The innermost of the app's middleware: it takes the common case of `POST /asks` and
+    passes the rest on to the router, which matches it to the documented route. Outside it,
+    every answer still gets the request log, the security headers and the body limits (and
+    an unexpected failure Starlette's 500); inside it, nothing an ask needs: the ask touches
+    no database, so none of the app's exception handlers applies."""
 
     path = PATH  # the request log's route label, as for the documented route
 
-    def matches(self, scope: Scope) -> tuple[Match, Scope]:
-        if (
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    @staticmethod
+    def takes(scope: Scope) -> bool:
+        return (
             scope["type"] == "http"
             and scope["path"] == PATH
             and scope["method"] == "POST"
             and not scope["query_string"]
-            and _DECLINED not in scope
             and Headers(scope=scope).get("content-type") == "application/json"
-        ):
-            return Match.FULL, {"route": self, "endpoint": self.handle, "path_params": {}}
-        return Match.NONE, {}
+        )
 
-    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self.takes(scope):
+            await self.app(scope, receive, send)
+            return
         body = await _body(receive)
         try:
             request = _REQUEST.validate_json(body)
         except ValidationError:
-            # Routed again, to the documented route: its 422, with its own detail.
-            scope[_DECLINED] = True
-            await scope["router"](scope, _replay(body), send)
+            # To the documented route, with the body it was sent: its 422, its own detail.
+            await self.app(scope, _replay(body), send)
             return
+        scope["route"] = self
         answer = answer_of(request, scope["app"].state, Headers(scope=scope), None, False)
         content = _ANSWER.dump_json(answer)
         await send(
@@ -93,8 +98,3 @@ class QuickAskRoute(BaseRoute):
             }
         )
         await send({"type": "http.response.body", "body": content})
-
-
-def install(routes: list[BaseRoute]) -> None:
-    """Put the quick route in front of every other."""
-    routes.insert(0, QuickAskRoute())
