@@ -73,6 +73,9 @@ def create_app(patronage: Patronage) -> FastAPI:
         version="0.1.0",
         description="Donations and memberships for reader-funded newsrooms.",
         lifespan=lifespan,
+        # FastAPI's own OpenTelemetry hooks: unused here (the service has its own metrics and
+        # logs), and while on they look for a provider on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
         # Served by api/docs.py with local assets: FastAPI's own pages load them from a CDN.
         docs_url=None,
         redoc_url=None,
