@@ -60,7 +60,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteCursor, SQLite
 from eventsourcing.utils import get_topic, retry
 from psycopg import Cursor
 from psycopg.rows import DictRow
-from psycopg.sql import SQL, Identifier
+from psycopg.sql import SQL, Composed, Identifier
 
 # Subject -> data key (application/keys.py), beside the events in the same database.
 DATA_KEYS_TABLE = "patronage_data_keys"
@@ -139,13 +139,9 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
                 pipeline.sync()
         if watch and present is not None:
             # Under the table's lock, which the library took above.
-            select = SQL("SELECT DISTINCT originator_id FROM {}.{} WHERE originator_id = ANY(%s)")
             with curs.connection.cursor() as watch_cursor:
                 watch_cursor.execute(
-                    select.format(
-                        Identifier(self.datastore.schema), Identifier(self.events_table_name)
-                    ),
-                    [list(watch)],
+                    which_exist(self.datastore.schema, self.events_table_name), [list(watch)]
                 )
                 present.update(row["originator_id"] for row in watch_cursor.fetchall())
         if data_keys:
@@ -295,6 +291,37 @@ def events_table_of(recorder: object) -> str:
     return table
 
 
+# PostgreSQL's reads of a few aggregates by id go by the primary key, never a scan of the
+# whole table. Without statistics (a new or restored database before its first ANALYZE, or
+# autovacuum off) it guesses that a list of ids matches a large share of the table: under a
+# burst of webhooks it scanned the table on every read (half of its CPU per webhook,
+# docs/performance.md), and past some size it would compile those plans (JIT) as well.
+# So the bulk read runs after these settings, for its own transaction only ...
+INDEX_LOOKUPS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+
+
+def events_of(schema: str, table: str) -> Composed:
+    """The stored events of a list of aggregates (`%s`: their ids), by aggregate then
+    version; run after `INDEX_LOOKUPS`."""
+    select = (
+        "SELECT originator_id, originator_version, topic, state FROM {}.{}"
+        " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+    )
+    return SQL(select).format(Identifier(schema), Identifier(table))
+
+
+def which_exist(schema: str, table: str) -> Composed:
+    """... and the save's question, which of these aggregates (`%s`) exist, is asked as one
+    probe of the primary key per id, a plan no estimate changes (it runs inside the save's
+    transaction, which other statements share)."""
+    select = (
+        "SELECT watched.id AS originator_id FROM unnest(%s::uuid[]) AS watched(id)"
+        " CROSS JOIN LATERAL (SELECT 1 FROM {}.{} WHERE originator_id = watched.id"
+        " LIMIT 1) AS found"
+    )
+    return SQL(select).format(Identifier(schema), Identifier(table))
+
+
 def select_stored_events(recorder: Any, ids: Sequence[UUID]) -> list[Any]:
     """The stored events of these aggregates, in one query, by aggregate then version: rows
     with the columns originator_id, originator_version, topic and state."""
@@ -302,13 +329,9 @@ def select_stored_events(recorder: Any, ids: Sequence[UUID]) -> list[Any]:
     table = recorder.events_table_name
     columns = "originator_id, originator_version, topic, state"
     if hasattr(datastore, "schema"):  # PostgreSQL
-        # Composed from the library's own schema and table names, quoted as identifiers.
-        select = "SELECT " + columns + " FROM {}.{} WHERE originator_id = ANY(%s)"  # noqa: S608
-        statement = SQL(select + " ORDER BY originator_id, originator_version").format(
-            Identifier(datastore.schema), Identifier(table)
-        )
         with datastore.transaction(commit=False) as cursor:
-            cursor.execute(statement, [list(ids)])
+            cursor.execute(INDEX_LOOKUPS)
+            cursor.execute(events_of(datastore.schema, table), [list(ids)])
             return list(cursor.fetchall())
     marks = ",".join("?" * len(ids))
     with datastore.transaction(commit=False) as cursor:

@@ -1,0 +1,78 @@
+"""PostgreSQL: the Ledger's reads of a list of aggregates go by the primary key even before
+the table has statistics (a new or restored database, or autovacuum off), where the planner
+guessed that the list matched much of the table and scanned all of it (storage.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from psycopg.sql import SQL, Composed, Identifier
+
+from patronage.bootstrap import Patronage
+from patronage.storage import INDEX_LOOKUPS, events_of, which_exist
+
+ROWS = 5000
+ASKED = 100
+
+
+def _plan(cursor: Any, statement: Composed, ids: list[UUID]) -> str:
+    cursor.execute(SQL("EXPLAIN ") + statement, [ids])
+    return "\n".join(str(next(iter(row.values()))) for row in cursor.fetchall())
+
+
+@pytest.fixture
+def unanalysed(patronage: Patronage) -> tuple[Any, str, str, list[UUID]]:
+    """The Ledger's events table with many rows and no statistics, and some of its ids."""
+    datastore = patronage.ledger.recorder.datastore
+    schema, table = datastore.schema, patronage.ledger.recorder.events_table_name
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(
+            SQL(
+                "INSERT INTO {}.{} (originator_id, originator_version, topic, state)"
+                " SELECT gen_random_uuid(), 1, 'x', '\\x00'::bytea FROM generate_series(1, %s)"
+            ).format(Identifier(schema), Identifier(table)),
+            [ROWS],
+        )
+        cursor.execute(
+            SQL("SELECT originator_id FROM {}.{} LIMIT %s").format(
+                Identifier(schema), Identifier(table)
+            ),
+            [ASKED],
+        )
+        ids = [row["originator_id"] for row in cursor.fetchall()]
+        cursor.execute(
+            "SELECT reltuples FROM pg_class WHERE oid = %s::regclass", [f'"{schema}".{table}']
+        )
+        assert cursor.fetchone()["reltuples"] < 0  # never analysed
+    return datastore, schema, table, ids
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_a_read_of_many_aggregates_uses_the_primary_key_without_statistics(
+    unanalysed: tuple[Any, str, str, list[UUID]],
+) -> None:
+    datastore, schema, table, ids = unanalysed
+    with datastore.transaction(commit=False) as cursor:
+        # Left to its guesses, the planner scans the whole table for this read.
+        assert "Seq Scan" in _plan(cursor, events_of(schema, table), ids)
+    with datastore.transaction(commit=False) as cursor:
+        cursor.execute(INDEX_LOOKUPS)
+        plan = _plan(cursor, events_of(schema, table), ids)
+    assert "Seq Scan" not in plan
+    assert "ledger_events_pkey" in plan
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_which_aggregates_exist_is_one_probe_of_the_primary_key_each(
+    unanalysed: tuple[Any, str, str, list[UUID]],
+) -> None:
+    datastore, schema, table, ids = unanalysed
+    with datastore.transaction(commit=False) as cursor:
+        plan = _plan(cursor, which_exist(schema, table), ids)
+        cursor.execute(which_exist(schema, table), [[*ids[:3], UUID(int=7)]])
+        found = {row["originator_id"] for row in cursor.fetchall()}
+    assert "Seq Scan" not in plan
+    assert "ledger_events_pkey" in plan
+    assert found == set(ids[:3])
