@@ -34,7 +34,8 @@ to fix, when an upgrade of the library moves any of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -296,8 +297,22 @@ def events_table_of(recorder: object) -> str:
 # autovacuum off) it guesses that a list of ids matches a large share of the table: under a
 # burst of webhooks it scanned the table on every read (half of its CPU per webhook,
 # docs/performance.md), and past some size it would compile those plans (JIT) as well.
-# So the bulk read runs after these settings, for its own transaction only ...
+# So the bulk read, the data keys' statements and the views' writes run after these
+# settings, each in a transaction of its own (`by_key`) ...
 INDEX_LOOKUPS = "SET LOCAL enable_seqscan = off; SET LOCAL jit = off"
+
+
+def by_key(datastore: Any) -> Callable[..., AbstractContextManager[Any]]:
+    """A PostgreSQL datastore's `transaction(commit=...)`, for statements that find their
+    rows by key: each transaction starts with `INDEX_LOOKUPS`."""
+
+    @contextmanager
+    def transaction(*, commit: bool) -> Iterator[Any]:
+        with datastore.transaction(commit=commit) as cursor:
+            cursor.execute(INDEX_LOOKUPS)
+            yield cursor
+
+    return transaction
 
 
 def events_of(schema: str, table: str) -> Composed:
@@ -329,8 +344,7 @@ def select_stored_events(recorder: Any, ids: Sequence[UUID]) -> list[Any]:
     table = recorder.events_table_name
     columns = "originator_id, originator_version, topic, state"
     if hasattr(datastore, "schema"):  # PostgreSQL
-        with datastore.transaction(commit=False) as cursor:
-            cursor.execute(INDEX_LOOKUPS)
+        with by_key(datastore)(commit=False) as cursor:
             cursor.execute(events_of(datastore.schema, table), [list(ids)])
             return list(cursor.fetchall())
     marks = ",".join("?" * len(ids))

@@ -1,6 +1,7 @@
-"""PostgreSQL: the Ledger's reads of a list of aggregates go by the primary key even before
-the table has statistics (a new or restored database, or autovacuum off), where the planner
-guessed that the list matched much of the table and scanned all of it (storage.py)."""
+"""PostgreSQL: the Ledger's reads of a list of aggregates, the data keys' statements and the
+views' writes go by key even before the tables have statistics (a new or restored database,
+or autovacuum off), where the planner guessed that a list of keys matched much of a table
+and scanned all of it (storage.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from psycopg.sql import SQL, Composed, Identifier
 
 from patronage.bootstrap import Patronage
-from patronage.storage import INDEX_LOOKUPS, events_of, which_exist
+from patronage.storage import INDEX_LOOKUPS, by_key, events_of, which_exist
 
 ROWS = 5000
 ASKED = 100
@@ -76,3 +77,23 @@ def test_which_aggregates_exist_is_one_probe_of_the_primary_key_each(
     assert "Seq Scan" not in plan
     assert "ledger_events_pkey" in plan
     assert found == set(ids[:3])
+
+
+def _seqscan(transaction: Any, commit: bool) -> str:
+    with transaction(commit=commit) as cursor:
+        cursor.execute("SHOW enable_seqscan")
+        return str(next(iter(cursor.fetchone().values())))
+
+
+@pytest.mark.parametrize("store", ["postgres"])
+def test_the_data_keys_and_the_views_writes_find_rows_by_key(patronage: Patronage) -> None:
+    datastore = patronage.ledger.recorder.datastore
+    assert _seqscan(datastore.transaction, commit=False) == "on"  # the settings are local
+    assert _seqscan(by_key(datastore), commit=False) == "off"
+    assert _seqscan(by_key(datastore), commit=True) == "off"
+    assert _seqscan(datastore.transaction, commit=False) == "on"
+    for name, view in patronage.views.stores.items():
+        assert _seqscan(view.transaction, commit=True) == "off", name
+        assert _seqscan(view.transaction, commit=False) == "on", name  # staff pages' reads
+    keys = patronage.ledger.keys
+    assert _seqscan(keys._transaction, commit=False) == "off"

@@ -23,7 +23,7 @@ from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 
 from patronage.storage import DATA_KEYS_TABLE as TABLE
-from patronage.storage import KeyedPOPOApplicationRecorder
+from patronage.storage import KeyedPOPOApplicationRecorder, by_key
 
 KEY_BYTES = 32
 # Another process may hold a key it read before an erasure for this long.
@@ -263,7 +263,7 @@ def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool
     if isinstance(recorder, PostgresRecorder):
         datastore = recorder.datastore
         table = f'"{datastore.schema}".{TABLE}'
-        return SQLKeyStore(wrapper, datastore.transaction, table, "%s", create_table)
+        return SQLKeyStore(wrapper, by_key(datastore), table, "%s", create_table)
     if isinstance(recorder, SQLiteRecorder):
         return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
     if isinstance(recorder, KeyedPOPOApplicationRecorder):

@@ -26,7 +26,7 @@ from eventsourcing.postgres import PostgresDatastore
 from eventsourcing.sqlite import SQLiteDatastore, SQLiteTrackingRecorder
 
 from patronage.projections.store import Dialect, ViewSchema, ViewStore
-from patronage.storage import FailFastTrackingRecorder
+from patronage.storage import FailFastTrackingRecorder, by_key
 
 CREATE_ATTEMPTS = 5
 
@@ -124,6 +124,11 @@ class PostgresViewStore(LibraryStore, FailFastTrackingRecorder):
         from psycopg.sql import SQL
 
         self.sql_create_statements.extend(SQL(ddl).format() for ddl in self.view_ddl())
+
+    def transaction(self, *, commit: bool) -> AbstractContextManager[Any]:
+        # A view's writes apply events to rows found by key (storage.by_key); its reads for
+        # staff pages keep the planner's own choices.
+        return by_key(self.datastore)(commit=True) if commit else super().transaction(commit=False)
 
 
 _classes: dict[tuple[str, bool], type[LibraryStore]] = {}
