@@ -56,9 +56,11 @@ log = structlog.get_logger(__name__)
 
 @dataclass(eq=False)
 class _Request:
-    done: threading.Event = field(default_factory=threading.Event, init=False)
     error: BaseException | None = field(default=None, init=False)
-    # An awaiting command's: set on its loop once the request is settled.
+    # Set once the request is settled: a thread's event, or an awaiting command's future on
+    # its loop. Only the one its caller waits on is made (an event is a lock and a
+    # condition: under a burst of webhooks, a fortieth of the API's interpreter time).
+    done: threading.Event | None = field(default=None, init=False)
     woken: asyncio.Future[None] | None = field(default=None, init=False)
 
 
@@ -93,7 +95,8 @@ def _settle(requests: Sequence[_Request]) -> None:
     """Wake every waiting command: threads one by one, each loop once for all of its own."""
     woken: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = defaultdict(list)
     for request in requests:
-        request.done.set()
+        if request.done is not None:
+            request.done.set()
         if request.woken is not None:
             woken[request.woken.get_loop()].append(request.woken)
     for loop, futures in woken.items():
@@ -128,8 +131,9 @@ class CommitBatcher:
             # A staff action's audit record is saved with its own effect, in its thread.
             return last_position(self.ledger.save(*events))
         waiting = _Waiting(*self.ledger.sealing.to_stored_events_with_keys(events))
+        waiting.done = done = threading.Event()
         self._submit(waiting)
-        waiting.done.wait()
+        done.wait()
         if waiting.error is None:
             self.ledger.keys.remember(waiting.data_keys)
             return waiting.position
