@@ -117,6 +117,7 @@ def test_bodies_over_the_limit_are_refused_while_read(
 
     streamed = client.post(path, content=chunks(), headers={"Content-Type": "application/json"})
     assert streamed.status_code == 413
+    assert streamed.json() == {"detail": "Content Too Large"}  # as every route answers it
 
 
 # Signed webhooks ------------------------------------------------------------------------

@@ -13,8 +13,11 @@ for both: same validation, same 422s, same answers (tests/integration/test_ask_r
 
 from __future__ import annotations
 
+from fastapi.exception_handlers import http_exception_handler
 from pydantic import TypeAdapter, ValidationError
 from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from patronage.api.asks import AskAnswer, AskRequest, answer_of
@@ -77,14 +80,19 @@ class QuickAsk:
         if not self.takes(scope):
             await self.app(scope, receive, send)
             return
-        body = await _body(receive)
+        scope["route"] = self  # before the body: a refusal while reading it is an ask's too
+        try:
+            body = await _body(receive)
+        except HTTPException as refused:  # the body limit, counted as the body streams
+            # Answered as FastAPI answers it on the documented route: {"detail": ...}.
+            await (await http_exception_handler(Request(scope), refused))(scope, receive, send)
+            return
         try:
             request = _REQUEST.validate_json(body)
         except ValidationError:
             # To the documented route, with the body it was sent: its 422, its own detail.
             await self.app(scope, _replay(body), send)
             return
-        scope["route"] = self
         answer = answer_of(request, scope["app"].state, Headers(scope=scope), None, False)
         content = _ANSWER.dump_json(answer)
         await send(
