@@ -6,10 +6,11 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 from pathlib import Path
+from uuid import uuid4
 
 import pytest
 from eventsourcing.domain import Aggregate, event
-from eventsourcing.persistence import IntegrityError, Tracking
+from eventsourcing.persistence import IntegrityError, StoredEvent, Tracking
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
@@ -209,3 +210,32 @@ def test_events_of_aggregates_no_view_knows_never_reach_the_views(patronage: Pat
         assert pending(patronage.ledger, projection.view, projection.topics) == 0
         patronage.views.wait(name, patronage.ledger.head(), timeout=1)
     assert patronage.views.raised("spring").supporters == 1
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_an_event_that_does_not_decode_stops_each_view_that_follows_it_there(
+    patronage: Patronage,
+) -> None:
+    _give(patronage, 1)
+    received = next(
+        n
+        for n in patronage.ledger.recorder.select_notifications(start=1, limit=20)
+        if n.topic.endswith("Gift.Received")
+    )
+    patronage.ledger.recorder.insert_events(
+        [StoredEvent(uuid4(), 1, received.topic, b"not an event")]
+    )
+    unreadable = patronage.ledger.head()
+    _give(patronage, 2)
+    topics = patronage.views.projection("ticker").topics
+    assert SharedRead(patronage.ledger, topics, after=0).events is None
+    patronage.views.poller(60).poll_once()
+    for name in ("ticker", "totals", "supporters", "register"):
+        fault = patronage.views.faults.get(name)
+        assert fault is not None and fault.notification_id == unreadable, name
+        assert patronage.views.stores[name].position("Ledger") < unreadable
+    assert patronage.views.raised("spring").supporters == 1  # the gift before it, applied
+    patronage.views.skip("ticker", unreadable)  # an operator's decision (audited by the caller)
+    patronage.views.poller(60).poll_once()
+    assert patronage.views.faults.get("ticker") is None
+    assert patronage.views.raised("spring").supporters == 2

@@ -14,7 +14,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from eventsourcing.persistence import IntegrityError, Notification, Tracking
+from eventsourcing.persistence import (
+    IntegrityError,
+    InterfaceError,
+    Notification,
+    OperationalError,
+    Tracking,
+)
 
 from patronage.projections.base import EventLog, ViewProjection
 from patronage.projections.errors import EventFailedError
@@ -42,7 +48,13 @@ def select_after(ledger: EventLog, topics: Sequence[str], after: int, stop: int 
 
 
 def apply_notification(ledger: EventLog, projection: ViewProjection, n: Notification) -> None:
-    projection.process_event(ledger.mapper.to_domain_event(n), Tracking(ledger.name, n.id))
+    try:
+        domain_event = ledger.mapper.to_domain_event(n)
+    except (OperationalError, InterfaceError):  # reading its data key: the database's fault
+        raise
+    except Exception as error:  # stored as no code reads it: recorded and backed off from
+        raise EventFailedError(projection.name, n.id, n.topic, error) from error
+    projection.process_event(domain_event, Tracking(ledger.name, n.id))
 
 
 def apply_page(
@@ -113,8 +125,8 @@ class SharedRead:
     """One poll round's read of the Ledger: every event of the round's views after the
     lowest of their positions, read and decoded once. At the head the views mostly follow
     the same few events (a gift is the ticker's, the totals', the supporters' and the
-    register's), which each decoded for itself: a fifth of a SQLite service's CPU under a
-    burst of webhooks (docs/performance.md).
+    register's), which each decoded for itself: a third of a SQLite service's interpreter
+    time under a burst of webhooks (docs/performance.md).
 
     A view is served from it only where the read covers all its events: the read was not
     cut short by the page size, and the view's position is not below where it started (a
@@ -125,10 +137,12 @@ class SharedRead:
         self.after = after
         self.page = select_after(ledger, topics, after, limit=page_size)
         self.complete = len(self.page) < page_size
-        try:
-            self.events: list[Any] | None = decode_all(ledger, self.page)
-        except Exception:  # each view reads its own, and the one that fails names it
-            self.events = None
+        self.events: list[Any] | None = None  # not decoded when cut short: it serves no view
+        if self.complete:
+            try:
+                self.events = decode_all(ledger, self.page)
+            except Exception:  # each view reads its own, and the one that fails names it
+                self.events = None
 
     def for_view(self, topics: Sequence[str], after: int) -> Decoded | None:
         """The view's events after its position `after`, or None where it must read them."""
