@@ -141,9 +141,11 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
         if watch and present is not None:
             # Under the table's lock, which the library took above.
             with curs.connection.cursor() as watch_cursor:
-                watch_cursor.execute(
-                    which_exist(self.datastore.schema, self.events_table_name), [list(watch)]
+                datastore = self.datastore
+                exist = which_exist(
+                    datastore.schema, self.events_table_name, datastore.originator_id_type
                 )
+                watch_cursor.execute(exist, [list(watch)])
                 present.update(row["originator_id"] for row in watch_cursor.fetchall())
         if data_keys:
             # One statement, so that a key that exists fails as a unique violation (rows of
@@ -325,16 +327,16 @@ def events_of(schema: str, table: str) -> Composed:
     return SQL(select).format(Identifier(schema), Identifier(table))
 
 
-def which_exist(schema: str, table: str) -> Composed:
+def which_exist(schema: str, table: str, id_type: str) -> Composed:
     """... and the save's question, which of these aggregates (`%s`) exist, is asked as one
     probe of the primary key per id, a plan no estimate changes (it runs inside the save's
     transaction, which other statements share)."""
     select = (
-        "SELECT watched.id AS originator_id FROM unnest(%s::uuid[]) AS watched(id)"
+        "SELECT watched.id AS originator_id FROM unnest(%s::{}[]) AS watched(id)"
         " CROSS JOIN LATERAL (SELECT 1 FROM {}.{} WHERE originator_id = watched.id"
         " LIMIT 1) AS found"
     )
-    return SQL(select).format(Identifier(schema), Identifier(table))
+    return SQL(select).format(Identifier(id_type), Identifier(schema), Identifier(table))
 
 
 def select_stored_events(recorder: Any, ids: Sequence[UUID]) -> list[Any]:
