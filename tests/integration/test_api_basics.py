@@ -15,6 +15,7 @@ from patronage.api.deps import StaffDep
 from patronage.api.request_log import request_ids
 from patronage.bootstrap import Patronage
 from patronage.logs import configure_logging
+from tests.support import stripe_events as se
 
 
 @pytest.fixture
@@ -115,3 +116,21 @@ def test_the_api_has_one_model_for_money(patronage: Patronage) -> None:
         "minor", "currency", "text"}] == ["MoneyOut"]  # fmt: skip
     quote = models["QuoteOut"]["properties"]["fee"]
     assert quote["$ref"] == "#/components/schemas/MoneyOut"
+
+
+@pytest.mark.parametrize("store", ["sqlite"])
+def test_the_webhooks_answer_is_documented_and_answered_as_documented(
+    patronage: Patronage,
+) -> None:
+    # Its route answers without FastAPI's own handling (api/webhooks.py, RawRequestRoute):
+    # the schema still says what a delivery gets, and a delivery gets that.
+    client = TestClient(create_app(patronage))
+    post = client.get("/openapi.json").json()["paths"]["/webhooks/stripe"]["post"]
+    ok = post["responses"]["200"]["content"]["application/json"]["schema"]
+    assert ok == {"$ref": "#/components/schemas/WebhookAccepted"}
+    assert "requestBody" not in post
+    event = se.event("customer.created", {"id": "cus_documented", "object": "customer"})
+    answer = se.deliver(client, event)
+    assert answer.status_code == 200, answer.text
+    assert answer.headers["content-type"] == "application/json"
+    assert set(answer.json()) == {"event_id", "event_type", "status", "detail", "duplicate"}
