@@ -160,25 +160,25 @@ class Metrics:
         self.registry.register(LedgerCollector(patronage))
         # Each label set's child, found once: `labels()` takes a lock and checks its
         # arguments on every call, a tenth of an ask's time.
-        self._served: dict[tuple[str, str], Any] = {}
-        self._timed: dict[tuple[str, str, str], Any] = {}
+        self._served: dict[tuple[str, ...], Any] = {}
+        self._timed: dict[tuple[str, ...], Any] = {}
 
     def ask_served(self, campaign: str, variant: str) -> None:
-        key = (campaign, variant)
-        child = self._served.get(key) or self._served.setdefault(
-            key, self.asks_served.labels(campaign, variant)
-        )
-        child.inc()
+        _child(self._served, self.asks_served, (campaign, variant)).inc()
 
     def request_timed(self, method: str, route: str, status: int, seconds: float) -> None:
-        key = (method, route, str(status))
-        child = self._timed.get(key) or self._timed.setdefault(
-            key, self.request_seconds.labels(*key)
-        )
-        child.observe(seconds)
+        _child(self._timed, self.request_seconds, (method, route, str(status))).observe(seconds)
 
     def exposition(self) -> bytes:
         return exposition(self.registry)
+
+
+def _child(children: dict[tuple[str, ...], Any], metric: Any, labels: tuple[str, ...]) -> Any:
+    """`metric`'s child for these label values, kept in `children` once found."""
+    child = children.get(labels)
+    if child is None:
+        child = children[labels] = metric.labels(*labels)
+    return child
 
 
 @contextmanager

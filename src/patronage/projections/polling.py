@@ -9,7 +9,7 @@ import threading
 import time
 from collections.abc import Callable, Generator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import closing
+from contextlib import closing, suppress
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -138,11 +138,11 @@ class SharedRead:
         self.page = select_after(ledger, topics, after, limit=page_size)
         self.complete = len(self.page) < page_size
         self.events: list[Any] | None = None  # not decoded when cut short: it serves no view
-        if self.complete:
-            try:
+        # An event that does not decode: each view reads its own, and one that follows it
+        # names it.
+        with suppress(Exception):
+            if self.complete:
                 self.events = decode_all(ledger, self.page)
-            except Exception:  # each view reads its own, and the one that fails names it
-                self.events = None
 
     def for_view(self, topics: Sequence[str], after: int) -> Decoded | None:
         """The view's events after its position `after`, or None where it must read them."""
