@@ -76,14 +76,46 @@ def _again(method: Callable[..., Any]) -> Callable[..., Any]:
     return retry((InterfaceError, OperationalError), ATTEMPTS, RETRY_WAIT_SECONDS)(undecorated)  # type: ignore[no-any-return]
 
 
-class FailFastAggregateRecorder(PostgresAggregateRecorder):
+# Taken first in every transaction that creates a schema's tables: processes that start at
+# once (the service and its workers, several issuers) create them one after another.
+# Unserialised, the library's statements raced each other's catalog rows: its
+# `CREATE OR REPLACE FUNCTION` failed with "tuple concurrently updated", and concurrent
+# `CREATE TABLE IF NOT EXISTS` can fail as a unique violation of the catalog's own index.
+CREATION_LOCK = "SELECT pg_advisory_xact_lock(hashtext('patronage tables'), hashtext(%s))"
+
+
+@contextmanager
+def creating(datastore: Any) -> Iterator[Any]:
+    """A transaction that creates tables in `datastore`'s schema, serialised with every
+    other creator of that schema's tables."""
+    with datastore.transaction(commit=True) as cursor:
+        cursor.execute(CREATION_LOCK, [datastore.schema])
+        yield cursor
+
+
+class SerialCreation(PostgresRecorder):
+    """A library recorder whose tables are created under `CREATION_LOCK`."""
+
+    def create_table(self) -> None:
+        # The library creates its composite type (the events' recorder has one) in a
+        # transaction of its own before the rest, ignoring a type that exists; one created
+        # by a concurrent creator meanwhile fails as a unique violation instead, and the
+        # second attempt finds it.
+        retry(IntegrityError, max_attempts=2)(super().create_table)()
+
+    def _create_table(self, curs: Cursor[DictRow]) -> None:
+        curs.execute(CREATION_LOCK, [self.datastore.schema])
+        super()._create_table(curs)
+
+
+class FailFastAggregateRecorder(SerialCreation, PostgresAggregateRecorder):
     """The snapshots' recorder: every aggregate read asks it first."""
 
     insert_events = _again(PostgresAggregateRecorder.insert_events)
     select_events = _again(PostgresAggregateRecorder.select_events)
 
 
-class FailFastApplicationRecorder(PostgresApplicationRecorder):
+class FailFastApplicationRecorder(SerialCreation, PostgresApplicationRecorder):
     stores_data_keys = True
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -159,7 +191,7 @@ class FailFastApplicationRecorder(PostgresApplicationRecorder):
                 keys_cursor.execute(insert, [value for row in data_keys.items() for value in row])
 
 
-class FailFastTrackingRecorder(PostgresTrackingRecorder):
+class FailFastTrackingRecorder(SerialCreation, PostgresTrackingRecorder):
     insert_tracking = _again(PostgresTrackingRecorder.insert_tracking)
     max_tracking_id = _again(PostgresTrackingRecorder.max_tracking_id)
     has_tracking_id = _again(PostgresTrackingRecorder.has_tracking_id)

@@ -14,8 +14,9 @@ import os
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
+from functools import partial
 from typing import Any
 
 from eventsourcing.persistence import Cipher, Recorder
@@ -23,7 +24,7 @@ from eventsourcing.postgres import PostgresRecorder
 from eventsourcing.sqlite import SQLiteRecorder
 
 from patronage.storage import DATA_KEYS_TABLE as TABLE
-from patronage.storage import KeyedPOPOApplicationRecorder, by_key
+from patronage.storage import KeyedPOPOApplicationRecorder, by_key, creating
 
 KEY_BYTES = 32
 # Another process may hold a key it read before an erasure for this long.
@@ -167,14 +168,16 @@ class SQLKeyStore(KeyStore):
         transaction: Any,
         table: str,
         placeholder: str,
-        create_table: bool,
+        creating: Callable[[], AbstractContextManager[Any]] | None,
     ) -> None:
+        """`creating`: the transaction to create the table in, or None where `patronage
+        setup` made it, as it makes the library's tables."""
         super().__init__(wrapper)
         self._transaction = transaction
         self._table = table
         self._p = placeholder
-        if create_table:  # else `patronage setup` made it, as it makes the library's tables
-            with self._tx() as cursor:
+        if creating is not None:
+            with creating() as cursor:
                 cursor.execute(
                     f"CREATE TABLE IF NOT EXISTS {table}"
                     " (subject TEXT PRIMARY KEY, key TEXT NOT NULL)"
@@ -263,9 +266,12 @@ def key_store_for(recorder: Recorder, wrapper: Cipher | None, create_table: bool
     if isinstance(recorder, PostgresRecorder):
         datastore = recorder.datastore
         table = f'"{datastore.schema}".{TABLE}'
-        return SQLKeyStore(wrapper, by_key(datastore), table, "%s", create_table)
+        create = partial(creating, datastore) if create_table else None
+        return SQLKeyStore(wrapper, by_key(datastore), table, "%s", create)
     if isinstance(recorder, SQLiteRecorder):
-        return SQLKeyStore(wrapper, recorder.datastore.transaction, TABLE, "?", create_table)
+        transaction = recorder.datastore.transaction
+        create = partial(transaction, commit=True) if create_table else None
+        return SQLKeyStore(wrapper, transaction, TABLE, "?", create)
     if isinstance(recorder, KeyedPOPOApplicationRecorder):
         return MemoryKeyStore(wrapper, recorder.data_keys)
     # Keys kept only in memory would make every sealed field unreadable after a restart.
