@@ -129,6 +129,20 @@ def test_the_methods_storage_retries_fewer_times_unwrap_from_the_librarys_retry(
     assert callable(getattr(method, "__wrapped__", None)), STORAGE
 
 
+@pytest.mark.parametrize(
+    "recorder", [PostgresAggregateRecorder, PostgresApplicationRecorder, PostgresTrackingRecorder]
+)
+def test_creation_runs_the_hook_storage_locks_in_inside_its_transaction(recorder: Any) -> None:
+    # storage.py's `SerialCreation` takes its lock first in `_create_table(curs)`: the
+    # transaction the library creates the tables, indexes and functions in.
+    assert _parameters(recorder._create_table) == ["self", "curs"], STORAGE
+    creation = inspect.getsource(PostgresRecorder.create_table)
+    assert "self._create_table(curs)" in creation, STORAGE
+    assert creation.rindex("transaction(commit=True)") < creation.index("self._create_table"), (
+        STORAGE
+    )
+
+
 def test_the_save_steps_storage_calls_keep_their_signatures_and_order() -> None:
     """storage.save_collected is Application.save, step by step: the same steps, the same
     arguments, in the same order (its deprecated `notify`, a no-op, left out)."""
