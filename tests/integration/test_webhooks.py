@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 from eventsourcing.persistence import OperationalError
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
@@ -416,11 +417,15 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(
     session, _ = one_time()
     responses: list[int] = []
 
-    def post() -> None:
-        with TestClient(create_app(patronage)) as own_client:
+    # Each thread its own app, as each API process has; built here, one after another, as
+    # processes build theirs (pydantic's schema building warned when apps were built at once).
+    apps = [create_app(patronage) for _ in range(5)]
+
+    def post(app: FastAPI) -> None:
+        with TestClient(app) as own_client:
             responses.append(se.deliver(own_client, session).status_code)
 
-    threads = [threading.Thread(target=post) for _ in range(5)]
+    threads = [threading.Thread(target=post, args=(app,)) for app in apps]
     for thread in threads:
         thread.start()
     for thread in threads:
