@@ -20,11 +20,10 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from patronage.api.asks import AskAnswer, AskRequest, answer_of
+from patronage.api.asks import AskRequest, answer_json
 
 PATH = "/asks"
 _REQUEST = TypeAdapter(AskRequest)
-_ANSWER = TypeAdapter(AskAnswer)
 
 
 async def _body(receive: Receive) -> bytes:
@@ -93,8 +92,7 @@ class QuickAsk:
             # To the documented route, with the body it was sent: its 422, its own detail.
             await self.app(scope, _replay(body), send)
             return
-        answer = answer_of(request, scope["app"].state, Headers(scope=scope), None, False)
-        content = _ANSWER.dump_json(answer)
+        content = answer_json(request, scope["app"].state, Headers(scope=scope))
         await send(
             {
                 "type": "http.response.start",

@@ -10,15 +10,16 @@ from functools import lru_cache
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, TypeAdapter
 from starlette.datastructures import Headers, State
 
 from patronage.api.amounts import MoneyOut
 from patronage.api.inputs import NoControlCharacters
 from patronage.api.metrics import Metrics
-from patronage.application.asks import AskCopy, TickerLine
+from patronage.application.asks import AskCopy, AskOutcome, TickerLine
 from patronage.asks.selection import PageContext, ReaderContext, WeeklyCount
 from patronage.bootstrap import Patronage
+from patronage.config import Settings
 from patronage.domain.campaign import Action, Frequency
 
 router = APIRouter(tags=["asks"])
@@ -193,6 +194,31 @@ def answer_of(
     body: AskRequest, state: State, headers: Headers, force: str | None, debug: bool
 ) -> AskAnswer:
     """The answer to one ask, for this route and for the quick route (api/ask_route.py)."""
+    outcome = _outcome_of(body, state, headers, force, debug)
+    return _answer(outcome, body.page.article_id, state.patronage.settings, debug)
+
+
+def answer_json(body: AskRequest, state: State, headers: Headers) -> bytes:
+    """`answer_of(body, state, headers, None, False)` as JSON, byte for byte, for the quick
+    route: an ask's answer is its copy's framing (made once per copy) around the one part
+    that is the reader's own, its tracking; neither the answer's models nor most of its
+    serialisation are made again for every reader of a copy."""
+    outcome = _outcome_of(body, state, headers, None, False)
+    settings, article_id = state.patronage.settings, body.page.article_id
+    if outcome.copy is None:
+        return ANSWER.dump_json(_answer(outcome, article_id, settings, False))
+    head, tail = _framing(
+        outcome.copy,
+        settings.stripe_publishable_key,
+        settings.stripe_js_url,
+        settings.captcha_verify_url is not None,
+    )
+    return head + _TRACKING.dump_json(_tracking(outcome, article_id)) + tail
+
+
+def _outcome_of(
+    body: AskRequest, state: State, headers: Headers, force: str | None, debug: bool
+) -> AskOutcome:
     # The wiring straight from the app's state: the hottest route skips dependency solving.
     patronage: Patronage = state.patronage
     metrics: Metrics = state.metrics
@@ -221,18 +247,18 @@ def answer_of(
         force,
         explain=debug,
     )
-    settings, copy = patronage.settings, outcome.copy
     if outcome.kind == "ask" and not force:  # previews are not views
         metrics.ask_served(outcome.campaign, outcome.variant)
+    return outcome
+
+
+def _answer(outcome: AskOutcome, article_id: str, settings: Settings, debug: bool) -> AskAnswer:
+    copy = outcome.copy
     return AskAnswer(
         kind=outcome.kind,
         preview=outcome.preview,
         ask=None if copy is None else _content(copy),
-        tracking=None
-        if copy is None
-        else Tracking(
-            campaign=outcome.campaign, variant=outcome.variant, article_id=page.article_id
-        ),
+        tracking=None if copy is None else _tracking(outcome, article_id),
         stripe=None
         if copy is None
         else _stripe(settings.stripe_publishable_key, settings.stripe_js_url),
@@ -242,3 +268,32 @@ def answer_of(
         if debug
         else None,
     )
+
+
+def _tracking(outcome: AskOutcome, article_id: str) -> Tracking:
+    return Tracking(campaign=outcome.campaign, variant=outcome.variant, article_id=article_id)
+
+
+ANSWER = TypeAdapter(AskAnswer)
+_TRACKING = TypeAdapter(Tracking)
+# Stands for an answer's tracking while its framing is made: no campaign code, variant name
+# or article id is a NUL.
+_MARK = Tracking(campaign="\0", variant="\0", article_id="\0")
+_MARK_JSON = _TRACKING.dump_json(_MARK)
+
+
+@lru_cache(maxsize=4096)
+def _framing(
+    copy: AskCopy, publishable_key: str, js_url: str, captcha: bool
+) -> tuple[bytes, bytes]:
+    """An ask's answer for `copy` as JSON before and after its tracking (keyed by the copy
+    object, as `_content`)."""
+    answer = AskAnswer(
+        kind="ask",
+        ask=_content(copy),
+        tracking=_MARK,
+        stripe=_stripe(publishable_key, js_url),
+        captcha_required=captcha,
+    )
+    head, tail = ANSWER.dump_json(answer).split(_MARK_JSON)
+    return head, tail
