@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 
 import pytest
 from fastapi import APIRouter
@@ -57,6 +58,24 @@ def test_a_request_without_an_id_gets_a_new_one_in_its_answer_and_log(
         json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")
     ]
     assert [line["request_id"] for line in lines if line["event"] == "request_handled"] == ids
+
+
+def test_above_info_no_request_line_is_made_and_the_request_is_still_timed(
+    patronage: Patronage, capsys: pytest.CaptureFixture[str]
+) -> None:
+    quiet = replace(
+        patronage, settings=patronage.settings.model_copy(update={"log_level": "WARNING"})
+    )
+    # Logging itself left at INFO: the line is not even made, not merely filtered.
+    configure_logging(json_lines=True, level="INFO")
+    client = TestClient(create_app(quiet))
+    assert client.get("/healthz").status_code == 200
+    assert "request_handled" not in capsys.readouterr().out
+    metrics = client.get("/metrics", headers={"Authorization": "Bearer staff-key-for-tests"})
+    timed = (
+        'patronage_http_request_duration_seconds_count{method="GET",route="/healthz",status="200"}'
+    )
+    assert f"{timed} 1.0" in metrics.text.splitlines()
 
 
 def test_a_forked_process_numbers_its_requests_under_its_own_prefix() -> None:

@@ -104,7 +104,7 @@ def create_app(patronage: Patronage) -> FastAPI:
             max_age=600,
         )
 
-    app.add_middleware(RequestLog, metrics=process_metrics)
+    app.add_middleware(RequestLog, metrics=process_metrics, log_level=settings.log_level)
 
     @app.exception_handler(DomainError)
     async def domain_error(_request: Request, error: DomainError) -> JSONResponse:

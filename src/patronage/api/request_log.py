@@ -9,6 +9,7 @@ every body through a task and a memory stream, which cost most of a small reques
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import time
 from typing import Any
@@ -55,9 +56,13 @@ def route_of(scope: Scope) -> str:
 
 
 class RequestLog:
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, log_level: str = "INFO") -> None:
         self.app = app
         self.metrics = metrics
+        # Above INFO (the service's PATRONAGE_LOG_LEVEL, as configure_logging filters) no
+        # `request_handled` line is written, so none is made: structlog binds a logger for
+        # every line it is asked for, dropped or not, a few microseconds a request.
+        self.logs_each = logging.getLevelName(log_level) <= logging.INFO
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -86,6 +91,8 @@ class RequestLog:
     def _handled(self, scope: Scope, status: int, elapsed: float) -> None:
         method, route = str(scope["method"]), route_of(scope)
         self.metrics.request_timed(method, route, status, elapsed)
+        if not self.logs_each:
+            return
         state: dict[str, Any] = scope.get("state") or {}
         log.info(
             "request_handled",
