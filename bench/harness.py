@@ -7,6 +7,7 @@ import json
 import os
 import shutil
 import signal
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -192,6 +193,18 @@ class Load:
     @property
     def rate(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+
+def combined(loads: list[Load]) -> Load:
+    """Runs of one load as one: their requests over their time, the median of their p50s,
+    the worst of their p99s (a slow round is not averaged away), all their errors."""
+    return Load(
+        requests=sum(load.requests for load in loads),
+        seconds=sum(load.seconds for load in loads),
+        p50_ms=statistics.median(load.p50_ms for load in loads),
+        p99_ms=max(load.p99_ms for load in loads),
+        errors=sum(load.errors for load in loads),
+    )
 
 
 def write_requests(path: Path, lines: list[tuple[str, str]]) -> None:
