@@ -1,4 +1,4 @@
-"""The Ledger's storage: the library's recorders with two changes, and the save and bulk read
+"""The Ledger's storage: the library's recorders with three changes, and the save and bulk read
 steps that lean on the library's internals. With projections/recorders.py (the views'), the
 only module that does; tests/unit/test_recorder_internals.py fails loudly, naming the module
 to fix, when an upgrade of the library moves any of them.
@@ -16,6 +16,9 @@ to fix, when an upgrade of the library moves any of them.
   `_insert_stored_events` on PostgreSQL, where its process recorders insert tracking
   records): one commit for a webhook's effect and keys.
   A subject that has a key already makes the whole insert fail with IntegrityError.
+- On PostgreSQL the recorders create their tables under one advisory lock per schema
+  (`CREATION_LOCK`, as the data key table is created): processes that start at once create
+  them one after another instead of failing on each other's half-made catalog rows.
 - `insert_events(..., watch=[ids], present=set())` also tells which of the watched aggregates
   have events once the insert is done, read inside the same transaction, after the table's
   write lock is taken (PostgreSQL's EXCLUSIVE lock, SQLite's one writer): an event another

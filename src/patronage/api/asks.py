@@ -193,7 +193,8 @@ async def ask(
 def answer_of(
     body: AskRequest, state: State, headers: Headers, force: str | None, debug: bool
 ) -> AskAnswer:
-    """The answer to one ask, for this route and for the quick route (api/ask_route.py)."""
+    """The answer to one ask, as the documented route gives it (the quick route in
+    api/ask_route.py writes the same answer with `answer_json`)."""
     outcome = _outcome_of(body, state, headers, force, debug)
     return _answer(outcome, body.page.article_id, state.patronage.settings, debug)
 
