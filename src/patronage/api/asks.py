@@ -277,8 +277,9 @@ def _tracking(outcome: AskOutcome, article_id: str) -> Tracking:
 
 ANSWER = TypeAdapter(AskAnswer)
 _TRACKING = TypeAdapter(Tracking)
-# Stands for an answer's tracking while its framing is made: no campaign code, variant name
-# or article id is a NUL.
+# Stands for an answer's tracking while its framing is made. Its JSON, an object with the
+# tracking's keys, appears nowhere else in an answer: within the copy's strings every quote
+# is escaped, and no other object of an answer has these keys.
 _MARK = Tracking(campaign="\0", variant="\0", article_id="\0")
 _MARK_JSON = _TRACKING.dump_json(_MARK)
 
