@@ -55,8 +55,11 @@ class LibraryStore(ViewStore):
         """Create the view's tables, unless they exist already.
 
         The service and a worker may start at the same moment: the library's creation is
-        not safe against that (a deadlock, a duplicate), so a lost race is tried again, by
-        when the winner's tables exist. Existing tables are left alone, so starting a
+        not safe against that (a deadlock, a duplicate). On PostgreSQL creators take turns
+        under storage.py's creation lock, and the one that waited finds the tables made
+        (its tracking recorder reads their state before the lock); on SQLite another
+        opener's lock fails the creation outright. Either way a lost race is tried again,
+        by when the winner's tables exist. Existing tables are left alone, so starting a
         process never takes locks that a running worker needs; a changed schema is
         deployed with `patronage projections rebuild`."""
         for attempt in range(1, CREATE_ATTEMPTS + 1):
