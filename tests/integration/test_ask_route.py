@@ -5,6 +5,7 @@ both ways and compared."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 
@@ -13,6 +14,9 @@ from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
 from patronage.api.ask_route import QuickAsk
+from patronage.api.headers import API_HEADERS, SecurityHeaders
+from patronage.api.inputs import BodyLimits
+from patronage.api.request_log import RequestLog
 from patronage.bootstrap import Patronage
 from patronage.domain.campaign import Variant
 from tests.integration.test_asks_api import ask_body, start_campaign
@@ -99,9 +103,12 @@ def test_a_body_only_python_can_read_goes_to_the_documented_route(client: TestCl
 
 def test_only_a_plain_json_ask_takes_the_quick_route(patronage: Patronage) -> None:
     app = create_app(patronage)
-    # The innermost of the middleware: the request log, the security headers and the body
-    # limits are all outside it.
-    assert app.user_middleware[-1].cls is QuickAsk
+    # Inside the request log (and CORS), outside the security headers and the body limits,
+    # whose work it does itself for its own answers.
+    layers = [m.cls for m in app.user_middleware]  # the outermost first
+    assert layers.index(RequestLog) < layers.index(QuickAsk) < layers.index(SecurityHeaders)
+    assert layers.index(QuickAsk) < layers.index(BodyLimits)
+    quick = QuickAsk(app, max_body=100)
 
     def scope(**changes: Any) -> dict[str, Any]:
         base = {
@@ -109,16 +116,66 @@ def test_only_a_plain_json_ask_takes_the_quick_route(patronage: Patronage) -> No
             "path": "/asks",
             "method": "POST",
             "query_string": b"",
-            "headers": [(b"content-type", b"application/json")],
+            "headers": [(b"content-type", b"application/json"), (b"content-length", b"100")],
         }
         return base | changes
 
-    assert QuickAsk.takes(scope())
-    assert not QuickAsk.takes(scope(query_string=b"debug=true"))
-    assert not QuickAsk.takes(scope(method="GET"))
-    assert not QuickAsk.takes(scope(path="/asks/"))
-    assert not QuickAsk.takes(scope(headers=[]))
-    assert not QuickAsk.takes(scope(type="websocket"))
+    assert quick.takes(scope())
+    assert not quick.takes(scope(query_string=b"debug=true"))
+    assert not quick.takes(scope(method="GET"))
+    assert not quick.takes(scope(path="/asks/"))
+    assert not quick.takes(scope(headers=[]))
+    assert not quick.takes(scope(type="websocket"))
+    # Over the limit, or of no declared length: the body limits count it on the way.
+    assert not quick.takes(scope(headers=[(b"content-type", b"application/json")]))
+    too_long = [(b"content-type", b"application/json"), (b"content-length", b"101")]
+    assert not quick.takes(scope(headers=too_long))
+
+
+def test_more_body_than_the_limit_is_refused_as_every_route_refuses_it(
+    patronage: Patronage,
+) -> None:
+    # A server that keeps to the declared length never sends more; if one did, the quick
+    # route refuses it as the body limits would, with a JSON answer's security headers.
+    app = create_app(patronage)
+    sent: list[dict[str, Any]] = []
+    chunks = [b'{"page": ', b" " * 100, b"}"]
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": chunks.pop(0), "more_body": bool(chunks)}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    declared = [(b"content-type", b"application/json"), (b"content-length", b"50")]
+    scope = {
+        "type": "http",
+        "path": "/asks",
+        "method": "POST",
+        "query_string": b"",
+        "headers": declared,
+    }
+    asyncio.run(QuickAsk(app, max_body=100)(scope, receive, send))
+    start, body = sent
+    assert start["status"] == 413
+    assert body["body"] == b'{"detail":"Content Too Large"}'
+    headers = dict(start["headers"])
+    assert headers[b"content-security-policy"] == API_HEADERS[0][1]
+    assert headers[b"x-frame-options"] == b"DENY"
+    assert chunks == [b"}"]  # it stopped reading at the limit
+
+
+def test_a_quick_answer_takes_the_request_log_and_cors(patronage: Patronage) -> None:
+    patronage.settings = patronage.settings.model_copy(
+        update={"embed_origins": ["https://news.example"]}
+    )
+    start_campaign(patronage, include_sections=("politics",))
+    client = TestClient(create_app(patronage))
+    headers = {**JSON, "Origin": "https://news.example", "X-Request-Id": "req-1"}
+    answer = both_ways(client, encoded(ask_body()), headers)
+    assert answer.json()["kind"] == "ask"
+    assert answer.headers["access-control-allow-origin"] == "https://news.example"
+    assert answer.headers["x-request-id"] == "req-1"
 
 
 def edited(heading: str) -> Variant:

@@ -84,9 +84,6 @@ def create_app(patronage: Patronage) -> FastAPI:
     app.state.metrics = process_metrics
     app.openapi = openapi_with_sentence_422s(app)  # type: ignore[method-assign]
     add_error_handlers(app)
-    # Innermost: every article view's ask skips FastAPI's handling of a request, inside the
-    # body limits, the security headers and the request log that every answer passes.
-    app.add_middleware(QuickAsk)
     app.add_middleware(
         BodyLimits,
         default=patronage.settings.max_body_bytes,
@@ -94,6 +91,10 @@ def create_app(patronage: Patronage) -> FastAPI:
         by_path={"/webhooks/stripe": patronage.settings.max_webhook_bytes + 1},
     )
     app.add_middleware(SecurityHeaders, stripe_js_url=settings.stripe_js_url)
+    # Every article view's ask skips FastAPI's handling of a request, and the security
+    # headers' and the body limits' layers, whose work it does itself; it stays inside CORS
+    # and the request log.
+    app.add_middleware(QuickAsk, max_body=patronage.settings.max_body_bytes)
     if patronage.settings.embed_origins:
         # The embed runs on the newsroom's pages and calls the public endpoints cross-origin.
         app.add_middleware(

@@ -57,12 +57,17 @@ def _headers(policy: str) -> tuple[Header, ...]:
     )
 
 
+# Every JSON answer's: the quick route for asks (api/ask_route.py), outside this middleware,
+# adds these itself.
+API_HEADERS = _headers(API_POLICY)
+
+
 class SecurityHeaders:
     def __init__(self, app: ASGIApp, stripe_js_url: str = STRIPE_JS) -> None:
         self.app = app
         # Encoded once: they go on every answer.
         self.page_headers = _headers(page_policy(stripe_js_url))
-        self.api_headers = _headers(API_POLICY)
+        self.api_headers = API_HEADERS
         self.docs_headers = _headers(DOCS_POLICY)
 
     def headers_for(self, path: str, content_type: bytes) -> tuple[Header, ...]:
