@@ -1,5 +1,5 @@
 """The quick route's answer (`answer_json`: an ask's framing, made once per copy, around
-the reader's own tracking) is, byte for byte, the documented answer serialised, whatever
+the reader's article id) is, byte for byte, the documented answer serialised, whatever
 the settings that shape the framing and whatever the article id holds."""
 
 from __future__ import annotations
@@ -17,7 +17,13 @@ from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from tests.integration.test_asks_api import start_campaign
 
-ARTICLE_IDS = ["a-1", 'quote " and back\\slash', "caf\u00e9 \u2014 \U0001f4f0", "</script>"]
+ARTICLE_IDS = [
+    "a-1",
+    'quote " and back\\slash',
+    "caf\u00e9 \u2014 \U0001f4f0",
+    "</script>",
+    '{"campaign":"spring","variant":"control","article_id":""}',  # the framing's own mark
+]
 
 
 @pytest.fixture(

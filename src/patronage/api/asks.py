@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field, TypeAdapter
+from pydantic_core import to_json
 from starlette.datastructures import Headers, State
 
 from patronage.api.amounts import MoneyOut
@@ -202,19 +203,21 @@ def answer_of(
 def answer_json(body: AskRequest, state: State, headers: Headers) -> bytes:
     """`answer_of(body, state, headers, None, False)` as JSON, byte for byte, for the quick
     route: an ask's answer is its copy's framing (made once per copy) around the one part
-    that is the reader's own, its tracking; neither the answer's models nor most of its
-    serialisation are made again for every reader of a copy."""
+    that is the reader's own, the article id in its tracking; neither the answer's models
+    nor most of its serialisation are made again for every reader of a copy."""
     outcome = _outcome_of(body, state, headers, None, False)
     settings, article_id = state.patronage.settings, body.page.article_id
     if outcome.copy is None:
         return ANSWER.dump_json(_answer(outcome, article_id, settings, False))
     head, tail = _framing(
         outcome.copy,
+        outcome.campaign,
+        outcome.variant,
         settings.stripe_publishable_key,
         settings.stripe_js_url,
         settings.captcha_verify_url is not None,
     )
-    return head + _TRACKING.dump_json(_tracking(outcome, article_id)) + tail
+    return head + to_json(article_id) + tail
 
 
 def _outcome_of(
@@ -277,25 +280,25 @@ def _tracking(outcome: AskOutcome, article_id: str) -> Tracking:
 
 ANSWER = TypeAdapter(AskAnswer)
 _TRACKING = TypeAdapter(Tracking)
-# Stands for an answer's tracking while its framing is made. Its JSON, an object with the
-# tracking's keys, appears nowhere else in an answer: within the copy's strings every quote
-# is escaped, and no other object of an answer has these keys.
-_MARK = Tracking(campaign="\0", variant="\0", article_id="\0")
-_MARK_JSON = _TRACKING.dump_json(_MARK)
 
 
 @lru_cache(maxsize=4096)
 def _framing(
-    copy: AskCopy, publishable_key: str, js_url: str, captcha: bool
+    copy: AskCopy, campaign: str, variant: str, publishable_key: str, js_url: str, captcha: bool
 ) -> tuple[bytes, bytes]:
-    """An ask's answer for `copy` as JSON before and after its tracking (keyed by the copy
-    object, as `_content`)."""
+    """An ask's answer for `copy` (shown as `campaign`'s `variant`) as JSON before and after
+    its article id (keyed by the copy object, as `_content`)."""
+    tracking = Tracking(campaign=campaign, variant=variant, article_id="")
     answer = AskAnswer(
         kind="ask",
         ask=_content(copy),
-        tracking=_MARK,
+        tracking=tracking,
         stripe=_stripe(publishable_key, js_url),
         captcha_required=captcha,
     )
-    head, tail = ANSWER.dump_json(answer).split(_MARK_JSON)
-    return head, tail
+    # The tracking's JSON, an object with its keys, appears once in the answer: within the
+    # copy's strings every quote is escaped, and no other object of an answer has these
+    # keys. It ends with the article id, the last key's value: "" here.
+    mark = _TRACKING.dump_json(tracking)
+    head, tail = ANSWER.dump_json(answer).split(mark)
+    return head + mark.removesuffix(b'""}'), b"}" + tail
