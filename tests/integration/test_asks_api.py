@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -13,7 +14,7 @@ from patronage.application.campaigns import CampaignCatalogue, CampaignSettings
 from patronage.application.giving import RecordGift, SupporterDetails
 from patronage.application.interval import Interval
 from patronage.application.raised import RaisedCache
-from patronage.asks.selection import VariantScore
+from patronage.asks.selection import PageContext, ReaderContext, VariantScore
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from patronage.domain.campaign import Frequency, Targeting
@@ -255,6 +256,24 @@ def test_the_country_can_come_from_a_cdn_header(patronage: Patronage) -> None:
     body = ask_body(country="")
     assert client.post("/asks", json=body).json()["kind"] == "none"
     assert client.post("/asks", json=body, headers={"CF-IPCountry": "gb"}).json()["kind"] == "ask"
+
+
+def test_the_reader_is_compared_with_a_country_code_and_times_in_utc(
+    patronage: Patronage,
+) -> None:
+    start_campaign(patronage, countries=("GB",), max_asks=1, per_days=1)
+    now = patronage.asks.now()
+    page = PageContext("a-1", section="politics")
+    seen = (now - timedelta(hours=1)).replace(tzinfo=None)  # a page that gave no zone
+    lower = ReaderContext("reader-1", country="gb")
+    assert patronage.asks.answer(page, lower).kind == "ask"
+    capped = patronage.asks.answer(page, replace(lower, asks_seen=(seen,)), explain=True)
+    assert capped.kind == "none"
+    assert [r.reason for r in capped.rejections] == ["frequency_cap"]
+    # A reader given as the filters compare them is taken as given.
+    given = ReaderContext("reader-1", country="GB", asks_seen=(seen.replace(tzinfo=UTC),))
+    assert patronage.asks._reader(given, "", now) is given
+    assert patronage.asks._reader(lower, "", now) == replace(lower, country="GB")
 
 
 def test_bandit_scores_are_sampled_hourly_from_views_and_gift_totals(

@@ -8,7 +8,7 @@ the last refresh. The only write is a view count, in memory, flushed in batches.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Literal
 
 from patronage.application.ask_memory import AskMemory
@@ -126,12 +126,7 @@ class Asks:
         the filters and is not counted as a view. Only the page's shortlist is tried, unless
         `explain` (debug mode) asks for every campaign's reason."""
         now = self.now()
-        reader = replace(
-            given,
-            country=given.country.upper()[:2],
-            asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
-            audience=self.tokens.audience(supporter_token, now),
-        )
+        reader = self._reader(given, supporter_token, now)
         memory = self.memory
         campaigns = memory.catalogue.shortlists()
         specs = campaigns.ordered
@@ -144,6 +139,22 @@ class Asks:
             if isinstance(choice, Ask):
                 memory.impressions.record(choice.campaign.code, choice.variant.name)
         return self._outcome(choice, reader, self._copies_for(campaigns), preview=bool(force))
+
+    def _reader(self, given: ReaderContext, supporter_token: str, now: datetime) -> ReaderContext:
+        """The reader as the filters compare them: the country as a code, every time seen
+        aware of its zone (UTC if the page gave none), the audience from their token. Most
+        readers are that already and keep their context, which is not made again."""
+        country = given.country.upper()[:2]
+        audience = self.tokens.audience(supporter_token, now)
+        naive = any(t.tzinfo is None for t in given.asks_seen)
+        if country == given.country and audience == given.audience and not naive:
+            return given
+        return replace(
+            given,
+            country=country,
+            asks_seen=tuple(t if t.tzinfo else t.replace(tzinfo=UTC) for t in given.asks_seen),
+            audience=audience,
+        )
 
     def _copies_for(self, campaigns: Shortlists) -> dict[CopyKey, AskCopy]:
         made_for, copies = self._copies
