@@ -46,8 +46,11 @@ ID_HEADER = b"x-request-id"
 
 def _given_id(scope: Scope) -> str:
     """The caller's request id, if it sent one (ASGI header names are lower case)."""
-    given = next((value for name, value in scope["headers"] if name == ID_HEADER), b"")
-    return given.decode("latin-1")[:64]
+    headers: list[tuple[bytes, bytes]] = scope["headers"]
+    for name, value in headers:
+        if name == ID_HEADER:
+            return value.decode("latin-1")[:64]
+    return ""
 
 
 def route_of(scope: Scope) -> str:
@@ -78,8 +81,9 @@ class RequestLog:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                given = message.get("headers", ())
-                message["headers"] = [*(h for h in given if h[0].lower() != ID_HEADER), rid_header]
+                headers = [h for h in message.get("headers", ()) if h[0].lower() != ID_HEADER]
+                headers.append(rid_header)
+                message["headers"] = headers
             await send(message)
 
         try:
