@@ -8,6 +8,8 @@ import argparse
 import uvicorn
 from fastapi import FastAPI, Request
 
+from patronage.api.serving import UVICORN_OPTIONS
+
 app = FastAPI()
 
 
@@ -21,8 +23,8 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     port = parser.parse_args().port
-    # The same call as `patronage serve` (cli/main.py): uvicorn.run, one process, no log config.
-    uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+    # The same call as `patronage serve` (cli/main.py): uvicorn.run, one process, its options.
+    uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":

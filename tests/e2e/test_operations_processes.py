@@ -155,6 +155,10 @@ def test_two_apis_and_the_workers_on_postgresql_agree_and_report_it(tmp_path: Pa
                 if line.strip()
             ]
             assert all("\x1b[" not in log.read_text() for log in logs)
+            # A request's one line is the request log's, with its id: uvicorn's access line
+            # (the client's address, the raw query, no id) is off.
+            assert [line for line in lines if line["event"] == "request_handled"]
+            assert not [line for line in lines if line.get("logger") == "uvicorn.access"]
             followed = [
                 line for line in lines if line.get("stripe_event_id") == "evt_ops_session_3"
             ]

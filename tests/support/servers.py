@@ -15,6 +15,7 @@ from pathlib import Path
 import uvicorn
 
 from patronage.api.app import create_app
+from patronage.api.serving import UVICORN_OPTIONS
 from patronage.bootstrap import Patronage, bootstrap
 from patronage.config import Settings
 from tests.support import http
@@ -100,7 +101,7 @@ def running_api(settings: Settings, port: int = 0) -> Iterator[RunningApi]:
     patronage = bootstrap(settings)
     port = port or free_port()
     server = uvicorn.Server(
-        uvicorn.Config(create_app(patronage), host="127.0.0.1", port=port, log_config=None)
+        uvicorn.Config(create_app(patronage), host="127.0.0.1", port=port, **UVICORN_OPTIONS)
     )
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()

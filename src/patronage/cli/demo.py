@@ -68,6 +68,7 @@ def demo(
 
     from patronage.api.app import create_app
     from patronage.api.demo_mail import mail_directory
+    from patronage.api.serving import UVICORN_OPTIONS
     from patronage.cli.mail_catcher import mail_catcher
 
     port = port or free_port()
@@ -136,6 +137,6 @@ def demo(
             )
             app = create_app(patronage)
             api_port.close()  # the other servers have their ports: uvicorn binds this one now
-            uvicorn.run(app, host="127.0.0.1", port=port, log_config=None)
+            uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
         finally:
             patronage.close()

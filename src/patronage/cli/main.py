@@ -43,12 +43,13 @@ def serve(
     import uvicorn
 
     from patronage.api.app import create_app
+    from patronage.api.serving import UVICORN_OPTIONS
     from patronage.cli.demo import exit_cleanly_on_sigterm
 
     patronage = patronage_or_exit()
     exit_cleanly_on_sigterm()  # so close() flushes pending view counts on SIGTERM
     try:
-        uvicorn.run(create_app(patronage), host=host, port=port, log_config=None)
+        uvicorn.run(create_app(patronage), host=host, port=port, **UVICORN_OPTIONS)
     finally:
         patronage.close()
 
