@@ -32,7 +32,7 @@ class PageIn(BaseModel):
     article_id: Short
     url: Annotated[str, Field(max_length=2000), NoControlCharacters] = ""
     section: Short = ""
-    tags: Annotated[list[Short], Field(max_length=50)] = []
+    tags: Annotated[tuple[Short, ...], Field(max_length=50)] = ()
     paid: bool = False
     sensitive: bool = False
     hidden: bool = False
@@ -46,8 +46,8 @@ class WeekIn(BaseModel):
 class ReaderIn(BaseModel):
     reader_id: Annotated[str, Field(max_length=64), NoControlCharacters] = ""
     country: Annotated[str, Field(max_length=2), NoControlCharacters] = ""
-    weekly_counts: Annotated[list[WeekIn], Field(max_length=60)] = []
-    asks_seen: Annotated[list[datetime], Field(max_length=100)] = []
+    weekly_counts: Annotated[tuple[WeekIn, ...], Field(max_length=60)] = ()
+    asks_seen: Annotated[tuple[datetime, ...], Field(max_length=100)] = ()
     supporter_token: Annotated[str, Field(max_length=1024), NoControlCharacters] = ""
     device: Literal["mobile", "tablet", "desktop", ""] = ""
     signed_in: bool = False
@@ -233,7 +233,7 @@ def _outcome_of(
             article_id=page.article_id,
             url=page.url,
             section=page.section,
-            tags=tuple(page.tags),
+            tags=page.tags,
             paid=page.paid,
             sensitive=page.sensitive,
             hidden=page.hidden,
@@ -242,7 +242,7 @@ def _outcome_of(
             reader_id=reader.reader_id,
             country=reader.country or (headers.get(header, "") if header else ""),
             weekly_counts=tuple(WeeklyCount(w.week_start, w.count) for w in reader.weekly_counts),
-            asks_seen=tuple(reader.asks_seen),
+            asks_seen=reader.asks_seen,
             device=reader.device,
             signed_in=reader.signed_in,
             article_count_opt_out=reader.article_count_opt_out,
