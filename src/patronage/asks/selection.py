@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from fractions import Fraction
+from functools import lru_cache
 
 from patronage.domain.campaign import (
     BASIS_POINTS,
@@ -43,7 +44,7 @@ class PageContext:
     section_key: str = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tag_keys", frozenset(t.lower() for t in self.tags))
+        object.__setattr__(self, "tag_keys", frozenset(map(str.lower, self.tags)))
         object.__setattr__(self, "section_key", self.section.lower())
 
 
@@ -119,9 +120,21 @@ class VariantScore:
 Scores = Mapping[str, Mapping[str, VariantScore]]  # campaign code -> variant name -> score
 
 
+# Made once per length: building a timedelta from keywords cost as much as the rest of the
+# filter that needed it, on every ask.
+@lru_cache(maxsize=128)
+def _weeks(weeks: int) -> timedelta:
+    return timedelta(weeks=weeks)
+
+
+@lru_cache(maxsize=128)
+def _days(days: int) -> timedelta:
+    return timedelta(days=days)
+
+
 def articles_read(counts: Iterable[WeeklyCount], today: date, weeks: int) -> int:
     """Articles read in the `weeks` weeks up to today (weeks starting after the cut-off)."""
-    cutoff = today - timedelta(weeks=weeks)
+    cutoff = today - _weeks(weeks)
     return sum(max(c.count, 0) for c in counts if cutoff < c.week_start <= today)
 
 
@@ -227,7 +240,7 @@ def _frequency(
     targeting = spec.targeting
     if targeting.always_ask:
         return None
-    since = now - timedelta(days=targeting.per_days)
+    since = now - _days(targeting.per_days)
     recent = sum(1 for seen in reader.asks_seen if since < seen <= now)
     return "frequency_cap" if recent >= targeting.max_asks else None
 
