@@ -49,6 +49,7 @@ from eventsourcing.persistence import (
     IntegrityError,
     InterfaceError,
     OperationalError,
+    ProgrammingError,
     Recording,
     StoredEvent,
 )
@@ -101,10 +102,15 @@ class SerialCreation(PostgresRecorder):
 
     def create_table(self) -> None:
         # The library creates its composite type (the events' recorder has one) in a
-        # transaction of its own before the rest, ignoring a type that exists; one created
-        # by a concurrent creator meanwhile fails as a unique violation instead, and the
-        # second attempt finds it.
-        retry(IntegrityError, max_attempts=2)(super().create_table)()
+        # transaction of its own before the rest, outside the lock, ignoring a type that
+        # exists; one created by a concurrent creator meanwhile fails instead, as a unique
+        # violation or as "relation ... already exists", and the second attempt finds it.
+        try:
+            super().create_table()
+        except (IntegrityError, ProgrammingError) as error:
+            if isinstance(error, ProgrammingError) and "already exists" not in str(error):
+                raise
+            super().create_table()
 
     def _create_table(self, curs: Cursor[DictRow]) -> None:
         curs.execute(CREATION_LOCK, [self.datastore.schema])
