@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 
 import pytest
 from eventsourcing.persistence import OperationalError
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from patronage.api.app import create_app
@@ -417,19 +417,22 @@ def test_concurrent_deliveries_of_one_event_apply_it_once(
     session, _ = one_time()
     responses: list[int] = []
 
-    # Each thread its own app, as each API process has; built here, one after another, as
-    # processes build theirs (pydantic's schema building warned when apps were built at once).
-    apps = [create_app(patronage) for _ in range(5)]
+    # Each thread its own app, as each API process has; built and started here, one after
+    # another, as processes start theirs: an app's first request builds its routes' schemas,
+    # and pydantic's schema building warned when apps did that at once.
+    with ExitStack() as stack:
+        clients = [stack.enter_context(TestClient(create_app(patronage))) for _ in range(5)]
+        for own_client in clients:
+            assert own_client.get("/healthz").status_code == 200
 
-    def post(app: FastAPI) -> None:
-        with TestClient(app) as own_client:
+        def post(own_client: TestClient) -> None:
             responses.append(se.deliver(own_client, session).status_code)
 
-    threads = [threading.Thread(target=post, args=(app,)) for app in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+        threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
     assert responses == [200] * 5
     assert patronage.ledger.get_typed(gift_id_for("pi_ada_1"), Gift).version == 1
     recorded = patronage.inbox.get(session["id"])
