@@ -129,14 +129,9 @@ class FailFastApplicationRecorder(SerialCreation, PostgresApplicationRecorder):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._insert_columns = SQL(
-            "INSERT INTO {}.{} (originator_id, originator_version, topic, state)"
-            " SELECT * FROM unnest(%s::{}[], %s::bigint[], %s::text[], %s::bytea[])"
-            " RETURNING notification_id"
-        ).format(
-            Identifier(self.datastore.schema),
-            Identifier(self.events_table_name),
-            Identifier(self.datastore.originator_id_type),
+        datastore = self.datastore
+        self._insert_columns = insert_columns(
+            datastore.schema, self.events_table_name, datastore.originator_id_type
         )
 
     insert_events = _again(PostgresApplicationRecorder.insert_events)
@@ -159,7 +154,8 @@ class FailFastApplicationRecorder(SerialCreation, PostgresApplicationRecorder):
         # from `curs` afterwards. Its insert sends the events as one array of a composite
         # type, which psycopg writes out as text in Python (every event's state escaped by a
         # regular expression: a tenth of the API's CPU under a burst of webhooks, in the
-        # committer's locked section); here the columns go as four arrays in binary.
+        # committer's locked section); here the columns go as four arrays in binary
+        # (`insert_columns`).
         self._lock_table(curs)
         self._notify_channel(curs)
         curs.execute(
@@ -358,22 +354,33 @@ def by_key(datastore: Any) -> Callable[..., AbstractContextManager[Any]]:
     return transaction
 
 
+def insert_columns(schema: str, table: str, id_type: str) -> Composed:
+    """The events' insert: a column each, as four arrays sent in binary (`%b`: with `%s`
+    psycopg dumps a list as text in Python, every state hex-encoded and escaped)."""
+    insert = (
+        "INSERT INTO {}.{} (originator_id, originator_version, topic, state)"
+        " SELECT * FROM unnest(%b::{}[], %b::bigint[], %b::text[], %b::bytea[])"
+        " RETURNING notification_id"
+    )
+    return SQL(insert).format(Identifier(schema), Identifier(table), Identifier(id_type))
+
+
 def events_of(schema: str, table: str) -> Composed:
-    """The stored events of a list of aggregates (`%s`: their ids), by aggregate then
-    version; run after `INDEX_LOOKUPS`."""
+    """The stored events of a list of aggregates (`%b`: their ids, in binary), by aggregate
+    then version; run after `INDEX_LOOKUPS`."""
     select = (
         "SELECT originator_id, originator_version, topic, state FROM {}.{}"
-        " WHERE originator_id = ANY(%s) ORDER BY originator_id, originator_version"
+        " WHERE originator_id = ANY(%b) ORDER BY originator_id, originator_version"
     )
     return SQL(select).format(Identifier(schema), Identifier(table))
 
 
 def which_exist(schema: str, table: str, id_type: str) -> Composed:
-    """... and the save's question, which of these aggregates (`%s`) exist, is asked as one
+    """... and the save's question, which of these aggregates (`%b`) exist, is asked as one
     probe of the primary key per id, a plan no estimate changes (it runs inside the save's
     transaction, which other statements share)."""
     select = (
-        "SELECT watched.id AS originator_id FROM unnest(%s::{}[]) AS watched(id)"
+        "SELECT watched.id AS originator_id FROM unnest(%b::{}[]) AS watched(id)"
         " CROSS JOIN LATERAL (SELECT 1 FROM {}.{} WHERE originator_id = watched.id"
         " LIMIT 1) AS found"
     )
