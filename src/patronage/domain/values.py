@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Self
 
@@ -18,7 +18,7 @@ class _DictValue:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Self:
-        names = {f.name for f in fields(cls)}  # type: ignore[arg-type]
+        names = cls.__dataclass_fields__  # type: ignore[attr-defined]
         return cls(**{k: v for k, v in data.items() if k in names})
 
 
