@@ -5,7 +5,6 @@ figure). Not part of the test suite."""
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import platform
@@ -30,6 +29,7 @@ from bench import harness
 from bench.harness import Load, Process
 from bench.run import bench_year_end
 from patronage.bootstrap import Patronage, bootstrap, rebuild_view
+from patronage.collector import collecting_less_often
 from patronage.config import Settings, load_settings
 from patronage.domain.campaign import Campaign, SuggestedAmounts, Targeting, Variant
 from patronage.domain.gift import Gift, GiftKind
@@ -38,7 +38,7 @@ from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
 from patronage.payments.metadata import checkout_metadata
-from patronage.projections.polling import PAGE, catch_up, collect_less_often, select_after
+from patronage.projections.polling import PAGE, catch_up, select_after
 from tests.support import stripe_events
 
 RESULTS = harness.BENCH / "results.json"
@@ -419,23 +419,12 @@ def read_and_decode_rate(patronage: Patronage, topics: tuple[str, ...]) -> tuple
     return count, count / (time.monotonic() - started)
 
 
-@contextmanager
-def _as_a_view_process() -> Iterator[None]:
-    before = gc.get_threshold()
-    collect_less_often()
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-
-
 def measure_catch_up(
     report: Report, args: argparse.Namespace, log_dir: Path, memory: dict[str, float]
 ) -> None:
     # This process reads, catches up and rebuilds as a worker and `projections rebuild` do,
-    # with their garbage collector settings (the reference too), and only for this scenario:
-    # the API and the receipts command keep Python's.
-    with _as_a_view_process(), harness.store_env("postgres") as env:
+    # with their garbage collector settings (the reference too), and only for this scenario.
+    with collecting_less_often(), harness.store_env("postgres") as env:
         settings = settings_of(env)
         patronage = bootstrap(settings)
         try:

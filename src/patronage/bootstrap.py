@@ -56,6 +56,7 @@ from patronage.application.sweeper import Sweeper
 from patronage.application.view_operations import ViewOperations
 from patronage.application.year_end import YearEndJobs
 from patronage.asks.token import SupporterTokens
+from patronage.collector import collect_less_often
 from patronage.config import EventStore, Settings, SettingsError
 from patronage.domain.receipt import OrganisationDetails, missing_organisation_details
 from patronage.payments.amounts import AmountRules
@@ -68,7 +69,6 @@ from patronage.payments.stripe.memberships import StripeMembershipGateway
 from patronage.projections.campaign_results import CampaignResults
 from patronage.projections.catalog import Views
 from patronage.projections.faults import FAULTS, FaultLog
-from patronage.projections.polling import collect_less_often
 from patronage.projections.rebuild import rebuild
 from patronage.projections.recorders import datastore_of, open_store, small_pool
 from patronage.projections.register import RegisterQueries

@@ -3,6 +3,7 @@ zone, corrections, the jurisdiction's required details, and year end."""
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -20,6 +21,7 @@ from patronage.application.giving import (
     SupporterDetails,
 )
 from patronage.bootstrap import Patronage, bootstrap
+from patronage.collector import BULK_GC_THRESHOLD
 from patronage.config import Settings, SettingsError, load_settings
 from patronage.domain.errors import DomainError, GiftAlreadyReceiptedError, GiftNotReceiptableError
 from patronage.domain.gift import DisputeStatus, Gift, gift_id_for
@@ -294,7 +296,16 @@ def test_year_end_issues_once_skips_missing_details_and_lists_them(
     assert (dry.issued, len(dry.missing_details)) == (5, 1)
     assert running.receipting.issue_pending_singles() == 0
     seen: list[tuple[int, int]] = []
-    report = running.receipting.run_year_end(2026, progress=lambda d, t: seen.append((d, t)))
+    collector: list[int] = []
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        collector.append(gc.get_threshold()[0])
+
+    before = gc.get_threshold()
+    report = running.receipting.run_year_end(2026, progress=progress)
+    assert collector == [BULK_GC_THRESHOLD], "the batches run collecting less often"
+    assert gc.get_threshold() == before, "and the process's setting is back afterwards"
     assert (report.issued, report.first_number, report.last_number) == (
         5,
         "A2026-000001",

@@ -20,6 +20,7 @@ from eventsourcing.domain import DomainEvent
 
 from patronage.application.clock import Clock, utc_now
 from patronage.application.ledger import Ledger, UnitOfWork, in_one_transaction, retrying
+from patronage.collector import collecting_less_often
 from patronage.domain.errors import DomainError, ReceiptAlreadyVoidError
 from patronage.domain.gift import Gift
 from patronage.domain.money import Money
@@ -384,10 +385,11 @@ class Receipting:
         self.register.catch_up(YEAR_END_CATCH_UP_SECONDS)
         groups = self.register.annual_groups(year)
         report = YearEndReport(tax_year, dry_run, groups=len(groups))
-        for start in range(0, len(groups), batch):
-            self._year_end_batch(report, groups[start : start + batch], year)
-            if progress is not None:
-                progress(min(start + batch, len(groups)), len(groups))
+        with collecting_less_often():  # a batch's aggregates outlive the youngest generation
+            for start in range(0, len(groups), batch):
+                self._year_end_batch(report, groups[start : start + batch], year)
+                if progress is not None:
+                    progress(min(start + batch, len(groups)), len(groups))
         return report
 
     def _year_end_batch(self, report: YearEndReport, batch: list[Group], year: Year) -> None:

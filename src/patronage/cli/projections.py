@@ -21,9 +21,9 @@ from rich.table import Table
 from patronage.bootstrap import rebuild_view, run_view_worker
 from patronage.cli.common import patronage_or_exit, settings_or_exit
 from patronage.cli.supervisor import supervise_workers
+from patronage.collector import collect_less_often
 from patronage.projections.catalog import PROJECTIONS, UnknownViewError, projection_class
 from patronage.projections.faults import Fault
-from patronage.projections.polling import collect_less_often
 
 projections_cli = typer.Typer(help="Run, inspect and rebuild the views.", no_args_is_help=True)
 

@@ -4,7 +4,6 @@ cannot LISTEN), the catch-up of a rebuild, the status of each view and read-your
 
 from __future__ import annotations
 
-import gc
 import threading
 import time
 from collections.abc import Callable, Generator, Sequence
@@ -116,11 +115,6 @@ def read_ahead(
             page, events = ahead.result()
 
 
-# The youngest generation of the cyclic garbage collector, in a process that catches views
-# up: collected every this many allocations rather than Python's 700.
-CATCH_UP_GC_THRESHOLD = 50_000
-
-
 class SharedRead:
     """One poll round's read of the Ledger: every event of the round's views after the
     lowest of their positions, read and decoded once. At the head the views mostly follow
@@ -169,15 +163,6 @@ def _pages(
         yield from read_ahead(ledger, topics, after, stop, page_size)
     elif given[0]:
         yield given
-
-
-def collect_less_often() -> None:
-    """For a process that catches views up (a worker, a rebuild): collect cyclic garbage
-    less often. A catch-up holds two pages of decoded events, tens of thousands of objects
-    that outlive the collector's youngest generation, and at Python's default it walked them
-    again and again: a third of the catch-up's CPU (docs/performance.md). Reference counting
-    still frees them at once; only objects in cycles wait longer."""
-    gc.set_threshold(CATCH_UP_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 
 def catch_up(
