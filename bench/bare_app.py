@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 
-import uvicorn
 from fastapi import FastAPI, Request
 
-from patronage.api.serving import UVICORN_OPTIONS
+from patronage.api.serving import serve
 
 app = FastAPI()
 
@@ -23,8 +22,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--port", type=int, required=True)
     port = parser.parse_args().port
-    # The same call as `patronage serve` (cli/main.py): uvicorn.run, one process, its options.
-    uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
+    # The same call as `patronage serve` (cli/main.py): one process, the same options and
+    # the same garbage collector setting.
+    serve(app, "127.0.0.1", port)
 
 
 if __name__ == "__main__":

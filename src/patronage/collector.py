@@ -3,9 +3,10 @@
 Reference counting frees almost every object at once; the cyclic collector also walks the
 objects that outlive its youngest generation, every 700 allocations at Python's default.
 Bulk work holds tens of thousands of such objects (a catch-up's two pages of decoded
-events, a year-end batch's gifts, supporters and receipts), and at the default the
-collector walked them again and again: a third of a catch-up's CPU, about a quarter of
-year end's (docs/performance.md). Collecting the youngest generation less often leaves
+events, a year-end batch's gifts, supporters and receipts, the webhooks in flight in the
+API), and at the default the collector walked them again and again: a third of a
+catch-up's CPU, about a third of year end's, a fifth of the API's a webhook
+(docs/performance.md). Collecting the youngest generation less often leaves
 only objects in reference cycles waiting longer to be freed.
 """
 
@@ -21,7 +22,7 @@ BULK_GC_THRESHOLD = 50_000
 
 
 def collect_less_often() -> None:
-    """For the whole of a process that only catches views up (a worker, a rebuild)."""
+    """For the whole of a process: a view worker, a rebuild, the API (`api/serving.py`)."""
     gc.set_threshold(BULK_GC_THRESHOLD, *gc.get_threshold()[1:])
 
 

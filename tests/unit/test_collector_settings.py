@@ -1,14 +1,17 @@
-"""Bulk work collects cyclic garbage less often (collector.py): a process that only catches
-views up for its whole life, a year end for its own duration."""
+"""Bulk work collects cyclic garbage less often (collector.py): a view worker and the
+service's process for their whole life, a year end for its own duration."""
 
 from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 
 import pytest
+from fastapi import FastAPI
 
+from patronage.api.serving import serve
 from patronage.collector import BULK_GC_THRESHOLD, collect_less_often, collecting_less_often
 
 
@@ -78,3 +81,19 @@ def test_a_process_that_already_collects_less_often_keeps_its_setting(
     with collecting_less_often():
         assert gc.get_threshold()[0] == BULK_GC_THRESHOLD * 2
     assert gc.get_threshold()[0] == BULK_GC_THRESHOLD * 2
+
+
+def test_the_service_process_collects_less_often(thresholds: tuple[int, int, int]) -> None:
+    """`serve` (patronage serve, the demo, the bench's reference) sets it before the app
+    starts: the app's start records it, then fails, so that uvicorn stops at once."""
+    seen: list[int] = []
+
+    @asynccontextmanager
+    async def starting(app: FastAPI) -> AsyncIterator[None]:
+        seen.append(gc.get_threshold()[0])
+        raise RuntimeError("stop here")
+        yield
+
+    with pytest.raises(SystemExit):
+        serve(FastAPI(lifespan=starting), "127.0.0.1", 0)
+    assert seen == [BULK_GC_THRESHOLD]

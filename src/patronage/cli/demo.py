@@ -64,11 +64,9 @@ def demo(
 ) -> None:
     """Run the demo: localstripe, SQLite, a sample campaign and article, on loopback only."""
     # The web stack is imported by the commands that serve it only: the others start sooner.
-    import uvicorn
-
     from patronage.api.app import create_app
     from patronage.api.demo_mail import mail_directory
-    from patronage.api.serving import UVICORN_OPTIONS
+    from patronage.api.serving import serve
     from patronage.cli.mail_catcher import mail_catcher
 
     port = port or free_port()
@@ -137,6 +135,6 @@ def demo(
             )
             app = create_app(patronage)
             api_port.close()  # the other servers have their ports: uvicorn binds this one now
-            uvicorn.run(app, host="127.0.0.1", port=port, **UVICORN_OPTIONS)
+            serve(app, "127.0.0.1", port)
         finally:
             patronage.close()

@@ -40,16 +40,14 @@ def serve(
 ) -> None:
     """Run the API on the configured store (SQLite in PATRONAGE_DATA_DIR by default)."""
     # The web stack is imported by the commands that serve it only: the others start sooner.
-    import uvicorn
-
     from patronage.api.app import create_app
-    from patronage.api.serving import UVICORN_OPTIONS
+    from patronage.api.serving import serve
     from patronage.cli.demo import exit_cleanly_on_sigterm
 
     patronage = patronage_or_exit()
     exit_cleanly_on_sigterm()  # so close() flushes pending view counts on SIGTERM
     try:
-        uvicorn.run(create_app(patronage), host=host, port=port, **UVICORN_OPTIONS)
+        serve(create_app(patronage), host, port)
     finally:
         patronage.close()
 
