@@ -62,6 +62,46 @@ def write_transactions(store: ViewStore) -> Iterator[list[int]]:
         store.transaction = original  # type: ignore[method-assign]
 
 
+class _CountingCursor:
+    """A cursor that notes each statement it is given."""
+
+    def __init__(self, cursor: Any, noted: list[str]) -> None:
+        self._cursor, self._noted = cursor, noted
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cursor, name)
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        self._noted.append("execute")
+        return self._cursor.execute(*args, **kwargs)
+
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        self._noted.append("executemany")
+        return self._cursor.executemany(*args, **kwargs)
+
+    def copy(self, *args: Any, **kwargs: Any) -> Any:
+        self._noted.append("copy")
+        return self._cursor.copy(*args, **kwargs)
+
+
+@contextmanager
+def write_statements(store: ViewStore) -> Iterator[list[str]]:
+    """The statements the view's store runs in committing transactions inside the block."""
+    original = store.transaction
+    noted: list[str] = []
+
+    @contextmanager
+    def counting(*, commit: bool) -> Iterator[Any]:
+        with original(commit=commit) as cursor:
+            yield _CountingCursor(cursor, noted) if commit else cursor
+
+    store.transaction = counting  # type: ignore[method-assign]
+    try:
+        yield noted
+    finally:
+        store.transaction = original  # type: ignore[method-assign]
+
+
 def total(patronage: Patronage) -> list[Money]:
     return ticker.raised(patronage.views.ticker, "spring").amounts
 
@@ -76,6 +116,23 @@ def test_catching_up_applies_a_page_of_events_in_one_transaction(patronage: Patr
     assert total(patronage) == [Money(sum(100 + n for n in range(GIFTS)), "USD")]
     raised = ticker.raised(patronage.views.ticker, "spring")
     assert (raised.gifts, raised.supporters) == (GIFTS, GIFTS)
+
+
+@pytest.mark.parametrize("view", ["supporters", "register", "totals", "ticker"])
+def test_a_page_of_new_givers_first_gifts_takes_as_many_statements_for_thirty_as_for_three(
+    patronage: Patronage, view: str
+) -> None:
+    # A burst of first gifts alternates each giver's registration and their gift: the views
+    # that keep a row per supporter fold both into one run, or each gift became a run of one.
+    projection = patronage.views.projection(view)
+    statements = []
+    for givers, payment in ((3, "pi_few"), (30, "pi_many")):
+        for n in range(givers):
+            give_one(patronage, f"{payment}_{n}", 100 + n)
+        with write_statements(projection.view) as noted:
+            catch_up(patronage.ledger, projection)
+        statements.append(len(noted))
+    assert statements[0] == statements[1]
 
 
 @pytest.mark.parametrize(

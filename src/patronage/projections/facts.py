@@ -16,13 +16,15 @@ once the facts are updated, with the gift as it is and +1 (book them again).
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
 from patronage.domain.gift import DISPUTE_LOSING, DisputeStatus, Gift
 from patronage.domain.membership import Membership, MembershipStatus
+from patronage.domain.supporter import Supporter
 from patronage.domain.values import BillingPeriod
-from patronage.projections.base import Handlers, iso, update_of
+from patronage.projections.base import Handlers, event_class, iso, update_of
 from patronage.projections.store import Row, ViewTx
 
 GIFT_TABLES = {
@@ -46,6 +48,8 @@ MEMBERSHIP_TABLES = {
         status_as_of TEXT, monthly_minor BIGINT NOT NULL, currency TEXT NOT NULL,
         started_at TEXT NOT NULL, cancelled_at TEXT)""",
 }
+
+SUPPORTER_REGISTERED = event_class(Supporter, "Registered")
 
 _CLOSED = (DisputeStatus.WON.value, DisputeStatus.LOST.value)
 
@@ -149,6 +153,44 @@ class GiftsReceived:
 
     def write_bookings(self, tx: ViewTx) -> None:
         """Write what the run's gifts book, a statement per table (the facts alone: none)."""
+
+
+class GiftsAndNewGivers(GiftsReceived, ABC):
+    """A Fold of `Gift.Received` and `Supporter.Registered` together, for a view that keeps a
+    row per supporter. A burst of first gifts alternates the two (each giver is registered
+    just before their gift), so a fold of the gifts alone made runs of one gift: a few
+    statements per webhook where a run needs a few in all.
+
+    The new givers' rows (`giver_row`, into `givers_table`) are written before the gifts
+    and their bookings, which may update those rows; that is the log's order for every
+    gift that comes after its giver's registration (a view whose bookings update the row
+    must also handle the reverse, see `registered`)."""
+
+    givers_table: ClassVar[str]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.new_givers: list[Row] = []
+
+    def add(self, e: Any) -> None:
+        if isinstance(e, SUPPORTER_REGISTERED):
+            self.registered(e)
+        else:
+            self.received(e)
+
+    def received(self, e: Any) -> None:
+        super().add(e)
+
+    def registered(self, e: Any) -> None:
+        self.new_givers.append(self.giver_row(e))
+
+    @abstractmethod
+    def giver_row(self, e: Any) -> Row:
+        """The row the view's own handler of `Supporter.Registered` inserts."""
+
+    def write(self, tx: ViewTx) -> None:
+        tx.insert_rows(self.givers_table, self.new_givers)
+        super().write(tx)
 
 
 def _add_to_gift(tx: ViewTx, gift_id: object, **amounts: int) -> None:

@@ -71,13 +71,27 @@ _set_receipt = update_of("receipts", "receipt_id")
 
 handlers = Handlers()
 handlers.extend(facts.gift_facts())
-# The register keeps only the facts of a received gift: a run of them is one insert.
-handlers.fold(Gift, "Received")(facts.GiftsReceived)
+
+
+def _donor_row(e: Any) -> Row:
+    """The row a `Supporter.Registered` inserts."""
+    return {"supporter_id": str(e.originator_id), "name": e.name}
 
 
 @handlers.on(Supporter, "Registered")
 def _donor_registered(tx: ViewTx, e: Any) -> None:
-    tx.insert("donors", supporter_id=str(e.originator_id), name=e.name)
+    tx.insert("donors", **_donor_row(e))
+
+
+# The register keeps only the facts of a received gift and the new donors' rows: a run of
+# them is two inserts.
+@handlers.fold(Supporter, "Registered")
+@handlers.fold(Gift, "Received")
+class _GiftsAndDonors(facts.GiftsAndNewGivers):
+    givers_table = "donors"
+
+    def giver_row(self, e: Any) -> Row:
+        return _donor_row(e)
 
 
 @handlers.on(Supporter, "Renamed")

@@ -91,15 +91,19 @@ handlers.extend(facts.membership_facts)
 handlers.extend(gift_details.handlers)
 
 
+def _supporter_row(e: Any) -> Row:
+    """The row a `Supporter.Registered` inserts."""
+    return {
+        "supporter_id": str(e.originator_id),
+        "email": e.email.strip().lower(),
+        "name": e.name.strip(),
+        "name_key": e.name.strip().lower(),
+    }
+
+
 @handlers.on(Supporter, "Registered")
 def _registered(tx: ViewTx, e: Any) -> None:
-    tx.insert(
-        "supporters",
-        supporter_id=str(e.originator_id),
-        email=e.email.strip().lower(),
-        name=e.name.strip(),
-        name_key=e.name.strip().lower(),
-    )
+    tx.insert("supporters", **_supporter_row(e))
 
 
 @handlers.on(Supporter, "Renamed")
@@ -150,11 +154,15 @@ _GIFTS_OF = (
 )
 
 
+@handlers.fold(Supporter, "Registered")
 @handlers.fold(Gift, "Received")
-class _GiftsReceived(facts.GiftsReceived):
-    """Received gifts as one: their details, each supporter's money per currency and year,
-    and each supporter's count and first and last gift, written once for the run (what the
-    details' handler and `_gift_received` do gift by gift)."""
+class _GiftsReceived(facts.GiftsAndNewGivers):
+    """Received gifts and new supporters as one: the supporters' rows, the gifts' details,
+    each supporter's money per currency and year, and each supporter's count and first and
+    last gift, written once for the run (what `_registered`, the details' handler and
+    `_gift_received` do event by event)."""
+
+    givers_table = "supporters"
 
     def __init__(self) -> None:
         super().__init__()
@@ -162,9 +170,18 @@ class _GiftsReceived(facts.GiftsReceived):
         self.money = Sums()
         self.givers: dict[str, Row] = {}
 
-    def add(self, e: Any) -> None:
-        super().add(e)
+    def received(self, e: Any) -> None:
+        super().received(e)
         self.details.append(gift_details.details_of(e))
+
+    def giver_row(self, e: Any) -> Row:
+        return _supporter_row(e)
+
+    def registered(self, e: Any) -> None:
+        # A gift before its giver's registration in the log (never in a burst of first
+        # gifts) counted for no row, as `_gift_received` updates only an existing one.
+        self.givers.pop(str(e.originator_id), None)
+        super().registered(e)
 
     def book(self, gift: Row) -> None:
         sid, at = gift["supporter_id"], gift["received_at"]
