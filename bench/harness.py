@@ -156,6 +156,30 @@ def wait_ready(url: str, proc: Process, timeout: float = 60.0) -> None:
     raise SystemExit(f"{proc.name} did not answer at {url}")
 
 
+def listeners() -> int:
+    """How many connections to the bench's database wait on a LISTEN channel."""
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+        ).fetchone()
+    return row[0] if row is not None else 0
+
+
+def wait_listening(count: int, proc: Process, timeout: float = 120.0) -> None:
+    """Until `count` connections wait on a LISTEN channel (a view worker opens one once its
+    process has started, before its first catch-up): a load measured while the workers
+    were still starting would share the cores with their imports. The channel's name
+    does not tell the schema, so the caller counts the listeners there were before."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.popen.poll() is not None:
+            raise SystemExit(f"{proc.name} exited with {proc.popen.returncode}")
+        if listeners() >= count:
+            return
+        time.sleep(0.1)
+    raise SystemExit(f"{proc.name}: fewer than {count} listeners after {timeout} s")
+
+
 def patronage_cli() -> list[str]:
     return [sys.executable, "-m", "patronage"]
 

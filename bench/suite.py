@@ -38,6 +38,7 @@ from patronage.domain.supporter import Supporter
 from patronage.domain.values import Attribution
 from patronage.logs import configure_logging
 from patronage.payments.metadata import checkout_metadata
+from patronage.projections.catalog import PROJECTIONS
 from patronage.projections.polling import PAGE, catch_up, select_after
 from tests.support import stripe_events
 
@@ -219,8 +220,11 @@ def settings_of(env: dict[str, str]) -> Settings:
 
 @contextmanager
 def workers(env: dict[str, str], log_dir: Path, names: list[str]) -> Iterator[Process]:
+    """`patronage projections run` for the named views (none: all), once each is listening."""
     args = [*harness.patronage_cli(), "projections", "run", *names]
+    before = harness.listeners()
     with harness.process("workers", args, env, log_dir) as proc:
+        harness.wait_listening(before + len(names or PROJECTIONS), proc)
         yield proc
 
 
@@ -542,26 +546,33 @@ def machine() -> dict[str, Any]:
     }
 
 
-def print_table(report: Report) -> None:
-    table = Table(title="Patronage throughput (issue 14)")
-    for column in ("what", "rate/s", "p50 ms", "p99 ms", "errors", "ratio", "goal", "met"):
-        table.add_column(column)
+COLUMNS = ("what", "rate/s", "p50 ms", "p99 ms", "errors", "ratio", "goal", "met")
+
+
+def cells(r: Row) -> list[str]:
+    """A row as the table shows it, column by column."""
 
     def figure(value: float | None, fmt: str) -> str:
         return "" if value is None else format(value, fmt)
 
+    return [
+        r.name + (f" ({r.value})" if r.value else ""),
+        figure(r.rate, ",.0f"),
+        figure(r.p50_ms, ".1f"),
+        figure(r.p99_ms, ".1f"),
+        figure(r.errors, "d"),
+        figure(r.ratio, ".2f"),
+        r.goal,
+        "" if r.met is None else ("yes" if r.met else "**NO**"),
+    ]
+
+
+def print_table(report: Report) -> None:
+    table = Table(title="Patronage throughput (issue 14)")
+    for column in COLUMNS:
+        table.add_column(column)
     for r in report.rows:
-        met = "" if r.met is None else ("yes" if r.met else "NO")
-        table.add_row(
-            r.name + (f" ({r.value})" if r.value else ""),
-            figure(r.rate, ",.0f"),
-            figure(r.p50_ms, ".1f"),
-            figure(r.p99_ms, ".1f"),
-            figure(r.errors, "d"),
-            figure(r.ratio, ".2f"),
-            r.goal,
-            met,
-        )
+        table.add_row(*(cell.replace("**", "") for cell in cells(r)))
     Console(width=200).print(table)
 
 

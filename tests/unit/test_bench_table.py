@@ -1,0 +1,15 @@
+"""The benchmark's table as Markdown, as docs/performance.md shows it."""
+
+from __future__ import annotations
+
+from bench.markdown import markdown
+
+
+def test_a_goal_missed_is_in_bold_and_a_reference_has_no_verdict() -> None:
+    row = {"name": "x", "rate": 1234.5, "p50_ms": 1.0, "p99_ms": 60.0, "errors": 0,
+           "reference": "", "ratio": 0.5, "goal": "p99 < 50 ms", "met": False,
+           "value": "", "notes": ""}  # fmt: skip
+    reference = row | {"name": "bare", "met": None, "goal": "", "ratio": None}
+    lines = markdown({"rows": [reference, row]}).splitlines()
+    assert lines[2] == "| bare | 1,234 | 1.0 | 60.0 | 0 |  |  |  |"
+    assert lines[3] == "| x | 1,234 | 1.0 | 60.0 | 0 | 0.50 | p99 < 50 ms | **NO** |"
