@@ -1,8 +1,14 @@
-"""The benchmark's table as Markdown, as docs/performance.md shows it."""
+"""The benchmark's table as Markdown, and docs/performance.md showing the run kept in
+bench/results.json."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 from bench.markdown import markdown
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_a_goal_missed_is_in_bold_and_a_reference_has_no_verdict() -> None:
@@ -13,3 +19,10 @@ def test_a_goal_missed_is_in_bold_and_a_reference_has_no_verdict() -> None:
     lines = markdown({"rows": [reference, row]}).splitlines()
     assert lines[2] == "| bare | 1,234 | 1.0 | 60.0 | 0 |  |  |  |"
     assert lines[3] == "| x | 1,234 | 1.0 | 60.0 | 0 | 0.50 | p99 < 50 ms | **NO** |"
+
+
+def test_the_performance_doc_holds_the_table_of_the_results_kept() -> None:
+    results = json.loads((ROOT / "bench" / "results.json").read_text())
+    doc = (ROOT / "docs" / "performance.md").read_text()
+    assert markdown(results) in doc
+    assert f"commit `{results['machine']['commit']}`" in doc
