@@ -4,7 +4,7 @@ The worker catches up from the view's position in pages (one transaction per pag
 and position together: `polling.catch_up`), then waits for the Ledger's NOTIFY (or half a
 second) and catches up again: under a burst of webhooks a wake-up applies everything new
 in one transaction, instead of one transaction per event, and after a catch-up that applied
-anything it lets a tenth of a second pass first, so that a burst gathers. It stops at the
+anything it lets a quarter of a second pass first, so that a burst gathers. It stops at the
 first error; a supervisor starts it again after a pause. Whatever stopped it (a crash, a
 rebuild swapping the tables, a lost connection), it resumes from the position committed
 with the rows.
@@ -37,9 +37,11 @@ log = structlog.get_logger(__name__)
 WAKE_SECONDS = 0.5
 # After a catch-up that applied events, a worker lets this long pass before it looks again:
 # under a burst of webhooks (a NOTIFY for every batch the API commits, dozens a second) each
-# wake-up then applies a tenth of a second's events in one transaction, not every batch's in
-# its own, and the workers leave the machine's CPU to the API. It is at most this much lag.
-SETTLE_SECONDS = 0.1
+# wake-up then applies a quarter of a second's events in one transaction, not every batch's
+# in its own, and the workers leave the machine's CPU to the API. It is at most this much
+# lag. At 0.1 s the four workers took a third more CPU a webhook, and PostgreSQL a fifth
+# (docs/performance.md, seventh session).
+SETTLE_SECONDS = 0.25
 # How often a worker backing off from a failed event looks whether it was skipped.
 SKIP_CHECK_SECONDS = 1.0
 
