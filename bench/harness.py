@@ -16,6 +16,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -156,13 +157,15 @@ def wait_ready(url: str, proc: Process, timeout: float = 60.0) -> None:
     raise SystemExit(f"{proc.name} did not answer at {url}")
 
 
-def listeners() -> int:
-    """How many connections to the bench's database wait on a LISTEN channel."""
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
-        ).fetchone()
-    return row[0] if row is not None else 0
+def listeners(conn: psycopg.Connection[Any] | None = None) -> int:
+    """How many connections to the bench's database wait on a LISTEN channel (asked on
+    `conn`, or on a connection of its own)."""
+    if conn is None:
+        with psycopg.connect(POSTGRES_URL, autocommit=True) as own:
+            return listeners(own)
+    row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
+    found = row.fetchone()
+    return found[0] if found is not None else 0
 
 
 def wait_listening(count: int, proc: Process, timeout: float = 120.0) -> None:
@@ -171,12 +174,13 @@ def wait_listening(count: int, proc: Process, timeout: float = 120.0) -> None:
     were still starting would share the cores with their imports. The channel's name
     does not tell the schema, so the caller counts the listeners there were before."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.popen.poll() is not None:
-            raise SystemExit(f"{proc.name} exited with {proc.popen.returncode}")
-        if listeners() >= count:
-            return
-        time.sleep(0.1)
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            if proc.popen.poll() is not None:
+                raise SystemExit(f"{proc.name} exited with {proc.popen.returncode}")
+            if listeners(conn) >= count:
+                return
+            time.sleep(0.1)
     raise SystemExit(f"{proc.name}: fewer than {count} listeners after {timeout} s")
 
 
